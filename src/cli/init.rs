@@ -1,0 +1,14 @@
+//! The internal `docker-init` role: PID 1 for `--init` containers.
+
+use super::{fail, COMMIT, VERSION};
+use std::process::ExitCode;
+
+pub fn main(args: Vec<String>) -> ExitCode {
+    match args.first().map(String::as_str) {
+        Some("--version") => {
+            println!("docker-init (berth) version {VERSION} - commit {COMMIT}");
+            ExitCode::SUCCESS
+        }
+        _ => fail("docker-init (berth): not implemented yet"),
+    }
+}
