@@ -1,0 +1,3 @@
+//! OCI runtime-spec and image-spec types (serde), shared by the runtime, image store and daemon.
+
+pub mod runtime;
