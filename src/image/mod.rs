@@ -2,5 +2,14 @@
 
 pub mod apply;
 pub mod compress;
+pub mod content;
+pub mod filters;
+pub mod layers;
+pub mod load;
+pub mod reference;
+pub mod snapshot;
+pub mod store;
 pub mod tarsplit;
 pub mod tarstream;
+
+pub use store::Store;

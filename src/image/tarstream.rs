@@ -287,6 +287,23 @@ impl<R: Read> TarReader<R> {
     }
 }
 
+/// The current entry's content as a `Read`.
+pub struct EntryReader<'a, R: Read> {
+    pub tr: &'a mut TarReader<R>,
+}
+
+impl<R: Read> Read for EntryReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tr.read_content(buf).map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+/// Does this 512-byte block look like a tar header (valid checksum and size)?
+pub fn is_tar_header(block: &[u8]) -> bool {
+    let Ok(b) = <&[u8; BLOCK]>::try_from(block) else { return false };
+    !b.iter().all(|c| *c == 0) && checksum_ok(b) && parse_num(&b[124..136]).is_some()
+}
+
 fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<()> {
     let n = read_some(r, buf)?;
     if n < buf.len() {
