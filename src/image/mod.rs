@@ -7,6 +7,7 @@ pub mod filters;
 pub mod layers;
 pub mod load;
 pub mod reference;
+pub mod save;
 pub mod snapshot;
 pub mod store;
 pub mod tarsplit;
