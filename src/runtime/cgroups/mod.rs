@@ -498,7 +498,8 @@ fn remove_tree(dir: &Path) -> Result<()> {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(16) && attempt < 10 => {
+            // Busy with live processes: no point in waiting. Busy just after they left: retry.
+            Err(e) if e.raw_os_error() == Some(16) && attempt < 10 && read_opt(dir, "cgroup.procs")?.is_some_and(|p| p.trim().is_empty()) => {
                 std::thread::sleep(delay);
                 delay *= 2;
             }
