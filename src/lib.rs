@@ -3,5 +3,6 @@
 
 pub mod base;
 pub mod cli;
+pub mod http;
 pub mod oci;
 pub mod sys;
