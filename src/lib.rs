@@ -4,6 +4,7 @@
 pub mod api;
 pub mod base;
 pub mod cli;
+pub mod daemon;
 pub mod http;
 pub mod oci;
 pub mod sys;
