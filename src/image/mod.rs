@@ -1,9 +1,11 @@
 //! The image store (placeholder while it is being built).
 
 pub mod apply;
+pub mod changes;
 pub mod compress;
 pub mod content;
 pub mod filters;
+pub mod import;
 pub mod layers;
 pub mod load;
 pub mod reference;

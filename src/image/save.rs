@@ -74,7 +74,7 @@ fn go_escape(s: String) -> String {
     s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
 }
 
-fn go_json<T: Serialize>(v: &T) -> Result<String> {
+pub(crate) fn go_json<T: Serialize>(v: &T) -> Result<String> {
     Ok(go_escape(serde_json::to_string(v)?))
 }
 

@@ -226,9 +226,9 @@ pub struct History {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub created_by: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub author: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
     #[serde(default, skip_serializing_if = "is_false")]
