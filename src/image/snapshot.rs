@@ -93,20 +93,16 @@ pub fn overlay_mount(store_root: &Path, lowers_bottom_first: &[String], upper: &
     Mount { typ: "overlay".into(), source: "overlay".into(), options, cwd }
 }
 
-/// Can this store use overlayfs? Mounts a tiny overlay in `tmp` (which must be empty of it)
-/// and unmounts it again.
+/// Can this store use overlayfs? Builds a tiny overlay from directories in `tmp` (detached,
+/// never attached to the tree) and checks that the opaque xattr can be set.
 pub fn probe_overlay(tmp: &Path) -> bool {
     let base = tmp.join(format!("probe-{}", &crate::base::id::random_hex_id()[..8]));
     let ok = (|| -> Result<()> {
         for d in ["lower", "upper", "work", "merged"] {
             crate::base::fs::mkdir_all(&base.join(d), 0o700)?;
         }
-        let data = format!("lowerdir={},upperdir={},workdir={}", base.join("lower").display(), base.join("upper").display(), base.join("work").display());
-        fsat::mount_fs("overlay", "overlay", &base.join("merged"), &data, false)?;
-        // A whiteout and an opaque dir must work in the upper layer's file system too.
-        let r = Dir::open(&base.join("upper")).and_then(|d| d.set_xattr(OsStr::new(""), OPAQUE_XATTR, b"y"));
-        fsat::unmount(&base.join("merged"), true)?;
-        r
+        Dir::open(&base.join("lower"))?.set_xattr(OsStr::new(""), OPAQUE_XATTR, b"y")?;
+        fsat::probe_overlay(&base.join("lower"), &base.join("upper"), &base.join("work"), &base.join("merged"))
     })();
     if let Err(e) = &ok {
         log::warn!("overlayfs is not usable for the image store, falling back to copies: {e}");

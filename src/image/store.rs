@@ -407,23 +407,40 @@ impl Store {
         Ok(unused)
     }
 
-    /// Consistency check (fsck): every problem found, empty when the store is sound.
-    pub fn check(&self) -> Result<Vec<String>> {
-        let st = self.lock();
+    /// What must hold on disk at every instant, even right after a crash and before the
+    /// store is opened again: names point at images, images at verified configs and complete
+    /// layers, layers at their parents; `layers/` holds only complete layers. Read-only.
+    pub fn fsck(root: &Path) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        let db = self.read_db()?;
-        for (id, _) in &db.images {
-            match self.content.read(id) {
-                Ok(raw) => match ImageConfig::from_json(&raw) {
-                    Ok(cfg) => {
-                        for c in chain_ids(cfg.diff_ids()) {
-                            if !self.layers.exists(&c) {
-                                problems.push(format!("image {id}: layer {c} missing"));
-                            }
+        let db: Db = match fs::read(root.join("db.json")) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::internal(format!("corrupt db.json: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Db::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let tmp = root.join("tmp");
+        let content = ContentStore::open(root, &tmp)?;
+        let layers = LayerStore::open(root, &tmp)?;
+        let (present, junk) = layers.read_all()?;
+        for j in junk {
+            problems.push(format!("incomplete layer directory {}", j.display()));
+        }
+        let chains: HashSet<Digest> = present.iter().map(|l| l.chain_id.clone()).collect();
+        for l in &present {
+            if let Some(p) = &l.parent {
+                if !chains.contains(p) {
+                    problems.push(format!("layer {}: parent {p} missing", l.chain_id));
+                }
+            }
+        }
+        for id in db.images.keys() {
+            match content.read(id).and_then(|raw| ImageConfig::from_json(&raw)) {
+                Ok(cfg) => {
+                    for c in chain_ids(cfg.diff_ids()) {
+                        if !chains.contains(&c) {
+                            problems.push(format!("image {id}: layer {c} missing"));
                         }
                     }
-                    Err(e) => problems.push(format!("image {id}: {e}")),
-                },
+                }
                 Err(e) => problems.push(format!("image {id}: {e}")),
             }
         }
@@ -432,16 +449,18 @@ impl Store {
                 problems.push(format!("reference {r} names missing image {id}"));
             }
         }
-        let (layers, junk) = self.layers.read_all()?;
-        for j in junk {
-            problems.push(format!("incomplete layer directory {}", j.display()));
-        }
-        let present: HashSet<Digest> = layers.iter().map(|l| l.chain_id.clone()).collect();
-        for l in &layers {
-            if let Some(p) = &l.parent {
-                if !present.contains(p) {
-                    problems.push(format!("layer {}: parent {p} missing", l.chain_id));
-                }
+        Ok(problems)
+    }
+
+    /// Consistency check of an open store: `fsck`, plus no leftovers (tmp/, links, unused
+    /// layers) and snapshots whose layers exist. Empty when the store is sound.
+    pub fn check(&self) -> Result<Vec<String>> {
+        let st = self.lock();
+        let mut problems = Self::fsck(&self.root)?;
+        let used = Self::used_layers(&st);
+        for l in st.layers.values() {
+            if !used.contains(&l.chain_id) {
+                problems.push(format!("layer {} is not used by anything", l.chain_id));
             }
             if !self.layers.links_dir().join(&l.link).is_symlink() {
                 problems.push(format!("layer {}: link l/{} missing", l.chain_id, l.link));
@@ -453,15 +472,12 @@ impl Store {
         if st.leases.is_empty() {
             for e in fs::read_dir(&self.tmp).ctx(|| "read tmp")? {
                 let e = e?;
-                let name = e.file_name().to_string_lossy().into_owned();
-                if !name.starts_with("probe-") {
-                    problems.push(format!("leftover tmp/{name}"));
-                }
+                problems.push(format!("leftover tmp/{}", e.file_name().to_string_lossy()));
             }
         }
         for (k, s) in &st.snapshots {
             if let Some(p) = &s.parent {
-                if !present.contains(p) {
+                if !st.layers.contains_key(p) {
                     problems.push(format!("snapshot {k}: layer {p} missing"));
                 }
             }

@@ -473,6 +473,31 @@ pub fn mount_fs_in(cwd: &Path, fstype: &str, source: &str, target: &Path, data: 
     h.join().map_err(|_| Error::internal("mount thread panicked"))?
 }
 
+/// Create an overlay mount that is never attached to the tree (fsopen/fsmount) and drop it:
+/// proves overlayfs works with these directories without leaving a mount behind, even if the
+/// process dies midway. Falls back to mount(2) on `fallback_target` on kernels without the
+/// new mount API.
+pub fn probe_overlay(lower: &Path, upper: &Path, work: &Path, fallback_target: &Path) -> Result<()> {
+    use rustix::mount::{fsconfig_create, fsconfig_set_string, fsmount, fsopen, FsMountFlags, FsOpenFlags, MountAttrFlags};
+    let what = || "probe overlayfs".to_string();
+    let fs = match fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC) {
+        Ok(fd) => fd,
+        Err(Errno::NOSYS) => {
+            let data = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+            mount_fs("overlay", "overlay", fallback_target, &data, false)?;
+            return unmount(fallback_target, true);
+        }
+        Err(e) => return Err(err(e, what)),
+    };
+    fsconfig_set_string(&fs, "lowerdir", lower).map_err(|e| err(e, || format!("overlay lowerdir {}", lower.display())))?;
+    fsconfig_set_string(&fs, "upperdir", upper).map_err(|e| err(e, || format!("overlay upperdir {}", upper.display())))?;
+    fsconfig_set_string(&fs, "workdir", work).map_err(|e| err(e, || format!("overlay workdir {}", work.display())))?;
+    fsconfig_create(&fs).map_err(|e| err(e, what))?;
+    let m = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty()).map_err(|e| err(e, what))?;
+    drop(m);
+    Ok(())
+}
+
 /// Bind mount `source` on `target` (recursive), optionally remounted read-only.
 pub fn bind_mount(source: &Path, target: &Path, read_only: bool) -> Result<()> {
     rustix::mount::mount_bind_recursive(source, target).map_err(|e| err(e, || format!("bind mount {} on {}", source.display(), target.display())))?;
