@@ -1080,6 +1080,12 @@ impl Store {
     }
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).field("mode", &self.mode).finish()
+    }
+}
+
 pub(crate) struct Lease<'a> {
     store: &'a Store,
     chains: Vec<Digest>,
