@@ -31,7 +31,6 @@ use crate::http::{Body, Headers, Response};
 use crate::image::filters::Filters;
 use crate::image::import::ImportOptions;
 use crate::image::load::LoadEvent;
-use crate::image::reference::Reference;
 use crate::image::save::SaveFormat;
 use crate::image::store::{ContainerUse, DeleteItem, ImageSummary, ListOptions};
 use serde::Serialize;
@@ -453,19 +452,6 @@ pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     })
 }
 
-/// `repo`/`tag` query → the reference to name an imported image (moby's RepoTagReference).
-fn repo_tag(repo: &str, tag: &str) -> Result<Option<Reference>> {
-    if repo.is_empty() {
-        return Ok(None);
-    }
-    let r = Reference::parse_normalized(repo)?;
-    if r.digest.is_some() {
-        return Err(Error::invalid("cannot tag with a digest"));
-    }
-    let tag = if tag.is_empty() { "latest" } else { tag };
-    Ok(Some(Reference::parse(&format!("{}:{tag}", r.name()))?))
-}
-
 /// `http://IP[:port]/path` (or `localhost`) → address, path. berth resolves no host names.
 fn parse_http_url(src: &str) -> Result<(Addr, String, String)> {
     let rest = src.strip_prefix("http://").ok_or_else(|| Error::invalid(format!("berth imports only from http:// URLs: {src}")))?;
@@ -487,7 +473,7 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             return Err(Error::unsupported("berth: pulling images from a registry is not implemented yet"));
         }
         let src = req.query.get("fromSrc").unwrap_or("").to_string();
-        let reference = repo_tag(req.query.get("repo").unwrap_or(""), req.query.get("tag").unwrap_or("")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+        let reference = crate::image::reference::repo_tag(req.query.get("repo").unwrap_or(""), req.query.get("tag").unwrap_or("")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
         let mut message = req.query.get("message").unwrap_or("").to_string();
         if message.is_empty() {
             message = format!("Imported from {src}");
@@ -513,7 +499,7 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             let mut resp = conn.send("GET", &path, &headers, RequestBody::Empty).await.map_err(|e| Error::from(e).context(format!("Get \"{url}\"")))?;
             if resp.status >= 400 {
                 let body = resp.body.read_all(64 * 1024).await.unwrap_or_default();
-                return Err(Error::new(ErrorKind::Unavailable, format!("failed to GET {url} with status {} {}: {}", resp.status, resp.reason, String::from_utf8_lossy(&body).trim())));
+                return Err(Error::new(ErrorKind::Unavailable, format!("failed to GET {url} with status {} {}: {}", resp.status, crate::http::head::reason(resp.status), String::from_utf8_lossy(&body).trim())));
             }
             out.extend(status_msg(&format!("Downloading from {url}")));
             let total = resp.body.content_length().unwrap_or(0);
@@ -585,8 +571,5 @@ mod tests {
         assert_eq!((a, p.as_str(), h.as_str()), (Addr::Tcp("127.0.0.1:8000".parse().unwrap()), "/x/rootfs.tar", "127.0.0.1:8000"));
         assert!(parse_http_url("http://example.com/x").is_err());
         assert!(parse_http_url("https://127.0.0.1/x").is_err());
-        assert_eq!(repo_tag("small", "").unwrap().unwrap().full(), "docker.io/library/small:latest");
-        assert!(repo_tag("x@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "").is_err());
-        assert!(repo_tag("", "t").unwrap().is_none());
     }
 }
