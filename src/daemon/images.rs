@@ -119,20 +119,21 @@ fn progress_msg(status: &str, id: &str, current: u64, total: u64) -> Vec<u8> {
 
 // ----- request bodies as std::io::Read, responses from std::io::Write ----------------------------
 
-/// Copy a request body into a channel until EOF or until the reader hangs up.
+/// Copy a request body into a channel until EOF. When the consumer stops early (it failed),
+/// the rest of the body is read and dropped: a client still sending would otherwise see the
+/// connection reset instead of the error response.
 async fn pump_body<R: smol::io::AsyncRead + Unpin>(body: &mut R, tx: Sender<Vec<u8>>) -> io::Result<u64> {
     let mut total = 0u64;
+    let mut consumer = true;
+    let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let mut buf = vec![0u8; 256 * 1024];
         let n = body.read(&mut buf).await?;
         if n == 0 {
             return Ok(total);
         }
-        buf.truncate(n);
         total += n as u64;
-        if tx.send(buf).await.is_err() {
-            // The consumer stopped (it failed): leave the rest for the server to drain.
-            return Ok(total);
+        if consumer && tx.send(buf[..n].to_vec()).await.is_err() {
+            consumer = false;
         }
     }
 }
