@@ -19,11 +19,11 @@
 
 pub mod devices;
 mod ebpf;
-mod stats;
+pub mod stats;
 mod v1;
 mod v2;
 
-pub use stats::*;
+pub use stats::Stats;
 
 use crate::base::error::Context;
 use crate::base::{Error, Result};
