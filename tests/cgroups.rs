@@ -247,6 +247,21 @@ fn stats_report_usage_and_limits() {
 }
 
 #[test]
+fn oom_kills_are_counted() {
+    require_root();
+    let (m, _g) = manager("oom");
+    // tail keeps the newline-free stream of zeroes in memory until the OOM killer ends it.
+    let mut child = spawn("read x; head -c 200000000 /dev/zero | tail -n 1 >/dev/null; echo done");
+    m.apply(child.pid).unwrap();
+    m.set(&Resources { memory: Some(Memory { limit: Some(16 << 20), swap: Some(16 << 20), ..Default::default() }), ..Default::default() }).unwrap();
+    assert_eq!(m.oom_kill_count().unwrap(), 0);
+    writeln!(child.child().stdin.as_mut().unwrap()).unwrap();
+    child.child().wait().unwrap();
+    assert!(m.oom_kill_count().unwrap() >= 1, "no OOM kill counted");
+    m.destroy().unwrap();
+}
+
+#[test]
 fn device_rules_deny_unlisted_devices() {
     require_root();
     let dir = TestDir::new("cg-devices");
@@ -438,6 +453,7 @@ fn pure_cgroup_v2_in_a_vm() {
         "destroy_removes",
         "relative_path",
         "refused_swappiness",
+        "oom_counted",
     ] {
         assert!(checks.contains(&format!("check {name} ok").as_str()), "v2 guest check {name} did not pass; console:\n{console}");
     }
@@ -540,6 +556,16 @@ fn v2_guest_entry() {
     check("kill_all_sigkill", true, String::new());
     let res = m.destroy();
     check("destroy_removes", res.is_ok() && !d.exists() && !sub.exists(), format!("{res:?}"));
+    // The OOM killer's work is counted (dd touches its whole 64 MiB block buffer).
+    let oom = Manager::new(Some("/berth/oom"), "oom").unwrap();
+    let mut hog = Command::new("sh").args(["-c", "read x; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null"]).stdin(Stdio::piped()).spawn().unwrap();
+    oom.apply(hog.id() as i32).unwrap();
+    oom.set(&Resources { memory: Some(Memory { limit: Some(16 << 20), swap: Some(16 << 20), ..Default::default() }), ..Default::default() }).unwrap();
+    writeln!(hog.stdin.as_mut().unwrap()).unwrap();
+    hog.wait().unwrap();
+    let n = oom.oom_kill_count();
+    check("oom_counted", n.as_ref().is_ok_and(|&n| n >= 1), format!("{n:?}"));
+    oom.destroy().unwrap();
     let rel = Manager::new(None, "rel").unwrap();
     check("relative_path", rel.path("") == Some(Path::new("/sys/fs/cgroup/rel")), format!("{:?}", rel.paths()));
     let e = rel.set(&Resources { memory: Some(Memory { swappiness: Some(10), ..Default::default() }), ..Default::default() });
