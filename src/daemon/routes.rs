@@ -133,7 +133,7 @@ impl ApiService {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
                 let status = status_of(e.kind());
-                if status >= 500 {
+                if status >= 500 && status != 501 {
                     log::error!("Handler for {method} {path} returned error: {e}");
                 } else {
                     log::debug!("Handler for {method} {path} returned error: {e}");
