@@ -7,4 +7,5 @@ pub mod cli;
 pub mod daemon;
 pub mod http;
 pub mod oci;
+pub mod runtime;
 pub mod sys;
