@@ -147,3 +147,17 @@ fn accepted_daemon_options_show_in_docker_info() {
     assert_eq!(v["RegistryConfig"]["IndexConfigs"]["10.1.2.3:5000"]["Secure"], false);
     assert_eq!(v["Labels"], serde_json::json!(["team=a"]));
 }
+
+#[test]
+fn several_hosts_including_loopback_tcp_are_served() {
+    require_root();
+    let dir = TestDir::new("daemon_cli_tcp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let second = dir.join("second.sock");
+    let d = Dockerd::start(&dir, &["-H", &format!("tcp://127.0.0.1:{port}"), "-H", &format!("unix://{}", second.display())]);
+    for host in [format!("tcp://127.0.0.1:{port}"), format!("unix://{}", second.display()), d.host()] {
+        let o = run(d.docker().env("DOCKER_HOST", &host).args(["version", "--format", "{{.Server.APIVersion}}"]));
+        assert_eq!(stdout(&o).trim(), "1.50", "{host}: {}", stderr(&o));
+    }
+    assert!(d.log_text().contains("Binding to IP address without --tlsverify is insecure"), "{}", d.log_text());
+}
