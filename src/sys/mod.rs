@@ -17,3 +17,10 @@ pub fn last_error(what: impl Into<String>) -> Error {
 pub fn errno_error(e: rustix::io::Errno, what: impl Into<String>) -> Error {
     Error::from_errno(e.raw_os_error(), what)
 }
+
+pub mod capability;
+pub mod fd;
+pub mod mount;
+pub mod namespace;
+pub mod process;
+pub mod terminal;
