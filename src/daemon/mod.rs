@@ -51,6 +51,7 @@ pub mod images;
 pub mod listen;
 pub mod roots;
 pub mod routes;
+pub mod swarm;
 pub mod system;
 
 use crate::api::ApiVersion;

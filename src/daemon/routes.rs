@@ -1,6 +1,10 @@
 //! The routes table and the request path through the daemon.
 
+<<<<<<< HEAD
 use super::{images, status_of, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+=======
+use super::{status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+>>>>>>> main
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -27,6 +31,7 @@ pub static ROUTES: &[Route] = &[
     route("HEAD", "/_ping", system::ping),
     route("GET", "/version", system::version),
     route("GET", "/info", system::info),
+<<<<<<< HEAD
     route("GET", "/system/df", images::disk_usage),
     // images: fixed paths before the `{name*}` patterns
     route("GET", "/images/json", images::list),
@@ -39,6 +44,23 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/images/{name*}/get", images::get),
     route("POST", "/images/{name*}/tag", images::tag),
     route("DELETE", "/images/{name*}", images::delete),
+=======
+    // swarm: berth is a standalone node
+    route("GET", "/swarm", swarm::not_a_manager),
+    route("POST", "/swarm/init", swarm::init_or_join),
+    route("POST", "/swarm/join", swarm::init_or_join),
+    route("POST", "/swarm/leave", swarm::leave),
+    route("GET", "/nodes", swarm::not_a_manager),
+    route("GET", "/nodes/{id}", swarm::not_a_manager),
+    route("GET", "/services", swarm::not_a_manager),
+    route("GET", "/services/{id}", swarm::not_a_manager),
+    route("GET", "/tasks", swarm::not_a_manager),
+    route("GET", "/tasks/{id}", swarm::not_a_manager),
+    route("GET", "/secrets", swarm::not_a_manager),
+    route("GET", "/secrets/{id}", swarm::not_a_manager),
+    route("GET", "/configs", swarm::not_a_manager),
+    route("GET", "/configs/{id}", swarm::not_a_manager),
+>>>>>>> main
 ];
 
 /// Match `path` against `pattern`; the parameters on success.
@@ -130,7 +152,7 @@ impl ApiService {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
                 let status = status_of(e.kind());
-                if status >= 500 {
+                if status >= 500 && status != 501 {
                     log::error!("Handler for {method} {path} returned error: {e}");
                 } else {
                     log::debug!("Handler for {method} {path} returned error: {e}");
