@@ -1,10 +1,6 @@
 //! The routes table and the request path through the daemon.
 
-<<<<<<< HEAD
-use super::{images, status_of, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
-=======
-use super::{status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
->>>>>>> main
+use super::{images, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -31,7 +27,6 @@ pub static ROUTES: &[Route] = &[
     route("HEAD", "/_ping", system::ping),
     route("GET", "/version", system::version),
     route("GET", "/info", system::info),
-<<<<<<< HEAD
     route("GET", "/system/df", images::disk_usage),
     // images: fixed paths before the `{name*}` patterns
     route("GET", "/images/json", images::list),
@@ -44,7 +39,6 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/images/{name*}/get", images::get),
     route("POST", "/images/{name*}/tag", images::tag),
     route("DELETE", "/images/{name*}", images::delete),
-=======
     // swarm: berth is a standalone node
     route("GET", "/swarm", swarm::not_a_manager),
     route("POST", "/swarm/init", swarm::init_or_join),
@@ -60,7 +54,6 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/secrets/{id}", swarm::not_a_manager),
     route("GET", "/configs", swarm::not_a_manager),
     route("GET", "/configs/{id}", swarm::not_a_manager),
->>>>>>> main
 ];
 
 /// Match `path` against `pattern`; the parameters on success.
