@@ -145,7 +145,7 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         ContainersRunning: 0,
         ContainersPaused: 0,
         ContainersStopped: 0,
-        Images: 0,
+        Images: d.images.image_count() as i64,
         Driver: cfg.storage_driver().to_string(),
         DriverStatus: if cfg.storage_driver() == "overlay2" {
             vec![
