@@ -20,7 +20,9 @@
 //! namespaces; parent and init talk over a seqpacket socket pair (`protocol`). The init runs
 //! the setup script in `init` (OCI spec order), reports Ready and waits on the exec fifo.
 
+pub mod cgroups;
 pub mod entry;
+pub mod seccomp;
 
 mod capabilities;
 mod console;
