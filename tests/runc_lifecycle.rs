@@ -259,3 +259,34 @@ fn errors_on_unknown_duplicate_and_bad_input_leave_nothing_behind() {
     let ids = rt.ok(&["list", "-q"]);
     assert_eq!(ids.trim(), id, "only the first container is listed");
 }
+
+#[test]
+fn cgroup_holds_init_and_exec_and_goes_with_delete() {
+    let (t, rt, id) = setup("cgroup", &["sleep", "1000"]);
+    let mut g = ContainerGuard::new(&rt, &id);
+    let cg = format!("/berth-test-{id}");
+    edit_config(&t.join("bundle"), |c| {
+        c["linux"]["cgroupsPath"] = cg.clone().into();
+        c["linux"]["resources"]["memory"] = serde_json::json!({"limit": 67108864});
+        c["linux"]["resources"]["pids"] = serde_json::json!({"limit": 50});
+    });
+    rt.ok(&["create", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    let pid = g.track();
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let mem_line = own.lines().find(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|x| x == "memory"))).unwrap();
+    assert!(mem_line.ends_with(&cg), "the created init is in its cgroup already: {own}");
+    let mem_dir = Path::new("/sys/fs/cgroup/memory").join(cg.trim_start_matches('/'));
+    assert_eq!(std::fs::read_to_string(mem_dir.join("memory.limit_in_bytes")).unwrap().trim(), "67108864");
+    rt.ok(&["start", &id]);
+    let pf = t.join("exec.pid");
+    rt.ok(&["exec", "-d", "--pid-file", pf.to_str().unwrap(), &id, "sleep", "1000"]);
+    let epid = std::fs::read_to_string(&pf).unwrap();
+    let procs = std::fs::read_to_string(mem_dir.join("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    assert!(procs.lines().any(|l| l == epid), "the exec'd process joined the cgroup: {procs}");
+    rt.ok(&["kill", "--all", &id, "KILL"]);
+    reap(epid.parse().unwrap());
+    rt.ok(&["delete", "--force", &id]);
+    reap(pid);
+    assert!(!mem_dir.exists(), "delete removes the cgroup");
+}
