@@ -346,7 +346,7 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
         return Err(Error::invalid("cannot mount over the container's root"));
     }
     if kind == "proc" || kind == "sysfs" {
-        refuse_symlinked_destination(root, &rel)?;
+        refuse_symlinked_destination(root, &rel, kind)?;
     }
     if o.bind || kind == "bind" {
         return bind_mount(cx, root, m, &rel, &o);
@@ -375,7 +375,7 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
 
 /// CVE-2019-19921 class: /proc and /sys must be real directories in the rootfs, not symlinks
 /// that would put procfs somewhere else while something else answers at /proc.
-fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> {
+fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path, kind: &str) -> Result<()> {
     let parent = rel.parent().unwrap_or(Path::new(""));
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let pfd = match open_in(root, parent) {
@@ -384,8 +384,7 @@ fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> 
         Err(e) => return Err(e),
     };
     match sm::lstatat(pfd.as_fd(), name)? {
-        Some((mode, _)) if mode & S_IFMT == S_IFLNK => Err(Error::invalid(format!("/{} cannot be a symlink", rel.display()))),
-        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("/{} must be a directory", rel.display()))),
+        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("filesystem {kind:?} must be mounted on ordinary directory"))),
         _ => Ok(()),
     }
 }
