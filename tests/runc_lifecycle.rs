@@ -319,3 +319,14 @@ fn kill_term_stops_a_created_container() {
     reap(pid);
     rt.ok(&["delete", &id]);
 }
+
+#[test]
+fn run_keep_leaves_the_stopped_container() {
+    let (t, rt, id) = setup("run_keep", &["sh", "-c", "exit 2"]);
+    let _g = ContainerGuard::new(&rt, &id);
+    let o = rt.run(&["run", "--keep", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(rt.state(&id)["status"], "stopped");
+    rt.ok(&["delete", &id]);
+    assert!(!rt.root.join(&id).exists());
+}

@@ -312,17 +312,18 @@ fn poststart(c: &Container) -> Result<()> {
     Ok(())
 }
 
-/// `run`: create + start; in the foreground, wait and return the container's exit code.
-pub fn run(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+/// `run`: create + start; in the foreground, wait and return the container's exit code (and
+/// delete the container unless `keep`).
+pub fn run(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let mask = if detach { None } else { Some(sp::block_all_signals()?) };
-    let res = run_inner(store, o, detach);
+    let res = run_inner(store, o, detach, keep);
     if let Some(m) = mask {
         let _ = sp::restore_signal_mask(&m);
     }
     res
 }
 
-fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+fn run_inner(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let l = launch(store, o, !detach)?;
     let c = &l.container;
     let proxy = match &l.console {
@@ -349,7 +350,9 @@ fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
         return Ok(0);
     }
     let code = wait_foreground(l.pid, proxy)?;
-    destroy(store, c)?;
+    if !keep {
+        destroy(store, c)?;
+    }
     Ok(code)
 }
 
