@@ -108,6 +108,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if !crate::base::id::valid_container_id(&o.id) {
         return Err(Error::invalid("invalid container ID format"));
     }
+    let t0 = std::time::Instant::now();
+    let phase = |what: &str| log::debug!("create {}: {what} at {} µs", o.id, t0.elapsed().as_micros());
     let b = spec::load_bundle(&o.bundle)?;
     let p = b.spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
     if p.terminal && o.console_socket.is_none() && !foreground {
@@ -175,6 +177,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     drop(fifo);
     drop(console_init);
     let start = state::start_time(pid)?;
+    phase(&format!("init {pid} cloned"));
 
     if plan.new_user {
         if let Some(l) = linux {
@@ -184,6 +187,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     // The container's cgroup holds the init before it runs anything of the container.
     cleanup.cgroup = Some(cgroup.clone());
     cgroup.apply(pid)?;
+    phase("cgroup joined");
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
@@ -217,6 +221,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
                 }
             }
             Some(Msg::Ready) => {
+                phase("init ready");
                 // Limits last, as runc does: the init's setup (device nodes, mounts) is done.
                 if let Some(r) = linux.and_then(|l| l.resources.as_ref()) {
                     cgroup.set(r)?;
@@ -233,6 +238,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         }
     }
     store.save(&c)?;
+    phase("created");
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
     }

@@ -707,6 +707,25 @@ mod tests {
     }
 
     #[test]
+    fn mkdir_all_follows_symlinks_inside_the_root_only() {
+        let d = std::env::temp_dir().join(format!("berth-mkdir-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a")).unwrap();
+        std::os::unix::fs::symlink("../../../../b", d.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        let root = sfd::open(&d, O_PATH | O_DIRECTORY, 0).unwrap();
+        // ".." in a symlink target stops at the root: a/up -> /b inside the root.
+        let fd = mkdir_all_in(root.as_fd(), Path::new("a/up/c")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("b/c"));
+        let fd = mkdir_all_in(root.as_fd(), Path::new("../../x/../y")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("y"));
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("loop/x")).unwrap_err().errno(), Some(40), "symlink loops end with ELOOP");
+        std::fs::write(d.join("file"), "").unwrap();
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("file/x")).unwrap_err().errno(), Some(20));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn scoped_resolution_keeps_symlinks_inside() {
         // A real directory with an absolute symlink pointing at the host's /etc.
         let d = std::env::temp_dir().join(format!("berth-rootfs-test-{}", std::process::id()));
