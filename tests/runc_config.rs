@@ -375,3 +375,38 @@ fn run_with_a_terminal_in_the_foreground_proxies_it() {
     assert_eq!(code, 4, "{err}");
     assert!(out.contains("/dev/pts/0") && out.contains("hi"), "{out:?}");
 }
+
+#[test]
+fn joins_a_user_namespace_by_path_with_new_namespaces_inside_it() {
+    let (t, rt, id) = setup("join_userns", &["sleep", "1000"]);
+    let userns = |c: &mut serde_json::Value| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}));
+        c["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup");
+    };
+    edit_config(&t.join("bundle"), userns);
+    let mut g = ContainerGuard::new(&rt, &id);
+    rt.ok(&["run", "-d", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    let pid = g.track();
+    // A second container joins the first one's user namespace by path and gets new pid, mount,
+    // ... namespaces owned by it (so it can mount its own /proc).
+    let b2 = t.join("bundle2");
+    busybox_bundle(&b2, &["sh", "-c", "cat /proc/self/uid_map; echo $$; readlink /proc/self/ns/user"]);
+    edit_config(&b2, |c| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+        // runc 1.1.5 wants the mappings of a joined user namespace spelled out too.
+        c["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup");
+    });
+    let o = rt.run(&["run", "--bundle", b2.to_str().unwrap(), &format!("{id}-b")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["0", "200000", "65536"], "{out}");
+    assert_eq!(lines[1], "1", "pid 1 of its own pid namespace: {out}");
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    assert_eq!(lines[2], theirs.to_str().unwrap());
+    assert!(!rt.root.join(format!("{id}-b")).exists());
+}

@@ -148,6 +148,10 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         }
         None => None,
     };
+    if namespaces::needs_second_fork(&plan) {
+        // The init will be our grandchild: be its subreaper so we can still wait for it.
+        sp::set_child_subreaper()?;
+    }
     let forked = sp::clone_fork(plan.clone_flags);
     if let Ok(sp::Forked::Child) = forked {
         drop(ours);
@@ -168,7 +172,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if let Some(own) = &own_pidns {
         sn::setns(own.as_fd(), sn::NEWPID, "the runtime's own pid namespace")?;
     }
-    let pid = match forked? {
+    let mut pid = match forked? {
         sp::Forked::Parent(pid) => pid,
         sp::Forked::Child => unreachable_child(),
     };
@@ -176,7 +180,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     drop(theirs);
     drop(fifo);
     drop(console_init);
-    let start = state::start_time(pid)?;
+    let mut start = state::start_time(pid)?;
     phase(&format!("init {pid} cloned"));
 
     if plan.new_user {
@@ -193,24 +197,27 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
-    let c = Container {
-        version: state::STATE_VERSION,
+    let state_of = |pid: i32| State {
+        oci_version: spec::OCI_VERSION.into(),
         id: o.id.clone(),
-        bundle: b.path.clone(),
-        rootfs: b.rootfs.clone(),
-        created: state::rfc3339_nano_trimmed(std::time::SystemTime::now()),
-        init_pid: pid,
-        init_start: start,
-        owner: crate::sys::euid(),
-        no_pivot: o.no_pivot,
-        spec: b.spec.clone(),
-        cgroup: Some(cgroup.clone()),
+        status: "creating".into(),
+        pid: Some(pid),
+        bundle: b.path.to_string_lossy().into_owned(),
+        annotations: b.spec.annotations.clone(),
     };
     loop {
         match ours.recv()? {
+            Some(Msg::Pid { pid: init }) => {
+                // The intermediate child (joined user namespace) forked the real init and left.
+                let _ = sp::wait_pid(pid);
+                pid = init;
+                start = state::start_time(pid)?;
+                cleanup.pid = Some(pid);
+                ours.send(&Msg::Go { pid })?;
+            }
             Some(Msg::RunHooks) => {
-                let h = c.spec.hooks.clone().unwrap_or_default();
-                let st = oci_state(&c, "creating", Some(pid));
+                let h = b.spec.hooks.clone().unwrap_or_default();
+                let st = state_of(pid);
                 let r = hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
                 match r {
                     Ok(()) => ours.send(&Msg::HooksDone)?,
@@ -237,6 +244,19 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             }
         }
     }
+    let c = Container {
+        version: state::STATE_VERSION,
+        id: o.id.clone(),
+        bundle: b.path.clone(),
+        rootfs: b.rootfs.clone(),
+        created: state::rfc3339_nano_trimmed(std::time::SystemTime::now()),
+        init_pid: pid,
+        init_start: start,
+        owner: crate::sys::euid(),
+        no_pivot: o.no_pivot,
+        spec: b.spec.clone(),
+        cgroup: Some(cgroup.clone()),
+    };
     store.save(&c)?;
     phase("created");
     if let Some(pf) = &o.pid_file {
