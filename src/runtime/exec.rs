@@ -141,8 +141,14 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
         };
         drop(theirs);
         drop(console_child);
-        // CGROUPS: join the container's cgroup before the process runs anything:
-        //   cgroups::Manager (from the container's state).apply(pid)
+        // Into the container's cgroup before the process runs anything.
+        if let Some(m) = crate::runtime::control::manager(&c)? {
+            if let Err(e) = m.apply(pid) {
+                let _ = sp::kill(pid, 9);
+                let _ = sp::wait_pid(pid);
+                return Err(e.context("unable to join the container's cgroup"));
+            }
+        }
         ours.send(&Msg::Go { pid })?;
         let proxy = match &console_ours {
             Some(sock) => match console::recv_master(sock.as_fd()) {
@@ -196,6 +202,12 @@ fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedF
             console::setup(sock, p.console_size, p.user.uid, p.user.gid, false)?;
         }
         process::set_rlimits(&p.rlimits)?;
+        if !p.no_new_privileges {
+            // Without no_new_privs the filter needs CAP_SYS_ADMIN: install before the caps drop.
+            if let Some(s) = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+                crate::runtime::control::install_seccomp(s)?;
+            }
+        }
         process::fix_stdio(p.user.uid, p.user.gid);
         let caps = capabilities::resolve(p.capabilities.as_ref())?;
         process::switch_user(&p.user, &caps, true)?;

@@ -207,9 +207,9 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     //     (so a missing binary is a create-time error, as with runc).
     process::set_rlimits(&proc_.rlimits)?;
     if !proc_.no_new_privileges {
-        if let Some(_s) = linux.and_then(|l| l.seccomp.as_ref()) {
-            // SECCOMP without no_new_privs needs CAP_SYS_ADMIN: install before the caps drop.
-            //   crate::runtime::seccomp::compile(_s)?.install()?;
+        if let Some(s) = linux.and_then(|l| l.seccomp.as_ref()) {
+            // seccomp without no_new_privs needs CAP_SYS_ADMIN: install before the caps drop.
+            crate::runtime::control::install_seccomp(s)?;
         }
     }
     process::fix_stdio(proc_.user.uid, proc_.user.gid);

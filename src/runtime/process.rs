@@ -144,10 +144,9 @@ pub fn exec(p: &Program, preserve_fds: u32, nnp: bool, seccomp: Option<&crate::o
             }
         }
         sp::reset_signals();
-        if let Some(_s) = seccomp {
-            // SECCOMP (runtime::seccomp, landing from the cgroups/seccomp work):
-            //   seccomp::compile(_s)?.install()?;
-            // installed here, after no_new_privs, right before execve.
+        if let Some(s) = seccomp {
+            // After no_new_privs, right before execve.
+            crate::runtime::control::install_seccomp(s)?;
         }
         Ok(sp::execve(&p.path, &p.args, &p.env))
     };

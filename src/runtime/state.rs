@@ -150,10 +150,9 @@ impl Store {
     }
 }
 
-/// Is the freezer of the container's cgroup holding it? (Answered by the cgroup manager once
-/// `runtime::cgroups` is wired in; until then nothing can pause a container.)
-fn frozen(_c: &Container) -> bool {
-    false
+/// Is the freezer of the container's cgroup holding it?
+fn frozen(c: &Container) -> bool {
+    crate::runtime::control::frozen(c)
 }
 
 /// Write `path` by temp file + rename in the same directory.
