@@ -1,68 +1,22 @@
 //! What runc does to a live container through its cgroup: pause, resume, update, events (stats
-//! and OOM notices), ps; and the `features` document. The lifecycle code (container.rs) keeps the
-//! container's [`Manager`] in state.json and calls [`manager`] to get it back.
+//! and OOM notices), ps; the `features` document; and the seccomp step the init and exec
+//! processes call. The lifecycle code (container.rs) keeps the container's [`Manager`] in its
+//! state.
 
 use crate::base::{Error, ErrorKind, Result};
 use crate::oci::runtime::{Resources, Seccomp};
-use crate::runtime::cgroups::{FreezerState, Manager, Stats};
+use crate::runtime::cgroups::{Manager, Stats};
 use crate::runtime::state::{Container, Status, Store};
 use serde::Serialize;
 use std::time::Duration;
 
-/// The container's cgroup manager, as kept in its state (None for a container made without one).
-pub fn manager(c: &Container) -> Result<Option<Manager>> {
-    match &c.cgroup {
-        None => Ok(None),
-        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| Error::internal(format!("container {}: unreadable cgroup state: {e}", c.id))),
-    }
-}
-
 fn require_manager(c: &Container) -> Result<Manager> {
-    manager(c)?.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("container {} has no cgroup", c.id)))
-}
-
-/// Whether the container's freezer holds it (for its status).
-pub fn frozen(c: &Container) -> bool {
-    matches!(manager(c), Ok(Some(m)) if m.state().ok() == Some(FreezerState::Frozen))
-}
-
-/// The manager of the container's cgroup (nothing created yet).
-pub fn new_cgroup(spec: &crate::oci::runtime::Spec, id: &str) -> Result<Manager> {
-    Manager::new(spec.linux.as_ref().and_then(|l| l.cgroups_path.as_deref()), id)
-}
-
-/// Make the container's cgroup, put `pid` in it and apply the spec's resources (devices
-/// included: the spec's rules plus runc's defaults, also when the spec lists none).
-pub fn setup_cgroup(m: &Manager, spec: &crate::oci::runtime::Spec, pid: i32) -> Result<()> {
-    m.apply(pid).map_err(|e| e.context("unable to apply cgroup configuration"))?;
-    let none = Resources::default();
-    let r = spec.linux.as_ref().and_then(|l| l.resources.as_ref()).unwrap_or(&none);
-    m.set(r).map_err(|e| e.context("error setting cgroup config for procHooks process"))
+    c.cgroup.clone().ok_or_else(|| Error::new(ErrorKind::NotFound, format!("container {} has no cgroup", c.id)))
 }
 
 /// The seccomp filter of a process, compiled and installed (the caller picks the moment).
 pub fn install_seccomp(s: &Seccomp) -> Result<()> {
     crate::runtime::seccomp::compile(s)?.install()
-}
-
-/// Remove the container's cgroup when it is over. Without a pid namespace of its own the
-/// container's other processes can outlive its init: they are killed first (as runc does).
-pub fn destroy_cgroup(c: &Container) -> Result<()> {
-    let Some(m) = manager(c)? else { return Ok(()) };
-    if !m.exists() {
-        return Ok(());
-    }
-    if !m.pids()?.is_empty() {
-        m.kill_all(9)?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !m.pids()?.is_empty() {
-            if std::time::Instant::now() > deadline {
-                return Err(Error::new(ErrorKind::Unavailable, format!("processes of container {} did not exit within 10 seconds of SIGKILL", c.id)));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    m.destroy()
 }
 
 /// `pause`: freeze every process of a running (or created) container.

@@ -141,12 +141,12 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
         };
         drop(theirs);
         drop(console_child);
-        // Into the container's cgroup before the process runs anything.
-        if let Some(m) = crate::runtime::control::manager(&c)? {
+        // Into the container's cgroup before the process runs anything of its own.
+        if let Some(m) = &c.cgroup {
             if let Err(e) = m.apply(pid) {
                 let _ = sp::kill(pid, 9);
                 let _ = sp::wait_pid(pid);
-                return Err(e.context("unable to join the container's cgroup"));
+                return Err(e);
             }
         }
         ours.send(&Msg::Go { pid })?;
