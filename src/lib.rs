@@ -4,4 +4,5 @@
 pub mod base;
 pub mod cli;
 pub mod oci;
+pub mod supervisor;
 pub mod sys;

@@ -17,3 +17,7 @@ pub fn last_error(what: impl Into<String>) -> Error {
 pub fn errno_error(e: rustix::io::Errno, what: impl Into<String>) -> Error {
     Error::from_errno(e.raw_os_error(), what)
 }
+
+pub mod poll;
+pub mod reaper;
+pub mod scm;
