@@ -71,7 +71,8 @@ fn ended(st: rustix::process::WaitStatus) -> Option<Ended> {
 /// `Ok(None)` when no child has exited (or there are no children).
 pub fn reap_any() -> Result<Option<(u32, Ended)>> {
     loop {
-        match rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+        // rustix's waitpid(None) is waitpid(0): the caller's process group only. wait() is -1.
+        match rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
             Ok(Some((pid, st))) => match ended(st) {
                 Some(e) => return Ok(Some((pid.as_raw_nonzero().get() as u32, e))),
                 None => continue, // stopped/continued: not an exit
