@@ -90,6 +90,7 @@ pub fn parse_size(s: &str) -> Result<u64> {
 }
 
 /// Go's `time.RFC3339Nano` in UTC: fraction without trailing zeros, no fraction when zero.
+/// The writer's hot path uses [`Stamp`] instead, which formats the date once per second.
 pub fn go_rfc3339_nano(t: SystemTime) -> String {
     let s = crate::base::time::rfc3339_nanos(t);
     // "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"
@@ -103,6 +104,41 @@ pub fn go_rfc3339_nano(t: SystemTime) -> String {
             }
         }
         None => s,
+    }
+}
+
+/// Timestamps for log entries without the formatting machinery on every line: the
+/// "YYYY-MM-DDTHH:MM:SS" part is made once per second, the fraction by hand.
+#[derive(Default)]
+pub struct Stamp {
+    sec: u64,
+    prefix: String,
+    text: Vec<u8>,
+}
+
+impl Stamp {
+    pub fn at(&mut self, t: SystemTime) -> &[u8] {
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        if self.prefix.is_empty() || d.as_secs() != self.sec {
+            self.sec = d.as_secs();
+            let full = crate::base::time::rfc3339_nanos(std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.sec));
+            self.prefix = full.get(..19).unwrap_or(&full).to_string();
+        }
+        self.text.clear();
+        self.text.extend_from_slice(self.prefix.as_bytes());
+        let mut n = d.subsec_nanos();
+        if n != 0 {
+            let mut digits = [b'0'; 9];
+            for i in (0..9).rev() {
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            let end = digits.iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
+            self.text.push(b'.');
+            self.text.extend_from_slice(&digits[..end]);
+        }
+        self.text.push(b'Z');
+        &self.text
     }
 }
 
@@ -160,7 +196,7 @@ fn utf8_len(s: &[u8]) -> usize {
 }
 
 /// One entry as a line of the file (with its trailing newline).
-pub fn encode_entry(out: &mut Vec<u8>, log: &[u8], stream: &str, attrs: &[u8], time: &str) {
+pub fn encode_entry(out: &mut Vec<u8>, log: &[u8], stream: &str, attrs: &[u8], time: &[u8]) {
     out.push(b'{');
     let mut first = true;
     let mut sep = |out: &mut Vec<u8>| {
@@ -186,7 +222,7 @@ pub fn encode_entry(out: &mut Vec<u8>, log: &[u8], stream: &str, attrs: &[u8], t
     }
     sep(out);
     out.extend_from_slice(b"\"time\":\"");
-    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(time);
     out.extend_from_slice(b"\"}\n");
 }
 
@@ -230,6 +266,7 @@ pub struct LogWriter {
     /// Unterminated tail of stdout / stderr.
     pending: [Vec<u8>; 2],
     line: Vec<u8>,
+    stamp: Stamp,
 }
 
 impl LogWriter {
@@ -240,14 +277,14 @@ impl LogWriter {
         let file = open_log(&cfg.path)?;
         let size = file.metadata().map(|m| m.len()).ctx(|| format!("stat {}", cfg.path.display()))?;
         let attrs = if cfg.attrs.is_empty() { Vec::new() } else { serde_json::to_vec(&cfg.attrs)? };
-        Ok(LogWriter { cfg, file, size, attrs, pending: [Vec::new(), Vec::new()], line: Vec::new() })
+        Ok(LogWriter { cfg, file, size, attrs, pending: [Vec::new(), Vec::new()], line: Vec::new(), stamp: Stamp::default() })
     }
 
     /// Output read from the container: `stream` is 1 (stdout) or 2 (stderr). Complete lines are
     /// written now; the rest waits for its newline (or for 16 KiB, or for `flush`).
     pub fn write(&mut self, stream: u8, mut data: &[u8]) -> Result<()> {
         let idx = if stream == super::proto::STDERR { 1 } else { 0 };
-        let now = go_rfc3339_nano(SystemTime::now());
+        let now = SystemTime::now();
         while !data.is_empty() {
             let pending = &mut self.pending[idx];
             let room = MAX_LINE - pending.len();
@@ -266,7 +303,7 @@ impl LogWriter {
                 }
             }
             let entry = std::mem::take(&mut self.pending[idx]);
-            self.emit(idx, &entry, &now)?;
+            self.emit(idx, &entry, now)?;
             self.pending[idx] = entry;
             self.pending[idx].clear();
         }
@@ -280,13 +317,13 @@ impl LogWriter {
             return Ok(());
         }
         let entry = std::mem::take(&mut self.pending[idx]);
-        let now = go_rfc3339_nano(SystemTime::now());
-        self.emit(idx, &entry, &now)
+        self.emit(idx, &entry, SystemTime::now())
     }
 
-    fn emit(&mut self, idx: usize, log: &[u8], time: &str) -> Result<()> {
+    fn emit(&mut self, idx: usize, log: &[u8], time: SystemTime) -> Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
+        let time = self.stamp.at(time);
         encode_entry(&mut line, log, if idx == 1 { "stderr" } else { "stdout" }, &self.attrs, time);
         if let Some(max) = self.cfg.max_size {
             if self.size >= max {
@@ -361,12 +398,21 @@ mod tests {
     }
 
     #[test]
+    fn stamp_matches_the_formatter() {
+        let mut st = Stamp::default();
+        for (s, n) in [(0u64, 0u32), (5, 120_000_000), (1_795_438_058, 1), (1_795_438_058, 999_999_999), (1_795_438_059, 500)] {
+            let t = UNIX_EPOCH + Duration::new(s, n);
+            assert_eq!(std::str::from_utf8(st.at(t)).unwrap(), go_rfc3339_nano(t));
+        }
+    }
+
+    #[test]
     fn entry_shape_matches_docker() {
         let mut v = Vec::new();
-        encode_entry(&mut v, b"hello\n", "stdout", b"", "2024-01-01T00:00:00.5Z");
+        encode_entry(&mut v, b"hello\n", "stdout", b"", b"2024-01-01T00:00:00.5Z");
         assert_eq!(v, b"{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.5Z\"}\n");
         v.clear();
-        encode_entry(&mut v, b"x", "stderr", br#"{"a":"b"}"#, "T");
+        encode_entry(&mut v, b"x", "stderr", br#"{"a":"b"}"#, b"T");
         assert_eq!(v, b"{\"log\":\"x\",\"stream\":\"stderr\",\"attrs\":{\"a\":\"b\"},\"time\":\"T\"}\n");
     }
 

@@ -210,3 +210,42 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Unmap this process's read-only mappings of its own executable (code and constants) with
+/// MADV_DONTNEED. The pages stay in the page cache, shared; only those the process touches again
+/// are mapped back. A long-lived idle process (a shim) then counts a few pages of the binary in
+/// its RSS instead of all the code its startup touched. Only mappings without a single private
+/// (anonymous) page qualify: RELRO pages were relocated at startup and must keep their copies.
+pub fn release_binary_pages() {
+    let Ok(meta) = std::fs::metadata("/proc/self/exe") else { return };
+    let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut candidate: Option<(usize, usize)> = None;
+    let mut release = Vec::new();
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            // "start-end perms offset dev inode path"
+            let f: Vec<&str> = line.split_whitespace().collect();
+            candidate = None;
+            if f.len() < 6 || f[4].parse::<u64>().ok() != Some(ino) || f[1].as_bytes().get(1) != Some(&b'-') || !f[1].ends_with('p') {
+                continue;
+            }
+            if let (Ok(s), Ok(e)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+                candidate = Some((s, e));
+            }
+        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
+            if let Some(range) = candidate.take() {
+                if kb.trim().trim_end_matches("kB").trim() == "0" {
+                    release.push(range);
+                }
+            }
+        }
+    }
+    for (start, end) in release {
+        // SAFETY: the range is a private, read-only, file-backed mapping of our executable with no
+        // private page (checked above): MADV_DONTNEED only drops its page table entries, and the
+        // next access maps the same file contents again.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}

@@ -48,6 +48,8 @@ const DRAIN_GRACE: Duration = Duration::from_millis(1000);
 const ORPHAN_EXITS: usize = 64;
 /// Exited exec processes remembered for Wait/State.
 const EXITED_EXECS: usize = 256;
+/// After this long without a request, the shim gives back the pages it touched (see `idle`).
+const IDLE_AFTER_MS: i32 = 500;
 
 /// Run the `containerd-shim` role: returns in the original process once the forked shim serves
 /// its socket; the forked shim serves until Delete or Shutdown and then exits the process.
@@ -220,6 +222,13 @@ impl Shim {
         Ok(Shim { cfg, dir, listener, sigchld, procs: vec![init], clients: Vec::new(), orphans: Vec::new(), log: None, quit: None, buf: vec![0; 32 * 1024] })
     }
 
+    /// Quiet for a while: return freed heap and unmap the binary's code pages, so an idle shim
+    /// holds only what its loop touches (the pages stay shared in the page cache).
+    fn idle(&mut self) {
+        reaper::trim_heap();
+        reaper::release_binary_pages();
+    }
+
     fn runtime(&self) -> Runtime {
         Runtime::new(&self.cfg.runtime, Path::new("/proc/self/exe"), Some(self.dir.runtime_log()))
     }
@@ -227,7 +236,9 @@ impl Shim {
     pub(crate) fn run(mut self) -> Result<()> {
         let mut fds: Vec<PollFd> = Vec::new();
         let mut tags: Vec<Tag> = Vec::new();
-        reaper::trim_heap();
+        self.idle();
+        // When the last request was handled, until the shim has gone idle again.
+        let mut busy_since: Option<Instant> = None;
         loop {
             if self.quit.is_some() {
                 self.finish_processes(true);
@@ -241,8 +252,20 @@ impl Shim {
             tags.clear();
             self.poll_set(&mut fds, &mut tags);
             let draining = self.procs.iter().any(|p| p.exit.is_some() && !p.reported);
-            let timeout = if draining || self.quit.is_some() { 50 } else { -1 };
+            let idle_in = busy_since.map(|t| (IDLE_AFTER_MS - t.elapsed().as_millis().min(IDLE_AFTER_MS as u128) as i32).max(0));
+            let timeout = match (draining || self.quit.is_some(), idle_in) {
+                (true, Some(t)) => t.min(50),
+                (true, None) => 50,
+                (false, Some(t)) => t,
+                (false, None) => -1,
+            };
             spoll::poll(&mut fds, timeout)?;
+            if fds.iter().zip(tags.iter()).any(|(f, t)| f.revents != 0 && matches!(t, Tag::Listener | Tag::Client(_))) {
+                busy_since = Some(Instant::now());
+            } else if busy_since.is_some_and(|t| t.elapsed().as_millis() >= IDLE_AFTER_MS as u128) {
+                self.idle();
+                busy_since = None;
+            }
             for (pfd, tag) in fds.iter().zip(tags.iter()) {
                 if pfd.revents == 0 {
                     continue;
