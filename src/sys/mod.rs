@@ -18,6 +18,15 @@ pub fn errno_error(e: rustix::io::Errno, what: impl Into<String>) -> Error {
     Error::from_errno(e.raw_os_error(), what)
 }
 
+pub mod bpf;
+pub mod capability;
+pub mod cgroup;
+pub mod fd;
+pub mod mount;
+pub mod namespace;
 pub mod poll;
+pub mod process;
 pub mod reaper;
 pub mod scm;
+pub mod seccomp;
+pub mod terminal;
