@@ -3,7 +3,7 @@
 //! `kill -9`: what the supervisor reports.
 mod common;
 mod supervisor_util;
-use berth::supervisor::{AttachOpts, Status, Supervisor};
+use berth::supervisor::{AttachOpts, RuntimeConfig, Status, Supervisor};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,7 +37,8 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
     require_root();
     let t = TestDir::new("sup_restore_daemon");
     let (state, rr) = (t.join("state"), t.join("rt"));
-    let _shims = ShimGuard { exec_root: state.clone(), runtime_root: rr.clone() };
+    let rt = RuntimeConfig { path: runtime_path(), root: rr.clone(), args: vec![] };
+    let _shims = ShimGuard { exec_root: state.clone(), runtimes: vec![rt.clone()] };
     let (mut d1, sock) = start_containerd(&t, 1, &state, &rr);
     let sup = Supervisor::remote(&sock);
 
@@ -67,9 +68,9 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
     // The attach relayed by the dead daemon ends; the container does not notice.
     let (_, _, ended) = read_until(&mut a, 10, |_, _| false);
     assert!(ended);
-    assert_eq!(runtime_status(&rr, "c1").as_deref(), Some("running"));
+    assert_eq!(runtime_status(&rt, "c1").as_deref(), Some("running"));
     assert!(Path::new(&format!("/proc/{shim1}")).exists(), "the shim died with the daemon");
-    wait_for(10, "c2 to exit while no supervisor runs", || runtime_status(&rr, "c2").as_deref() == Some("stopped"));
+    wait_for(10, "c2 to exit while no supervisor runs", || runtime_status(&rt, "c2").as_deref() == Some("stopped"));
 
     let (_d2, _) = start_containerd(&t, 2, &state, &rr);
     let list = block_on_timeout(20, sup.list()).unwrap();
@@ -99,7 +100,8 @@ fn daemon_killed_with_9_then_stop_works_on_the_readopted_container() {
     require_root();
     let t = TestDir::new("sup_restore_stop");
     let (state, rr) = (t.join("state"), t.join("rt"));
-    let _shims = ShimGuard { exec_root: state.clone(), runtime_root: rr.clone() };
+    let rt = RuntimeConfig { path: runtime_path(), root: rr.clone(), args: vec![] };
+    let _shims = ShimGuard { exec_root: state.clone(), runtimes: vec![rt.clone()] };
     let (mut d1, sock) = start_containerd(&t, 1, &state, &rr);
     let sup = Supervisor::remote(&sock);
     let dir = t.join("b");
@@ -148,7 +150,7 @@ fn shim_killed_with_9_is_reported_and_cleaned_up() {
     wait_for(10, "the orphaned container to be gone", || {
         !Path::new(&format!("/proc/{}", st.pid)).exists() || proc_status_field(st.pid, "State:").starts_with('Z')
     });
-    assert_ne!(runtime_status(&env.runtime_root, "k1").as_deref(), Some("running"));
+    assert_ne!(runtime_status(&env.runtime, "k1").as_deref(), Some("running"));
     let e = block_on_timeout(20, env.sup.kill("k1", 9, false)).unwrap_err();
     assert_eq!(e.to_string(), "container k1 is not running");
     // A new supervisor on the same exec root reports the same recorded status.
@@ -159,7 +161,7 @@ fn shim_killed_with_9_is_reported_and_cleaned_up() {
     let gone = block_on_timeout(20, again.delete("k1", false)).unwrap();
     assert_eq!(gone.map(|e| e.code), Some(137));
     assert!(!env.exec_root.join("shims/k1").exists());
-    assert_eq!(runtime_status(&env.runtime_root, "k1"), None);
+    assert_eq!(runtime_status(&env.runtime, "k1"), None);
 
     // A shim killed after its container exited: the recorded status survives, with no error.
     let b = env.bundle("b2", &["/bin/sh", "-c", "exit 9"], |_| {});

@@ -9,29 +9,29 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The OCI runtime under test: /usr/sbin/runc unless BERTH_TEST_RUNTIME=berth (berth's own
-/// `runc` role) or another path.
+/// The OCI runtime under test: berth's own `runc` role (what the supervisor runs by default),
+/// or BERTH_TEST_RUNTIME: `runc` for /usr/sbin/runc, or a path.
 pub fn runtime_path() -> Option<PathBuf> {
     match std::env::var("BERTH_TEST_RUNTIME").ok().as_deref() {
-        Some("berth") => None,
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => Some(PathBuf::from("/usr/sbin/runc")),
+        Some("runc") => Some(PathBuf::from("/usr/sbin/runc")),
+        Some("berth") | Some("") | None => None,
+        Some(p) => Some(PathBuf::from(p)),
     }
 }
 
 /// The runtime as a command line (for checks the test makes behind the supervisor's back).
-pub fn runtime_cmd(root: &Path) -> Command {
-    let mut c = match runtime_path() {
+pub fn runtime_cmd(cfg: &RuntimeConfig) -> Command {
+    let mut c = match &cfg.path {
         Some(p) => Command::new(p),
         None => Command::new(role("runc")),
     };
-    c.arg("--root").arg(root);
+    c.arg("--root").arg(&cfg.root);
     c
 }
 
 /// `runtime state ID` → status string, None if unknown.
-pub fn runtime_status(root: &Path, id: &str) -> Option<String> {
-    let o = run(runtime_cmd(root).args(["state", id]));
+pub fn runtime_status(cfg: &RuntimeConfig, id: &str) -> Option<String> {
+    let o = run(runtime_cmd(cfg).args(["state", id]));
     if !o.status.success() {
         return None;
     }
@@ -42,6 +42,8 @@ pub fn runtime_status(root: &Path, id: &str) -> Option<String> {
 pub struct Env {
     pub exec_root: PathBuf,
     pub runtime_root: PathBuf,
+    /// The runtime the supervisor uses by default.
+    pub runtime: RuntimeConfig,
     pub sup: Supervisor,
     _guard: ShimGuard,
     pub t: TestDir,
@@ -53,9 +55,16 @@ impl Env {
         let t = TestDir::new(name);
         let exec_root = t.join("x");
         let runtime_root = t.join("rt");
-        let guard = ShimGuard { exec_root: exec_root.clone(), runtime_root: runtime_root.clone() };
+        let runtime = RuntimeConfig { path: runtime_path(), root: runtime_root.clone(), args: vec![] };
+        let real = RuntimeConfig { path: Some(PathBuf::from("/usr/sbin/runc")), root: t.join("rt-runc"), args: vec![] };
+        let guard = ShimGuard { exec_root: exec_root.clone(), runtimes: vec![runtime.clone(), real] };
         let sup = Supervisor::new(config(&exec_root, &runtime_root)).unwrap();
-        Env { exec_root, runtime_root, sup, _guard: guard, t }
+        Env { exec_root, runtime_root, runtime, sup, _guard: guard, t }
+    }
+
+    /// Debian's runc, for what berth's runtime does not do yet (see the callers).
+    pub fn real_runc(&self) -> RuntimeConfig {
+        RuntimeConfig { path: Some(PathBuf::from("/usr/sbin/runc")), root: self.t.join("rt-runc"), args: vec![] }
     }
 
     /// A busybox bundle in its own directory, optionally edited (e.g. terminal: true).
@@ -91,10 +100,10 @@ pub fn config(exec_root: &Path, runtime_root: &Path) -> Config {
 }
 
 /// Kills every container and shim under an exec root (by the PIDs in their files) and deletes
-/// the runtime's state, on drop.
+/// the runtimes' state, on drop.
 pub struct ShimGuard {
     pub exec_root: PathBuf,
-    pub runtime_root: PathBuf,
+    pub runtimes: Vec<RuntimeConfig>,
 }
 
 impl Drop for ShimGuard {
@@ -102,13 +111,17 @@ impl Drop for ShimGuard {
         let Ok(rd) = std::fs::read_dir(self.exec_root.join("shims")) else { return };
         for e in rd.flatten() {
             let id = e.file_name().to_string_lossy().into_owned();
-            let _ = runtime_cmd(&self.runtime_root).args(["kill", "--all", &id, "9"]).output();
+            for rt in &self.runtimes {
+                let _ = runtime_cmd(rt).args(["kill", "--all", &id, "9"]).output();
+            }
             for f in ["init.pid", "shim.pid"] {
                 if let Some(pid) = std::fs::read_to_string(e.path().join(f)).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
                     drop(ProcGuard::from_pid(pid));
                 }
             }
-            let _ = runtime_cmd(&self.runtime_root).args(["delete", "--force", &id]).output();
+            for rt in &self.runtimes {
+                let _ = runtime_cmd(rt).args(["delete", "--force", &id]).output();
+            }
         }
     }
 }

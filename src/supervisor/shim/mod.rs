@@ -846,7 +846,8 @@ impl Shim {
                 // The exec never ran: answer its waiters and attach clients with Docker's codes
                 // for a command that cannot be found (127) or executed (126).
                 let msg = e.to_string();
-                let code = if msg.contains("not found") || msg.contains("no such file") { 127 } else { 126 };
+                let lower = msg.to_ascii_lowercase();
+                let code = if lower.contains("executable file not found") || lower.contains("no such file or directory") { 127 } else { 126 };
                 let p = &mut self.procs[pi];
                 p.status = Status::Stopped;
                 p.exit = Some(ExitStatus { pid: 0, code, signal: None, exited_at: crate::base::time::now_rfc3339(), error: Some(msg) });
@@ -942,6 +943,11 @@ impl Shim {
                 Err(e) if e.kind() == crate::base::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
+        }
+        // Gone from the exec root before the answer: whoever lists it next must not find it. The
+        // listening socket keeps working for connections already accepted.
+        if let Err(e) = std::fs::remove_dir_all(self.dir.path()) {
+            eprintln!("containerd-shim: remove {}: {e}", self.dir.path().display());
         }
         self.quit = Some(Quit::Delete);
         Ok(Reply::Deleted { exit: self.procs[0].exit.clone() })
