@@ -37,13 +37,14 @@ pub fn resume(store: &Store, id: &str) -> Result<()> {
     }
 }
 
-/// `ps`: the container's processes (host pids).
+/// `ps`: the host pids of the processes in the container's cgroup (none left once it stopped).
 pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>> {
     let c = store.load(id)?;
-    if store.status(&c) == Status::Stopped {
-        return Err(Error::invalid("container not running"));
+    let m = require_manager(&c)?;
+    if !m.exists() {
+        return Ok(Vec::new());
     }
-    require_manager(&c)?.pids()
+    m.pids()
 }
 
 /// One `runc events` line.
