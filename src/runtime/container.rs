@@ -189,7 +189,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
-    let mut c = Container {
+    let c = Container {
         version: state::STATE_VERSION,
         id: o.id.clone(),
         bundle: b.path.clone(),

@@ -71,7 +71,7 @@ pub fn known_capabilities() -> &'static [&'static str] {
 /// `KILL`, `SIGKILL`, `9`: runc's accepted signal spellings.
 pub fn parse_signal(s: &str) -> Result<i32> {
     match crate::sys::process::signal_number(s) {
-        Some(n) if n > 0 => Ok(n),
+        Some(n) if n >= 0 => Ok(n),
         _ => Err(Error::invalid(format!("unknown signal {s:?}"))),
     }
 }
