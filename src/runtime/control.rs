@@ -1,10 +1,9 @@
 //! What runc does to a live container through its cgroup: pause, resume, update, events (stats
-//! and OOM notices), ps; the `features` document; and the seccomp step the init and exec
-//! processes call. The lifecycle code (container.rs) keeps the container's [`Manager`] in its
-//! state.
+//! and OOM notices), ps; and the `features` document. The lifecycle code (container.rs) keeps
+//! the container's [`Manager`] in its state.
 
 use crate::base::{Error, ErrorKind, Result};
-use crate::oci::runtime::{Resources, Seccomp};
+use crate::oci::runtime::Resources;
 use crate::runtime::cgroups::{Manager, Stats};
 use crate::runtime::state::{Container, Status, Store};
 use serde::Serialize;
@@ -12,11 +11,6 @@ use std::time::Duration;
 
 fn require_manager(c: &Container) -> Result<Manager> {
     c.cgroup.clone().ok_or_else(|| Error::new(ErrorKind::NotFound, format!("container {} has no cgroup", c.id)))
-}
-
-/// The seccomp filter of a process, compiled and installed (the caller picks the moment).
-pub fn install_seccomp(s: &Seccomp) -> Result<()> {
-    crate::runtime::seccomp::compile(s)?.install()
 }
 
 /// `pause`: freeze every process of a running (or created) container.
