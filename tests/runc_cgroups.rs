@@ -481,7 +481,7 @@ fn seccomp_profile_applies_to_init_and_exec_with_and_without_no_new_privs() {
 // ---- pure cgroup v2: berth runc in a qemu guest ----
 
 fn vm_tool() -> PathBuf {
-    PathBuf::from(std::env::var("BERTH_INITRAMFS_VM").unwrap_or_else(|_| "/work/shared/tools/initramfs-vm".into()))
+    PathBuf::from(std::env::var("BERTH_INITRAMFS_VM").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/initramfs-vm").into()))
 }
 
 #[test]
