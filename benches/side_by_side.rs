@@ -32,6 +32,12 @@ impl Side {
         Side { argv, env: Vec::new(), before: Vec::new(), after: Vec::new() }
     }
 }
+// The image load/save pairs reuse the test helpers (daemons, image generator).
+#[path = "../tests/common/mod.rs"]
+mod common;
+mod image_bench;
+#[path = "../tests/image_support/mod.rs"]
+mod image_support;
 
 struct Case {
     name: String,
@@ -279,5 +285,9 @@ fn main() {
         println!("\nNote: {n}");
     }
     let _ = std::fs::remove_dir_all(&work);
+    let image_runs: usize = std::env::var("BENCH_IMAGE_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    if image_runs > 0 {
+        image_bench::run(image_runs);
+    }
     let _ = std::fs::remove_dir_all(&l);
 }
