@@ -113,7 +113,7 @@ impl Local {
             runtime: opts.runtime.unwrap_or_else(|| self.runtime.clone()),
         };
         let made = async {
-            crate::base::fs::write_atomic(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
+            layout::write_replace(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
             self.spawn_shim(&id, &dir).await?;
             match self.call(&id, Request::Create).await {
                 Ok(_) => {}

@@ -217,7 +217,7 @@ impl Shim {
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock).ctx(|| format!("listen on {}", sock.display()))?;
         listener.set_nonblocking(true).ctx(|| "set the shim socket non-blocking")?;
-        crate::base::fs::write_atomic(&dir.pid_file(), format!("{}\n", reaper::getpid()).as_bytes(), 0o644)?;
+        super::layout::write_replace(&dir.pid_file(), format!("{}\n", reaper::getpid()).as_bytes(), 0o644)?;
         let init = Proc::new(None, cfg.tty);
         Ok(Shim { cfg, dir, listener, sigchld, procs: vec![init], clients: Vec::new(), orphans: Vec::new(), log: None, quit: None, buf: vec![0; 32 * 1024] })
     }
