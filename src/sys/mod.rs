@@ -22,6 +22,7 @@ pub mod bpf;
 pub mod capability;
 pub mod cgroup;
 pub mod fd;
+pub mod fsat;
 pub mod mount;
 pub mod namespace;
 pub mod poll;
