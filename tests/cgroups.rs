@@ -247,6 +247,21 @@ fn stats_report_usage_and_limits() {
 }
 
 #[test]
+fn oom_kills_are_counted() {
+    require_root();
+    let (m, _g) = manager("oom");
+    // tail keeps the newline-free stream of zeroes in memory until the OOM killer ends it.
+    let mut child = spawn("read x; head -c 200000000 /dev/zero | tail -n 1 >/dev/null; echo done");
+    m.apply(child.pid).unwrap();
+    m.set(&Resources { memory: Some(Memory { limit: Some(16 << 20), swap: Some(16 << 20), ..Default::default() }), ..Default::default() }).unwrap();
+    assert_eq!(m.oom_kill_count().unwrap(), 0);
+    writeln!(child.child().stdin.as_mut().unwrap()).unwrap();
+    child.child().wait().unwrap();
+    assert!(m.oom_kill_count().unwrap() >= 1, "no OOM kill counted");
+    m.destroy().unwrap();
+}
+
+#[test]
 fn device_rules_deny_unlisted_devices() {
     require_root();
     let dir = TestDir::new("cg-devices");
@@ -356,4 +371,204 @@ fn manager_kept_as_json_still_controls_the_cgroup() {
     child.child().wait().unwrap();
     back.destroy().unwrap();
     assert!(!m.exists());
+}
+
+// ---- pure cgroup v2, in a VM ----
+//
+// This host is hybrid, so the v2 code paths run in a qemu guest booted by
+// /work/shared/tools/initramfs-vm (a pure v2 host with every controller). The guest gets this very
+// test binary (stripped, with its dynamic loader and libraries in a tar passed as the "image") and
+// runs `v2_guest_entry`, which prints one "check NAME ok|FAILED" line per assertion.
+
+const V2_ENV: &str = "BERTH_CGROUP_V2_GUEST";
+
+fn vm_tool() -> PathBuf {
+    PathBuf::from(std::env::var("BERTH_INITRAMFS_VM").unwrap_or_else(|_| "/work/shared/tools/initramfs-vm".into()))
+}
+
+/// A tar with this test binary, the shared libraries it loads and their loader.
+fn guest_payload(dir: &Path) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let stage = dir.join("payload");
+    std::fs::create_dir_all(&stage).unwrap();
+    let bin = stage.join("cgroups-test");
+    let stripped = Command::new("strip").arg("-o").arg(&bin).arg(&exe).status().map(|s| s.success()).unwrap_or(false);
+    if !stripped {
+        std::fs::copy(&exe, &bin).unwrap();
+    }
+    let ldd = common::run(Command::new("ldd").arg(&exe));
+    for line in common::stdout(&ldd).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let path = line.split("=>").last().unwrap().split_whitespace().next().unwrap_or("");
+        if path.starts_with('/') {
+            let name = Path::new(path).file_name().unwrap();
+            std::fs::copy(path, stage.join(name)).unwrap();
+        }
+    }
+    let tar = dir.join("payload.tar");
+    let st = Command::new("tar").arg("-cf").arg(&tar).arg("-C").arg(&stage).arg(".").status().unwrap();
+    assert!(st.success());
+    tar
+}
+
+#[test]
+fn pure_cgroup_v2_in_a_vm() {
+    require_root();
+    let dir = TestDir::new("cg-v2-vm");
+    let tar = guest_payload(&dir.path);
+    let script = dir.join("guest.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "mkdir -p /x && cd /x && tar -xf /berth-image.tar && \
+             {V2_ENV}=1 ./ld-linux-x86-64.so.2 --library-path /x ./cgroups-test --exact v2_guest_entry --nocapture --test-threads=1\n"
+        ),
+    )
+    .unwrap();
+    let out = common::run(Command::new(vm_tool()).arg("--image").arg(&tar).arg("--guest").arg(&script).args(["--timeout", "300"]));
+    let console = common::stdout(&out) + &common::stderr(&out);
+    let checks: Vec<&str> = console.lines().filter_map(|l| l.find("check ").map(|i| l[i..].trim())).collect();
+    for name in [
+        "mode_v2",
+        "apply_joins",
+        "set_ok",
+        "memory_max",
+        "memory_swap_max",
+        "memory_low",
+        "cpu_weight",
+        "cpu_max",
+        "cpuset_cpus",
+        "pids_max",
+        "unified_memory_high",
+        "io_weight_written_or_named",
+        "device_filter_denies_kmsg",
+        "device_filter_allows_null",
+        "device_filter_replaced",
+        "freeze_state",
+        "frozen_counter_stops",
+        "thaw_resumes",
+        "pids_recursive",
+        "stats_shape",
+        "kill_all_sigkill",
+        "destroy_removes",
+        "relative_path",
+        "refused_swappiness",
+        "oom_counted",
+    ] {
+        assert!(checks.contains(&format!("check {name} ok").as_str()), "v2 guest check {name} did not pass; console:\n{console}");
+    }
+    assert!(out.status.success(), "guest failed:\n{console}");
+}
+
+/// Runs inside the guest only.
+#[test]
+fn v2_guest_entry() {
+    if std::env::var_os(V2_ENV).is_none() {
+        return;
+    }
+    let mut failed = false;
+    let mut check = |name: &str, ok: bool, detail: String| {
+        println!("check {name} {}{}", if ok { "ok" } else { "FAILED " }, if ok { String::new() } else { detail });
+        failed |= !ok;
+    };
+    let m = Manager::new(Some("/berth/v2"), "v2").unwrap();
+    check("mode_v2", m.mode() == Mode::V2 && m.paths().len() == 1, format!("{:?} {:?}", m.mode(), m.paths()));
+    let d = m.path("").unwrap().to_path_buf();
+    let counter = PathBuf::from("/tmp/v2-counter");
+    let script = format!(
+        "read x; (exec 3</dev/kmsg) 2>/dev/null && echo kmsg-ok || echo kmsg-denied; cat /dev/null && echo null-ok; \
+         i=0; while :; do i=$((i+1)); echo $i > {}; sleep 0.01; done",
+        counter.display()
+    );
+    let mut child = Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let pid = child.id() as i32;
+    m.apply(pid).unwrap();
+    check("apply_joins", read(&d, "cgroup.procs") == pid.to_string(), read(&d, "cgroup.procs"));
+    let deny_all = DeviceCgroup { allow: false, access: Some("rwm".into()), ..Default::default() };
+    let r = Resources {
+        memory: Some(Memory { limit: Some(64 << 20), swap: Some(96 << 20), reservation: Some(16 << 20), ..Default::default() }),
+        cpu: Some(Cpu { shares: Some(1024), quota: Some(50_000), period: Some(100_000), cpus: Some("0".into()), mems: Some("0".into()), ..Default::default() }),
+        pids: Some(Pids { limit: 20 }),
+        devices: vec![deny_all.clone()],
+        ..Default::default()
+    };
+    let res = m.set(&r);
+    check("set_ok", res.is_ok(), format!("{res:?}"));
+    check("memory_max", read(&d, "memory.max") == (64u64 << 20).to_string(), read(&d, "memory.max"));
+    check("memory_swap_max", read(&d, "memory.swap.max") == (32u64 << 20).to_string(), read(&d, "memory.swap.max"));
+    check("memory_low", read(&d, "memory.low") == (16u64 << 20).to_string(), read(&d, "memory.low"));
+    check("cpu_weight", read(&d, "cpu.weight") == "39", read(&d, "cpu.weight"));
+    check("cpu_max", read(&d, "cpu.max") == "50000 100000", read(&d, "cpu.max"));
+    check("cpuset_cpus", read(&d, "cpuset.cpus") == "0", read(&d, "cpuset.cpus"));
+    check("pids_max", read(&d, "pids.max") == "20", read(&d, "pids.max"));
+    let mut u = Resources::default();
+    u.unified.insert("memory.high".into(), "50M".into());
+    let res = m.update(&u);
+    check("unified_memory_high", res.is_ok() && read(&d, "memory.high") == (50u64 << 20).to_string(), format!("{res:?}"));
+    let w = m.update(&Resources { block_io: Some(BlockIo { weight: Some(500), ..Default::default() }), ..Default::default() });
+    let io_ok = match &w {
+        Ok(()) => d.join("io.bfq.weight").exists() && read(&d, "io.bfq.weight").contains("500") || read(&d, "io.weight").contains("default 4950"),
+        Err(e) => e.to_string().contains("io.weight") && e.to_string().contains("default 4950"),
+    };
+    check("io_weight_written_or_named", io_ok, format!("{w:?}"));
+    writeln!(child.stdin.as_mut().unwrap()).unwrap();
+    let mut first = String::new();
+    {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        r.read_line(&mut first).unwrap();
+        let mut second = String::new();
+        r.read_line(&mut second).unwrap();
+        check("device_filter_denies_kmsg", first.trim() == "kmsg-denied", first.clone());
+        check("device_filter_allows_null", second.trim() == "null-ok", second);
+    }
+    // New rules replace the old program (attach new, detach old).
+    let allow_kmsg = DeviceCgroup { allow: true, kind: Some("c".into()), major: Some(1), minor: Some(11), access: Some("r".into()) };
+    m.set(&Resources { devices: vec![deny_all, allow_kmsg], ..Default::default() }).unwrap();
+    let probe = Command::new("sh").args(["-c", &format!("echo $$ > {d}/cgroup.procs; (exec 3</dev/kmsg) 2>/dev/null && echo ok || echo denied", d = d.display())]).output().unwrap();
+    check("device_filter_replaced", String::from_utf8_lossy(&probe.stdout).trim() == "ok", String::from_utf8_lossy(&probe.stdout).into_owned());
+    wait_until("the counter", || std::fs::read_to_string(&counter).map(|s| s.trim().parse::<u32>().unwrap_or(0) > 2).unwrap_or(false));
+    m.freeze().unwrap();
+    check("freeze_state", m.state().unwrap() == FreezerState::Frozen && read(&d, "cgroup.freeze") == "1", read(&d, "cgroup.events"));
+    let a = std::fs::read_to_string(&counter).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    check("frozen_counter_stops", std::fs::read_to_string(&counter).unwrap() == a, a.clone());
+    m.thaw().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    check("thaw_resumes", m.state().unwrap() == FreezerState::Thawed && std::fs::read_to_string(&counter).unwrap() != a, String::new());
+    let extra = Command::new("sleep").arg("1000").spawn().unwrap();
+    let sub = d.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("cgroup.procs"), extra.id().to_string()).unwrap();
+    let pids = m.pids().unwrap();
+    check("pids_recursive", pids.contains(&pid) && pids.contains(&(extra.id() as i32)), format!("{pids:?}"));
+    let s = m.stats().unwrap();
+    check(
+        "stats_shape",
+        s.memory.usage.limit == 64 << 20 && s.pids.limit == 20 && s.pids.current >= 2 && s.cpu.usage.total > 0,
+        serde_json::to_string(&s).unwrap(),
+    );
+    m.kill_all(9).unwrap();
+    child.wait().unwrap();
+    let mut extra = extra;
+    extra.wait().unwrap();
+    wait_until("the cgroup to empty", || m.pids().unwrap().is_empty());
+    check("kill_all_sigkill", true, String::new());
+    let res = m.destroy();
+    check("destroy_removes", res.is_ok() && !d.exists() && !sub.exists(), format!("{res:?}"));
+    // The OOM killer's work is counted (dd touches its whole 64 MiB block buffer).
+    let oom = Manager::new(Some("/berth/oom"), "oom").unwrap();
+    let mut hog = Command::new("sh").args(["-c", "read x; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null"]).stdin(Stdio::piped()).spawn().unwrap();
+    oom.apply(hog.id() as i32).unwrap();
+    oom.set(&Resources { memory: Some(Memory { limit: Some(16 << 20), swap: Some(16 << 20), ..Default::default() }), ..Default::default() }).unwrap();
+    writeln!(hog.stdin.as_mut().unwrap()).unwrap();
+    hog.wait().unwrap();
+    let n = oom.oom_kill_count();
+    check("oom_counted", n.as_ref().is_ok_and(|&n| n >= 1), format!("{n:?}"));
+    oom.destroy().unwrap();
+    let rel = Manager::new(None, "rel").unwrap();
+    check("relative_path", rel.path("") == Some(Path::new("/sys/fs/cgroup/rel")), format!("{:?}", rel.paths()));
+    let e = rel.set(&Resources { memory: Some(Memory { swappiness: Some(10), ..Default::default() }), ..Default::default() });
+    check("refused_swappiness", e.is_err_and(|e| e.to_string().contains("swappiness")), String::new());
+    std::process::exit(if failed { 1 } else { 0 });
 }

@@ -50,6 +50,7 @@ pub mod host;
 pub mod listen;
 pub mod roots;
 pub mod routes;
+pub mod swarm;
 pub mod system;
 
 use crate::api::ApiVersion;

@@ -1,6 +1,6 @@
 //! The routes table and the request path through the daemon.
 
-use super::{status_of, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+use super::{status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -27,6 +27,21 @@ pub static ROUTES: &[Route] = &[
     route("HEAD", "/_ping", system::ping),
     route("GET", "/version", system::version),
     route("GET", "/info", system::info),
+    // swarm: berth is a standalone node
+    route("GET", "/swarm", swarm::not_a_manager),
+    route("POST", "/swarm/init", swarm::init_or_join),
+    route("POST", "/swarm/join", swarm::init_or_join),
+    route("POST", "/swarm/leave", swarm::leave),
+    route("GET", "/nodes", swarm::not_a_manager),
+    route("GET", "/nodes/{id}", swarm::not_a_manager),
+    route("GET", "/services", swarm::not_a_manager),
+    route("GET", "/services/{id}", swarm::not_a_manager),
+    route("GET", "/tasks", swarm::not_a_manager),
+    route("GET", "/tasks/{id}", swarm::not_a_manager),
+    route("GET", "/secrets", swarm::not_a_manager),
+    route("GET", "/secrets/{id}", swarm::not_a_manager),
+    route("GET", "/configs", swarm::not_a_manager),
+    route("GET", "/configs/{id}", swarm::not_a_manager),
 ];
 
 /// Match `path` against `pattern`; the parameters on success.
@@ -118,7 +133,7 @@ impl ApiService {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
                 let status = status_of(e.kind());
-                if status >= 500 {
+                if status >= 500 && status != 501 {
                     log::error!("Handler for {method} {path} returned error: {e}");
                 } else {
                     log::debug!("Handler for {method} {path} returned error: {e}");

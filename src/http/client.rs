@@ -122,9 +122,13 @@ impl Conn {
         let mut out = head::write_request_head(method, target, &h);
         match body {
             RequestBody::Empty => w.write_all(&out).await?,
-            RequestBody::Bytes(b) => {
+            RequestBody::Bytes(b) if b.len() <= 64 * 1024 => {
                 out.extend_from_slice(b);
                 w.write_all(&out).await?;
+            }
+            RequestBody::Bytes(b) => {
+                w.write_all(&out).await?;
+                w.write_all(b).await?;
             }
             RequestBody::Reader(r) => {
                 w.write_all(&out).await?;

@@ -117,7 +117,7 @@ impl AsyncWrite for SharedStream {
 }
 
 /// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// A read buffer in front of a connection. Unlike a plain `BufReader` it can read *more* while
 /// holding unconsumed bytes (a head split across packets) and give its unread bytes away (upgrade).

@@ -267,10 +267,9 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
         } else {
             head.headers.has_token("Connection", "keep-alive")
         };
-        if framing != Framing::Empty && head.headers.get("Expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-            if w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-                return;
-            }
+        let expects_continue = framing != Framing::Empty && head.headers.get("Expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue && w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+            return;
         }
         let method = head.method.clone();
         let minor = head.minor;
@@ -298,6 +297,13 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
         let mut close = !keep_alive || stop.is_closed();
         match body {
             ResponseBody::Upgrade(f) => {
+                // What is left of the request body is not stream data: drop it first.
+                if !state.is_finished() {
+                    let mut body = Body::new(&mut rd, &mut state);
+                    if !matches!(body.drain(DRAIN_LIMIT).await, Ok(true)) {
+                        return;
+                    }
+                }
                 let out = if wants_upgrade {
                     headers.set("Connection", "Upgrade");
                     headers.set("Upgrade", "tcp");
@@ -326,6 +332,8 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
                 }
                 if close {
                     headers.set("Connection", "close");
+                } else if minor == 0 {
+                    headers.set("Connection", "keep-alive");
                 }
                 let mut out = head::write_response_head(status, head::reason(status), &headers);
                 if !is_head {
@@ -476,4 +484,240 @@ async fn protocol_error(stream: &SharedStream, rd: &mut ConnReader<SharedStream>
     };
     linger.or(deadline).await;
     stream.shutdown();
+}
+
+#[cfg(test)]
+mod tests {
+    //! The server and client against each other over a real unix socket.
+    use super::*;
+    use crate::http::client::{Addr, Conn, RequestBody};
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct TestService {
+        release: Receiver<()>,
+        client_gone: Arc<AtomicBool>,
+    }
+
+    impl Service for TestService {
+        fn call<'a>(&'a self, mut req: Request<'a>) -> BoxFuture<'a, Response> {
+            Box::pin(async move {
+                match req.path.as_str() {
+                    "/echo" => match req.body.read_all(1 << 20).await {
+                        Ok(b) => Response::bytes(200, "application/octet-stream", b),
+                        Err(e) => Response::text(400, &e.to_string()),
+                    },
+                    "/stream" => {
+                        // First chunk at once, the second only when the test says so: the client
+                        // must see the first before the second exists.
+                        let (tx, resp) = Response::channel(200, "application/json");
+                        let release = self.release.clone();
+                        smol::spawn(async move {
+                            let _ = tx.send(b"{\"n\":1}\n".to_vec()).await;
+                            let _ = release.recv().await;
+                            let _ = tx.send(b"{\"n\":2}\n".to_vec()).await;
+                        })
+                        .detach();
+                        resp
+                    }
+                    "/forever" => {
+                        let (tx, resp) = Response::channel(200, "application/json");
+                        let gone = self.client_gone.clone();
+                        smol::spawn(async move {
+                            loop {
+                                if tx.send(b"tick\n".to_vec()).await.is_err() {
+                                    gone.store(true, Ordering::SeqCst);
+                                    return;
+                                }
+                                Timer::after(Duration::from_millis(10)).await;
+                            }
+                        })
+                        .detach();
+                        resp
+                    }
+                    "/slow" => {
+                        Timer::after(Duration::from_millis(300)).await;
+                        Response::text(200, "done")
+                    }
+                    "/upgrade" => Response::upgrade(
+                        "application/vnd.docker.raw-stream",
+                        Box::new(|up: Upgraded| {
+                            Box::pin(async move {
+                                let mut input = up.read_ahead.clone();
+                                let mut r = up.stream.clone();
+                                let _ = r.read_to_end(&mut input).await;
+                                let mut w = up.stream.clone();
+                                let _ = w.write_all(&input.to_ascii_uppercase()).await;
+                                let _ = up.stream.shutdown_write();
+                            })
+                        }),
+                    ),
+                    _ => Response::text(404, "no"),
+                }
+            })
+        }
+    }
+
+    struct Fixture {
+        dir: std::path::PathBuf,
+        addr: Addr,
+        stop: Option<smol::channel::Sender<()>>,
+        release: smol::channel::Sender<()>,
+        client_gone: Arc<AtomicBool>,
+        server: Option<smol::Task<()>>,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn start(ex: &Arc<Executor<'static>>, name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("berth-http-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let l = Listener::Unix(Async::<UnixListener>::bind(&path).unwrap());
+        let (stop_tx, stop_rx) = smol::channel::bounded(1);
+        let (rel_tx, rel_rx) = smol::channel::bounded(1);
+        let gone = Arc::new(AtomicBool::new(false));
+        let svc: Arc<dyn Service> = Arc::new(TestService { release: rel_rx, client_gone: gone.clone() });
+        let server = ex.spawn(serve(vec![l], svc, ex.clone(), stop_rx, Duration::from_secs(2)));
+        Fixture { dir, addr: Addr::Unix(path), stop: Some(stop_tx), release: rel_tx, client_gone: gone, server: Some(server) }
+    }
+
+    fn run_test(name: &str, f: impl for<'x> FnOnce(&'x mut Fixture) -> BoxFuture<'x, ()>) {
+        let ex = Arc::new(Executor::new());
+        smol::block_on(ex.run(async {
+            let mut fx = start(&ex, name);
+            f(&mut fx).await;
+        }));
+    }
+
+    #[test]
+    fn request_bodies_sent_chunked_come_back_whole() {
+        run_test("echo", |fx| {
+            Box::pin(async move {
+                let mut c = Conn::connect(&fx.addr).await.unwrap();
+                let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+                let mut reader = &data[..];
+                let mut r = c.send("POST", "/echo", &Headers::new(), RequestBody::Reader(&mut reader)).await.unwrap();
+                assert_eq!(r.status, 200);
+                assert_eq!(r.body.read_all(1 << 20).await.unwrap(), data);
+                // Same connection, length-framed this time.
+                let mut r = c.send("POST", "/echo", &Headers::new(), RequestBody::Bytes(b"again")).await.unwrap();
+                assert_eq!(r.body.read_all(100).await.unwrap(), b"again");
+                assert!(c.is_reusable());
+            })
+        });
+    }
+
+    #[test]
+    fn streamed_responses_are_flushed_chunk_by_chunk() {
+        run_test("stream", |fx| {
+            Box::pin(async move {
+                let mut c = Conn::connect(&fx.addr).await.unwrap();
+                let mut r = c.send("GET", "/stream", &Headers::new(), RequestBody::Empty).await.unwrap();
+                assert_eq!(r.headers.get("Transfer-Encoding"), Some("chunked"));
+                let mut first = vec![0u8; 8];
+                r.body.read_exact(&mut first).await.unwrap();
+                assert_eq!(first, b"{\"n\":1}\n", "the first chunk arrives before the second is produced");
+                fx.release.send(()).await.unwrap();
+                let rest = r.body.read_all(100).await.unwrap();
+                assert_eq!(rest, b"{\"n\":2}\n");
+                let mut again = c.send("GET", "/echo", &Headers::new(), RequestBody::Empty).await.unwrap();
+                assert_eq!(again.status, 200);
+                assert!(again.body.read_all(10).await.unwrap().is_empty());
+            })
+        });
+    }
+
+    #[test]
+    fn a_client_that_hangs_up_stops_the_stream() {
+        run_test("gone", |fx| {
+            Box::pin(async move {
+                let mut c = Conn::connect(&fx.addr).await.unwrap();
+                let mut r = c.send("GET", "/forever", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut tick = vec![0u8; 5];
+                r.body.read_exact(&mut tick).await.unwrap();
+                drop(c);
+                for _ in 0..100 {
+                    if fx.client_gone.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    Timer::after(Duration::from_millis(10)).await;
+                }
+                panic!("the producer never learnt that the client left");
+            })
+        });
+    }
+
+    #[test]
+    fn upgrade_hands_over_the_connection_with_read_ahead_bytes() {
+        run_test("upgrade", |fx| {
+            Box::pin(async move {
+                // The client's first stream bytes travel in the same write as the request.
+                let Addr::Unix(p) = &fx.addr else { unreachable!() };
+                let s = Stream::connect_unix(p).await.unwrap();
+                let mut w = &s;
+                w.write_all(b"POST /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly ").await.unwrap();
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                let mut r = &s;
+                while !head.ends_with(b"\r\n\r\n") {
+                    r.read_exact(&mut b).await.unwrap();
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8(head).unwrap();
+                assert!(head.starts_with("HTTP/1.1 101 UPGRADED\r\n"), "{head}");
+                assert!(head.contains("Content-Type: application/vnd.docker.raw-stream\r\n") && head.contains("Upgrade: tcp\r\n"), "{head}");
+                w.write_all(b"late").await.unwrap();
+                s.shutdown_write().unwrap();
+                let mut out = Vec::new();
+                r.read_to_end(&mut out).await.unwrap();
+                assert_eq!(out, b"EARLY LATE");
+
+                // Through the client, without the upgrade header: 200 OK and the same stream.
+                let c = Conn::connect(&fx.addr).await.unwrap();
+                let (h, stream, rest) = c.upgrade("POST", "/upgrade", &Headers::new(), RequestBody::Empty).await.unwrap().unwrap();
+                assert_eq!(h.status, 101);
+                assert!(rest.is_empty());
+                let mut w = stream.clone();
+                w.write_all(b"abc").await.unwrap();
+                stream.shutdown_write().unwrap();
+                let mut out = Vec::new();
+                let mut r = stream.clone();
+                r.read_to_end(&mut out).await.unwrap();
+                assert_eq!(out, b"ABC");
+            })
+        });
+    }
+
+    #[test]
+    fn shutdown_lets_requests_in_flight_finish_and_ends_streams_cleanly() {
+        run_test("shutdown", |fx| {
+            Box::pin(async move {
+                let addr = fx.addr.clone();
+                let slow = smol::spawn(async move { crate::http::client::request(&addr, "GET", "/slow", &Headers::new(), RequestBody::Empty, 100).await });
+                let mut c = Conn::connect(&fx.addr).await.unwrap();
+                let mut r = c.send("GET", "/forever", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut tick = vec![0u8; 5];
+                r.body.read_exact(&mut tick).await.unwrap();
+                Timer::after(Duration::from_millis(50)).await;
+                drop(fx.stop.take());
+                // The endless stream ends with its last chunk, not a broken connection.
+                let rest = r.body.read_all(1 << 20).await.unwrap();
+                assert!(rest.ends_with(b"tick\n") || rest.is_empty());
+                let (status, _, body) = slow.await.unwrap();
+                assert_eq!((status, body.as_slice()), (200, &b"done"[..]));
+                fx.server.take().unwrap().await;
+                assert!(Conn::connect(&fx.addr).await.is_err() || {
+                    // The socket file may linger (removal is the daemon's job) but nobody accepts.
+                    let mut c = Conn::connect(&fx.addr).await.unwrap();
+                    c.send("GET", "/echo", &Headers::new(), RequestBody::Empty).await.is_err()
+                });
+            })
+        });
+    }
 }

@@ -102,6 +102,16 @@ pub const KNOWN_ARCHS: &[&str] = &[
 ];
 pub const KNOWN_FLAGS: &[&str] = &["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG"];
 
+/// The flags of [`KNOWN_FLAGS`] the running kernel accepts (`runc features` lists them).
+pub fn supported_flags() -> Vec<&'static str> {
+    let bit = |f: &str| match f {
+        "SECCOMP_FILTER_FLAG_TSYNC" => sys::SECCOMP_FILTER_FLAG_TSYNC,
+        "SECCOMP_FILTER_FLAG_LOG" => sys::SECCOMP_FILTER_FLAG_LOG,
+        _ => sys::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    };
+    KNOWN_FLAGS.iter().copied().filter(|f| sys::flag_supported(bit(f))).collect()
+}
+
 /// What the kernel does with a syscall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
@@ -979,6 +989,11 @@ mod tests {
         assert_eq!(prog.len(), 1 + 3 + 300 + 2);
         assert_eq!(run(&prog, 0, 7, [0; 6]), 2);
         assert_eq!(run(&prog, 0, 8, [0; 6]), 1);
+    }
+
+    #[test]
+    fn this_kernel_supports_the_known_flags() {
+        assert_eq!(supported_flags(), KNOWN_FLAGS.to_vec());
     }
 
     #[test]

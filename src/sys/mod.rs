@@ -19,6 +19,12 @@ pub fn errno_error(e: rustix::io::Errno, what: impl Into<String>) -> Error {
 }
 
 pub mod bpf;
+pub mod capability;
 pub mod cgroup;
+pub mod fd;
 pub mod fsat;
+pub mod mount;
+pub mod namespace;
+pub mod process;
 pub mod seccomp;
+pub mod terminal;

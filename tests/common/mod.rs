@@ -3,6 +3,8 @@
 //! when the test panics.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::sync::OnceLock;
@@ -28,13 +30,16 @@ pub fn berth_bin() -> PathBuf {
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-bin-{}", std::process::id()));
+        // One directory per build tree (not per process, so nothing is left in /tmp); links are
+        // made under a temp name and renamed, so concurrent test binaries never see a half state.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-links");
         std::fs::create_dir_all(&dir).unwrap();
         let bin = berth_bin();
         for role in ["docker", "dockerd", "containerd", "runc", "containerd-shim", "docker-init"] {
-            let link = dir.join(role);
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(&bin, &link).unwrap();
+            let tmp = dir.join(format!(".{role}.{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&bin, &tmp).unwrap();
+            std::fs::rename(&tmp, dir.join(role)).unwrap();
         }
         dir
     })
@@ -231,7 +236,9 @@ pub fn busybox_rootfs(rootfs: &Path) {
     }
     let bb = rootfs.join("bin/busybox");
     std::fs::copy(busybox(), &bb).unwrap();
-    let list = run(Command::new(&bb).arg("--list"));
+    // List applets with the host's busybox, not the fresh copy: exec'ing a file just written can
+    // fail with ETXTBSY while another test thread forks with the write fd briefly inherited.
+    let list = run(Command::new(busybox()).arg("--list"));
     for applet in stdout(&list).lines().filter(|a| !a.is_empty() && *a != "busybox") {
         let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
     }

@@ -19,11 +19,11 @@
 
 pub mod devices;
 mod ebpf;
-mod stats;
+pub mod stats;
 mod v1;
 mod v2;
 
-pub use stats::*;
+pub use stats::Stats;
 
 use crate::base::error::Context;
 use crate::base::{Error, Result};
@@ -416,6 +416,17 @@ impl Manager {
             Mode::V2 => v2::stats(self.unified_dir()?),
             _ => v1::stats(self),
         }
+    }
+
+    /// How many processes the kernel's OOM killer has killed in the container so far (v1:
+    /// memory.oom_control's oom_kill, v2: memory.events' oom_kill). `runc events` reports an
+    /// "oom" event when it grows.
+    pub fn oom_kill_count(&self) -> Result<u64> {
+        let (dir, file) = match self.mode {
+            Mode::V2 => (self.unified_dir()?, "memory.events"),
+            _ => (self.path("memory").ok_or_else(|| Error::not_found("the memory cgroup controller is not mounted"))?, "memory.oom_control"),
+        };
+        Ok(stats::parse_flat_keyed(&read_file(dir, file)?).get("oom_kill").copied().unwrap_or(0))
     }
 
     /// Send `sig` to every process in the container. The cgroup is frozen meanwhile so nothing

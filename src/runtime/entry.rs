@@ -1,0 +1,77 @@
+//! The runtime's API for front ends (`cli::runc`): one function per runc command. Errors carry
+//! runc's wording; the front end adds runc's per-command prefixes and prints them.
+
+use crate::base::{Error, Result};
+use crate::runtime::state::Store;
+use crate::runtime::{container, exec, seal, spec};
+use std::path::Path;
+
+pub use crate::runtime::container::{CreateOpts, StateView};
+pub use crate::runtime::exec::ExecOpts;
+
+/// `--root` when none is given.
+pub const DEFAULT_ROOT: &str = "/run/berth/runc";
+/// The OCI runtime spec version berth implements.
+pub const OCI_VERSION: &str = spec::OCI_VERSION;
+
+/// Commands that start container processes first re-exec the runtime from a sealed copy of
+/// its binary (CVE-2019-5736). Returns when already sealed; on success it does not return.
+pub fn seal_binary() -> Result<()> {
+    seal::ensure_sealed()
+}
+
+/// `spec`: write runc's default config.json into `bundle`.
+pub fn spec(bundle: &Path, rootless: bool) -> Result<()> {
+    spec::write_default(bundle, rootless)
+}
+
+pub fn create(root: &Path, o: &CreateOpts) -> Result<()> {
+    container::create(&Store::new(root), o)
+}
+
+pub fn start(root: &Path, id: &str) -> Result<()> {
+    container::start(&Store::new(root), id)
+}
+
+/// `run`: the container's exit code in the foreground, 0 with `detach`.
+pub fn run(root: &Path, o: &CreateOpts, detach: bool) -> Result<i32> {
+    container::run(&Store::new(root), o, detach)
+}
+
+pub fn state(root: &Path, id: &str) -> Result<StateView> {
+    container::state(&Store::new(root), id)
+}
+
+pub fn list(root: &Path) -> Result<Vec<StateView>> {
+    container::list(&Store::new(root))
+}
+
+pub fn kill(root: &Path, id: &str, signal: &str, all: bool) -> Result<()> {
+    let store = Store::new(root);
+    // Existence first: runc reports a missing container before a bad signal.
+    store.load(id)?;
+    let sig = parse_signal(signal)?;
+    container::kill(&store, id, sig, all)
+}
+
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    container::delete(&Store::new(root), id, force)
+}
+
+/// `exec`: the process's exit code in the foreground, 0 with `detach`.
+pub fn exec(root: &Path, o: &ExecOpts) -> Result<i32> {
+    exec::exec(&Store::new(root), o)
+}
+
+/// The capability names this runtime knows, in kernel order (for `features`).
+pub fn known_capabilities() -> &'static [&'static str] {
+    crate::runtime::capabilities::all_names()
+}
+
+/// `KILL`, `SIGKILL`, `9`: runc's accepted signal spellings.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    match crate::sys::process::signal_number(s) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Error::invalid(format!("unknown signal {s:?}"))),
+    }
+}
