@@ -257,6 +257,25 @@ impl fmt::Display for Reference {
     }
 }
 
+/// moby's RepoTagReference for `repo`/`tag` query parameters (tag and import): the tag
+/// parameter wins over a tag in `repo`, else `repo`'s own tag, else `latest`.
+pub fn repo_tag(repo: &str, tag: &str) -> Result<Option<Reference>> {
+    if repo.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reference::parse_normalized(repo)?;
+    if r.digest.is_some() {
+        return Err(Error::invalid("cannot import digest reference"));
+    }
+    if !tag.is_empty() {
+        if !valid_tag(tag) {
+            return Err(invalid_format());
+        }
+        r.tag = Some(tag.to_string());
+    }
+    Ok(Some(r.with_default_tag()))
+}
+
 /// `ParseAnyReference`: a 64-hex string or `sha256:<hex>` is a digest, anything else a name.
 pub fn parse_any(s: &str) -> Result<AnyRef> {
     if is_64_hex(s) {
@@ -399,6 +418,15 @@ mod tests {
         assert_eq!(e("a__-b"), "invalid reference format");
         assert!(Reference::parse_normalized("a__b.c-d---e").is_ok());
         assert!(e(&"a/".repeat(130)).contains("invalid reference format") || e(&"a/".repeat(130)).contains("255"));
+    }
+
+    #[test]
+    fn repo_tag_like_moby() {
+        assert_eq!(repo_tag("imp:1", "").unwrap().unwrap().full(), "docker.io/library/imp:1");
+        assert_eq!(repo_tag("imp:1", "2").unwrap().unwrap().full(), "docker.io/library/imp:2");
+        assert_eq!(repo_tag("imp", "").unwrap().unwrap().full(), "docker.io/library/imp:latest");
+        assert!(repo_tag("", "x").unwrap().is_none());
+        assert!(repo_tag("a", "-bad").is_err());
     }
 
     #[test]

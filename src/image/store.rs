@@ -749,15 +749,7 @@ impl Store {
 
     /// `docker tag`: point `repo:tag` (tag defaults to latest) at the image `name`.
     pub fn tag(&self, name: &str, repo: &str, tag: &str) -> Result<()> {
-        if repo.is_empty() {
-            return Err(Error::invalid("repository name must have at least one component"));
-        }
-        let r = Reference::parse_normalized(repo)?;
-        if r.digest.is_some() {
-            return Err(Error::invalid("cannot tag with a digest"));
-        }
-        let tag = if tag.is_empty() { "latest" } else { tag };
-        let r = Reference::parse(&format!("{}:{tag}", r.name()))?;
+        let r = reference::repo_tag(repo, tag)?.ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
         if r.familiar_name() == "sha256" {
             return Err(Error::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
         }
@@ -1077,6 +1069,12 @@ impl Store {
 
     pub fn layer_dir(&self, chain: &Digest) -> PathBuf {
         self.layers.diff_dir(chain)
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).field("mode", &self.mode).finish()
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests/image_*.rs files: fixtures, tar builders, tree listings.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use berth::image::tarstream::{Kind, TarReader, TarWriter, WriteHeader};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -137,4 +139,143 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 pub fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(data, 3).unwrap()
+}
+
+/// A fast deterministic stream of incompressible bytes (xorshift64*), for big test layers.
+pub struct RandomData(u64);
+
+impl RandomData {
+    pub fn new(seed: u64) -> Self {
+        RandomData(seed | 1)
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for c in buf.chunks_mut(8) {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let v = self.0.wrapping_mul(0x2545F4914F6CDD1D).to_le_bytes();
+            c.copy_from_slice(&v[..c.len()]);
+        }
+    }
+}
+
+/// Write a layer tar to `path` from (name, kind, content) entries; returns (diff id, size).
+fn write_layer(path: &Path, entries: &[(&str, Kind, LayerContent)]) -> (String, u64) {
+    use berth::image::compress::HashWriter;
+    let f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut w = TarWriter::new(HashWriter::new(f));
+    for (name, kind, content) in entries {
+        match content {
+            LayerContent::None => {
+                let mode = if *kind == Kind::Dir { 0o755 } else { 0o644 };
+                w.header(&WriteHeader { path: name, kind: *kind, mode, size: 0, mtime: 1_700_000_000, link: "" }).unwrap();
+            }
+            LayerContent::Link(t) => {
+                w.header(&WriteHeader { path: name, kind: Kind::Symlink, mode: 0o777, size: 0, mtime: 1_700_000_000, link: t }).unwrap();
+            }
+            LayerContent::Bytes(b) => {
+                w.header(&WriteHeader { path: name, kind: Kind::File, mode: 0o755, size: b.len() as u64, mtime: 1_700_000_000, link: "" }).unwrap();
+                w.content(&b[..], b.len() as u64).unwrap();
+            }
+            LayerContent::Random(seed, size) => {
+                w.header(&WriteHeader { path: name, kind: Kind::File, mode: 0o644, size: *size, mtime: 1_700_000_000, link: "" }).unwrap();
+                let mut rng = RandomData::new(*seed);
+                let mut buf = vec![0u8; 1 << 20];
+                let mut left = *size;
+                while left > 0 {
+                    let n = (left as usize).min(buf.len());
+                    rng.fill(&mut buf[..n]);
+                    w.content(&buf[..n], n as u64).unwrap();
+                    left -= n as u64;
+                }
+            }
+        }
+    }
+    w.finish().unwrap();
+    let d = w.out.digest().to_string();
+    let n = w.out.count;
+    use std::io::Write;
+    w.out.inner.flush().unwrap();
+    (d, n)
+}
+
+pub enum LayerContent {
+    None,
+    Link(String),
+    Bytes(Vec<u8>),
+    Random(u64, u64),
+}
+
+/// A multi-layer image as a legacy docker archive at `out` (built in `work`), shaped like the
+/// big image of fixtures/README.md: a busybox base, then `mb[i]` MiB of random data per layer,
+/// and a last layer with a whiteout (data/.wh.b.bin) and an opaque directory (data/dir).
+/// Returns the image ID. `seed` varies the content.
+pub fn write_big_image(work: &Path, out: &Path, tag: &str, mb: &[u64], seed: u64) -> String {
+
+    std::fs::create_dir_all(work).unwrap();
+    let mut layers: Vec<(String, u64, std::path::PathBuf)> = Vec::new();
+    // 1: busybox and its applet links.
+    let bb = std::fs::read(crate::common::busybox()).unwrap();
+    let list = std::process::Command::new(crate::common::busybox()).arg("--list").output().unwrap();
+    let applets: Vec<String> = String::from_utf8_lossy(&list.stdout).lines().filter(|a| !a.is_empty() && *a != "busybox").map(|a| format!("bin/{a}")).collect();
+    let mut e: Vec<(&str, Kind, LayerContent)> = vec![("bin/", Kind::Dir, LayerContent::None), ("bin/busybox", Kind::File, LayerContent::Bytes(bb))];
+    for a in &applets {
+        e.push((a.as_str(), Kind::Symlink, LayerContent::Link("busybox".into())));
+    }
+    for d in ["etc/", "tmp/", "proc/", "sys/", "dev/"] {
+        e.push((d, Kind::Dir, LayerContent::None));
+    }
+    let p = work.join("layer0.tar");
+    let (d, n) = write_layer(&p, &e);
+    layers.push((d, n, p));
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for (i, size) in mb.iter().enumerate() {
+        let file = format!("data/{}.bin", names[i % names.len()]);
+        let last = i + 1 == mb.len() && i > 0;
+        let mut e: Vec<(&str, Kind, LayerContent)> = vec![("data/", Kind::Dir, LayerContent::None)];
+        if i == 0 {
+            e.push(("data/dir/", Kind::Dir, LayerContent::None));
+            e.push(("data/dir/old.txt", Kind::File, LayerContent::Bytes(b"old\n".to_vec())));
+        }
+        if last {
+            e.push(("data/.wh.b.bin", Kind::File, LayerContent::None));
+            e.push(("data/dir/", Kind::Dir, LayerContent::None));
+            e.push(("data/dir/.wh..wh..opq", Kind::File, LayerContent::None));
+            e.push(("data/dir/new.txt", Kind::File, LayerContent::Bytes(b"new\n".to_vec())));
+        }
+        e.push((file.as_str(), Kind::File, LayerContent::Random(seed.wrapping_mul(31).wrapping_add(i as u64 + 1), size << 20)));
+        let p = work.join(format!("layer{}.tar", i + 1));
+        let (d, n) = write_layer(&p, &e);
+        layers.push((d, n, p));
+    }
+    let diff_ids: Vec<&String> = layers.iter().map(|l| &l.0).collect();
+    let mut history = vec![serde_json::json!({"created": "2026-01-01T00:00:00Z", "comment": "Imported from -"})];
+    for i in 0..mb.len() {
+        history.push(serde_json::json!({"created": "2026-01-01T00:00:01Z", "created_by": format!("/bin/sh -c layer {i} seed {seed}")}));
+    }
+    history.push(serde_json::json!({"created": "2026-01-01T00:00:02Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}));
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
+        "created": "2026-01-01T00:00:02Z",
+        "history": history,
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let id = berth::oci::image::Digest::of(&config);
+    let layer_names: Vec<String> = (0..layers.len()).map(|i| format!("{:064x}/layer.tar", i + 1)).collect();
+    let manifest = serde_json::json!([{"Config": format!("{}.json", id.hex()), "RepoTags": [tag], "Layers": layer_names}]);
+    let f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out).unwrap());
+    let mut w = TarWriter::new(f);
+    for (i, (_, size, path)) in layers.iter().enumerate() {
+        w.dir(&format!("{:064x}/", i + 1), 0).unwrap();
+        w.header(&WriteHeader { path: &layer_names[i], kind: Kind::File, mode: 0o644, size: *size, mtime: 0, link: "" }).unwrap();
+        w.content(std::fs::File::open(path).unwrap(), *size).unwrap();
+        std::fs::remove_file(path).unwrap();
+    }
+    w.file(&format!("{}.json", id.hex()), &config, 0).unwrap();
+    w.file("manifest.json", &serde_json::to_vec(&manifest).unwrap(), 0).unwrap();
+    w.finish().unwrap();
+    id.to_string()
 }
