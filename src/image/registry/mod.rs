@@ -35,6 +35,21 @@ use crate::http::head::Headers;
 use client::Registry;
 use std::path::{Path, PathBuf};
 
+/// Who owns the image store a pull or push works on: blocking work runs on other threads, so
+/// they need a shared handle (the daemon passes itself, tests an `Arc<Store>`).
+pub trait AsStore: Send + Sync + 'static {
+    fn store(&self) -> &crate::image::Store;
+}
+
+impl AsStore for crate::image::Store {
+    fn store(&self) -> &crate::image::Store {
+        self
+    }
+}
+
+/// A shared store handle.
+pub type StoreRef = std::sync::Arc<dyn AsStore>;
+
 /// The registry Docker Hub names resolve to (never contacted by tests).
 pub const DOCKER_IO: &str = "docker.io";
 

@@ -72,10 +72,10 @@ impl Message {
         Message { progress_detail: Some(Detail::default()), aux: Some(v), ..Default::default() }
     }
 
-    /// The wire form: JSON and a newline.
+    /// The wire form: JSON and moby's stream newline (`\r\n`).
     pub fn to_line(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec(self).unwrap_or_default();
-        v.push(b'\n');
+        v.extend_from_slice(b"\r\n");
         v
     }
 }
@@ -188,13 +188,13 @@ mod tests {
     #[test]
     fn messages_serialize_like_dockerd() {
         let line = |m: Message| String::from_utf8(m.to_line()).unwrap();
-        assert_eq!(line(Message::with_id("peer", "Pulling from small")), "{\"status\":\"Pulling from small\",\"id\":\"peer\"}\n");
-        assert_eq!(line(Message::layer("db59f237cb27", "Pull complete")), "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"db59f237cb27\"}\n");
+        assert_eq!(line(Message::with_id("peer", "Pulling from small")), "{\"status\":\"Pulling from small\",\"id\":\"peer\"}\r\n");
+        assert_eq!(line(Message::layer("db59f237cb27", "Pull complete")), "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"db59f237cb27\"}\r\n");
         assert_eq!(
             line(Message::bar("d6d1a1a76fe3", "Downloading", 287, 287)),
-            "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":287,\"total\":287},\"progress\":\"[==================================================>]     287B/287B\",\"id\":\"d6d1a1a76fe3\"}\n"
+            "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":287,\"total\":287},\"progress\":\"[==================================================>]     287B/287B\",\"id\":\"d6d1a1a76fe3\"}\r\n"
         );
-        assert_eq!(line(Message::error("no basic auth credentials")), "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},\"error\":\"no basic auth credentials\"}\n");
-        assert_eq!(line(Message::aux(serde_json::json!({"Tag":"v1"}))), "{\"progressDetail\":{},\"aux\":{\"Tag\":\"v1\"}}\n");
+        assert_eq!(line(Message::error("no basic auth credentials")), "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},\"error\":\"no basic auth credentials\"}\r\n");
+        assert_eq!(line(Message::aux(serde_json::json!({"Tag":"v1"}))), "{\"progressDetail\":{},\"aux\":{\"Tag\":\"v1\"}}\r\n");
     }
 }

@@ -13,7 +13,7 @@
 use super::client::Registry;
 use super::metadata::BlobSource;
 use super::progress::{Message, Progress, Throttle};
-use super::{manifest, AuthConfig, Service};
+use super::{manifest, AuthConfig, Service, StoreRef};
 use crate::base::{Error, ErrorKind, Result};
 use crate::image::apply::{apply_blob, Applied};
 use crate::image::layers::{Prepared, Staging};
@@ -23,7 +23,6 @@ use crate::oci::image::{chain_ids, Descriptor, Digest, ImageConfig, Manifest};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Attempts per layer before a pull gives up (moby's maxDownloadAttempts).
@@ -92,7 +91,8 @@ impl Service {
     }
 
     /// Download and commit the image; reports as dockerd does. Returns the image ID.
-    pub async fn pull(&self, store: &Arc<Store>, plan: PullPlan, out: &Progress) -> Result<Digest> {
+    pub async fn pull(&self, sref: &StoreRef, plan: PullPlan, out: &Progress) -> Result<Digest> {
+        let store = sref.store();
         let r = &plan.reference;
         let label = match &r.digest {
             Some(d) => d.to_string(),
@@ -110,12 +110,12 @@ impl Service {
         let id = m.config.digest.clone();
         if let Some(img) = store.image(&id) {
             let chain = img.chain.clone();
-            let st = store.clone();
+            let st = sref.clone();
             let cfg = store.config_bytes(&id)?;
             let n = names.clone();
-            smol::unblock(move || st.commit_image(&cfg, img.config, chain.into_iter().map(|c| (c, None)).collect(), &n, None, false)).await?;
+            smol::unblock(move || st.store().commit_image(&cfg, img.config, chain.into_iter().map(|c| (c, None)).collect(), &n, None, false)).await?;
         } else {
-            self.download_and_commit(store, &plan, &names, out).await?;
+            self.download_and_commit(sref, &plan, &names, out).await?;
         }
         out.send(Message::text(format!("Digest: {}", plan.manifest_digest)));
         let what = if before.as_ref() == Some(&id) { "Image is up to date for" } else { "Downloaded newer image for" };
@@ -123,7 +123,8 @@ impl Service {
         Ok(id)
     }
 
-    async fn download_and_commit(&self, store: &Arc<Store>, plan: &PullPlan, names: &[Reference], out: &Progress) -> Result<()> {
+    async fn download_and_commit(&self, sref: &StoreRef, plan: &PullPlan, names: &[Reference], out: &Progress) -> Result<()> {
+        let store = sref.store();
         let m = &plan.manifest;
         let raw_config = fetch_small(&plan.registry, &plan.reference.path, &m.config.digest, &plan.scopes).await?;
         let config = ImageConfig::from_json(&raw_config)?;
@@ -161,7 +162,7 @@ impl Service {
                 let r = if abort.load(Ordering::Relaxed) {
                     Err(Error::internal("pull aborted"))
                 } else {
-                    fetch_layer(&plan.registry, &plan.reference.path, &plan.scopes, &desc, store, out, &abort).await
+                    fetch_layer(&plan.registry, &plan.reference.path, &plan.scopes, &desc, sref, out, &abort).await
                 };
                 if r.is_err() {
                     abort.store(true, Ordering::Relaxed);
@@ -203,12 +204,12 @@ impl Service {
             }
         }
         // Commit (blocking file work): prepare in order, sync once, publish and name.
-        let st = store.clone();
+        let st = sref.clone();
         let layers: Vec<Descriptor> = m.layers.clone();
         let names = names.to_vec();
         let raw = raw_config.clone();
         let ids = diff_ids.clone();
-        smol::unblock(move || commit(&st, raw, config, &layers, &ids, first_missing, done, &names)).await?;
+        smol::unblock(move || commit(st.store(), raw, config, &layers, &ids, first_missing, done, &names)).await?;
         for l in &m.layers[first_missing..] {
             out.send(Message::bar(&short(l), "Extracting", l.size.max(0) as u64, l.size.max(0) as u64));
             out.send(Message::layer(&short(l), "Pull complete"));
@@ -338,12 +339,12 @@ enum Fetched {
 }
 
 /// Download one layer blob into a staging directory, extracting as it streams.
-async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descriptor, store: &Arc<Store>, out: &Progress, abort: &AtomicBool) -> Result<(Staging, Applied)> {
+async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descriptor, sref: &StoreRef, out: &Progress, abort: &AtomicBool) -> Result<(Staging, Applied)> {
     let id = desc.digest.short().to_string();
     let (tx, rx) = smol::channel::bounded::<io::Result<Vec<u8>>>(32);
-    let st = store.clone();
+    let st = sref.clone();
     let extract = smol::unblock(move || -> Result<(Staging, Applied)> {
-        let mut staging = st.layers.stage()?;
+        let mut staging = st.store().layers.stage()?;
         let reader = ChannelReader { rx, buf: Vec::new(), pos: 0 };
         match apply_blob(reader, &staging.diff, Some(&mut staging.split)) {
             Ok(a) => Ok((staging, a)),

@@ -8,18 +8,16 @@ use super::client::{Registry, Upload};
 use super::manifest::{self, LayerBlob};
 use super::metadata::BlobSource;
 use super::progress::{Message, Progress, Throttle};
-use super::{AuthConfig, Service};
+use super::{AuthConfig, Service, StoreRef};
 use crate::base::{Error, Result};
 use crate::image::compress::HashWriter;
 use crate::image::layers::LayerInfo;
 use crate::image::reference::Reference;
 use crate::image::store::{ListOptions, NoUsers};
 use crate::image::tarsplit::Assembler;
-use crate::image::Store;
 use crate::oci::image::{Digest, MEDIA_DOCKER_LAYER_GZIP};
 use crate::sys::fsat::Dir;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 
 /// Bytes per message from the compressor to the upload.
 const CHUNK: usize = 256 * 1024;
@@ -27,7 +25,8 @@ const CHUNK: usize = 256 * 1024;
 impl Service {
     /// Push `repo` (`localhost:5000/app`) at `tag`, or every tag of it when `tag` is empty.
     /// All errors after the first line are reported in the stream, as Docker does.
-    pub async fn push(&self, store: &Arc<Store>, repo: &Reference, tag: &str, creds: AuthConfig, out: &Progress) -> Result<()> {
+    pub async fn push(&self, sref: &StoreRef, repo: &Reference, tag: &str, creds: AuthConfig, out: &Progress) -> Result<()> {
+        let store = sref.store();
         out.send(Message::text(format!("The push refers to repository [{}]", repo.name())));
         let mut targets: Vec<(String, Digest)> = Vec::new();
         if !tag.is_empty() {
@@ -54,13 +53,14 @@ impl Service {
         let registry = self.connect(&repo.domain, creds).await?;
         let scopes = vec![format!("repository:{}:pull,push", repo.path)];
         for (tag, id) in targets {
-            self.push_image(store, &registry, repo, &tag, &id, &scopes, out).await?;
+            self.push_image(sref, &registry, repo, &tag, &id, &scopes, out).await?;
         }
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn push_image(&self, store: &Arc<Store>, reg: &Registry, repo: &Reference, tag: &str, id: &Digest, scopes: &[String], out: &Progress) -> Result<()> {
+    async fn push_image(&self, sref: &StoreRef, reg: &Registry, repo: &Reference, tag: &str, id: &Digest, scopes: &[String], out: &Progress) -> Result<()> {
+        let store = sref.store();
         let img = store.image(id).ok_or_else(|| Error::not_found(format!("No such image: {id}")))?;
         let _lease = store.lease(&img.chain);
         let layers: Vec<LayerInfo> = img.chain.iter().map(|c| store.layer(c).ok_or_else(|| Error::not_found(format!("layer {c} does not exist")))).collect::<Result<_>>()?;
@@ -88,7 +88,7 @@ impl Service {
                 if failed.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
-                let r = self.push_layer(store, reg, repo, &layers[i], scopes, out).await;
+                let r = self.push_layer(sref, reg, repo, &layers[i], scopes, out).await;
                 if r.is_err() {
                     failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -122,10 +122,10 @@ impl Service {
         }
         // Docker records the pushed digest as a RepoDigest of the image.
         let canonical = Reference { tag: None, digest: Some(digest.clone()), ..repo.clone() };
-        let st = store.clone();
+        let st = sref.clone();
         let (img_id, img_cfg, chain) = (img.id.clone(), img.config.clone(), img.chain.clone());
         let _ = img_id;
-        let res = smol::unblock(move || st.commit_image(&config, img_cfg, chain.into_iter().map(|c| (c, None)).collect(), &[canonical], None, false)).await;
+        let res = smol::unblock(move || st.store().commit_image(&config, img_cfg, chain.into_iter().map(|c| (c, None)).collect(), &[canonical], None, false)).await;
         if let Err(e) = res {
             log::warn!("registry: recording the pushed digest: {e}");
         }
@@ -134,7 +134,8 @@ impl Service {
         Ok(())
     }
 
-    async fn push_layer(&self, store: &Arc<Store>, reg: &Registry, repo: &Reference, layer: &LayerInfo, scopes: &[String], out: &Progress) -> Result<LayerBlob> {
+    async fn push_layer(&self, sref: &StoreRef, reg: &Registry, repo: &Reference, layer: &LayerInfo, scopes: &[String], out: &Progress) -> Result<LayerBlob> {
+        let store = sref.store();
         let id = layer.diff_id.short().to_string();
         let known: Vec<BlobSource> = self.metadata.sources(&layer.diff_id).into_iter().filter(|s| s.registry == repo.domain).collect();
         let blob = |s: &BlobSource| LayerBlob { media_type: s.media_type.clone(), size: s.size, digest: s.digest.clone() };
