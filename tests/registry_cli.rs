@@ -193,10 +193,11 @@ fn manifest_list_picks_linux_amd64() {
     let t = TestDir::new("reg_index");
     let reg = Registry::start(&t.join("reg"), RegAuth::None);
     let d = Daemon::berth(&t.join("d"), "{}");
-    load_small(&d);
+    // The skopeo copy of the fixture is another image (its config differs) under the same tag.
     d.ok(&["load", "-i", fixture("skopeo-oci-small.tar").to_str().unwrap()]);
-    let skopeo_name = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", &format!("reference=*:*")]);
-    let other = skopeo_name.lines().find(|l| !l.starts_with("small:")).unwrap().to_string();
+    let other = "second:x".to_string();
+    d.ok(&["tag", "small:peer", &other]);
+    load_small(&d);
     // Two single-platform images in the repository; their manifests become the list entries.
     let amd = format!("{}/multi:amd64", reg.host());
     let arm = format!("{}/multi:arm64", reg.host());
