@@ -13,7 +13,6 @@ use image_support::*;
 use registry_support::*;
 use serde_json::Value;
 use std::process::Stdio;
-use std::time::Duration;
 
 fn inspect(d: &Daemon, name: &str) -> Value {
     let v: Value = serde_json::from_str(&d.ok(&["image", "inspect", name])).unwrap();
@@ -281,30 +280,42 @@ fn kill_9_of_dockerd_during_pull_then_retry() {
     write_big_image(&t.join("gen"), &archive, "big:crash", &[12, 12, 12, 12], 11);
     let name = format!("{}/big:crash", reg.host());
     let dir = t.join("d");
-    {
+    // How long a whole pull takes here: the kills are spread over that span.
+    let full = {
         let d = Daemon::berth(&dir, "{}");
         d.ok(&["load", "-i", archive.to_str().unwrap()]);
         d.ok(&["tag", "big:crash", &name]);
         d.ok(&["push", &name]);
         d.ok(&["rmi", &name, "big:crash"]);
-    }
-    let rounds: u64 = std::env::var("BERTH_PULL_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+        let start = std::time::Instant::now();
+        d.ok(&["pull", &name]);
+        let full = start.elapsed();
+        d.ok(&["rmi", &name]);
+        full
+    };
+    let rounds: u32 = std::env::var("BERTH_PULL_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let mut interrupted = 0;
     for round in 0..rounds {
         let mut d = Daemon::berth(&dir, "{}");
         let mut cli = d.docker_cmd(&["pull", &name]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let delay = 20 + (round * 131) % 900;
-        std::thread::sleep(Duration::from_millis(delay));
+        let delay = full.mul_f64((f64::from(round) + 0.5) / f64::from(rounds));
+        std::thread::sleep(delay);
         d.kill9();
         let _ = cli.wait();
         let problems = berth::image::Store::fsck(&dir.join("data/image")).unwrap();
-        assert!(problems.is_empty(), "round {round} ({delay} ms): {problems:?}");
+        assert!(problems.is_empty(), "round {round} ({delay:?}): {problems:?}");
         drop(d);
         let d = Daemon::berth(&dir, "{}");
+        if !d.docker(&["image", "inspect", &name]).status.success() {
+            interrupted += 1;
+        }
         let out = d.ok(&["pull", &name]);
         assert!(out.contains("Status:"), "round {round}: a retry succeeds: {out}");
         d.ok(&["image", "inspect", &name]);
         d.ok(&["rmi", &name]);
     }
+    eprintln!("a pull takes {full:?}; {interrupted} of {rounds} kills landed before the image was committed");
+    assert!(interrupted > 0, "no kill landed inside a pull ({full:?} per pull)");
     let store = berth::image::Store::open(&dir.join("data/image"), Default::default()).unwrap();
     assert!(store.check().unwrap().is_empty(), "{:?}", store.check().unwrap());
 }
