@@ -223,6 +223,16 @@ fn manifest_list_picks_linux_amd64() {
     let (st, h, b) = http(&reg.addr(), "PUT", "/v2/multi/manifests/both", &[("Content-Type", "application/vnd.oci.image.index.v1+json")], &body);
     assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
     let index_digest = header(&h, "Docker-Content-Digest").unwrap().to_string();
+    // The amd64 image again as an OCI manifest (same blobs, OCI media types).
+    let (_, _, docker_manifest) = http(&reg.addr(), "GET", "/v2/multi/manifests/amd64", &[("Accept", "application/vnd.docker.distribution.manifest.v2+json")], b"");
+    let mut oci: Value = serde_json::from_slice(&docker_manifest).unwrap();
+    oci["mediaType"] = "application/vnd.oci.image.manifest.v1+json".into();
+    oci["config"]["mediaType"] = "application/vnd.oci.image.config.v1+json".into();
+    for l in oci["layers"].as_array_mut().unwrap() {
+        l["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip".into();
+    }
+    let (st, _, b) = http(&reg.addr(), "PUT", "/v2/multi/manifests/oci", &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")], &serde_json::to_vec(&oci).unwrap());
+    assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
     let small_id = inspect(&d, "small:peer")["Id"].clone();
     d.ok(&["rmi", &amd, &arm, "small:peer", &other]);
     let name = format!("{}/multi:both", reg.host());
@@ -231,6 +241,11 @@ fn manifest_list_picks_linux_amd64() {
     let img = inspect(&d, &name);
     assert_eq!(img["Id"], small_id, "the linux/amd64 entry was chosen");
     assert_eq!(img["RepoDigests"], serde_json::json!([format!("{}/multi@{index_digest}", reg.host())]));
+    let oci_name = format!("{}/multi:oci", reg.host());
+    d.ok(&["rmi", &name]);
+    let out = d.ok(&["pull", &oci_name]);
+    assert!(out.contains("Pull complete"), "{out}");
+    assert_eq!(inspect(&d, &oci_name)["Id"], small_id, "an OCI manifest pulls the same image");
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub fn parse(raw: &[u8], content_type: &str) -> Result<(Document, String)> {
     let v: serde_json::Value = serde_json::from_slice(raw).map_err(|e| Error::invalid(format!("invalid manifest: {e}")))?;
     let media = v.get("mediaType").and_then(|m| m.as_str()).filter(|m| !m.is_empty()).unwrap_or(content_type).to_string();
     let schema = v.get("schemaVersion").and_then(|s| s.as_u64()).unwrap_or(0);
-    if schema == 1 || media.contains("manifest.v1+") {
+    if schema == 1 || media.starts_with("application/vnd.docker.distribution.manifest.v1") {
         return Err(Error::invalid(
             "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of the image to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.",
         ));
@@ -133,6 +133,8 @@ mod tests {
         let raw = serde_json::to_vec(&idx).unwrap();
         assert!(matches!(parse(&raw, "").unwrap().0, Document::Index(_)));
         assert!(parse(br#"{"schemaVersion":1,"name":"x"}"#, "application/vnd.docker.distribution.manifest.v1+prettyjws").is_err());
+        let oci = serde_json::json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST, "config": {"mediaType": MEDIA_OCI_CONFIG, "digest": d(1).as_str(), "size": 1}, "layers": []});
+        assert!(matches!(parse(&serde_json::to_vec(&oci).unwrap(), "").unwrap().0, Document::Image(_)), "OCI manifests are not schema 1");
     }
 
     #[test]
