@@ -9,6 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+// The pull pair reuses the test helpers (daemons, image generator, registry).
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/image_support/mod.rs"]
+mod image_support;
+mod pull_bench;
+
 struct Case {
     name: &'static str,
     berth: Vec<String>,
@@ -90,6 +97,10 @@ fn main() {
             r.push(x / y);
         }
         println!("| {} | {:.2} ms | {} | {:.2} ms | {:.2}x |", c.name, median(&mut a), c.peer_name, median(&mut b), median(&mut r));
+    }
+    let pull_runs: usize = std::env::var("BENCH_PULL_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    if pull_runs > 0 {
+        pull_bench::run(pull_runs);
     }
     let _ = std::fs::remove_dir_all(&l);
 }
