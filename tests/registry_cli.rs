@@ -80,6 +80,14 @@ fn push_then_pull_by_tag_and_digest() {
     assert!(out.contains("Status: Downloaded newer image for"), "{out}");
     assert!(!out.contains("Pull complete"), "{out}");
 
+    // --all-tags: every tag of the repository.
+    d.ok(&["tag", &name, &format!("{}/small:second", reg.host())]);
+    d.ok(&["push", &format!("{}/small:second", reg.host())]);
+    d.ok(&["rmi", &name, &format!("{}/small:second", reg.host()), &by_digest]);
+    d.ok(&["pull", "--all-tags", &format!("{}/small", reg.host())]);
+    let tags = d.ok(&["images", "--format", "{{.Tag}}", &format!("{}/small", reg.host())]);
+    assert_eq!(tags.lines().collect::<std::collections::BTreeSet<_>>(), ["peer", "second"].into_iter().collect(), "{tags}");
+
     // Docker's errors.
     let e = d.fails(&["pull", &format!("{}/small:nosuch", reg.host())]);
     assert!(e.contains(&format!("manifest for {}/small:nosuch not found: manifest unknown: manifest unknown", reg.host())), "{e}");

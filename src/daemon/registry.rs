@@ -77,6 +77,9 @@ pub fn pull<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let from = req.query.get("fromImage").unwrap_or("");
         let tag = req.query.get("tag").unwrap_or("");
         let mut r = Reference::parse_normalized(from).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+        if tag.is_empty() && r.is_name_only() {
+            return pull_all_tags(req, r).await;
+        }
         if !tag.is_empty() {
             // moby: the "tag" may be a digest.
             match Digest::parse(tag) {
@@ -104,6 +107,26 @@ pub fn pull<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             daemon.registry.pull(&sref, plan, &out).await.map(|_| ())
         }))
     })
+}
+
+/// `docker pull --all-tags`: the CLI sends no tag at all.
+async fn pull_all_tags(req: Req<'_>, r: Reference) -> Result<Response> {
+    let creds = creds(&req)?;
+    let daemon = req.daemon.clone();
+    let reg = daemon.registry.connect(&r.domain, creds.clone()).await?;
+    let tags = reg.tags(&r.path, &[format!("repository:{}:pull", r.path)]).await?;
+    if tags.is_empty() {
+        return Err(Error::not_found(format!("repository {} not found: no tags", r.familiar_name())));
+    }
+    Ok(stream(move |out| async move {
+        let sref: StoreRef = daemon.clone();
+        for t in tags {
+            let one = Reference { tag: Some(t), ..r.clone() };
+            let plan = daemon.registry.prepare_pull(&one, creds.clone()).await?;
+            daemon.registry.pull(&sref, plan, &out).await?;
+        }
+        Ok(())
+    }))
 }
 
 /// `POST /images/{name}/push?tag=`.

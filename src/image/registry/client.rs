@@ -265,6 +265,33 @@ impl Registry {
         }
     }
 
+    /// Every tag of a repository (`GET /v2/<name>/tags/list`, following `Link` pages).
+    pub async fn tags(&self, name: &str, scopes: &[String]) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url(&format!("{name}/tags/list"));
+        let mut out = Vec::new();
+        for _ in 0..1000 {
+            let resp = self.request("GET", &url, &Headers::new(), Payload::Empty, scopes).await?;
+            let status = resp.status;
+            let next = resp.header("Link").and_then(|l| l.split(';').next()).map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+            let body = resp.read_all(MANIFEST_MAX).await?;
+            if status != 200 {
+                return Err(registry_error(status, &body));
+            }
+            let t: Tags = serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid tag list: {e}")))?;
+            out.extend(t.tags.unwrap_or_default());
+            match next {
+                Some(n) if !n.is_empty() => url = url.join(&n)?,
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// `PUT /v2/<name>/manifests/<reference>`; the digest the registry reports.
     pub async fn put_manifest(&self, name: &str, reference: &str, media_type: &str, data: &[u8], scopes: &[String]) -> Result<Option<String>> {
         let url = self.url(&format!("{name}/manifests/{reference}"));

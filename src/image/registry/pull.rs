@@ -347,7 +347,14 @@ async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
         let mut staging = st.store().layers.stage()?;
         let reader = ChannelReader { rx, buf: Vec::new(), pos: 0 };
         match apply_blob(reader, &staging.diff, Some(&mut staging.split)) {
-            Ok(a) => Ok((staging, a)),
+            Ok(a) => {
+                // Start the disk flush now, while other layers still download: the commit's
+                // own sync then finds little left to write.
+                if let Err(e) = st.store().layers.sync() {
+                    log::debug!("early flush of layer {}: {e}", a.blob_digest);
+                }
+                Ok((staging, a))
+            }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staging.path);
                 Err(e)
