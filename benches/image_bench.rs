@@ -11,11 +11,7 @@
 //! /dev/null through the CLI.
 
 use crate::image_support::daemon::Daemon;
-use crate::{median, Side};
-
-fn time_once(argv: &[String]) -> std::time::Duration {
-    crate::time_once(&Side::cmd(argv.to_vec())).0
-}
+use crate::{median, time_argv as time_once};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
