@@ -45,7 +45,9 @@
 //!    `Daemon::new`.
 
 pub mod config;
+pub mod containers;
 pub mod entry;
+pub mod events;
 pub mod host;
 pub mod listen;
 pub mod roots;
