@@ -7,6 +7,7 @@
 //! - [`names`]: name validation and Docker-style random names.
 
 pub mod names;
+pub mod rootfs;
 pub mod spec;
 pub mod state;
 pub mod store;
