@@ -114,6 +114,10 @@ pub struct Live {
     pub health_stop: Option<smol::channel::Sender<()>>,
     /// A pending restart (back-off timer) can be cancelled by dropping this.
     pub restart_cancel: Option<smol::channel::Sender<()>>,
+    /// Runs that ended (exits and failed starts), for `wait?condition=next-exit`.
+    pub exits: u64,
+    /// The last restart back-off delay.
+    pub backoff: Option<std::time::Duration>,
 }
 
 /// One container: its record (saved on every change) and the waiters for its changes.
