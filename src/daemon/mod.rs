@@ -49,6 +49,7 @@ pub mod containers;
 pub mod entry;
 pub mod events;
 pub mod host;
+pub mod images;
 pub mod listen;
 pub mod roots;
 pub mod routes;
@@ -87,11 +88,14 @@ pub struct Daemon {
     pub config: Config,
     pub roots: Roots,
     pub started: SystemTime,
+    /// The image store (`<data-root>/image`).
+    pub images: crate::image::Store,
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
-        Ok(Daemon { config, roots, started: SystemTime::now() })
+        let images = images::open_store(&config, &roots)?;
+        Ok(Daemon { config, roots, started: SystemTime::now(), images })
     }
 }
 
