@@ -227,7 +227,7 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
     let pid = match d.supervisor.exec_start(&rid, &e.id).await {
         Ok(pid) => pid,
         Err(err) => {
-            let msg = format!("OCI runtime exec failed: {err}");
+            let msg = format!("OCI runtime exec failed: {}", lifecycle::go_errno_words(&err.to_string()));
             let code = lifecycle::start_exit_code(&msg).clamp(126, 127);
             e.set(|r| r.exit_code = Some(code));
             return fail(up, Error::new(err.kind(), msg)).await;

@@ -394,7 +394,8 @@ pub fn wait<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let (tx, resp) = Response::channel(200, "application/json");
         smol::spawn(async move {
             let code = stdio::wait(&d, &c, cond).await;
-            let err = c.with(|r| r.state.error.clone());
+            // Docker reports an error here only when the exit itself failed to be observed.
+            let err = c.with(|r| if r.state.status == Status::Exited { r.state.error.clone() } else { String::new() });
             let body = WaitResponse { StatusCode: code, Error: (!err.is_empty()).then_some(WaitError { Message: err }) };
             let mut b = serde_json::to_vec(&body).unwrap_or_default();
             b.push(b'\n');
@@ -427,6 +428,7 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             close_stdin: r.config.StdinOnce,
         };
         let ct = if !tty && req.version.ge("1.42") { MULTIPLEXED } else { RAW };
+        let target = if stream { Some(stdio::prepare_attach(&d, &c, opts).await?) } else { None };
         let replay = if logs {
             let (tx, rx) = smol::channel::bounded(64);
             let o = LogOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() };
@@ -448,12 +450,12 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                             }
                         }
                     }
-                    if !stream {
+                    let Some(target) = target else {
                         up.stream.shutdown();
                         return;
-                    }
+                    };
                     d.events.publish("container", "attach", &c.id, create::event_attributes(&c.snapshot()));
-                    match stdio::attach_stream(&d, &c, opts).await {
+                    match target.stream(&c.id).await {
                         Ok(s) => {
                             let detached = stdio::splice(up, s, opts.stdin, Some(keys)).await;
                             if detached {

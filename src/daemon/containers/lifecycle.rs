@@ -103,6 +103,22 @@ fn not_running(id: &str) -> Error {
     Error::conflict(format!("container {id} is not running"))
 }
 
+/// Go spells errno messages in lower case ("is a directory"); clients match on those words.
+pub fn go_errno_words(msg: &str) -> String {
+    let mut m = msg.to_string();
+    for (rust, go) in [
+        ("Is a directory", "is a directory"),
+        ("Permission denied", "permission denied"),
+        ("No such file or directory", "no such file or directory"),
+        ("Exec format error", "exec format error"),
+        ("Not a directory", "not a directory"),
+        ("Operation not permitted", "operation not permitted"),
+    ] {
+        m = m.replace(rust, go);
+    }
+    m
+}
+
 /// Docker's translation of a failed task start into the container's exit code.
 pub fn start_exit_code(msg: &str) -> i64 {
     let m = msg.to_ascii_lowercase();
@@ -209,17 +225,14 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
             let _ = d.supervisor.delete(&rid, true).await;
             let (dd, id) = (d.clone(), c.id.clone());
             let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
-            let msg = format!("failed to create task for container: {e}");
+            let msg = format!("failed to create task for container: {}", go_errno_words(&e.to_string()));
             let code = start_exit_code(&msg);
-            if let Ok(mut l) = c.live() {
-                l.exits += 1;
-            }
+            // As in Docker, the status stays (created or exited) and a `next-exit` waiter keeps
+            // waiting: the CLI reports the start error itself.
             let _ = c.update(|r| {
                 r.state.error = msg.clone();
                 r.state.exit_code = code;
             });
-            // Waiters for the next exit learn it now: this run is over before it began.
-            c.notify();
             let kind = if code == 128 { e.kind() } else { ErrorKind::InvalidArgument };
             return Err(Error::new(kind, msg));
         }

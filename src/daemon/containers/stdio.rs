@@ -83,18 +83,32 @@ impl DetachScanner {
     }
 }
 
-/// The stream for an attach: now if the container runs, else at its next start.
-pub async fn attach_stream(d: &Arc<Daemon>, c: &Arc<Container>, opts: AttachOpts) -> Result<AttachStream> {
-    let rx = {
-        let _op = c.op.lock().await;
-        if c.with(|r| r.state.status.is_alive()) {
-            return d.supervisor.attach(&d.containers.runtime_id(&c.id), None, opts).await;
+/// An attach being set up: the stream now, or a promise of it at the next start.
+pub enum AttachTarget {
+    Now(AttachStream),
+    AtStart(smol::channel::Receiver<Result<AttachStream>>),
+}
+
+impl AttachTarget {
+    pub async fn stream(self, id: &str) -> Result<AttachStream> {
+        match self {
+            AttachTarget::Now(s) => Ok(s),
+            AttachTarget::AtStart(rx) => rx.recv().await.map_err(|_| Error::conflict(format!("container {id} was removed before it started")))?,
         }
-        let (tx, rx) = smol::channel::bounded(1);
-        d.containers.add_pending_attach(&c.id, PendingAttach { opts, tx });
-        rx
-    };
-    rx.recv().await.map_err(|_| Error::conflict(format!("container {} was removed before it started", c.id)))?
+    }
+}
+
+/// Attach now if the container runs, else register for its next start. Call this *before*
+/// answering the attach request: the CLI sends `start` as soon as it has the 101, and the
+/// start must find the attach registered or the first output would be lost.
+pub async fn prepare_attach(d: &Arc<Daemon>, c: &Arc<Container>, opts: AttachOpts) -> Result<AttachTarget> {
+    let _op = c.op.lock().await;
+    if c.with(|r| r.state.status.is_alive()) {
+        return Ok(AttachTarget::Now(d.supervisor.attach(&d.containers.runtime_id(&c.id), None, opts).await?));
+    }
+    let (tx, rx) = smol::channel::bounded(1);
+    d.containers.add_pending_attach(&c.id, PendingAttach { opts, tx });
+    Ok(AttachTarget::AtStart(rx))
 }
 
 /// Splice a hijacked client connection with a process's stdio stream until the process's
@@ -157,8 +171,11 @@ pub async fn splice(up: Upgraded, s: AttachStream, stdin: bool, detach_keys: Opt
     use smol::future::FutureExt;
     let detached = output
         .or(async {
-            let _ = detached_rx.recv().await;
-            true
+            // The input task drops the sender when stdin ends: only a message means detach.
+            match detached_rx.recv().await {
+                Ok(()) => true,
+                Err(_) => std::future::pending().await,
+            }
         })
         .or(async {
             let _ = up.stop.recv().await;
