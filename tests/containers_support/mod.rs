@@ -150,11 +150,13 @@ impl Engine {
                     }
                 }
                 let id = e.file_name().to_string_lossy().into_owned();
-                for ctrl in ["memory", "cpu,cpuacct", "pids", "cpuset", "devices", "freezer", "blkio", "net_cls,net_prio", "perf_event", "hugetlb", "systemd", "unified", "rdma", "misc"] {
-                    let base = Path::new("/sys/fs/cgroup").join(ctrl).join("docker");
-                    if let Ok(rd) = std::fs::read_dir(&base) {
-                        for c in rd.flatten().filter(|c| c.file_name().to_string_lossy().starts_with(&id)) {
-                            remove_cgroup_tree(&c.path());
+                if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
+                    for ctrl in ctrls.flatten() {
+                        let base = ctrl.path().join("docker");
+                        if let Ok(rd) = std::fs::read_dir(&base) {
+                            for c in rd.flatten().filter(|c| c.file_name().to_string_lossy().starts_with(&id)) {
+                                remove_cgroup_tree(&c.path());
+                            }
                         }
                     }
                 }

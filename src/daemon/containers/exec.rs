@@ -208,18 +208,18 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
     let process = smol::unblock(move || process_for(&dd, &cc, &cfg, console)).await;
     let process = match process {
         Ok(p) => p,
-        Err(err) => return fail(up, err).await,
+        Err(err) => return fail(up, e.config.Tty, err).await,
     };
     let cmd = e.config.Cmd.clone().unwrap_or_default().join(" ");
     if let Err(err) = d.supervisor.exec_create(&rid, &e.id, ExecSpec { process, stdin: e.config.AttachStdin }).await {
-        return fail(up, err).await;
+        return fail(up, e.config.Tty, err).await;
     }
     let stream = match &up {
         Some(_) => {
             let opts = AttachOpts { stdin: e.config.AttachStdin, stdout: e.config.AttachStdout, stderr: e.config.AttachStderr, close_stdin: true };
             match d.supervisor.attach(&rid, Some(&e.id), opts).await {
                 Ok(s) => Some(s),
-                Err(err) => return fail(up, err).await,
+                Err(err) => return fail(up, e.config.Tty, err).await,
             }
         }
         None => None,
@@ -227,10 +227,11 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
     let pid = match d.supervisor.exec_start(&rid, &e.id).await {
         Ok(pid) => pid,
         Err(err) => {
-            let msg = format!("OCI runtime exec failed: {}", lifecycle::go_errno_words(&err.to_string()));
+            let words = lifecycle::go_errno_words(&err.to_string());
+            let msg = if words.contains("OCI runtime exec failed") { words } else { format!("OCI runtime exec failed: {words}") };
             let code = lifecycle::start_exit_code(&msg).clamp(126, 127);
             e.set(|r| r.exit_code = Some(code));
-            return fail(up, Error::new(err.kind(), msg)).await;
+            return fail(up, e.config.Tty, Error::new(err.kind(), msg)).await;
         }
     };
     e.set(|r| r.pid = pid as i64);
@@ -255,6 +256,9 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
                 r.running = false;
                 r.exit_code = Some(code);
             });
+            if let Ok(mut l) = c.live() {
+                l.exec_ids.retain(|x| x != &e.id);
+            }
             attrs.insert("exitCode".into(), code.to_string());
             d.events.publish("container", "exec_die", &c.id, attrs);
         }
@@ -263,8 +267,10 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
         (Some(up), Some(s)) => {
             let keys = stdio::parse_detach_keys(&e.config.DetachKeys).ok();
             let keys = if e.config.AttachStdin { keys } else { None };
-            stdio::splice(up, s, e.config.AttachStdin, keys).await;
+            stdio::splice(&up, s, e.config.AttachStdin, keys).await;
+            // The CLI reads the exit code as soon as the stream closes: record it first.
             finish.await;
+            up.stream.shutdown();
         }
         _ => smol::spawn(finish).detach(),
     }
@@ -273,11 +279,12 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
 
 /// An exec that failed to start: attached clients get the message in their stream (moby writes
 /// it there after the hijack), detached ones get the error.
-async fn fail(up: Option<Upgraded>, err: Error) -> Result<()> {
+async fn fail(up: Option<Upgraded>, tty: bool, err: Error) -> Result<()> {
     match up {
         Some(up) => {
             let mut s = up.stream.clone();
-            let _ = s.write_all(format!("{err}\r\n").as_bytes()).await;
+            // moby writes it as stdout (a multiplexed frame unless the exec has a tty).
+            let _ = s.write_all(&stdio::frame(1, format!("{err}\r\n").as_bytes(), tty)).await;
             let _ = s.flush().await;
             up.stream.shutdown();
             Err(err)

@@ -457,7 +457,8 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                     d.events.publish("container", "attach", &c.id, create::event_attributes(&c.snapshot()));
                     match target.stream(&c.id).await {
                         Ok(s) => {
-                            let detached = stdio::splice(up, s, opts.stdin, Some(keys)).await;
+                            let detached = stdio::splice(&up, s, opts.stdin, Some(keys)).await;
+                            up.stream.shutdown();
                             if detached {
                                 d.events.publish("container", "detach", &c.id, create::event_attributes(&c.snapshot()));
                             }
@@ -808,6 +809,16 @@ pub fn diff(upper: &std::path::Path, lowers: &[std::path::PathBuf]) -> Vec<Chang
             }
         }
     }
+    // What the runtime creates as mount points (Docker keeps these in its init layer, so they
+    // never show): the /etc files berth binds, and the `--init` binary.
+    const INIT_LAYER: &[&str] = &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/sbin/docker-init", "/.dockerenv", "/dev/console", "/etc/mtab"];
+    out.retain(|c| !INIT_LAYER.contains(&c.Path.as_str()));
+    // A directory listed only because of those goes too.
+    let paths: Vec<String> = out.iter().map(|c| c.Path.clone()).collect();
+    out.retain(|c| {
+        let init_parent = INIT_LAYER.iter().any(|p| p.starts_with(&format!("{}/", c.Path)));
+        !(c.Kind == 0 && init_parent && !paths.iter().any(|p| p.starts_with(&format!("{}/", c.Path))) && std::fs::symlink_metadata(upper.join(c.Path.trim_start_matches('/'))).is_ok_and(|m| m.is_dir()))
+    });
     out.sort_by(|a, b| a.Path.cmp(&b.Path));
     out
 }

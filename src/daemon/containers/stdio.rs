@@ -113,13 +113,15 @@ pub async fn prepare_attach(d: &Arc<Daemon>, c: &Arc<Container>, opts: AttachOpt
 
 /// Splice a hijacked client connection with a process's stdio stream until the process's
 /// output ends (or the client detaches or goes away). Returns true if the client detached.
-pub async fn splice(up: Upgraded, s: AttachStream, stdin: bool, detach_keys: Option<Vec<u8>>) -> bool {
+/// The client connection is left open: the caller closes it (`up.stream.shutdown()`) once
+/// whatever the client reads next (an exec's exit code) is recorded.
+pub async fn splice(up: &Upgraded, s: AttachStream, stdin: bool, detach_keys: Option<Vec<u8>>) -> bool {
     let shim = Arc::new(s.stream);
     let client = up.stream.clone();
     let (detached_tx, detached_rx) = smol::channel::bounded::<()>(1);
     let input = {
         let (shim, mut client) = (shim.clone(), client.clone());
-        let read_ahead = up.read_ahead;
+        let read_ahead = up.read_ahead.clone();
         smol::spawn(async move {
             let mut scanner = DetachScanner::new(detach_keys.unwrap_or_default());
             let mut w = &*shim;
@@ -183,7 +185,6 @@ pub async fn splice(up: Upgraded, s: AttachStream, stdin: bool, detach_keys: Opt
         })
         .await;
     let _ = shim.get_ref().shutdown(Shutdown::Both);
-    client.shutdown();
     input.cancel().await;
     detached
 }
