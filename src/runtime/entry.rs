@@ -75,3 +75,9 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         _ => Err(Error::invalid(format!("unknown signal {s:?}"))),
     }
 }
+
+/// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
+/// window size. Re-exported from `sys` so front ends stay free of libc.
+pub mod terminal {
+    pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
+}
