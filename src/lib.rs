@@ -6,6 +6,8 @@ pub mod base;
 pub mod cli;
 pub mod daemon;
 pub mod http;
+pub mod image;
 pub mod oci;
 pub mod runtime;
+pub mod supervisor;
 pub mod sys;

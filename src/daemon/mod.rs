@@ -47,6 +47,7 @@
 pub mod config;
 pub mod entry;
 pub mod host;
+pub mod images;
 pub mod listen;
 pub mod roots;
 pub mod routes;
@@ -85,11 +86,14 @@ pub struct Daemon {
     pub config: Config,
     pub roots: Roots,
     pub started: SystemTime,
+    /// The image store (`<data-root>/image`).
+    pub images: crate::image::Store,
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
-        Ok(Daemon { config, roots, started: SystemTime::now() })
+        let images = images::open_store(&config, &roots)?;
+        Ok(Daemon { config, roots, started: SystemTime::now(), images })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The routes table and the request path through the daemon.
 
-use super::{status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+use super::{images, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -27,6 +27,18 @@ pub static ROUTES: &[Route] = &[
     route("HEAD", "/_ping", system::ping),
     route("GET", "/version", system::version),
     route("GET", "/info", system::info),
+    route("GET", "/system/df", images::disk_usage),
+    // images: fixed paths before the `{name*}` patterns
+    route("GET", "/images/json", images::list),
+    route("GET", "/images/get", images::get),
+    route("POST", "/images/load", images::load),
+    route("POST", "/images/create", images::create),
+    route("POST", "/images/prune", images::prune),
+    route("GET", "/images/{name*}/json", images::inspect),
+    route("GET", "/images/{name*}/history", images::history),
+    route("GET", "/images/{name*}/get", images::get),
+    route("POST", "/images/{name*}/tag", images::tag),
+    route("DELETE", "/images/{name*}", images::delete),
     // swarm: berth is a standalone node
     route("GET", "/swarm", swarm::not_a_manager),
     route("POST", "/swarm/init", swarm::init_or_join),

@@ -6,6 +6,7 @@ use crate::oci::runtime::{Linux, State};
 use crate::runtime::init::{self, Init};
 use crate::runtime::protocol::{error_from, Channel, Msg};
 use crate::runtime::state::{self, Container, Status, Store, EXEC_FIFO};
+use crate::runtime::cgroups::Manager;
 use crate::runtime::{console, hooks, namespaces, spec};
 use crate::sys::{fd as sfd, namespace as sn, process as sp};
 use serde::Serialize;
@@ -72,6 +73,7 @@ struct Cleanup<'a> {
     store: &'a Store,
     id: String,
     pid: Option<i32>,
+    cgroup: Option<Manager>,
     armed: bool,
 }
 
@@ -85,7 +87,9 @@ impl Drop for Cleanup<'_> {
             let _ = sp::kill(pid, 9);
             let _ = sp::wait_pid(pid);
         }
-        // CGROUPS: Manager::destroy() of the half-made cgroup goes here.
+        if let Some(m) = &self.cgroup {
+            let _ = m.destroy();
+        }
         let _ = self.store.remove(&self.id);
     }
 }
@@ -115,7 +119,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     let linux = b.spec.linux.as_ref();
     let plan = namespaces::plan(linux)?;
     let dir = store.reserve(&o.id)?;
-    let mut cleanup = Cleanup { store, id: o.id.clone(), pid: None, armed: true };
+    let mut cleanup = Cleanup { store, id: o.id.clone(), pid: None, cgroup: None, armed: true };
+    let cgroup = Manager::new(linux.and_then(|l| l.cgroups_path.as_deref()), &o.id)?;
 
     let fifo_path = dir.join(EXEC_FIFO);
     sfd::mkfifo(&fifo_path, 0o622)?;
@@ -176,14 +181,15 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             write_id_maps(pid, l)?;
         }
     }
-    // CGROUPS: the container's cgroup, before the init runs anything of the container:
-    //   let m = cgroups::Manager::new(linux.cgroups_path, &o.id)?; m.apply(pid)?; m.set(resources)?;
+    // The container's cgroup holds the init before it runs anything of the container.
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply(pid)?;
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
-    let mut c = Container {
+    let c = Container {
         version: state::STATE_VERSION,
         id: o.id.clone(),
         bundle: b.path.clone(),
@@ -194,7 +200,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         owner: crate::sys::euid(),
         no_pivot: o.no_pivot,
         spec: b.spec.clone(),
-        cgroup: None,
+        cgroup: Some(cgroup.clone()),
     };
     loop {
         match ours.recv()? {
@@ -210,7 +216,13 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
                     }
                 }
             }
-            Some(Msg::Ready) => break,
+            Some(Msg::Ready) => {
+                // Limits last, as runc does: the init's setup (device nodes, mounts) is done.
+                if let Some(r) = linux.and_then(|l| l.resources.as_ref()) {
+                    cgroup.set(r)?;
+                }
+                break;
+            }
             Some(Msg::Error { kind, message }) => return Err(init_error(&kind, message)),
             Some(other) => return Err(Error::internal(format!("unexpected message from init: {other:?}"))),
             None => {
@@ -220,7 +232,6 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             }
         }
     }
-    c.cgroup = None;
     store.save(&c)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
@@ -426,11 +437,12 @@ fn signal_init(c: &Container, sig: i32) -> Result<()> {
     sp::pidfd_send_signal(fd.as_fd(), sig)
 }
 
-/// `kill --all`: every process of the container. With its own pid namespace, those are the
-/// processes in that namespace; otherwise only the init is known here.
-/// CGROUPS: once the manager is wired in, its kill_all(sig) (cgroup.procs, frozen) replaces
-/// the /proc walk.
+/// `kill --all`: every process in the container's cgroup (frozen meanwhile, so nothing forks
+/// past the signal). Without a cgroup: every process in its pid namespace.
 fn kill_all(c: &Container, sig: i32) -> Result<()> {
+    if let Some(m) = c.cgroup.as_ref().filter(|m| m.exists()) {
+        return m.kill_all(sig);
+    }
     let ns = |pid: i32| sn::identity(Path::new(&format!("/proc/{pid}/ns/pid"))).ok();
     let init_ns = ns(c.init_pid);
     let own = ns(sp::getpid());
@@ -483,7 +495,9 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
 
 /// The end of a container: cgroup, poststop hooks (failures warn, as the spec says), state.
 fn destroy(store: &Store, c: &Container) -> Result<()> {
-    // CGROUPS: Manager::destroy() goes here.
+    if let Some(m) = &c.cgroup {
+        m.destroy()?;
+    }
     if let Some(h) = c.spec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         if let Err(e) = hooks::run(&h.poststop, &oci_state(c, "stopped", None)) {
             log::warn!("poststop hook failed for container {}: {e}", c.id);

@@ -71,9 +71,43 @@ pub fn known_capabilities() -> &'static [&'static str] {
 /// `KILL`, `SIGKILL`, `9`: runc's accepted signal spellings.
 pub fn parse_signal(s: &str) -> Result<i32> {
     match crate::sys::process::signal_number(s) {
-        Some(n) if n > 0 => Ok(n),
+        Some(n) if n >= 0 => Ok(n),
         _ => Err(Error::invalid(format!("unknown signal {s:?}"))),
     }
+}
+
+// ---- through the container's cgroup (runtime::control) ----
+
+pub use crate::runtime::control::{Event, Features, Update};
+
+/// `pause`: freeze the container.
+pub fn pause(root: &Path, id: &str) -> Result<()> {
+    crate::runtime::control::pause(&Store::new(root), id)
+}
+
+/// `resume`: thaw a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<()> {
+    crate::runtime::control::resume(&Store::new(root), id)
+}
+
+/// `ps`: the host pids of the container's processes.
+pub fn ps(root: &Path, id: &str) -> Result<Vec<i32>> {
+    crate::runtime::control::processes(&Store::new(root), id)
+}
+
+/// `update`: change the container's resource limits.
+pub fn update(root: &Path, id: &str, u: &Update) -> Result<()> {
+    crate::runtime::control::update(&Store::new(root), id, u)
+}
+
+/// `events`: one stats event (`interval` None) or a stream until the container stops.
+pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit: &mut dyn FnMut(&Event) -> Result<()>) -> Result<()> {
+    crate::runtime::control::events(&Store::new(root), id, interval, emit)
+}
+
+/// `features`: what this runtime supports, as the OCI runtime-spec features document.
+pub fn features() -> Features {
+    crate::runtime::control::features()
 }
 
 /// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
