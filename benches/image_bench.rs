@@ -11,7 +11,7 @@
 //! /dev/null through the CLI.
 
 use crate::image_support::daemon::Daemon;
-use crate::{median, time_once};
+use crate::{median, time_argv as time_once};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;

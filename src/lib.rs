@@ -9,4 +9,5 @@ pub mod http;
 pub mod image;
 pub mod oci;
 pub mod runtime;
+pub mod supervisor;
 pub mod sys;

@@ -376,14 +376,14 @@ fn manager_kept_as_json_still_controls_the_cgroup() {
 // ---- pure cgroup v2, in a VM ----
 //
 // This host is hybrid, so the v2 code paths run in a qemu guest booted by
-// /work/shared/tools/initramfs-vm (a pure v2 host with every controller). The guest gets this very
+// scripts/initramfs-vm (a pure v2 host with every controller). The guest gets this very
 // test binary (stripped, with its dynamic loader and libraries in a tar passed as the "image") and
 // runs `v2_guest_entry`, which prints one "check NAME ok|FAILED" line per assertion.
 
 const V2_ENV: &str = "BERTH_CGROUP_V2_GUEST";
 
 fn vm_tool() -> PathBuf {
-    PathBuf::from(std::env::var("BERTH_INITRAMFS_VM").unwrap_or_else(|_| "/work/shared/tools/initramfs-vm".into()))
+    PathBuf::from(std::env::var("BERTH_INITRAMFS_VM").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/initramfs-vm").into()))
 }
 
 /// A tar with this test binary, the shared libraries it loads and their loader.

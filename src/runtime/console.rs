@@ -32,7 +32,12 @@ pub fn setup(socket: OwnedFd, size: Option<ConsoleSize>, uid: u32, gid: u32, bin
     if bind_console {
         bind_dev_console(slave.as_fd())?;
     }
-    sp::setsid()?;
+    // The init is a session leader already (EPERM then); an exec'd process becomes one here.
+    if let Err(e) = sp::setsid() {
+        if e.errno() != Some(1) {
+            return Err(e);
+        }
+    }
     st::set_controlling(slave.as_fd())?;
     for fd in 0..3 {
         sfd::dup2(slave.as_raw_fd(), fd)?;

@@ -6,6 +6,7 @@ use crate::oci::runtime::{Linux, State};
 use crate::runtime::init::{self, Init};
 use crate::runtime::protocol::{error_from, Channel, Msg};
 use crate::runtime::state::{self, Container, Status, Store, EXEC_FIFO};
+use crate::runtime::cgroups::Manager;
 use crate::runtime::{console, hooks, namespaces, spec};
 use crate::sys::{fd as sfd, namespace as sn, process as sp};
 use serde::Serialize;
@@ -72,6 +73,7 @@ struct Cleanup<'a> {
     store: &'a Store,
     id: String,
     pid: Option<i32>,
+    cgroup: Option<Manager>,
     armed: bool,
 }
 
@@ -85,7 +87,9 @@ impl Drop for Cleanup<'_> {
             let _ = sp::kill(pid, 9);
             let _ = sp::wait_pid(pid);
         }
-        // CGROUPS: Manager::destroy() of the half-made cgroup goes here.
+        if let Some(m) = &self.cgroup {
+            let _ = m.destroy();
+        }
         let _ = self.store.remove(&self.id);
     }
 }
@@ -104,6 +108,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if !crate::base::id::valid_container_id(&o.id) {
         return Err(Error::invalid("invalid container ID format"));
     }
+    let t0 = std::time::Instant::now();
+    let phase = |what: &str| log::debug!("create {}: {what} at {} µs", o.id, t0.elapsed().as_micros());
     let b = spec::load_bundle(&o.bundle)?;
     let p = b.spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
     if p.terminal && o.console_socket.is_none() && !foreground {
@@ -115,7 +121,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     let linux = b.spec.linux.as_ref();
     let plan = namespaces::plan(linux)?;
     let dir = store.reserve(&o.id)?;
-    let mut cleanup = Cleanup { store, id: o.id.clone(), pid: None, armed: true };
+    let mut cleanup = Cleanup { store, id: o.id.clone(), pid: None, cgroup: None, armed: true };
+    let cgroup = Manager::new(linux.and_then(|l| l.cgroups_path.as_deref()), &o.id)?;
 
     let fifo_path = dir.join(EXEC_FIFO);
     sfd::mkfifo(&fifo_path, 0o622)?;
@@ -141,6 +148,10 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         }
         None => None,
     };
+    if namespaces::needs_second_fork(&plan) {
+        // The init will be our grandchild: be its subreaper so we can still wait for it.
+        sp::set_child_subreaper()?;
+    }
     let forked = sp::clone_fork(plan.clone_flags);
     if let Ok(sp::Forked::Child) = forked {
         drop(ours);
@@ -161,7 +172,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if let Some(own) = &own_pidns {
         sn::setns(own.as_fd(), sn::NEWPID, "the runtime's own pid namespace")?;
     }
-    let pid = match forked? {
+    let mut pid = match forked? {
         sp::Forked::Parent(pid) => pid,
         sp::Forked::Child => unreachable_child(),
     };
@@ -169,21 +180,71 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     drop(theirs);
     drop(fifo);
     drop(console_init);
-    let start = state::start_time(pid)?;
+    let mut start = state::start_time(pid)?;
+    phase(&format!("init {pid} cloned"));
 
     if plan.new_user {
         if let Some(l) = linux {
             write_id_maps(pid, l)?;
         }
     }
-    // CGROUPS: the container's cgroup, before the init runs anything of the container:
-    //   let m = cgroups::Manager::new(linux.cgroups_path, &o.id)?; m.apply(pid)?; m.set(resources)?;
+    // The container's cgroup holds the init before it runs anything of the container.
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply(pid)?;
+    phase("cgroup joined");
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
-    let mut c = Container {
+    let state_of = |pid: i32| State {
+        oci_version: spec::OCI_VERSION.into(),
+        id: o.id.clone(),
+        status: "creating".into(),
+        pid: Some(pid),
+        bundle: b.path.to_string_lossy().into_owned(),
+        annotations: b.spec.annotations.clone(),
+    };
+    loop {
+        match ours.recv()? {
+            Some(Msg::Pid { pid: init }) => {
+                // The intermediate child (joined user namespace) forked the real init and left.
+                let _ = sp::wait_pid(pid);
+                pid = init;
+                start = state::start_time(pid)?;
+                cleanup.pid = Some(pid);
+                ours.send(&Msg::Go { pid })?;
+            }
+            Some(Msg::RunHooks) => {
+                let h = b.spec.hooks.clone().unwrap_or_default();
+                let st = state_of(pid);
+                let r = hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
+                match r {
+                    Ok(()) => ours.send(&Msg::HooksDone)?,
+                    Err(e) => {
+                        let _ = ours.send(&Msg::from_error(&e));
+                        return Err(e);
+                    }
+                }
+            }
+            Some(Msg::Ready) => {
+                phase("init ready");
+                // Limits last, as runc does: the init's setup (device nodes, mounts) is done.
+                if let Some(r) = linux.and_then(|l| l.resources.as_ref()) {
+                    cgroup.set(r)?;
+                }
+                break;
+            }
+            Some(Msg::Error { kind, message }) => return Err(init_error(&kind, message)),
+            Some(other) => return Err(Error::internal(format!("unexpected message from init: {other:?}"))),
+            None => {
+                let how = sp::wait_pid(pid).map(|x| format!(" (exit {})", x.code())).unwrap_or_default();
+                cleanup.pid = None;
+                return Err(Error::internal(format!("container init exited prematurely{how}")));
+            }
+        }
+    }
+    let c = Container {
         version: state::STATE_VERSION,
         id: o.id.clone(),
         bundle: b.path.clone(),
@@ -194,34 +255,10 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         owner: crate::sys::euid(),
         no_pivot: o.no_pivot,
         spec: b.spec.clone(),
-        cgroup: None,
+        cgroup: Some(cgroup.clone()),
     };
-    loop {
-        match ours.recv()? {
-            Some(Msg::RunHooks) => {
-                let h = c.spec.hooks.clone().unwrap_or_default();
-                let st = oci_state(&c, "creating", Some(pid));
-                let r = hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
-                match r {
-                    Ok(()) => ours.send(&Msg::HooksDone)?,
-                    Err(e) => {
-                        let _ = ours.send(&Msg::from_error(&e));
-                        return Err(e);
-                    }
-                }
-            }
-            Some(Msg::Ready) => break,
-            Some(Msg::Error { kind, message }) => return Err(init_error(&kind, message)),
-            Some(other) => return Err(Error::internal(format!("unexpected message from init: {other:?}"))),
-            None => {
-                let how = sp::wait_pid(pid).map(|x| format!(" (exit {})", x.code())).unwrap_or_default();
-                cleanup.pid = None;
-                return Err(Error::internal(format!("container init exited prematurely{how}")));
-            }
-        }
-    }
-    c.cgroup = None;
     store.save(&c)?;
+    phase("created");
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
     }
@@ -301,17 +338,18 @@ fn poststart(c: &Container) -> Result<()> {
     Ok(())
 }
 
-/// `run`: create + start; in the foreground, wait and return the container's exit code.
-pub fn run(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+/// `run`: create + start; in the foreground, wait and return the container's exit code (and
+/// delete the container unless `keep`).
+pub fn run(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let mask = if detach { None } else { Some(sp::block_all_signals()?) };
-    let res = run_inner(store, o, detach);
+    let res = run_inner(store, o, detach, keep);
     if let Some(m) = mask {
         let _ = sp::restore_signal_mask(&m);
     }
     res
 }
 
-fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+fn run_inner(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let l = launch(store, o, !detach)?;
     let c = &l.container;
     let proxy = match &l.console {
@@ -338,7 +376,9 @@ fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
         return Ok(0);
     }
     let code = wait_foreground(l.pid, proxy)?;
-    destroy(store, c)?;
+    if !keep {
+        destroy(store, c)?;
+    }
     Ok(code)
 }
 
@@ -426,11 +466,12 @@ fn signal_init(c: &Container, sig: i32) -> Result<()> {
     sp::pidfd_send_signal(fd.as_fd(), sig)
 }
 
-/// `kill --all`: every process of the container. With its own pid namespace, those are the
-/// processes in that namespace; otherwise only the init is known here.
-/// CGROUPS: once the manager is wired in, its kill_all(sig) (cgroup.procs, frozen) replaces
-/// the /proc walk.
+/// `kill --all`: every process in the container's cgroup (frozen meanwhile, so nothing forks
+/// past the signal). Without a cgroup: every process in its pid namespace.
 fn kill_all(c: &Container, sig: i32) -> Result<()> {
+    if let Some(m) = c.cgroup.as_ref().filter(|m| m.exists()) {
+        return m.kill_all(sig);
+    }
     let ns = |pid: i32| sn::identity(Path::new(&format!("/proc/{pid}/ns/pid"))).ok();
     let init_ns = ns(c.init_pid);
     let own = ns(sp::getpid());
@@ -483,7 +524,9 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
 
 /// The end of a container: cgroup, poststop hooks (failures warn, as the spec says), state.
 fn destroy(store: &Store, c: &Container) -> Result<()> {
-    // CGROUPS: Manager::destroy() goes here.
+    if let Some(m) = &c.cgroup {
+        m.destroy()?;
+    }
     if let Some(h) = c.spec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         if let Err(e) = hooks::run(&h.poststop, &oci_state(c, "stopped", None)) {
             log::warn!("poststop hook failed for container {}: {e}", c.id);

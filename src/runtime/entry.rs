@@ -33,9 +33,10 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     container::start(&Store::new(root), id)
 }
 
-/// `run`: the container's exit code in the foreground, 0 with `detach`.
-pub fn run(root: &Path, o: &CreateOpts, detach: bool) -> Result<i32> {
-    container::run(&Store::new(root), o, detach)
+/// `run`: the container's exit code in the foreground, 0 with `detach`; `keep` leaves the
+/// stopped container for `delete`.
+pub fn run(root: &Path, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+    container::run(&Store::new(root), o, detach, keep)
 }
 
 pub fn state(root: &Path, id: &str) -> Result<StateView> {
@@ -71,7 +72,47 @@ pub fn known_capabilities() -> &'static [&'static str] {
 /// `KILL`, `SIGKILL`, `9`: runc's accepted signal spellings.
 pub fn parse_signal(s: &str) -> Result<i32> {
     match crate::sys::process::signal_number(s) {
-        Some(n) if n > 0 => Ok(n),
+        Some(n) if n >= 0 => Ok(n),
         _ => Err(Error::invalid(format!("unknown signal {s:?}"))),
     }
+}
+
+// ---- through the container's cgroup (runtime::control) ----
+
+pub use crate::runtime::control::{Event, Features, Update};
+
+/// `pause`: freeze the container.
+pub fn pause(root: &Path, id: &str) -> Result<()> {
+    crate::runtime::control::pause(&Store::new(root), id)
+}
+
+/// `resume`: thaw a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<()> {
+    crate::runtime::control::resume(&Store::new(root), id)
+}
+
+/// `ps`: the host pids of the container's processes.
+pub fn ps(root: &Path, id: &str) -> Result<Vec<i32>> {
+    crate::runtime::control::processes(&Store::new(root), id)
+}
+
+/// `update`: change the container's resource limits.
+pub fn update(root: &Path, id: &str, u: &Update) -> Result<()> {
+    crate::runtime::control::update(&Store::new(root), id, u)
+}
+
+/// `events`: one stats event (`interval` None) or a stream until the container stops.
+pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit: &mut dyn FnMut(&Event) -> Result<()>) -> Result<()> {
+    crate::runtime::control::events(&Store::new(root), id, interval, emit)
+}
+
+/// `features`: what this runtime supports, as the OCI runtime-spec features document.
+pub fn features() -> Features {
+    crate::runtime::control::features()
+}
+
+/// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
+/// window size. Re-exported from `sys` so front ends stay free of libc.
+pub mod terminal {
+    pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
 }

@@ -141,8 +141,14 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
         };
         drop(theirs);
         drop(console_child);
-        // CGROUPS: join the container's cgroup before the process runs anything:
-        //   cgroups::Manager (from the container's state).apply(pid)
+        // Into the container's cgroup before the process runs anything of its own.
+        if let Some(m) = &c.cgroup {
+            if let Err(e) = m.apply(pid) {
+                let _ = sp::kill(pid, 9);
+                let _ = sp::wait_pid(pid);
+                return Err(e);
+            }
+        }
         ours.send(&Msg::Go { pid })?;
         let proxy = match &console_ours {
             Some(sock) => match console::recv_master(sock.as_fd()) {
@@ -178,7 +184,7 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
 
 /// The cloned child: join, take the container's root, become the process. Never returns.
 fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedFd, ch: Channel, console_sock: Option<OwnedFd>, preserve_fds: u32) -> ! {
-    let r = (|| -> Result<Program> {
+    let r = (|| -> Result<(Program, Option<crate::runtime::seccomp::Program>)> {
         match ch.recv()? {
             Some(Msg::Go { .. }) => {}
             _ => return Err(Error::internal("exec: the runtime exited during setup")),
@@ -196,6 +202,13 @@ fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedF
             console::setup(sock, p.console_size, p.user.uid, p.user.gid, false)?;
         }
         process::set_rlimits(&p.rlimits)?;
+        let mut seccomp = process::compile_seccomp(spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
+        if !p.no_new_privileges {
+            // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the caps drop.
+            if let Some(f) = seccomp.take() {
+                f.install()?;
+            }
+        }
         process::fix_stdio(p.user.uid, p.user.gid);
         let caps = capabilities::resolve(p.capabilities.as_ref())?;
         process::switch_user(&p.user, &caps, true)?;
@@ -203,13 +216,10 @@ fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedF
         sp::umask(p.user.umask.unwrap_or(0o022));
         let env = process::environment(p);
         let path = process::lookup(&p.args[0], &env).map_err(|e| e.context("unable to start container process"))?;
-        Ok(Program { path, args: p.args.clone(), env })
+        Ok((Program { path, args: p.args.clone(), env }, seccomp))
     })();
     let e = match r {
-        Ok(prog) => {
-            let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
-            process::exec(&prog, preserve_fds, p.no_new_privileges, seccomp.filter(|_| p.no_new_privileges))
-        }
+        Ok((prog, seccomp)) => process::exec(&prog, preserve_fds, p.no_new_privileges, seccomp.as_ref()),
         Err(e) => e,
     };
     let _ = ch.send(&Msg::from_error(&e));

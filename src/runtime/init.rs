@@ -36,7 +36,7 @@ pub struct Fds {
 /// Run the init in the cloned child. Never returns.
 pub fn run(i: &Init<'_>, fds: Fds) -> ! {
     let Fds { channel, fifo, console } = fds;
-    let (program, host_pid) = match setup(i, &channel, console) {
+    let (program, host_pid, seccomp) = match setup(i, &channel, console) {
         Ok(p) => p,
         Err(e) => fail(&channel, e),
     };
@@ -57,10 +57,8 @@ pub fn run(i: &Init<'_>, fds: Fds) -> ! {
             fail(&channel, e);
         }
     }
-    let p = i.spec.process.as_ref();
-    let nnp = p.map(|p| p.no_new_privileges).unwrap_or(false);
-    let seccomp = i.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()).filter(|_| nnp);
-    let e = process::exec(&program, i.preserve_fds, nnp, seccomp);
+    let nnp = i.spec.process.as_ref().map(|p| p.no_new_privileges).unwrap_or(false);
+    let e = process::exec(&program, i.preserve_fds, nnp, seccomp.as_ref());
     fail(&channel, e)
 }
 
@@ -86,7 +84,9 @@ fn state(i: &Init<'_>, status: &str, pid: i32) -> State {
     }
 }
 
-fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Program, i32)> {
+/// The setup up to "created": the program to exec, the init's pid as the runtime sees it, and
+/// the seccomp filter still to install (when no_new_privs lets it wait until the very end).
+fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Program, i32, Option<crate::runtime::seccomp::Program>)> {
     let spec = i.spec;
     let proc_ = spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
     let linux = spec.linux.as_ref();
@@ -106,6 +106,22 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     // 1. Namespaces (linux.namespaces). Joins first and the user namespace first among them:
     //    it decides what we may do in the others. Then act as root of the new user namespace.
     namespaces::enter(i.ns)?;
+    let host_pid = if namespaces::needs_second_fork(i.ns) {
+        // A pid namespace owned by the joined user namespace only takes our children: the
+        // child becomes the init; we report it to the parent and leave.
+        match sp::clone_fork(0)? {
+            sp::Forked::Parent(child) => {
+                let _ = ch.send(&Msg::Pid { pid: child });
+                sp::exit_now(0);
+            }
+            sp::Forked::Child => match ch.recv()? {
+                Some(Msg::Go { pid }) => pid,
+                _ => return Err(Error::internal("init: the runtime exited during setup")),
+            },
+        }
+    } else {
+        host_pid
+    };
     if i.ns.new_user || i.ns.user_joined() {
         sp::setresgid(0)?;
         sp::setresuid(0)?;
@@ -206,10 +222,11 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     //     its capability sets, then the working directory as that user, then the program lookup
     //     (so a missing binary is a create-time error, as with runc).
     process::set_rlimits(&proc_.rlimits)?;
+    let mut seccomp = process::compile_seccomp(linux.and_then(|l| l.seccomp.as_ref()))?;
     if !proc_.no_new_privileges {
-        if let Some(_s) = linux.and_then(|l| l.seccomp.as_ref()) {
-            // SECCOMP without no_new_privs needs CAP_SYS_ADMIN: install before the caps drop.
-            //   crate::runtime::seccomp::compile(_s)?.install()?;
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the caps drop.
+        if let Some(f) = seccomp.take() {
+            f.install()?;
         }
     }
     process::fix_stdio(proc_.user.uid, proc_.user.gid);
@@ -219,7 +236,7 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     sp::umask(proc_.user.umask.unwrap_or(0o022));
     let env = process::environment(proc_);
     let path = process::lookup(&proc_.args[0], &env).map_err(|e| e.context("unable to start container process"))?;
-    Ok((Program { path, args: proc_.args.clone(), env }, host_pid))
+    Ok((Program { path, args: proc_.args.clone(), env }, host_pid, seccomp))
 }
 
 /// Block until `start` writes to the exec fifo. The fifo was opened O_RDONLY|O_NONBLOCK before

@@ -27,6 +27,7 @@ pub mod seccomp;
 mod capabilities;
 mod console;
 mod container;
+mod control;
 mod exec;
 mod hooks;
 mod init;

@@ -129,10 +129,15 @@ pub struct Program {
     pub env: Vec<String>,
 }
 
+/// The seccomp filter of the config, compiled while errors can still fail `create`.
+pub fn compile_seccomp(s: Option<&crate::oci::runtime::Seccomp>) -> Result<Option<crate::runtime::seccomp::Program>> {
+    s.map(crate::runtime::seccomp::compile).transpose()
+}
+
 /// The last steps: no_new_privs, close-on-exec for everything but stdio and preserved fds
 /// (CVE-2024-21626), default signal handling, then seccomp as the very last thing before
 /// execve so that the filter does not have to allow the runtime's own syscalls.
-pub fn exec(p: &Program, preserve_fds: u32, nnp: bool, seccomp: Option<&crate::oci::runtime::Seccomp>) -> Error {
+pub fn exec(p: &Program, preserve_fds: u32, nnp: bool, seccomp: Option<&crate::runtime::seccomp::Program>) -> Error {
     let run = || -> Result<Error> {
         if nnp {
             sp::set_no_new_privs()?;
@@ -144,10 +149,8 @@ pub fn exec(p: &Program, preserve_fds: u32, nnp: bool, seccomp: Option<&crate::o
             }
         }
         sp::reset_signals();
-        if let Some(_s) = seccomp {
-            // SECCOMP (runtime::seccomp, landing from the cgroups/seccomp work):
-            //   seccomp::compile(_s)?.install()?;
-            // installed here, after no_new_privs, right before execve.
+        if let Some(f) = seccomp {
+            f.install()?;
         }
         Ok(sp::execve(&p.path, &p.args, &p.env))
     };

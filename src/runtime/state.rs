@@ -29,9 +29,9 @@ pub struct Container {
     pub no_pivot: bool,
     /// The container's config.json as loaded at create time (exec defaults, hooks).
     pub spec: Spec,
-    /// The cgroup manager of the container, as `runtime::cgroups` serialises it.
+    /// The container's cgroups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup: Option<serde_json::Value>,
+    pub cgroup: Option<crate::runtime::cgroups::Manager>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,10 +150,9 @@ impl Store {
     }
 }
 
-/// Is the freezer of the container's cgroup holding it? (Answered by the cgroup manager once
-/// `runtime::cgroups` is wired in; until then nothing can pause a container.)
-fn frozen(_c: &Container) -> bool {
-    false
+/// Is the freezer of the container's cgroup holding it?
+fn frozen(c: &Container) -> bool {
+    c.cgroup.as_ref().and_then(|m| m.state().ok()) == Some(crate::runtime::cgroups::FreezerState::Frozen)
 }
 
 /// Write `path` by temp file + rename in the same directory.

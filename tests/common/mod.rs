@@ -294,3 +294,152 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> PathBuf {
 pub fn unique_name(test_name: &str) -> String {
     format!("berth-{}-{}", test_name.replace('_', "-"), std::process::id())
 }
+
+// ---- OCI runtime tests: berth's runc role, or real runc with BERTH_TEST_RUNTIME=runc ----
+
+/// The runtime under test: berth's `runc` role, or the real runc when BERTH_TEST_RUNTIME=runc
+/// (so the black-box runtime suite itself is known to be right).
+pub fn runtime_bin() -> PathBuf {
+    match std::env::var("BERTH_TEST_RUNTIME").as_deref() {
+        Ok("runc") => PathBuf::from("/usr/sbin/runc"),
+        Ok("") | Err(_) | Ok("berth") => role("runc"),
+        Ok(other) => PathBuf::from(other),
+    }
+}
+
+/// True when the suite runs against the real runc rather than berth.
+pub fn testing_real_runc() -> bool {
+    std::env::var("BERTH_TEST_RUNTIME").map(|v| v == "runc").unwrap_or(false)
+}
+
+/// Orphaned container inits are reparented to the nearest subreaper: make that this test
+/// process, so that it can reap (by pid) the inits its tests created. Pid 1 here does not reap.
+pub fn become_subreaper() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    });
+}
+
+/// Reap `pid` if it is (now) our child and has exited; never blocks on other children.
+pub fn reap(pid: i32) {
+    if pid <= 0 {
+        return;
+    }
+    for _ in 0..200 {
+        let mut st = 0;
+        // SAFETY: waitpid on one specific pid with WNOHANG.
+        let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
+        if r != 0 {
+            return; // reaped, or not our child (ECHILD)
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A runtime with a private --root per test.
+pub struct Runtime {
+    pub bin: PathBuf,
+    pub root: PathBuf,
+}
+
+impl Runtime {
+    pub fn new(dir: &TestDir) -> Runtime {
+        become_subreaper();
+        Runtime { bin: runtime_bin(), root: dir.join("state") }
+    }
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("--root").arg(&self.root);
+        c
+    }
+    /// Run the runtime with `args` to completion; stdin is /dev/null. stdout and stderr go
+    /// through files, not pipes: a container started by `create` or `run -d` inherits them
+    /// and keeps them open, so a pipe would never reach EOF.
+    pub fn run(&self, args: &[&str]) -> Output {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.parent().unwrap_or(Path::new("/tmp")).join("out");
+        std::fs::create_dir_all(&dir).unwrap();
+        let (po, pe) = (dir.join(format!("{n}.out")), dir.join(format!("{n}.err")));
+        let (fo, fe) = (std::fs::File::create(&po).unwrap(), std::fs::File::create(&pe).unwrap());
+        let status = self.cmd().args(args).stdin(std::process::Stdio::null()).stdout(fo).stderr(fe).status().unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.bin));
+        let out = Output { status, stdout: std::fs::read(&po).unwrap(), stderr: std::fs::read(&pe).unwrap() };
+        let _ = std::fs::remove_file(&po);
+        let _ = std::fs::remove_file(&pe);
+        out
+    }
+    /// Like `run`, asserting success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{:?} {args:?} failed ({:?}): {}{}", self.bin, o.status, stderr(&o), stdout(&o));
+        stdout(&o)
+    }
+    pub fn state(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["state", id])).expect("state is JSON")
+    }
+    /// Poll `state` until the status is `want` (or fail after ~5 s).
+    pub fn wait_status(&self, id: &str, want: &str) -> serde_json::Value {
+        for _ in 0..500 {
+            let s = self.state(id);
+            if s["status"] == want {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("container {id} never reached status {want}: {}", self.state(id));
+    }
+}
+
+/// Deletes (--force) a container on drop and reaps its init if it was reparented to us.
+pub struct ContainerGuard<'a> {
+    pub rt: &'a Runtime,
+    pub id: String,
+    pub pid: i32,
+}
+
+impl<'a> ContainerGuard<'a> {
+    pub fn new(rt: &'a Runtime, id: &str) -> ContainerGuard<'a> {
+        ContainerGuard { rt, id: id.to_string(), pid: 0 }
+    }
+    /// Record the init pid (from `state`) so the drop can reap it.
+    pub fn track(&mut self) -> i32 {
+        let o = self.rt.run(&["state", &self.id]);
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
+            self.pid = v["pid"].as_i64().unwrap_or(0) as i32;
+        }
+        self.pid
+    }
+}
+
+impl Drop for ContainerGuard<'_> {
+    fn drop(&mut self) {
+        if self.pid == 0 {
+            self.track();
+        }
+        let _ = self.rt.run(&["delete", "--force", &self.id]);
+        reap(self.pid);
+    }
+}
+
+/// Edit a bundle's config.json in place.
+pub fn edit_config(bundle: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let p = bundle.join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// A container id unique to this test process (runc ids allow [\w+-.]).
+pub fn container_id(test_name: &str) -> String {
+    format!("{}-{}", test_name.replace('_', "-"), std::process::id())
+}
+
+/// Mount points (from /proc/self/mountinfo) at or below `root`: a test leaves none behind.
+pub fn mounts_below(root: &Path) -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let r = root.to_string_lossy().into_owned();
+    info.lines().filter_map(|l| l.split(' ').nth(4)).map(unescape_mountinfo).filter(|p| p == &r || p.starts_with(&format!("{r}/"))).collect()
+}

@@ -9,13 +9,19 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
+mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use super::{COMMIT, VERSION};
 use crate::runtime::entry;
@@ -78,18 +84,23 @@ pub struct Command {
     pub run: fn(&Global, &Opts) -> CmdResult,
 }
 
-/// The dispatch table. (pause, resume, update, events, ps and features join it from their
-/// own files.)
+/// The dispatch table.
 pub const TABLE: &[&Command] = &[
     &create::COMMAND,
     &delete::COMMAND,
+    &events::COMMAND,
     &exec::COMMAND,
+    &features::COMMAND,
     &kill::COMMAND,
     &list::COMMAND,
+    &pause::COMMAND,
+    &ps::COMMAND,
+    &resume::COMMAND,
     &run::COMMAND,
     &spec::COMMAND,
     &start::COMMAND,
     &state::COMMAND,
+    &update::COMMAND,
 ];
 
 const GLOBAL_FLAGS: &[Flag] = &[
