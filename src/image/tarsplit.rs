@@ -64,6 +64,9 @@ impl SplitBuilder {
         for k in hit {
             let Some(idx) = self.files.remove(&k) else { continue };
             if let Record::File { path, size } = &self.records[idx] {
+                if *size > super::tarstream::MAX_RECORDED {
+                    return Err(Error::unsupported(format!("layer replaces {} ({size} bytes) within itself: too big to keep for its tar-split", String::from_utf8_lossy(path))));
+                }
                 let mut data = Vec::with_capacity(*size as usize);
                 let p = Path::new(std::ffi::OsStr::from_bytes(path));
                 root.open_file_beneath(p)?.take(*size).read_to_end(&mut data).ctx(|| format!("read {}", p.display()))?;

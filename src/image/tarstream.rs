@@ -12,6 +12,9 @@ use std::io::{self, Read, Write};
 pub const BLOCK: usize = 512;
 /// Limit on any metadata record (PAX, GNU long name) kept in memory.
 const MAX_META: u64 = 1 << 20;
+/// Limit on what a recording reader keeps (headers, padding, non-file contents, trailing
+/// bytes): tar-split data lives in memory until the layer is committed.
+pub const MAX_RECORDED: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -64,11 +67,12 @@ pub struct TarReader<R: Read> {
     globals: Vec<(String, Vec<u8>)>,
     pub consumed: u64,
     done: bool,
+    recorded: u64,
 }
 
 impl<R: Read> TarReader<R> {
     pub fn new(inner: R, recording: bool) -> Self {
-        TarReader { inner, recording, raw: Vec::new(), remaining: 0, padding: 0, globals: Vec::new(), consumed: 0, done: false }
+        TarReader { inner, recording, raw: Vec::new(), remaining: 0, padding: 0, globals: Vec::new(), consumed: 0, done: false, recorded: 0 }
     }
 
     pub fn into_inner(self) -> R {
@@ -84,8 +88,17 @@ impl<R: Read> TarReader<R> {
         read_full(&mut self.inner, buf).map_err(|e| e.context("read tar stream"))?;
         self.consumed += buf.len() as u64;
         if record && self.recording {
-            self.raw.extend_from_slice(buf);
+            self.record(buf)?;
         }
+        Ok(())
+    }
+
+    fn record(&mut self, b: &[u8]) -> Result<()> {
+        self.recorded += b.len() as u64;
+        if self.recorded > MAX_RECORDED {
+            return Err(bad(format!("more than {} MiB of headers and non-file data in one layer", MAX_RECORDED >> 20)));
+        }
+        self.raw.extend_from_slice(b);
         Ok(())
     }
 
@@ -150,7 +163,7 @@ impl<R: Read> TarReader<R> {
             let got = read_some(&mut self.inner, &mut block).map_err(|e| e.context("read tar header"))?;
             self.consumed += got as u64;
             if self.recording {
-                self.raw.extend_from_slice(&block[..got]);
+                self.record(&block[..got])?;
             }
             if got == 0 && pax.is_empty() && long_name.is_none() {
                 // A stream that ends without the zero blocks: accept it as Go's reader does.
@@ -281,7 +294,7 @@ impl<R: Read> TarReader<R> {
             };
             self.consumed += n as u64;
             if self.recording {
-                self.raw.extend_from_slice(&buf[..n]);
+                self.record(&buf[..n])?;
             }
         }
     }
@@ -667,6 +680,20 @@ mod tests {
             assert_eq!(l.link.len(), 120);
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn recording_is_bounded() {
+        let mut w = TarWriter::new(Vec::new());
+        w.file("a", b"x", 0).unwrap();
+        w.finish().unwrap();
+        let mut data = w.out;
+        data.extend(std::iter::repeat(7u8).take((MAX_RECORDED + 1) as usize));
+        let mut r = TarReader::new(&data[..], true);
+        while r.next_header().unwrap().is_some() {
+            r.finish_entry(true).unwrap();
+        }
+        assert!(r.drain_trailer().unwrap_err().to_string().contains("MiB of headers"));
     }
 
     #[test]
