@@ -127,3 +127,23 @@ fn save_several_images_and_names() {
     assert_eq!(s.save(&["nosuch:tag".into()], SaveFormat::Oci, &mut sink).unwrap_err().to_string(), "reference does not exist");
     assert_eq!(s.save(&["nosuch".into()], SaveFormat::Oci, &mut sink).unwrap_err().to_string(), "No such image: nosuch");
 }
+
+/// An independent reader of OCI layouts (skopeo) accepts what berth saves: digests, sizes,
+/// media types and the ref.name annotation.
+#[test]
+fn skopeo_reads_the_oci_layout_berth_saves() {
+    require_root();
+    let t = TestDir::new("skopeo_reads_save");
+    let s = store_with_small(&t, "a");
+    let file = t.join("saved.tar");
+    std::fs::write(&file, save(&s, &["small:peer"], SaveFormat::Oci)).unwrap();
+    let o = std::process::Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}:peer", file.display())).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["Labels"]["org.example.fixture"], "small");
+    assert_eq!(v["Layers"].as_array().unwrap().len(), 4);
+    let dir = t.join("copied");
+    let o = std::process::Command::new("skopeo").arg("copy").arg(format!("oci-archive:{}:peer", file.display())).arg(format!("dir:{}", dir.display())).output().unwrap();
+    assert!(o.status.success(), "skopeo verifies every blob it copies: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.join(&SMALL_ID[7..]).is_file(), "the config blob, by the image ID");
+}
