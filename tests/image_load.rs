@@ -177,8 +177,17 @@ fn merged_view_of_small_image_matches_readme() {
         let _g = MountGuard(target.clone());
         check_small_view(&target);
         drop(_g);
+        // The OCI copy (gzip layers, skopeo's config) gives the same view.
+        load(&store, &std::fs::read(fixture("skopeo-oci-small.tar")).unwrap()).unwrap();
+        let m = store.prepare_snapshot("view-oci", SKOPEO_ID, true).unwrap();
+        m[0].mount_at(&target).unwrap();
+        let g = MountGuard(target.clone());
+        check_small_view(&target);
+        drop(g);
+        store.remove_snapshot("view-oci").unwrap();
+        store.delete(SKOPEO_ID, true, true, &NoUsers).unwrap();
         // The snapshot keeps its layers even when the image goes.
-        store.delete("small:peer", true, true, &NoUsers).unwrap();
+        store.delete(SMALL_ID, true, true, &NoUsers).unwrap();
         assert_eq!(store.all_layers().len(), 4);
         store.remove_snapshot("view").unwrap();
         assert_eq!(store.all_layers().len(), 0);
