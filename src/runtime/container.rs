@@ -188,15 +188,20 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             write_id_maps(pid, l)?;
         }
     }
-    // The container's cgroup holds the init before it runs anything of the container.
-    cleanup.cgroup = Some(cgroup.clone());
-    cgroup.apply(pid)?;
-    phase("cgroup joined");
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
+    // The container's cgroup, joined while the init starts its setup: the first write to a
+    // cgroup.procs waits for an RCU grace period, which the init's mount work now overlaps.
+    // The init waits for CgroupJoined before anything the cgroup must see (its cgroup
+    // namespace, the cgroup mount, hooks, forks), and long before the container's program.
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply(pid)?;
+    phase("cgroup joined");
+    // If the init already failed, its error is waiting on the socket: the loop reports it.
+    let _ = ours.send(&Msg::CgroupJoined);
     let state_of = |pid: i32| State {
         oci_version: spec::OCI_VERSION.into(),
         id: o.id.clone(),
