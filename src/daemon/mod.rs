@@ -49,6 +49,7 @@ pub mod entry;
 pub mod host;
 pub mod images;
 pub mod listen;
+pub mod registry;
 pub mod roots;
 pub mod routes;
 pub mod swarm;
@@ -88,12 +89,15 @@ pub struct Daemon {
     pub started: SystemTime,
     /// The image store (`<data-root>/image`).
     pub images: crate::image::Store,
+    /// The registry client (pull, push, login).
+    pub registry: crate::image::registry::Service,
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
         let images = images::open_store(&config, &roots)?;
-        Ok(Daemon { config, roots, started: SystemTime::now(), images })
+        let registry = registry::service(&config, &roots);
+        Ok(Daemon { config, roots, started: SystemTime::now(), images, registry })
     }
 }
 
