@@ -13,7 +13,7 @@
 mod registry_support;
 
 use crate::image_support::daemon::Daemon;
-use crate::{median, time_once};
+use crate::{median, time_argv as time_once};
 use registry_support::{RegAuth, Registry};
 
 pub fn run(runs: usize) {

@@ -54,8 +54,8 @@ pub fn open_store(cfg: &super::config::Config, roots: &super::roots::Roots) -> R
 
 /// The containers using images. Filled in by the container store once it exists; until then
 /// no container uses any image.
-fn image_users(_d: &Daemon) -> Vec<ContainerUse> {
-    Vec::new()
+fn image_users(d: &Daemon) -> Vec<ContainerUse> {
+    super::containers::handlers::image_users(d)
 }
 
 /// Run blocking store work off the executor.
@@ -376,7 +376,7 @@ pub fn disk_usage<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             out.insert("Images".into(), json!(images.iter().map(|s| summary_json(s, &req)).collect::<Vec<_>>()));
         }
         if want("container") {
-            out.insert("Containers".into(), json!([]));
+            out.insert("Containers".into(), json!(super::containers::handlers::disk_usage(&req.daemon, &req.version)));
         }
         if want("volume") {
             out.insert("Volumes".into(), json!([]));

@@ -33,9 +33,10 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     container::start(&Store::new(root), id)
 }
 
-/// `run`: the container's exit code in the foreground, 0 with `detach`.
-pub fn run(root: &Path, o: &CreateOpts, detach: bool) -> Result<i32> {
-    container::run(&Store::new(root), o, detach)
+/// `run`: the container's exit code in the foreground, 0 with `detach`; `keep` leaves the
+/// stopped container for `delete`.
+pub fn run(root: &Path, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+    container::run(&Store::new(root), o, detach, keep)
 }
 
 pub fn state(root: &Path, id: &str) -> Result<StateView> {
@@ -108,4 +109,10 @@ pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit
 /// `features`: what this runtime supports, as the OCI runtime-spec features document.
 pub fn features() -> Features {
     crate::runtime::control::features()
+}
+
+/// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
+/// window size. Re-exported from `sys` so front ends stay free of libc.
+pub mod terminal {
+    pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
 }
