@@ -302,7 +302,7 @@ impl Registry {
         let digest = resp.header("Docker-Content-Digest").map(str::to_string);
         let body = resp.read_all(1 << 20).await?;
         match status {
-            200 | 201 | 202 => Ok(digest),
+            200..=202 => Ok(digest),
             s => Err(registry_error(s, &body)),
         }
     }

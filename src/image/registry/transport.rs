@@ -285,7 +285,7 @@ impl Transport {
         let mut tcp = None;
         for ip in ips {
             let addr = SocketAddr::new(ip, url.port);
-            let attempt = async { Async::<TcpStream>::connect(addr).await.map_err(|e| lower_first(&Error::from(e).message().to_string())) };
+            let attempt = async { Async::<TcpStream>::connect(addr).await.map_err(|e| lower_first(Error::from(e).message())) };
             let timeout = async {
                 async_io::Timer::after(CONNECT_TIMEOUT).await;
                 Err("i/o timeout".to_string())
