@@ -471,7 +471,7 @@ fn parse_http_url(src: &str) -> Result<(Addr, String, String)> {
 pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         if !req.query.get("fromImage").unwrap_or("").is_empty() {
-            return Err(Error::unsupported("berth: pulling images from a registry is not implemented yet"));
+            return super::registry::pull(req).await;
         }
         let src = req.query.get("fromSrc").unwrap_or("").to_string();
         let reference = crate::image::reference::repo_tag(req.query.get("repo").unwrap_or(""), req.query.get("tag").unwrap_or("")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;

@@ -51,6 +51,7 @@ pub mod events;
 pub mod host;
 pub mod images;
 pub mod listen;
+pub mod registry;
 pub mod roots;
 pub mod routes;
 pub mod swarm;
@@ -89,6 +90,7 @@ pub struct Daemon {
     pub started: SystemTime,
     /// The image store (`<data-root>/image`).
     pub images: crate::image::Store,
+<<<<<<< HEAD
     /// Containers (`<data-root>/containers`, bundles under `<exec-root>/containers`).
     pub containers: containers::Containers,
     /// The shims: embedded, or a `containerd` role's (`--containerd`).
@@ -96,11 +98,16 @@ pub struct Daemon {
     pub events: events::Events,
     /// Set on SIGTERM: exits seen from now on do not trigger restart policies.
     pub shutting_down: std::sync::atomic::AtomicBool,
+=======
+    /// The registry client (pull, push, login).
+    pub registry: crate::image::registry::Service,
+>>>>>>> main
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
         let images = images::open_store(&config, &roots)?;
+<<<<<<< HEAD
         let supervisor = match &config.containerd {
             Some(sock) => crate::supervisor::Supervisor::remote(sock.trim_start_matches("unix://")),
             None => crate::supervisor::Supervisor::new(crate::supervisor::Config::new(&roots.exec))?,
@@ -141,6 +148,10 @@ impl Daemon {
 impl std::fmt::Debug for Daemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Daemon").field("config", &self.config).field("roots", &self.roots).field("containers", &self.containers).finish_non_exhaustive()
+=======
+        let registry = registry::service(&config, &roots);
+        Ok(Daemon { config, roots, started: SystemTime::now(), images, registry })
+>>>>>>> main
     }
 }
 

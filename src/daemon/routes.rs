@@ -1,7 +1,7 @@
 //! The routes table and the request path through the daemon.
 
 use super::containers::handlers as containers;
-use super::{images, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+use super::{images, registry, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -39,6 +39,8 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/images/{name*}/history", images::history),
     route("GET", "/images/{name*}/get", images::get),
     route("POST", "/images/{name*}/tag", images::tag),
+    route("POST", "/images/{name*}/push", registry::push),
+    route("POST", "/auth", registry::auth),
     route("DELETE", "/images/{name*}", images::delete),
     // containers: fixed paths before the `{id}` patterns
     route("POST", "/containers/create", containers::create),

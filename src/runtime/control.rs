@@ -1,6 +1,6 @@
 //! What runc does to a live container through its cgroup: pause, resume, update, events (stats
-//! and OOM notices), ps; the `features` document. The lifecycle code (container.rs) keeps the container's [`Manager`] in its
-//! state.
+//! and OOM notices), ps; and the `features` document. The lifecycle code (container.rs) keeps
+//! the container's [`Manager`] in its state.
 
 use crate::base::{Error, ErrorKind, Result};
 use crate::oci::runtime::Resources;
@@ -31,13 +31,14 @@ pub fn resume(store: &Store, id: &str) -> Result<()> {
     }
 }
 
-/// `ps`: the container's processes (host pids).
+/// `ps`: the host pids of the processes in the container's cgroup (none left once it stopped).
 pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>> {
     let c = store.load(id)?;
-    if store.status(&c) == Status::Stopped {
-        return Err(Error::invalid("container not running"));
+    let m = require_manager(&c)?;
+    if !m.exists() {
+        return Ok(Vec::new());
     }
-    require_manager(&c)?.pids()
+    m.pids()
 }
 
 /// One `runc events` line.

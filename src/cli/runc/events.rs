@@ -41,10 +41,11 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
     }
 }
 
-/// Go's time.ParseDuration: "5s", "1m30s", "1.5h", "250ms", "10us"/"µs", "100ns"; a bare "0" too.
+/// Go's time.ParseDuration: "5s", "1m30s", "1.5h", "250ms", "10us"/"µs", "100ns". A bare number
+/// is taken as seconds (runc refuses it; callers that write `--interval 5` mean seconds).
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
-    if s == "0" {
-        return Some(Duration::ZERO);
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
     }
     let mut rest = s;
     let mut total = 0f64;
@@ -85,7 +86,8 @@ mod tests {
         assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_go_duration("5"), None);
+        assert_eq!(parse_go_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_go_duration("5x"), None);
         assert_eq!(parse_go_duration("s"), None);
         assert_eq!(parse_go_duration(""), None);
     }
