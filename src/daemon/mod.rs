@@ -90,7 +90,8 @@ pub struct Daemon {
     pub started: SystemTime,
     /// The image store (`<data-root>/image`).
     pub images: crate::image::Store,
-<<<<<<< HEAD
+    /// The registry client (pull, push, login).
+    pub registry: crate::image::registry::Service,
     /// Containers (`<data-root>/containers`, bundles under `<exec-root>/containers`).
     pub containers: containers::Containers,
     /// The shims: embedded, or a `containerd` role's (`--containerd`).
@@ -98,16 +99,12 @@ pub struct Daemon {
     pub events: events::Events,
     /// Set on SIGTERM: exits seen from now on do not trigger restart policies.
     pub shutting_down: std::sync::atomic::AtomicBool,
-=======
-    /// The registry client (pull, push, login).
-    pub registry: crate::image::registry::Service,
->>>>>>> main
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
         let images = images::open_store(&config, &roots)?;
-<<<<<<< HEAD
+        let registry = registry::service(&config, &roots);
         let supervisor = match &config.containerd {
             Some(sock) => crate::supervisor::Supervisor::remote(sock.trim_start_matches("unix://")),
             None => crate::supervisor::Supervisor::new(crate::supervisor::Config::new(&roots.exec))?,
@@ -133,6 +130,7 @@ impl Daemon {
             roots,
             started: SystemTime::now(),
             images,
+            registry,
             containers,
             supervisor,
             events: events::Events::new(),
@@ -148,10 +146,6 @@ impl Daemon {
 impl std::fmt::Debug for Daemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Daemon").field("config", &self.config).field("roots", &self.roots).field("containers", &self.containers).finish_non_exhaustive()
-=======
-        let registry = registry::service(&config, &roots);
-        Ok(Daemon { config, roots, started: SystemTime::now(), images, registry })
->>>>>>> main
     }
 }
 
