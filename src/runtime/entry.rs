@@ -110,3 +110,8 @@ pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit
 pub fn features() -> Features {
     crate::runtime::control::features()
 }
+
+/// The `docker-init` role (PID 1 of `--init` containers): the command's exit code.
+pub fn docker_init(args: &[String]) -> i32 {
+    crate::runtime::tiny_init::run(args)
+}
