@@ -62,7 +62,7 @@ pub struct Spec {
     /// What follows the command in the usage line (`[OPTIONS] CONTAINER [CONTAINER...]`).
     pub usage: &'static str,
     pub short: &'static str,
-    /// Extra description lines after `short` (shown only in help).
+    /// The description `--help` shows instead of `short`, when there is one.
     pub long: &'static str,
     pub opts: &'static [Opt],
     pub arity: Arity,
@@ -439,12 +439,8 @@ fn wrap_n(i: usize, slop: usize, s: &str) -> (&str, &str) {
 
 /// `docker X --help`.
 pub fn help(spec: &Spec, path: &str) -> String {
-    let mut s = format!("Usage:  {}\n\n{}", format!("{path} {}", spec.usage).trim_end(), spec.short);
-    if !spec.long.is_empty() {
-        s.push('\n');
-        s.push_str(spec.long);
-    }
-    s.push('\n');
+    let about = if spec.long.is_empty() { spec.short } else { spec.long };
+    let mut s = format!("Usage:  {}\n\n{about}\n", format!("{path} {}", spec.usage).trim_end());
     let paths = spec.paths();
     if paths.len() > 1 {
         let _ = write!(s, "\nAliases:\n  {}\n", paths.join(", "));

@@ -424,10 +424,7 @@ fn save(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     block(async {
         let mut resp = api.send("GET", "/images/get", &q, &[], RequestBody::Empty).await?;
         if output.is_empty() {
-            let mut w = smol::Unblock::new(std::io::stdout());
-            smol::io::copy(&mut resp.body, &mut w).await.map_err(|e| CliError::msg(e.to_string()))?;
-            w.flush().await.map_err(|e| CliError::msg(e.to_string()))?;
-            return Ok(());
+            return super::container::copy_to_stdout(&mut resp.body).await;
         }
         // Written beside the target and renamed into place, so a failed save leaves no torn file.
         let target = std::path::PathBuf::from(&output);

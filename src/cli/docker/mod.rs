@@ -11,6 +11,7 @@ mod auth;
 mod command;
 mod config;
 mod container;
+mod cp;
 mod format;
 mod image;
 mod inspect;
@@ -98,7 +99,7 @@ const GLOBAL_OPTS: &[Opt] = &[
 
 /// Every command, grouped as `docker --help` lists them.
 fn specs() -> impl Iterator<Item = &'static Spec> {
-    system::SPECS.iter().chain(image::SPECS).chain(auth::SPECS).chain(container::SPECS).chain(run::SPECS).chain(inspect::SPECS)
+    system::SPECS.iter().chain(image::SPECS).chain(auth::SPECS).chain(container::SPECS).chain(run::SPECS).chain(inspect::SPECS).chain(cp::SPECS)
 }
 
 const GROUPS: &[(&str, &str)] = &[("container", "Manage containers"), ("image", "Manage images"), ("system", "Manage Docker")];
