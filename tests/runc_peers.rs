@@ -450,7 +450,8 @@ fn dockerd_detached_exec_logs_pause_top_rm() {
     // dockerd 20.10 reports every exec start failure as 126, with the runtime's words.
     let o = d.docker(&["exec", &id, "/nosuch"]);
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#), "{}", text(&o.stderr));
+    let said = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(said.contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#), "{said}");
 
     let deadline = Instant::now() + Duration::from_secs(5);
     while !d.ok(&["logs", &id]).contains("started") {
