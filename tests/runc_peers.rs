@@ -59,19 +59,28 @@ fn run_timeout(cmd: &mut Command, secs: u64, scratch: &Path) -> Output {
     out
 }
 
-/// SIGKILL the PIDs recorded in `shim.pid` / `init.pid` files of a shim v2 state tree
-/// (`<state>/io.containerd.runtime.v2.task/<ns>/<id>/`): what a failed test leaves behind.
+/// Task ids below a shim v2 state tree (`<state>/io.containerd.runtime.v2.task/<ns>/<id>/`).
+fn task_dirs(task_root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for ns in std::fs::read_dir(task_root).into_iter().flatten().flatten() {
+        out.extend(std::fs::read_dir(ns.path()).into_iter().flatten().flatten().map(|e| e.path()));
+    }
+    out
+}
+
+/// SIGKILL what a failed test leaves behind in a shim v2 state tree, by recorded PIDs: each
+/// task's init (`init.pid`) and its shim (containerd 1.6 writes no shim.pid; the shim is the
+/// init's parent, as its subreaper).
 fn kill_task_pids(task_root: &Path) {
-    let Ok(nss) = std::fs::read_dir(task_root) else { return };
-    for ns in nss.flatten() {
-        let Ok(ids) = std::fs::read_dir(ns.path()) else { continue };
-        for id in ids.flatten() {
-            for f in ["init.pid", "shim.pid"] {
-                if let Ok(s) = std::fs::read_to_string(id.path().join(f)) {
-                    if let Ok(pid) = s.trim().parse::<i32>() {
-                        kill(pid, libc::SIGKILL);
-                    }
-                }
+    for dir in task_dirs(task_root) {
+        let Some(init) = std::fs::read_to_string(dir.join("init.pid")).ok().and_then(|s| s.trim().parse::<i32>().ok()) else { continue };
+        let ppid = std::fs::read_to_string(format!("/proc/{init}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)).and_then(|p| p.parse::<i32>().ok()));
+        kill(init, libc::SIGKILL);
+        if let Some(shim) = ppid {
+            if std::fs::read_to_string(format!("/proc/{shim}/comm")).map(|c| c.starts_with("containerd-shim")).unwrap_or(false) {
+                kill(shim, libc::SIGKILL);
             }
         }
     }
@@ -205,8 +214,17 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        // Leftover tasks first (by the PIDs the shims recorded), then the daemon.
-        kill_task_pids(&self.state.join("io.containerd.runtime.v2.task"));
+        // Leftover tasks first: deleted through containerd (so their shims exit), then by the
+        // PIDs recorded, then the daemon.
+        let task_root = self.state.join("io.containerd.runtime.v2.task");
+        for dir in task_dirs(&task_root) {
+            if let Some(id) = dir.file_name().and_then(|n| n.to_str()) {
+                let mut cmd = Command::new("ctr");
+                cmd.args(["--timeout", "10s", "--address"]).arg(&self.sock).arg("-n").arg(&self.ns).args(["task", "delete", "--force", id]);
+                let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
+        }
+        kill_task_pids(&task_root);
         stop_daemon(&mut self.child, Duration::from_secs(10));
         // The containers' cgroups are /<namespace>/<id>: unique to this test.
         if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
