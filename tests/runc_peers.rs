@@ -532,3 +532,49 @@ fn dockerd_stop_sends_sigterm_then_sigkill() {
     d.ok(&["rm", "-f", &term, &ignore]);
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
 }
+
+#[test]
+fn dockerd_limits_mounts_user_tty_init_update_restart() {
+    let d = PeerDockerd::start("peer_dockerd_config");
+    let vol = d.t.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "volfile\n").unwrap();
+    let bind = format!("{}:/vol:ro", vol.display());
+    let o = d.run(&["-d", "-m", "64m", "--user", "65534:65534", "--read-only", "-v", &bind, "--tmpfs", "/scratch", "small:peer", "sleep", "100"]);
+    assert!(o.status.success(), "{}\n{}", text(&o.stderr), d.log_tail());
+    let id = text(&o.stdout).trim().to_string();
+    let script = "id -u; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /vol/f; touch /x 2>&1; touch /scratch/y && echo tmpfs-ok";
+    let out = d.ok(&["exec", &id, "sh", "-c", script]);
+    assert_eq!(out, "65534\n67108864\nvolfile\ntouch: /x: Read-only file system\ntmpfs-ok\n");
+
+    // `docker update` goes through the runtime's `update`.
+    d.ok(&["update", "--memory", "128m", "--memory-swap", "256m", &id]);
+    assert_eq!(d.ok(&["exec", &id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]), "134217728\n");
+
+    // restart: kill, delete, create and start again under the same runtime.
+    d.ok(&["restart", "-t", "1", &id]);
+    assert_eq!(d.status(&id), "running 0");
+    d.ok(&["rm", "-f", &id]);
+
+    // A terminal through the runtime's console socket (run -t, exec -t), and stdin through exec -i.
+    let o = d.run(&["--rm", "-t", "small:peer", "sh", "-c", "tty; exit 2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).trim(), "/dev/pts/0");
+    // --init: docker-init is pid 1 and runs the command.
+    let o = d.run(&["--rm", "--init", "small:peer", "cat", "/proc/1/comm"]);
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "docker-init\n"), "{}", text(&o.stderr));
+    let o = d.run(&["-d", "small:peer", "sleep", "100"]);
+    let id = text(&o.stdout).trim().to_string();
+    assert_eq!(d.ok(&["exec", "-t", &id, "tty"]).trim(), "/dev/pts/0");
+    // Through coreutils' timeout: a stuck stdin copy fails the test instead of hanging it.
+    let mut cmd = Command::new("timeout");
+    cmd.env("DOCKER_HOST", &d.host).env("DOCKER_CONFIG", d.t.join("config")).args(["30", common::daemon::DOCKER_CLI, "exec", "-i", &id, "cat"]);
+    let out = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().and_then(|mut c| {
+        use std::io::Write;
+        c.stdin.take().unwrap().write_all(b"piped\n")?;
+        c.wait_with_output()
+    }).unwrap();
+    assert_eq!(text(&out.stdout), "piped\n", "{}", text(&out.stderr));
+    d.ok(&["rm", "-f", &id]);
+    assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
+}
