@@ -4,6 +4,7 @@
 //! Stream framing for attach/exec (multiplexed stdout/stderr) and the progress messages of
 //! pull/load will live here too, next to the client that the `docker` role uses.
 
+pub mod container;
 pub mod json;
 pub mod reply;
 pub mod types;

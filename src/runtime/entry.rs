@@ -33,9 +33,10 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     container::start(&Store::new(root), id)
 }
 
-/// `run`: the container's exit code in the foreground, 0 with `detach`.
-pub fn run(root: &Path, o: &CreateOpts, detach: bool) -> Result<i32> {
-    container::run(&Store::new(root), o, detach)
+/// `run`: the container's exit code in the foreground, 0 with `detach`; `keep` leaves the
+/// stopped container for `delete`.
+pub fn run(root: &Path, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+    container::run(&Store::new(root), o, detach, keep)
 }
 
 pub fn state(root: &Path, id: &str) -> Result<StateView> {

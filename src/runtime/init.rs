@@ -106,6 +106,22 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     // 1. Namespaces (linux.namespaces). Joins first and the user namespace first among them:
     //    it decides what we may do in the others. Then act as root of the new user namespace.
     namespaces::enter(i.ns)?;
+    let host_pid = if namespaces::needs_second_fork(i.ns) {
+        // A pid namespace owned by the joined user namespace only takes our children: the
+        // child becomes the init; we report it to the parent and leave.
+        match sp::clone_fork(0)? {
+            sp::Forked::Parent(child) => {
+                let _ = ch.send(&Msg::Pid { pid: child });
+                sp::exit_now(0);
+            }
+            sp::Forked::Child => match ch.recv()? {
+                Some(Msg::Go { pid }) => pid,
+                _ => return Err(Error::internal("init: the runtime exited during setup")),
+            },
+        }
+    } else {
+        host_pid
+    };
     if i.ns.new_user || i.ns.user_joined() {
         sp::setresgid(0)?;
         sp::setresuid(0)?;

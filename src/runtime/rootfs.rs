@@ -346,7 +346,7 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
         return Err(Error::invalid("cannot mount over the container's root"));
     }
     if kind == "proc" || kind == "sysfs" {
-        refuse_symlinked_destination(root, &rel)?;
+        refuse_symlinked_destination(root, &rel, kind)?;
     }
     if o.bind || kind == "bind" {
         return bind_mount(cx, root, m, &rel, &o);
@@ -375,7 +375,7 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
 
 /// CVE-2019-19921 class: /proc and /sys must be real directories in the rootfs, not symlinks
 /// that would put procfs somewhere else while something else answers at /proc.
-fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> {
+fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path, kind: &str) -> Result<()> {
     let parent = rel.parent().unwrap_or(Path::new(""));
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let pfd = match open_in(root, parent) {
@@ -384,8 +384,7 @@ fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> 
         Err(e) => return Err(e),
     };
     match sm::lstatat(pfd.as_fd(), name)? {
-        Some((mode, _)) if mode & S_IFMT == S_IFLNK => Err(Error::invalid(format!("/{} cannot be a symlink", rel.display()))),
-        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("/{} must be a directory", rel.display()))),
+        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("filesystem {kind:?} must be mounted on ordinary directory"))),
         _ => Ok(()),
     }
 }
@@ -705,6 +704,25 @@ mod tests {
         assert_eq!(own_cgroup(t, "memory"), "/a/b");
         assert_eq!(own_cgroup(t, "cpuacct"), "/c");
         assert_eq!(own_cgroup(t, ""), "/u");
+    }
+
+    #[test]
+    fn mkdir_all_follows_symlinks_inside_the_root_only() {
+        let d = std::env::temp_dir().join(format!("berth-mkdir-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a")).unwrap();
+        std::os::unix::fs::symlink("../../../../b", d.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        let root = sfd::open(&d, O_PATH | O_DIRECTORY, 0).unwrap();
+        // ".." in a symlink target stops at the root: a/up -> /b inside the root.
+        let fd = mkdir_all_in(root.as_fd(), Path::new("a/up/c")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("b/c"));
+        let fd = mkdir_all_in(root.as_fd(), Path::new("../../x/../y")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("y"));
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("loop/x")).unwrap_err().errno(), Some(40), "symlink loops end with ELOOP");
+        std::fs::write(d.join("file"), "").unwrap();
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("file/x")).unwrap_err().errno(), Some(20));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
