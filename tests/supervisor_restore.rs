@@ -221,8 +221,7 @@ fn containerd_role_serves_exec_tty_and_errors() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     block_on_timeout(20, sup.delete("r1", true)).unwrap();
 
-    // A tty container through the remote supervisor (on Debian's runc: berth's cannot create
-    // with --console-socket yet).
+    // A tty container through the remote supervisor.
     let dir = t.join("bt");
     std::fs::create_dir_all(&dir).unwrap();
     let bt = busybox_bundle(&dir, &["/bin/sh", "-c", "stty size"]);
@@ -230,7 +229,7 @@ fn containerd_role_serves_exec_tty_and_errors() {
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
     v["process"]["terminal"] = true.into();
     std::fs::write(&cfg, serde_json::to_vec(&v).unwrap()).unwrap();
-    let opts = berth::supervisor::CreateOpts { id: "r2".into(), bundle: bt, tty: true, stdin: false, log: None, runtime: Some(real) };
+    let opts = berth::supervisor::CreateOpts { id: "r2".into(), bundle: bt, tty: true, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.resize("r2", None, 100, 30)).unwrap();
     let mut a = block_on_timeout(20, sup.attach("r2", None, AttachOpts { stdout: true, ..Default::default() })).unwrap();
