@@ -44,7 +44,7 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
 
     let dir = t.join("b1");
     std::fs::create_dir_all(&dir).unwrap();
-    let b1 = busybox_bundle(&dir, &["/bin/sh", "-c", "echo started; exec cat"]);
+    let b1 = test_bundle(&dir, "restore-daemon-b1", &["/bin/sh", "-c", "echo started; exec cat"]);
     let log = berth::supervisor::LogConfig { path: t.join("c1-json.log"), max_size: None, max_file: 1, attrs: Default::default() };
     let opts = berth::supervisor::CreateOpts { id: "c1".into(), bundle: b1, tty: false, stdin: true, log: Some(log), runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
@@ -58,7 +58,7 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
     // A second container that exits while no supervisor runs.
     let dir = t.join("b2");
     std::fs::create_dir_all(&dir).unwrap();
-    let b2 = busybox_bundle(&dir, &["/bin/sh", "-c", "sleep 1; exit 42"]);
+    let b2 = test_bundle(&dir, "restore-daemon-b2", &["/bin/sh", "-c", "sleep 1; exit 42"]);
     let opts = berth::supervisor::CreateOpts { id: "c2".into(), bundle: b2, tty: false, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.start("c2")).unwrap();
@@ -106,7 +106,7 @@ fn daemon_killed_with_9_then_stop_works_on_the_readopted_container() {
     let sup = Supervisor::remote(&sock);
     let dir = t.join("b");
     std::fs::create_dir_all(&dir).unwrap();
-    let b = busybox_bundle(&dir, &["/bin/sleep", "1000"]);
+    let b = test_bundle(&dir, "restore-stop-b", &["/bin/sleep", "1000"]);
     let opts = berth::supervisor::CreateOpts { id: "s1".into(), bundle: b, tty: false, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.start("s1")).unwrap();
@@ -193,7 +193,7 @@ fn containerd_role_serves_exec_tty_and_errors() {
     let sup = Supervisor::remote(&sock);
     let dir = t.join("b");
     std::fs::create_dir_all(&dir).unwrap();
-    let b = busybox_bundle(&dir, &["/bin/sleep", "1000"]);
+    let b = test_bundle(&dir, "containerd-ops-b", &["/bin/sleep", "1000"]);
     let opts = berth::supervisor::CreateOpts { id: "r1".into(), bundle: b.clone(), tty: false, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts.clone())).unwrap();
     let e = block_on_timeout(20, sup.create(opts)).unwrap_err();
@@ -221,16 +221,15 @@ fn containerd_role_serves_exec_tty_and_errors() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     block_on_timeout(20, sup.delete("r1", true)).unwrap();
 
-    // A tty container through the remote supervisor (on Debian's runc: berth's cannot create
-    // with --console-socket yet).
+    // A tty container through the remote supervisor.
     let dir = t.join("bt");
     std::fs::create_dir_all(&dir).unwrap();
-    let bt = busybox_bundle(&dir, &["/bin/sh", "-c", "stty size"]);
+    let bt = test_bundle(&dir, "containerd-ops-bt", &["/bin/sh", "-c", "stty size"]);
     let cfg = bt.join("config.json");
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
     v["process"]["terminal"] = true.into();
     std::fs::write(&cfg, serde_json::to_vec(&v).unwrap()).unwrap();
-    let opts = berth::supervisor::CreateOpts { id: "r2".into(), bundle: bt, tty: true, stdin: false, log: None, runtime: Some(real) };
+    let opts = berth::supervisor::CreateOpts { id: "r2".into(), bundle: bt, tty: true, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.resize("r2", None, 100, 30)).unwrap();
     let mut a = block_on_timeout(20, sup.attach("r2", None, AttachOpts { stdout: true, ..Default::default() })).unwrap();

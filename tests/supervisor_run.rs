@@ -74,9 +74,6 @@ fn tty_runs_through_a_pty_with_resize_and_interactive_input() {
     let env = Env::new("sup_tty");
     let b = env.bundle("b", &["/bin/sh"], |v| v["process"]["terminal"] = true.into());
     let mut o = env.opts("tty1", &b);
-    // berth's runc fails `create --console-socket` ("setsid: Operation not permitted": its init
-    // calls setsid twice); a tty exec through it works (see the exec test).
-    o.runtime = Some(env.real_runc());
     o.tty = true;
     o.stdin = true;
     o.log = Some(env.log("tty-json.log"));
@@ -209,9 +206,7 @@ fn pause_and_resume_freeze_the_container() {
     let b = env.bundle("b", &["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], |_| {});
     let mut o = env.opts("p1", &b);
     o.log = Some(env.log("p-json.log"));
-    // berth's runc has no pause/resume yet.
-    let rt = env.real_runc();
-    o.runtime = Some(rt.clone());
+    let rt = env.runtime.clone();
     block_on_timeout(20, env.sup.create(o)).unwrap();
     block_on_timeout(20, env.sup.start("p1")).unwrap();
     let log = env.t.join("p-json.log");
