@@ -32,6 +32,13 @@ impl Side {
         Side { argv, env: Vec::new(), before: Vec::new(), after: Vec::new() }
     }
 }
+// The image load/save pairs reuse the test helpers (daemons, image generator).
+#[path = "../tests/common/mod.rs"]
+mod common;
+mod image_bench;
+#[path = "../tests/image_support/mod.rs"]
+mod image_support;
+mod pull_bench;
 
 struct Case {
     name: String,
@@ -100,6 +107,11 @@ fn time_once(side: &Side) -> (Duration, i64) {
     side.after.iter().for_each(run_step);
     reap_orphans();
     (d, ru.ru_maxrss)
+}
+
+/// Wall time of a plain command (the image and pull pairs).
+fn time_argv(argv: &[String]) -> Duration {
+    time_once(&Side::cmd(argv.to_vec())).0
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -279,5 +291,13 @@ fn main() {
         println!("\nNote: {n}");
     }
     let _ = std::fs::remove_dir_all(&work);
+    let image_runs: usize = std::env::var("BENCH_IMAGE_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    if image_runs > 0 {
+        image_bench::run(image_runs);
+    }
+    let pull_runs: usize = std::env::var("BENCH_PULL_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    if pull_runs > 0 {
+        pull_bench::run(pull_runs);
+    }
     let _ = std::fs::remove_dir_all(&l);
 }

@@ -135,7 +135,12 @@ impl Store {
     /// prints; the error wording follows Docker's tarexport.
     pub fn load<R: Read>(&self, input: R, events: &mut dyn FnMut(LoadEvent)) -> Result<Vec<Digest>> {
         let mut arch = Archive { small: HashMap::new(), blobs: HashMap::new(), links: HashMap::new() };
-        let res = self.read_archive(input, &mut arch, events).and_then(|()| self.plan_and_commit(&mut arch, events));
+        let t0 = std::time::Instant::now();
+        let res = self.read_archive(input, &mut arch, events).and_then(|()| {
+            log::debug!("load: archive read and layers extracted in {:?}", t0.elapsed());
+            self.plan_and_commit(&mut arch, events)
+        });
+        log::debug!("load: done in {:?}", t0.elapsed());
         for (_, b) in arch.blobs.drain() {
             if let Blob::Staged(st, _) = b {
                 let _ = std::fs::remove_dir_all(&st.path);
@@ -234,7 +239,9 @@ impl Store {
             }
             return Err(e);
         }
+        let t0 = std::time::Instant::now();
         self.layers.sync()?;
+        log::debug!("load: layers prepared, syncfs took {:?}", t0.elapsed());
         let mut ids_text = String::new();
         let mut ref_count = 0;
         let mut loaded = Vec::new();

@@ -9,6 +9,7 @@ pub mod import;
 pub mod layers;
 pub mod load;
 pub mod reference;
+pub mod registry;
 pub mod save;
 pub mod snapshot;
 pub mod store;

@@ -110,3 +110,9 @@ pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit
 pub fn features() -> Features {
     crate::runtime::control::features()
 }
+
+/// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
+/// window size. Re-exported from `sys` so front ends stay free of libc.
+pub mod terminal {
+    pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
+}

@@ -17,6 +17,7 @@ use super::runc::Runtime;
 use crate::base::error::Context;
 use crate::base::{Error, ErrorKind, Result};
 use std::collections::HashSet;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -99,7 +100,7 @@ impl Local {
             }
         }
         let _guard = Creating(self, id.clone());
-        match std::fs::create_dir(dir.path()) {
+        match std::fs::DirBuilder::new().mode(0o700).create(dir.path()) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::conflict(format!("container {id} already exists"))),
             Err(e) => return Err(Error::from(e).context(format!("create {}", dir.path().display()))),
@@ -113,7 +114,7 @@ impl Local {
             runtime: opts.runtime.unwrap_or_else(|| self.runtime.clone()),
         };
         let made = async {
-            crate::base::fs::write_atomic(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
+            layout::write_replace(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
             self.spawn_shim(&id, &dir).await?;
             match self.call(&id, Request::Create).await {
                 Ok(_) => {}
