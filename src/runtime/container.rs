@@ -174,7 +174,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     }
     let mut pid = match forked? {
         sp::Forked::Parent(pid) => pid,
-        sp::Forked::Child => unreachable_child(),
+        // The child never gets here: it ran the init above, which ends in execve or _exit.
+        sp::Forked::Child => sp::exit_now(1),
     };
     cleanup.pid = Some(pid);
     drop(theirs);
@@ -269,10 +270,6 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     }
     cleanup.armed = false;
     Ok(Launched { container: c, channel: ours, pid, console: console_ours })
-}
-
-fn unreachable_child() -> ! {
-    sp::exit_now(1)
 }
 
 /// $LISTEN_FDS (socket activation) are passed on like --preserve-fds, as runc does.
@@ -518,10 +515,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     match store.status(&c) {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
-        s if force => {
-            let _ = s;
-            kill_and_wait(&c)?
-        }
+        _ if force => kill_and_wait(&c)?,
         s => return Err(Error::conflict(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
     }
     destroy(store, &c)
