@@ -224,3 +224,21 @@ fn live_restore_after_kill_9_of_dockerd() {
     assert_eq!(w.wait_with_output_ref().trim(), "137");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(" Z "));
 }
+
+#[test]
+fn commit_makes_an_image_of_the_changes() {
+    let e = Engine::start("containers_commit");
+    e.ok(&["run", "--name", "cm", IMAGE, "sh", "-c", "echo committed > /hello.txt; rm /bin/vi; mkdir -p /opt/app"]);
+    let id = e.ok(&["commit", "-m", "first commit", "-a", "tester", "-c", "CMD [\"cat\", \"/hello.txt\"]", "cm", "mine:v1"]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(e.ok(&["run", "--rm", "mine:v1"]), "committed\n");
+    assert_eq!(e.ok(&["run", "--rm", "mine:v1", "sh", "-c", "test -e /bin/vi || echo gone; test -d /opt/app && echo dir; test -e /etc/hostname && echo mounted"]), "gone\ndir\nmounted\n");
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["image", "inspect", "mine:v1"])).unwrap();
+    assert_eq!(v[0]["Comment"], "first commit");
+    assert_eq!(v[0]["Author"], "tester");
+    assert_eq!(v[0]["RootFS"]["Layers"].as_array().unwrap().len(), 2);
+    let hist = e.ok(&["history", "--no-trunc", "--format", "{{.Comment}}", "mine:v1"]);
+    assert!(hist.lines().next().unwrap().contains("first commit"), "{hist}");
+    // The image is in use: rmi refuses while the container exists.
+    e.ok(&["rm", "cm"]);
+}
