@@ -360,7 +360,8 @@ pub fn help_width() -> usize {
 
 /// pflag's wrapped flag table.
 pub fn flag_usages(opts: &[Opt], cols: usize) -> String {
-    let mut sorted: Vec<&Opt> = opts.iter().collect();
+    // Flags without a description are hidden (`--net`, the old spelling of `--network`).
+    let mut sorted: Vec<&Opt> = opts.iter().filter(|o| !o.help.is_empty()).collect();
     sorted.sort_by_key(|o| o.long);
     let mut lines = Vec::new();
     let mut maxlen = 0;

@@ -36,12 +36,12 @@ const PUSH_OPTS: &[Opt] = &[
 ];
 const LOAD_OPTS: &[Opt] = &[
     val("input", Some('i'), "string", "Read from tar archive file, instead of STDIN"),
-    val("platform", None, "stringSlice", "Load only the given platform variant"),
+    val("platform", None, "string", "Load only the given platform variant"),
     sw("quiet", Some('q'), "Suppress the load output"),
 ];
 const SAVE_OPTS: &[Opt] = &[
     val("output", Some('o'), "string", "Write to a file, instead of STDOUT"),
-    val("platform", None, "stringSlice", "Save only the given platform variant"),
+    val("platform", None, "string", "Save only the given platform variant"),
 ];
 const IMPORT_OPTS: &[Opt] = &[
     val("change", Some('c'), "list", "Apply Dockerfile instruction to the created image"),
@@ -51,7 +51,7 @@ const IMPORT_OPTS: &[Opt] = &[
 const RMI_OPTS: &[Opt] = &[
     sw("force", Some('f'), "Force removal of the image"),
     sw("no-prune", None, "Do not delete untagged parents"),
-    val("platform", None, "stringSlice", "Remove only the given platform variant"),
+    val("platform", None, "strings", "Remove only the given platform variant"),
 ];
 const HISTORY_OPTS: &[Opt] = &[
     val("format", None, "string", TABLE_FORMAT_HELP),

@@ -167,7 +167,8 @@ fn lookup(words: &[String]) -> Result<(Option<(&'static Spec, String)>, usize), 
         }
         let found = specs().find(|sp| sp.group == first && (sp.name == sub || sp.aliases.contains(&sub.as_str())));
         return match found {
-            Some(sp) => Ok((Some((sp, format!("docker {first} {sub}"))), 2)),
+            // Aliases inside a group answer under the command's own name, as cobra's paths do.
+            Some(sp) => Ok((Some((sp, format!("docker {first} {}", sp.name))), 2)),
             None => Err(unknown(&format!("docker {first} {sub}"), &format!("docker {first}"))),
         };
     }
