@@ -85,6 +85,7 @@ impl Registry {
         let host = if domain == super::DOCKER_IO { "registry-1.docker.io" } else { domain };
         let mut schemes = vec![true];
         if insecure {
+            transport.skip_verify(host);
             schemes.push(false);
             if transport.remembered_plain(host) {
                 schemes.reverse();
