@@ -205,3 +205,72 @@ fn read_only_root_binds_and_tmpfs() {
     assert_eq!(v["Mounts"][0]["RW"], false);
     assert_eq!(v["Mounts"][0]["Mode"], "ro");
 }
+
+#[test]
+fn logs_since_until_tail_timestamps_follow() {
+    let e = Engine::start("containers_logs_options");
+    e.ok(&["run", "-d", "--name", "lg", IMAGE, "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; sleep 1.2; echo late; sleep 60"]);
+    e.until("first lines", || e.ok(&["logs", "lg"]).contains("line5"));
+    // --tail counts entries of both streams, as Docker does.
+    let o = e.docker(&["logs", "--tail", "3", "lg"]);
+    assert_eq!((stdout(&o), stderr(&o)), ("line4\nline5\n".to_string(), "oops\n".to_string()));
+    let o = e.docker(&["logs", "--tail", "1", "lg"]);
+    assert_eq!((stdout(&o), stderr(&o)), (String::new(), "oops\n".to_string()));
+    let ts = e.ok(&["logs", "-t", "--tail", "1", "lg"]);
+    let o = e.docker(&["logs", "-t", "--tail", "1", "lg"]);
+    let line = stderr(&o);
+    let (stamp, text) = line.trim_end().split_once(' ').unwrap();
+    assert_eq!(text, "oops", "{ts}");
+    assert!(stamp.ends_with('Z') && stamp.contains('T'), "{stamp}");
+    // --since after the first burst: only what came later; --until before it: nothing later.
+    e.until("late line", || e.ok(&["logs", "lg"]).contains("late"));
+    let all = e.docker(&["logs", "-t", "lg"]);
+    let late_stamp = stdout(&all).lines().find(|l| l.ends_with("late")).unwrap().split(' ').next().unwrap().to_string();
+    assert_eq!(e.ok(&["logs", "--since", &late_stamp, "lg"]), "late\n");
+    assert_eq!(e.ok(&["logs", "--until", &stamp, "lg"]), "line1\nline2\nline3\nline4\nline5\n");
+    // -f follows until the container stops.
+    let mut f = e.cmd(&["logs", "-f", "--tail", "0", "lg"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    e.ok(&["exec", "lg", "sh", "-c", "echo followed > /proc/1/fd/1"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    e.ok(&["stop", "-t", "0", "lg"]);
+    let out = f.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "followed\n");
+}
+
+#[test]
+fn json_file_rotation_keeps_max_file_files() {
+    let e = Engine::start("containers_log_rotation");
+    e.ok(&["run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", IMAGE, "sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]);
+    let log = e.inspect("rot")["LogPath"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&format!("{log}.1")).exists());
+    assert!(std::path::Path::new(&format!("{log}.2")).exists());
+    assert!(!std::path::Path::new(&format!("{log}.3")).exists());
+    let out = e.ok(&["logs", "rot"]);
+    assert!(out.ends_with("line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n"), "{out}");
+    assert!(!out.contains("line-0-"), "the oldest lines were rotated away");
+    let (code, err) = e.fails(&["run", "--log-opt", "max-file=2", IMAGE, "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("max-file cannot be set without max-size"), "{err}");
+}
+
+#[test]
+fn init_is_pid_1_forwards_signals_and_is_read_only() {
+    let e = Engine::start("containers_init");
+    let out = e.ok(&["run", "--rm", "--init", IMAGE, "ps", "-o", "pid,args"]);
+    let first = out.lines().nth(1).unwrap();
+    assert!(first.trim_start().starts_with("1 ") && first.contains("/sbin/docker-init -- ps"), "{out}");
+    // sleep as a child of the init dies of SIGTERM at once: stop takes no 10 s grace period.
+    e.ok(&["run", "-d", "--init", "--name", "ini", IMAGE, "sleep", "60"]);
+    let t = std::time::Instant::now();
+    e.ok(&["stop", "ini"]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(e.inspect("ini")["State"]["ExitCode"], 143);
+    let o = e.docker(&["run", "--rm", "--init", IMAGE, "sh", "-c", "exit 9"]);
+    assert_eq!(o.status.code(), Some(9));
+    // The host's binary is mounted read-only: no write reaches it (CVE-2019-5736).
+    let bin = std::fs::read(berth_bin()).unwrap();
+    let o = e.docker(&["run", "--rm", "--init", IMAGE, "sh", "-c", "echo x > /sbin/docker-init || echo refused; echo y >> /proc/1/exe || echo refused"]);
+    assert_eq!(stdout(&o), "refused\nrefused\n", "{}", stderr(&o));
+    assert_eq!(std::fs::read(berth_bin()).unwrap(), bin);
+}

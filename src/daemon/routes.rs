@@ -69,6 +69,7 @@ pub static ROUTES: &[Route] = &[
     route("POST", "/exec/{id}/resize", containers::exec_resize),
     route("GET", "/exec/{id}/json", containers::exec_inspect),
     route("GET", "/events", containers::events),
+    route("POST", "/commit", containers::commit),
     // swarm: berth is a standalone node
     route("GET", "/swarm", swarm::not_a_manager),
     route("POST", "/swarm/init", swarm::init_or_join),

@@ -39,6 +39,7 @@
 
 pub mod apply;
 pub mod changes;
+pub mod commit;
 pub mod compress;
 pub mod content;
 pub mod filters;

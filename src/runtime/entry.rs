@@ -116,3 +116,8 @@ pub fn features() -> Features {
 pub mod terminal {
     pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
 }
+
+/// The `docker-init` role (PID 1 of `--init` containers): the command's exit code.
+pub fn docker_init(args: &[String]) -> i32 {
+    crate::runtime::tiny_init::run(args)
+}

@@ -882,6 +882,68 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`: the container's
+/// changes as a new image (body: a Config whose fields override the container's).
+pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
+    Box::pin(async move {
+        let d = req.daemon.clone();
+        let body: Option<crate::api::container::Config> = if req.body.is_empty() { None } else { req.json().await? };
+        let term = req.query.get("container").unwrap_or("").to_string();
+        let c = get(&d, &term)?;
+        let r = c.snapshot();
+        let mut config = body.unwrap_or_default();
+        // Docker's merge: what the request leaves empty comes from the container.
+        super::spec::merge_image_config(&mut config, &r.config).ok();
+        if config.Hostname.is_empty() {
+            config.Hostname = r.config.Hostname.clone();
+        }
+        if config.Image.is_empty() {
+            config.Image = r.config.Image.clone();
+        }
+        let mut oci_cfg: crate::oci::image::ContainerConfig = serde_json::from_value(serde_json::to_value(&config)?)?;
+        let changes: Vec<String> = req.query.get_all("changes").map(str::to_string).collect();
+        crate::image::changes::apply_changes(&mut oci_cfg, &changes)?;
+        let repo = req.query.get("repo").unwrap_or("");
+        let reference = if repo.is_empty() {
+            None
+        } else {
+            let tag = req.query.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+            Some(crate::image::reference::Reference::parse(&format!("{repo}:{tag}")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?)
+        };
+        let parent = crate::oci::image::Digest::parse(&r.image)?;
+        let opts = crate::image::commit::CommitOptions {
+            parent,
+            config: oci_cfg,
+            container_id: c.id.clone(),
+            author: req.query.get("author").unwrap_or("").to_string(),
+            comment: req.query.get("comment").unwrap_or("").to_string(),
+            created_by: view::command_line(&r),
+            reference,
+            exclude: vec!["/etc/hostname".into(), "/etc/hosts".into(), "/etc/resolv.conf".into(), "/sbin/docker-init".into()],
+        };
+        let pause = req.query.bool_or("pause", true) && r.state.status == Status::Running;
+        let _op = c.op.lock().await;
+        let rid = d.containers.runtime_id(&c.id);
+        if pause {
+            d.supervisor.pause(&rid).await?;
+        }
+        let (dd, id) = (d.clone(), c.id.clone());
+        let made = smol::unblock(move || {
+            let (upper, _) = snapshot_dirs(&dd, &id).ok_or_else(|| Error::unsupported("docker commit needs the overlay snapshotter"))?;
+            dd.images.commit_container(&upper, &opts)
+        })
+        .await;
+        if pause {
+            let _ = d.supervisor.resume(&rid).await;
+        }
+        let image = made?;
+        let mut attrs = create::event_attributes(&r);
+        attrs.insert("comment".into(), req.query.get("comment").unwrap_or("").to_string());
+        d.events.publish("container", "commit", &c.id, attrs);
+        Ok(reply::json(201, &serde_json::json!({ "Id": image.as_str() })))
+    })
+}
+
 /// `POST /containers/{id}/exec`
 pub fn exec_create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
