@@ -28,6 +28,8 @@ use std::rc::Rc;
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+/// Big files get their writeback started every this many bytes while they are written.
+const WRITEBACK_CHUNK: u64 = 8 << 20;
 
 /// What applying a layer found out about it.
 #[derive(Debug, Clone)]
@@ -332,11 +334,22 @@ impl<'a> Applier<'a> {
             Kind::File => {
                 let mut f = pd.create_file(n, 0o600).map_err(ctx)?;
                 let mut left = h.size;
+                let mut flushed = 0u64;
                 while left > 0 {
                     let want = (left as usize).min(self.buf.len());
                     let got = tr.read_content(&mut self.buf[..want]).map_err(ctx)?;
                     f.write_all(&self.buf[..got]).map_err(|e| ctx(Error::from(e).context(format!("write {}", h.path_lossy()))))?;
                     left -= got as u64;
+                    // The layer is synced before it is published: start the disk writes of big
+                    // files as they are written, so they overlap with reading the archive.
+                    let written = h.size - left;
+                    if written - flushed >= WRITEBACK_CHUNK {
+                        crate::sys::fsat::start_writeback(&f, flushed, written - flushed);
+                        flushed = written;
+                    }
+                }
+                if h.size >= WRITEBACK_CHUNK && flushed < h.size {
+                    crate::sys::fsat::start_writeback(&f, flushed, 0);
                 }
                 drop(f);
                 if let Some(s) = self.split.as_deref_mut() {

@@ -438,6 +438,16 @@ fn walk(root: &OwnedFd, rel: &Path, in_root: bool) -> rustix::io::Result<OwnedFd
     rustix::fs::openat(last, ".", DIR_FLAGS, Mode::empty())
 }
 
+/// Start writing a file's dirty pages to disk without waiting (sync_file_range WRITE): a later
+/// fsync or syncfs then finds most of the work done. Errors are ignored: this is a hint.
+/// `len` 0 means to the end of the file.
+pub fn start_writeback(f: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync_file_range only reads its integer arguments; the fd is open for the
+    // duration of the call (borrowed from `f`).
+    let _ = unsafe { libc::sync_file_range(f.as_raw_fd(), offset as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
 /// Force the user-space resolver (tests of the fallback path).
 pub fn disable_openat2_for_tests(disable: bool) {
     NO_OPENAT2.store(disable, Ordering::Relaxed);
