@@ -4,8 +4,10 @@
 //! Stream framing for attach/exec (multiplexed stdout/stderr) and the progress messages of
 //! pull/load will live here too, next to the client that the `docker` role uses.
 
+pub mod client;
 pub mod container;
 pub mod json;
+pub mod stream;
 pub mod reply;
 pub mod types;
 pub mod version;

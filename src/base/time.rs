@@ -14,7 +14,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Seconds since the epoch → (year, month, day, hour, minute, second), proleptic Gregorian.
-fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+pub fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     // Howard Hinnant's days-from-civil inverse (public-domain algorithm description).

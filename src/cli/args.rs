@@ -46,6 +46,16 @@ impl fmt::Display for ArgError {
 
 /// Rewrite `args` (without the program or command name) into argh-ready tokens.
 pub fn normalize(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<Vec<String>, ArgError> {
+    normalize_impl(flags, mode, args, false)
+}
+
+/// As [`normalize`], but a switch set false (`--rm=false`, `-H=false`) stays in the output as
+/// `--rm=false`, for callers whose switches default to true (`history --human`).
+pub fn normalize_keep_false(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<Vec<String>, ArgError> {
+    normalize_impl(flags, mode, args, true)
+}
+
+fn normalize_impl(flags: &[Flag], mode: Positionals, args: &[String], keep_false: bool) -> Result<Vec<String>, ArgError> {
     let mut out = Vec::new();
     let mut positionals = Vec::new();
     let mut it = args.iter().peekable();
@@ -64,7 +74,7 @@ pub fn normalize(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<V
                 continue;
             }
             let flag = flags.iter().find(|f| f.long == name).ok_or_else(|| ArgError(format!("unknown flag: --{name}")))?;
-            emit(flag, inline, &mut it, &mut out, || format!("--{name}"))?;
+            emit(flag, inline, &mut it, &mut out, keep_false, || format!("--{name}"))?;
         } else if arg.len() > 1 && arg.starts_with('-') {
             // A cluster of shorthands: `-it`, `-p8080:80`, `-e=K=V`, `-dit`.
             let body = &arg[1..];
@@ -81,14 +91,14 @@ pub fn normalize(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<V
                 let rest = &body[i + c.len_utf8()..];
                 if flag.value {
                     let inline = rest.strip_prefix('=').or(if rest.is_empty() { None } else { Some(rest) });
-                    emit(flag, inline, &mut it, &mut out, || format!("'{c}' in {arg}"))?;
+                    emit(flag, inline, &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
                     break;
                 }
                 if let Some(v) = rest.strip_prefix('=') {
-                    emit(flag, Some(v), &mut it, &mut out, || format!("'{c}' in {arg}"))?;
+                    emit(flag, Some(v), &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
                     break;
                 }
-                emit(flag, None, &mut it, &mut out, || format!("'{c}' in {arg}"))?;
+                emit(flag, None, &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
             }
         } else {
             positionals.push(arg.clone());
@@ -110,6 +120,7 @@ fn emit<'a, I: Iterator<Item = &'a String>>(
     inline: Option<&str>,
     rest: &mut std::iter::Peekable<I>,
     out: &mut Vec<String>,
+    keep_false: bool,
     shown: impl Fn() -> String,
 ) -> Result<(), ArgError> {
     if flag.value {
@@ -122,7 +133,11 @@ fn emit<'a, I: Iterator<Item = &'a String>>(
     } else {
         match inline {
             None | Some("true") | Some("1") => out.push(format!("--{}", flag.long)),
-            Some("false") | Some("0") => {}
+            Some("false") | Some("0") => {
+                if keep_false {
+                    out.push(format!("--{}=false", flag.long));
+                }
+            }
             Some(v) => {
                 return Err(ArgError(format!("invalid argument \"{v}\" for \"{}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax", shown())))
             }
@@ -185,6 +200,12 @@ mod tests {
     fn switch_values() {
         assert_eq!(n(&["--rm=false", "-d=true", "img"]).unwrap(), ["--detach", "--", "img"]);
         assert!(n(&["--rm=maybe", "img"]).unwrap_err().0.contains("invalid argument \"maybe\""));
+    }
+
+    #[test]
+    fn false_switches_can_be_kept() {
+        let args: Vec<String> = ["-d=false", "--rm=0", "img"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(normalize_keep_false(RUN, Positionals::StopAtFirst, &args).unwrap(), ["--detach=false", "--rm=false", "--", "img"]);
     }
 
     #[test]
