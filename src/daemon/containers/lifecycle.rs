@@ -297,6 +297,13 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         _ => return,
     };
     let rid = d.containers.runtime_id(&c.id);
+    // Before the runtime removes the cgroup: did the OOM killer strike?
+    let cgroup_path = {
+        let r = c.snapshot();
+        let parent = if r.host_config.Resources.CgroupParent.is_empty() { d.containers.host.cgroup_parent.clone() } else { r.host_config.Resources.CgroupParent.clone() };
+        format!("{}/{}", parent.trim_end_matches('/'), c.id)
+    };
+    let oom = smol::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
     if let Err(e) = d.supervisor.delete(&rid, true).await {
         if e.kind() != ErrorKind::NotFound {
             log::warn!("delete the task of container {}: {e}", c.id);
@@ -322,12 +329,16 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         r.state.exit_code = exit.code as i64;
         r.state.finished_at = if exit.exited_at.is_empty() { crate::base::time::now_rfc3339() } else { exit.exited_at.clone() };
         r.state.error = exit.error.clone().unwrap_or_default();
+        r.state.oom_killed = oom;
         if restart {
             r.restart_count += 1;
         }
     });
     if let Err(e) = res {
         log::error!("record the exit of container {}: {e}", c.id);
+    }
+    if oom {
+        d.events.publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
     }
     let mut attrs = event_attributes(&c.snapshot());
     attrs.insert("exitCode".into(), exit.code.to_string());
