@@ -166,7 +166,8 @@ fn prepare_bundle(d: &Daemon, c: &Container) -> Result<(PathBuf, bool, bool)> {
             resolv_conf_path: Some(PathBuf::from(&r.resolv_conf_path)),
             host: &d.containers.host,
         })?;
-        crate::base::fs::write_atomic(&bundle.join("config.json"), &serde_json::to_vec(&spec)?, 0o600)?;
+        // The exec root is volatile (a tmpfs, normally): no fsync for the bundle.
+        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec)?).ctx(|| format!("write {}", bundle.join("config.json").display()))?;
         Ok((bundle, r.config.Tty, r.config.OpenStdin))
     })();
     if made.is_err() {
