@@ -1,5 +1,6 @@
 //! The registry client library against the real registry: a download cut in the middle resumes
-//! with a `Range` request; HTTPS with a CA from `certs.d` (and refused without it); digests are
+//! with a `Range` request; HTTPS with a CA from `certs.d` (refused without it; unchecked for an
+//! insecure registry, as Docker does); names from a private hosts file; digests are
 //! verified (a registry serving other bytes than it promised is caught).
 
 mod common;
@@ -157,7 +158,7 @@ fn https_with_a_ca_from_certs_d() {
     std::fs::create_dir_all(&pki).unwrap();
     openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth test CA", "-keyout", "ca.key", "-out", "ca.crt"], &pki);
     openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "srv.key", "-out", "srv.csr"], &pki);
-    std::fs::write(pki.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+    std::fs::write(pki.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:reg.berth.test\nbasicConstraints=CA:FALSE\n").unwrap();
     openssl(&["x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "srv.crt"], &pki);
     // A TLS-only registry.
     let port = free_port();
@@ -180,20 +181,28 @@ fn https_with_a_ca_from_certs_d() {
         assert!(std::time::Instant::now() < deadline, "TLS registry did not start");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let domain = format!("127.0.0.1:{port}");
+    // A name that is not loopback (from a private hosts file): a secure registry, whose
+    // certificate must chain to a CA we trust.
+    std::fs::write(t.join("hosts"), "127.0.0.1 reg.berth.test\n").unwrap();
+    let resolver = berth::image::registry::resolve::Resolver { hosts_file: t.join("hosts"), ..Default::default() };
+    let domain = format!("reg.berth.test:{port}");
     let certs = t.join("certs.d");
     std::fs::create_dir_all(certs.join(&domain)).unwrap();
     std::fs::copy(pki.join("ca.crt"), certs.join(&domain).join("ca.crt")).unwrap();
-    let opts = Options { certs_dir: certs.clone(), ..Default::default() };
+    let opts = Options { certs_dir: certs.clone(), resolver: resolver.clone(), ..Default::default() };
     push_small(&t, &domain, opts.clone());
     let s = store(&t.join("dst-store"));
     let (id, _) = pull(&service(&t.join("dst-store"), opts), &s, &format!("{domain}/small:peer")).unwrap();
     assert_eq!(id.as_str(), SMALL_ID);
-    // Without the CA the certificate is refused (and plain HTTP does not work either).
+    // Without the CA the certificate is refused, and a secure registry gets no plain HTTP retry.
     let s2 = store(&t.join("dst2-store"));
-    let e = pull(&service(&t.join("dst2-store"), Options { certs_dir: t.join("empty"), ..Default::default() }), &s2, &format!("{domain}/small:peer")).unwrap_err();
-    assert!(e.to_string().contains(&domain), "{e}");
+    let e = pull(&service(&t.join("dst2-store"), Options { certs_dir: t.join("empty"), resolver: resolver.clone(), ..Default::default() }), &s2, &format!("{domain}/small:peer")).unwrap_err();
+    assert!(e.to_string().contains("certificate") && e.to_string().contains(&format!("https://{domain}/v2/")), "{e}");
     assert!(s2.store().image(&berth::oci::image::Digest::parse(SMALL_ID).unwrap()).is_none());
+    // An insecure registry (loopback, as Docker has it): TLS without certificate checks.
+    let s3 = store(&t.join("dst3-store"));
+    let (id, _) = pull(&service(&t.join("dst3-store"), Options { certs_dir: t.join("empty"), ..Default::default() }), &s3, &format!("127.0.0.1:{port}/small:peer")).unwrap();
+    assert_eq!(id.as_str(), SMALL_ID);
 }
 
 #[test]

@@ -74,9 +74,6 @@ fn tty_runs_through_a_pty_with_resize_and_interactive_input() {
     let env = Env::new("sup_tty");
     let b = env.bundle("b", &["/bin/sh"], |v| v["process"]["terminal"] = true.into());
     let mut o = env.opts("tty1", &b);
-    // berth's runc fails `create --console-socket` ("setsid: Operation not permitted": its init
-    // calls setsid twice); a tty exec through it works (see the exec test).
-    o.runtime = Some(env.real_runc());
     o.tty = true;
     o.stdin = true;
     o.log = Some(env.log("tty-json.log"));
@@ -209,9 +206,7 @@ fn pause_and_resume_freeze_the_container() {
     let b = env.bundle("b", &["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], |_| {});
     let mut o = env.opts("p1", &b);
     o.log = Some(env.log("p-json.log"));
-    // berth's runc has no pause/resume yet.
-    let rt = env.real_runc();
-    o.runtime = Some(rt.clone());
+    let rt = env.runtime.clone();
     block_on_timeout(20, env.sup.create(o)).unwrap();
     block_on_timeout(20, env.sup.start("p1")).unwrap();
     let log = env.t.join("p-json.log");
@@ -389,4 +384,30 @@ fn shim_socket_speaks_the_protocol_and_refuses_bad_input() {
     w.read_to_end(&mut rest).unwrap();
     assert!(rest.is_empty(), "one answer per connection");
     block_on_timeout(20, env.sup.delete("w1", false)).unwrap();
+}
+
+/// Without a pid namespace a background child can outlive the main process and hold its stdout:
+/// the exit is still reported (after a short grace for the output), and delete cleans up.
+#[test]
+fn wait_answers_when_a_survivor_holds_the_output() {
+    let env = Env::new("sup_survivor");
+    let b = env.bundle("b", &["/bin/sh", "-c", "sleep 30 & echo bye; exit 2"], |v| {
+        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+    });
+    let mut o = env.opts("sv1", &b);
+    o.log = Some(env.log("sv-json.log"));
+    // berth's runc does not yet kill what is left in the cgroup of a container without its own
+    // pid namespace on delete (runc does): "remove cgroup …: Device or resource busy".
+    let rt = env.real_runc();
+    o.runtime = Some(rt.clone());
+    block_on_timeout(20, env.sup.create(o)).unwrap();
+    let t0 = std::time::Instant::now();
+    block_on_timeout(20, env.sup.start("sv1")).unwrap();
+    let exit = block_on_timeout(20, env.sup.wait("sv1")).unwrap();
+    assert_eq!(exit.code, 2);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "wait took {:?}", t0.elapsed());
+    assert_eq!(log_entries(&env.t.join("sv-json.log")), [("bye\n".to_string(), "stdout".to_string())]);
+    block_on_timeout(20, env.sup.delete("sv1", false)).unwrap();
+    assert_eq!(runtime_status(&rt, "sv1"), None);
 }

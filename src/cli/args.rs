@@ -139,7 +139,12 @@ fn emit<'a, I: Iterator<Item = &'a String>>(
                 }
             }
             Some(v) => {
-                return Err(ArgError(format!("invalid argument \"{v}\" for \"{}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax", shown())))
+                // pflag names the flag by both its spellings here, however it was typed.
+                let name = match flag.short {
+                    Some(c) => format!("-{c}, --{}", flag.long),
+                    None => format!("--{}", flag.long),
+                };
+                return Err(ArgError(format!("invalid argument \"{v}\" for \"{name}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax")));
             }
         }
     }

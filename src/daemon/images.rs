@@ -52,8 +52,7 @@ pub fn open_store(cfg: &super::config::Config, roots: &super::roots::Roots) -> R
     crate::image::Store::open(&roots.data.join("image"), crate::image::store::StoreOptions { snapshot_mode: mode }).map_err(|e| e.context("open the image store"))
 }
 
-/// The containers using images. Filled in by the container store once it exists; until then
-/// no container uses any image.
+/// The containers using images (for rmi conflicts, prune and df), from the container store.
 fn image_users(d: &Daemon) -> Vec<ContainerUse> {
     super::containers::handlers::image_users(d)
 }

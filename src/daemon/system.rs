@@ -146,7 +146,7 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         ContainersRunning: counts.1,
         ContainersPaused: counts.2,
         ContainersStopped: counts.3,
-        Images: 0,
+        Images: d.images.image_count() as i64,
         Driver: cfg.storage_driver().to_string(),
         DriverStatus: if cfg.storage_driver() == "overlay2" {
             vec![

@@ -109,12 +109,15 @@ pub fn apply_tar<R: Read>(tar: R, dest: &Dir, split: Option<&mut SplitBuilder>) 
     Ok((a.content_size, a.entries))
 }
 
+/// A directory (canonical path) and its atime and mtime, applied after its contents.
+type DirTimes = (Vec<u8>, (i64, u32), (i64, u32));
+
 struct Applier<'a> {
     root: &'a Dir,
     root_real: PathBuf,
     split: Option<&'a mut SplitBuilder>,
     cache: HashMap<Vec<u8>, (Rc<Dir>, Vec<u8>)>,
-    dir_times: Vec<(Vec<u8>, (i64, u32), (i64, u32))>,
+    dir_times: Vec<DirTimes>,
     content_size: u64,
     entries: u64,
     /// Inodes already counted (hardlinks count once).

@@ -174,7 +174,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     }
     let mut pid = match forked? {
         sp::Forked::Parent(pid) => pid,
-        sp::Forked::Child => unreachable_child(),
+        // The child never gets here: it ran the init above, which ends in execve or _exit.
+        sp::Forked::Child => sp::exit_now(1),
     };
     cleanup.pid = Some(pid);
     drop(theirs);
@@ -188,15 +189,20 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             write_id_maps(pid, l)?;
         }
     }
-    // The container's cgroup holds the init before it runs anything of the container.
-    cleanup.cgroup = Some(cgroup.clone());
-    cgroup.apply(pid)?;
-    phase("cgroup joined");
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
+    // The container's cgroup, joined while the init starts its setup: the first write to a
+    // cgroup.procs waits for an RCU grace period, which the init's mount work now overlaps.
+    // The init waits for CgroupJoined before anything the cgroup must see (its cgroup
+    // namespace, the cgroup mount, hooks, forks), and long before the container's program.
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply(pid)?;
+    phase("cgroup joined");
+    // If the init already failed, its error is waiting on the socket: the loop reports it.
+    let _ = ours.send(&Msg::CgroupJoined);
     let state_of = |pid: i32| State {
         oci_version: spec::OCI_VERSION.into(),
         id: o.id.clone(),
@@ -264,10 +270,6 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     }
     cleanup.armed = false;
     Ok(Launched { container: c, channel: ours, pid, console: console_ours })
-}
-
-fn unreachable_child() -> ! {
-    sp::exit_now(1)
 }
 
 /// $LISTEN_FDS (socket activation) are passed on like --preserve-fds, as runc does.
@@ -513,10 +515,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     match store.status(&c) {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
-        s if force => {
-            let _ = s;
-            kill_and_wait(&c)?
-        }
+        _ if force => kill_and_wait(&c)?,
         s => return Err(Error::conflict(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
     }
     destroy(store, &c)

@@ -111,13 +111,13 @@ pub fn features() -> Features {
     crate::runtime::control::features()
 }
 
-/// The `docker-init` role (PID 1 of `--init` containers): the command's exit code.
-pub fn docker_init(args: &[String]) -> i32 {
-    crate::runtime::tiny_init::run(args)
-}
-
 /// Terminal control for front ends that proxy a terminal (the docker client's `-t`): raw mode,
 /// window size. Re-exported from `sys` so front ends stay free of libc.
 pub mod terminal {
     pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
+}
+
+/// The `docker-init` role (PID 1 of `--init` containers): the command's exit code.
+pub fn docker_init(args: &[String]) -> i32 {
+    crate::runtime::tiny_init::run(args)
 }

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 pub struct Config {
     /// Runtime state root (`--exec-root`): shims live in `<exec_root>/shims/<id>/`.
     pub exec_root: PathBuf,
-    /// The berth binary to re-exec as `containerd-shim`; None: this process's executable.
+    /// The berth binary to re-exec as `containerd-shim`; None: this process's executable
+    /// (`/proc/self/exe`).
     pub shim_binary: Option<PathBuf>,
     /// The OCI runtime for containers that do not name one.
     pub runtime: RuntimeConfig,
@@ -65,10 +66,9 @@ impl Drop for Creating<'_> {
 
 impl Local {
     pub fn new(cfg: Config) -> Result<Local> {
-        let shim_binary = match cfg.shim_binary {
-            Some(p) => p,
-            None => std::env::current_exe().ctx(|| "find this executable to run shims")?,
-        };
+        // /proc/self/exe still runs this binary after an upgrade replaced the file on disk
+        // (current_exe() would then name a deleted path).
+        let shim_binary = cfg.shim_binary.unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
         crate::base::fs::mkdir_all(&layout::shims_root(&cfg.exec_root), 0o711)?;
         Ok(Local { exec_root: cfg.exec_root, shim_binary, runtime: cfg.runtime, creating: Mutex::new(HashSet::new()) })
     }

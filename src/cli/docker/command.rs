@@ -62,7 +62,7 @@ pub struct Spec {
     /// What follows the command in the usage line (`[OPTIONS] CONTAINER [CONTAINER...]`).
     pub usage: &'static str,
     pub short: &'static str,
-    /// Extra description lines after `short` (shown only in help).
+    /// The description `--help` shows instead of `short`, when there is one.
     pub long: &'static str,
     pub opts: &'static [Opt],
     pub arity: Arity,
@@ -360,7 +360,8 @@ pub fn help_width() -> usize {
 
 /// pflag's wrapped flag table.
 pub fn flag_usages(opts: &[Opt], cols: usize) -> String {
-    let mut sorted: Vec<&Opt> = opts.iter().collect();
+    // Flags without a description are hidden (`--net`, the old spelling of `--network`).
+    let mut sorted: Vec<&Opt> = opts.iter().filter(|o| !o.help.is_empty()).collect();
     sorted.sort_by_key(|o| o.long);
     let mut lines = Vec::new();
     let mut maxlen = 0;
@@ -439,12 +440,8 @@ fn wrap_n(i: usize, slop: usize, s: &str) -> (&str, &str) {
 
 /// `docker X --help`.
 pub fn help(spec: &Spec, path: &str) -> String {
-    let mut s = format!("Usage:  {}\n\n{}", format!("{path} {}", spec.usage).trim_end(), spec.short);
-    if !spec.long.is_empty() {
-        s.push('\n');
-        s.push_str(spec.long);
-    }
-    s.push('\n');
+    let about = if spec.long.is_empty() { spec.short } else { spec.long };
+    let mut s = format!("Usage:  {}\n\n{about}\n", format!("{path} {}", spec.usage).trim_end());
     let paths = spec.paths();
     if paths.len() > 1 {
         let _ = write!(s, "\nAliases:\n  {}\n", paths.join(", "));

@@ -13,8 +13,8 @@ use super::template::{Obj, Val};
 use super::{block, errln, out, outln, Ctx};
 use crate::api::client::{Client, Query};
 use crate::api::stream::{Demux, StdStream};
-use crate::http::client::RequestBody;
-use crate::http::url::path_escape;
+use crate::api::client::RequestBody;
+use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::Write;
 
@@ -443,13 +443,13 @@ fn rm(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     for n in &p.args {
         let name = n.trim_matches('/');
         if name.is_empty() {
-            errs.push("Container name cannot be empty".to_string());
+            errs.push("container name cannot be empty".to_string());
             continue;
         }
         match block(api.call("DELETE", &cpath(name, ""), &q)) {
             Ok(()) => outln(n),
-            // `rm -f` of a container that is already gone is not an error.
-            Err(e) if force && e.is_not_found() => {}
+            // `rm -f` of a container that is already gone is reported, not an error.
+            Err(e) if force && e.is_not_found() => errln(&e.to_string()),
             Err(e) => errs.push(e.to_string()),
         }
     }
@@ -805,10 +805,7 @@ pub fn body_to_output(ctx: &mut Ctx, path: &str, output: &str) -> Result<(), Cli
     block(async {
         let mut resp = api.send("GET", path, &Query::new(), &[], RequestBody::Empty).await?;
         if output.is_empty() {
-            let mut w = smol::Unblock::new(std::io::stdout());
-            smol::io::copy(&mut resp.body, &mut w).await.map_err(|e| CliError::msg(e.to_string()))?;
-            w.flush().await.map_err(|e| CliError::msg(e.to_string()))?;
-            return Ok(());
+            return copy_to_stdout(&mut resp.body).await;
         }
         let target = std::path::PathBuf::from(output);
         let tmp = crate::base::fs::temp_sibling(&target);
@@ -824,6 +821,18 @@ pub fn body_to_output(ctx: &mut Ctx, path: &str, output: &str) -> Result<(), Cli
         std::fs::rename(&tmp, &target).map_err(|e| CliError::msg(format!("failed to export container: {}", format::io_msg(&e))))?;
         Ok(())
     })
+}
+
+/// Copy a body to stdout; a reader that went away (`| head`) ends us quietly, as SIGPIPE ends Go.
+pub async fn copy_to_stdout<R: smol::io::AsyncRead + Unpin>(body: &mut R) -> Result<(), CliError> {
+    let mut w = smol::Unblock::new(std::io::stdout());
+    let r = smol::io::copy(body, &mut w).await;
+    let r = r.and(w.flush().await);
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::WriteZero) => Err(CliError::code(141)),
+        Err(e) => Err(CliError::msg(e.to_string())),
+    }
 }
 
 fn export(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {

@@ -9,8 +9,8 @@ use super::table;
 use super::template::{Obj, Val};
 use super::{block, errln, out, outln, progress, Ctx};
 use crate::api::client::Query;
-use crate::http::client::RequestBody;
-use crate::http::url::path_escape;
+use crate::api::client::RequestBody;
+use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::IsTerminal;
 
@@ -36,12 +36,12 @@ const PUSH_OPTS: &[Opt] = &[
 ];
 const LOAD_OPTS: &[Opt] = &[
     val("input", Some('i'), "string", "Read from tar archive file, instead of STDIN"),
-    val("platform", None, "stringSlice", "Load only the given platform variant"),
+    val("platform", None, "string", "Load only the given platform variant"),
     sw("quiet", Some('q'), "Suppress the load output"),
 ];
 const SAVE_OPTS: &[Opt] = &[
     val("output", Some('o'), "string", "Write to a file, instead of STDOUT"),
-    val("platform", None, "stringSlice", "Save only the given platform variant"),
+    val("platform", None, "string", "Save only the given platform variant"),
 ];
 const IMPORT_OPTS: &[Opt] = &[
     val("change", Some('c'), "list", "Apply Dockerfile instruction to the created image"),
@@ -51,7 +51,7 @@ const IMPORT_OPTS: &[Opt] = &[
 const RMI_OPTS: &[Opt] = &[
     sw("force", Some('f'), "Force removal of the image"),
     sw("no-prune", None, "Do not delete untagged parents"),
-    val("platform", None, "stringSlice", "Remove only the given platform variant"),
+    val("platform", None, "strings", "Remove only the given platform variant"),
 ];
 const HISTORY_OPTS: &[Opt] = &[
     val("format", None, "string", TABLE_FORMAT_HELP),
@@ -424,10 +424,7 @@ fn save(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     block(async {
         let mut resp = api.send("GET", "/images/get", &q, &[], RequestBody::Empty).await?;
         if output.is_empty() {
-            let mut w = smol::Unblock::new(std::io::stdout());
-            smol::io::copy(&mut resp.body, &mut w).await.map_err(|e| CliError::msg(e.to_string()))?;
-            w.flush().await.map_err(|e| CliError::msg(e.to_string()))?;
-            return Ok(());
+            return super::container::copy_to_stdout(&mut resp.body).await;
         }
         // Written beside the target and renamed into place, so a failed save leaves no torn file.
         let target = std::path::PathBuf::from(&output);

@@ -11,6 +11,7 @@ mod auth;
 mod command;
 mod config;
 mod container;
+mod cp;
 mod format;
 mod image;
 mod inspect;
@@ -98,7 +99,7 @@ const GLOBAL_OPTS: &[Opt] = &[
 
 /// Every command, grouped as `docker --help` lists them.
 fn specs() -> impl Iterator<Item = &'static Spec> {
-    system::SPECS.iter().chain(image::SPECS).chain(auth::SPECS).chain(container::SPECS).chain(run::SPECS).chain(inspect::SPECS)
+    system::SPECS.iter().chain(image::SPECS).chain(auth::SPECS).chain(container::SPECS).chain(run::SPECS).chain(inspect::SPECS).chain(cp::SPECS)
 }
 
 const GROUPS: &[(&str, &str)] = &[("container", "Manage containers"), ("image", "Manage images"), ("system", "Manage Docker")];
@@ -166,7 +167,8 @@ fn lookup(words: &[String]) -> Result<(Option<(&'static Spec, String)>, usize), 
         }
         let found = specs().find(|sp| sp.group == first && (sp.name == sub || sp.aliases.contains(&sub.as_str())));
         return match found {
-            Some(sp) => Ok((Some((sp, format!("docker {first} {sub}"))), 2)),
+            // Aliases inside a group answer under the command's own name, as cobra's paths do.
+            Some(sp) => Ok((Some((sp, format!("docker {first} {}", sp.name))), 2)),
             None => Err(unknown(&format!("docker {first} {sub}"), &format!("docker {first}"))),
         };
     }

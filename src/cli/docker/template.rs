@@ -255,13 +255,21 @@ fn json_string(s: &str, html: bool) -> String {
     }
 }
 
-fn looks_like_struct<'a>(mut keys: impl Iterator<Item = &'a str>) -> bool {
-    let mut any = false;
-    let all = keys.all(|k| {
-        any = true;
-        k.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    });
-    any && all
+/// Whether a JSON object came from a Go struct (printed in field order as `{a b}`) rather than a
+/// map (sorted, `map[k:v]`): struct fields are identifiers and at least one is exported.
+fn looks_like_struct<'a>(keys: impl Iterator<Item = &'a str>) -> bool {
+    let mut exported = false;
+    for k in keys {
+        let mut cs = k.chars();
+        match cs.next() {
+            Some(c) if c.is_ascii_alphabetic() => exported |= c.is_ascii_uppercase(),
+            _ => return false,
+        }
+        if !cs.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return false;
+        }
+    }
+    exported
 }
 
 /// Go's `%v` of a float64 (strconv 'g', shortest).

@@ -85,6 +85,7 @@ impl Registry {
         let host = if domain == super::DOCKER_IO { "registry-1.docker.io" } else { domain };
         let mut schemes = vec![true];
         if insecure {
+            transport.skip_verify(host);
             schemes.push(false);
             if transport.remembered_plain(host) {
                 schemes.reverse();
@@ -302,7 +303,7 @@ impl Registry {
         let digest = resp.header("Docker-Content-Digest").map(str::to_string);
         let body = resp.read_all(1 << 20).await?;
         match status {
-            200 | 201 | 202 => Ok(digest),
+            200..=202 => Ok(digest),
             s => Err(registry_error(s, &body)),
         }
     }

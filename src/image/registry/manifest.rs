@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// A fetched manifest document.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per fetch
 pub enum Document {
     Image(Manifest),
     Index(Index),

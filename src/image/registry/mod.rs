@@ -6,8 +6,9 @@
 //!   `/etc/docker/certs.d/<host:port>/`), pooled keep-alive connections, streamed bodies.
 //! - [`auth`]: `X-Registry-Auth` credentials, `WWW-Authenticate` challenges, Basic, Bearer
 //!   tokens per scope.
-//! - [`client`]: one registry: endpoint choice (HTTPS; plain HTTP for loopback and
-//!   `--insecure-registry`), the `/v2/` ping, manifest/blob/upload requests.
+//! - [`client`]: one registry: endpoint choice (HTTPS; for loopback and `--insecure-registry`
+//!   HTTPS without certificate checks, then plain HTTP, as Docker does), the `/v2/` ping,
+//!   manifest/blob/upload requests.
 //! - [`manifest`]: manifest kinds, platform choice in lists, the manifest a push writes.
 //! - [`pull`], [`push`]: the two operations, reporting in Docker's JSON progress format
 //!   ([`progress`]).

@@ -331,6 +331,26 @@ impl Read for ChannelReader {
     }
 }
 
+/// Start writing extracted layers to disk while other layers still download, on a thread of
+/// its own (the download slot is not held), one flush at a time: the commit's own sync then
+/// finds little left to write. Durability still comes from that final sync.
+fn early_flush(st: &StoreRef) {
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+    if RUNNING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let st = st.clone();
+    let spawned = std::thread::Builder::new().name("layer-flush".into()).spawn(move || {
+        if let Err(e) = st.store().layers.sync() {
+            log::debug!("early flush of pulled layers: {e}");
+        }
+        RUNNING.store(false, Ordering::Release);
+    });
+    if spawned.is_err() {
+        RUNNING.store(false, Ordering::Release);
+    }
+}
+
 /// How a download ended.
 enum Fetched {
     Done,
@@ -348,11 +368,7 @@ async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
         let reader = ChannelReader { rx, buf: Vec::new(), pos: 0 };
         match apply_blob(reader, &staging.diff, Some(&mut staging.split)) {
             Ok(a) => {
-                // Start the disk flush now, while other layers still download: the commit's
-                // own sync then finds little left to write.
-                if let Err(e) = st.store().layers.sync() {
-                    log::debug!("early flush of layer {}: {e}", a.blob_digest);
-                }
+                early_flush(&st);
                 Ok((staging, a))
             }
             Err(e) => {

@@ -201,6 +201,7 @@ struct Inner {
     pool: Mutex<HashMap<String, Vec<Conn>>>,
     /// Insecure registries that answered over plain HTTP (tried first next time).
     plain: Mutex<std::collections::HashSet<String>>,
+    skip_verify: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Connections to registries; cheap to clone, shared by every pull and push of a daemon.
@@ -221,7 +222,7 @@ const CA_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tl
 impl Transport {
     /// `certs_dir` is Docker's `/etc/docker/certs.d`.
     pub fn new(resolver: Resolver, certs_dir: PathBuf) -> Transport {
-        Transport { inner: Arc::new(Inner { resolver, certs_dir, tls: Mutex::new(HashMap::new()), pool: Mutex::new(HashMap::new()), plain: Mutex::new(Default::default()) }) }
+        Transport { inner: Arc::new(Inner { resolver, certs_dir, tls: Mutex::new(HashMap::new()), pool: Mutex::new(HashMap::new()), plain: Mutex::new(Default::default()), skip_verify: Mutex::new(Default::default()) }) }
     }
 
     pub fn remember_plain(&self, host: &str) {
@@ -232,9 +233,17 @@ impl Transport {
         lock(&self.inner.plain).contains(host)
     }
 
+    /// Registries whose certificates are not checked (Docker's `InsecureSkipVerify` for
+    /// insecure registries: loopback and `--insecure-registry`).
+    pub fn skip_verify(&self, authority: &str) {
+        lock(&self.inner.skip_verify).insert(authority.to_string());
+    }
+
     fn tls_config(&self, url: &Url) -> Result<Arc<rustls::ClientConfig>> {
         let key = url.authority();
-        if let Some(c) = lock(&self.inner.tls).get(&key) {
+        let insecure = lock(&self.inner.skip_verify).contains(&key);
+        let cache_key = format!("{key}|{insecure}");
+        if let Some(c) = lock(&self.inner.tls).get(&cache_key) {
             return Ok(c.clone());
         }
         let mut roots = rustls::RootCertStore::empty();
@@ -265,16 +274,18 @@ impl Transport {
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::internal(format!("TLS setup: {e}")))?
-            .with_root_certificates(roots);
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(|e| Error::internal(format!("TLS setup: {e}")))?;
+        let builder = if insecure {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate { algorithms: provider.signature_verification_algorithms }))
+        } else {
+            builder.with_root_certificates(roots)
+        };
         let config = match client_cert {
             Some((certs, k)) => builder.with_client_auth_cert(certs, k).map_err(|e| Error::invalid(format!("client certificate for {key}: {e}")))?,
             None => builder.with_no_client_auth(),
         };
         let config = Arc::new(config);
-        lock(&self.inner.tls).insert(key, config.clone());
+        lock(&self.inner.tls).insert(cache_key, config.clone());
         Ok(config)
     }
 
@@ -285,7 +296,7 @@ impl Transport {
         let mut tcp = None;
         for ip in ips {
             let addr = SocketAddr::new(ip, url.port);
-            let attempt = async { Async::<TcpStream>::connect(addr).await.map_err(|e| lower_first(&Error::from(e).message().to_string())) };
+            let attempt = async { Async::<TcpStream>::connect(addr).await.map_err(|e| lower_first(Error::from(e).message())) };
             let timeout = async {
                 async_io::Timer::after(CONNECT_TIMEOUT).await;
                 Err("i/o timeout".to_string())
@@ -348,6 +359,36 @@ impl Transport {
         let keep = framing != Framing::Close && !headers.has_token("Connection", "close");
         c.state = BodyState::new(framing);
         Response { status, headers, conn: Some(c), keep, transport: self.clone(), key: url.pool_key(), method: method.to_string(), url: url.clone() }
+    }
+}
+
+/// The certificate check of an insecure registry: any certificate is accepted, but the
+/// handshake signatures are still verified with rustls's own functions (so the peer holds the
+/// key of the certificate it sent).
+#[derive(Debug)]
+struct AnyCertificate {
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }
 

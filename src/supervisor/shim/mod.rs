@@ -440,9 +440,10 @@ impl Shim {
             if !(drained || late || force) {
                 continue;
             }
-            // Take what is still buffered in the pipes, then close them.
+            // Take what is still buffered in the pipes (a pipe holds 64 KiB; a writer that
+            // outlived the process could go on forever, hence the bound), then close them.
             for s in 0..2 {
-                while self.procs[pi].io.out[s].is_some() {
+                for _ in 0..16 {
                     if !self.read_output(pi, s) {
                         break;
                     }
