@@ -35,6 +35,7 @@ impl Side {
 // The image load/save pairs reuse the test helpers (daemons, image generator).
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod container_bench;
 mod image_bench;
 #[path = "../tests/image_support/mod.rs"]
 mod image_support;
@@ -291,6 +292,10 @@ fn main() {
         println!("\nNote: {n}");
     }
     let _ = std::fs::remove_dir_all(&work);
+    let container_runs: usize = std::env::var("BENCH_CONTAINER_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    if container_runs > 0 && is_root {
+        container_bench::run(container_runs);
+    }
     let image_runs: usize = std::env::var("BENCH_IMAGE_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     if image_runs > 0 {
         image_bench::run(image_runs);

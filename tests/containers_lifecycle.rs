@@ -242,3 +242,14 @@ fn commit_makes_an_image_of_the_changes() {
     // The image is in use: rmi refuses while the container exists.
     e.ok(&["rm", "cm"]);
 }
+
+#[test]
+fn oom_killed_containers_say_so() {
+    let e = Engine::start("containers_oom");
+    // `tail` of an endless line keeps all of it in memory.
+    let o = e.docker(&["run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", IMAGE, "tail", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(137), "{}", stderr(&o));
+    let v = e.inspect("oom");
+    assert_eq!(v["State"]["OOMKilled"], true);
+    assert_eq!(v["State"]["ExitCode"], 137);
+}

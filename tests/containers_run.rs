@@ -274,3 +274,17 @@ fn init_is_pid_1_forwards_signals_and_is_read_only() {
     assert_eq!(stdout(&o), "refused\nrefused\n", "{}", stderr(&o));
     assert_eq!(std::fs::read(berth_bin()).unwrap(), bin);
 }
+
+#[test]
+fn attach_to_a_running_container() {
+    let e = Engine::start("containers_attach");
+    e.ok(&["run", "-d", "-i", "--name", "at", IMAGE, "sh", "-c", "echo ready; read l; echo got:$l; exit 5"]);
+    e.until("ready", || e.ok(&["logs", "at"]).contains("ready"));
+    let o = e.with_stdin(&["attach", "at"], b"hello\n");
+    assert_eq!(stdout(&o), "got:hello\n", "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(e.inspect("at")["State"]["ExitCode"], 5);
+    // `start -ai` attaches before starting: nothing is lost.
+    let o = e.with_stdin(&["start", "-ai", "at"], b"again\n");
+    assert_eq!(stdout(&o), "ready\ngot:again\n");
+}

@@ -205,14 +205,13 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
         crate::base::fs::mkdir_all(&dir, 0o710)?;
         d.images.prepare_snapshot(&id, img.id.as_str(), false).map_err(|e| e.context("prepare the container's root file system"))?;
         let (hostname_path, hosts_path, resolv_path) = (dir.join("hostname"), dir.join("hosts"), dir.join("resolv.conf"));
-        let fqdn = if config.Domainname.is_empty() { config.Hostname.clone() } else { format!("{}.{}", config.Hostname, config.Domainname) };
-        crate::base::fs::write_atomic(&hostname_path, format!("{}\n", config.Hostname).as_bytes(), 0o644)?;
+        std::fs::write(&hostname_path, format!("{}\n", config.Hostname)).ctx(|| format!("write {}", hostname_path.display()))?;
         let hosts = if mode == NetMode::Host {
             std::fs::read_to_string("/etc/hosts").unwrap_or_default()
         } else {
-            spec::hosts_file(&fqdn, &config.Domainname, hc.ExtraHosts.as_deref().unwrap_or(&[]))
+            spec::hosts_file(hc.ExtraHosts.as_deref().unwrap_or(&[]))
         };
-        crate::base::fs::write_atomic(&hosts_path, hosts.as_bytes(), 0o644)?;
+        std::fs::write(&hosts_path, hosts.as_bytes()).ctx(|| format!("write {}", hosts_path.display()))?;
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let resolv = spec::resolv_conf(
             &host_resolv,
@@ -221,7 +220,7 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
             hc.DnsOptions.as_deref().unwrap_or(&[]),
             mode != NetMode::Host,
         );
-        crate::base::fs::write_atomic(&resolv_path, resolv.as_bytes(), 0o644)?;
+        std::fs::write(&resolv_path, resolv.as_bytes()).ctx(|| format!("write {}", resolv_path.display()))?;
         let (path, args) = spec::entrypoint_and_args(&config);
         Ok(Record {
             id: id.clone(),

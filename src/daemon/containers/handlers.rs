@@ -1093,11 +1093,6 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     })
 }
 
-/// Map an error kind the CLI cares about; used by handlers that reach into the supervisor.
-pub fn is_not_found(e: &Error) -> bool {
-    e.kind() == ErrorKind::NotFound
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

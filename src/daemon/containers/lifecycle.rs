@@ -166,7 +166,8 @@ fn prepare_bundle(d: &Daemon, c: &Container) -> Result<(PathBuf, bool, bool)> {
             resolv_conf_path: Some(PathBuf::from(&r.resolv_conf_path)),
             host: &d.containers.host,
         })?;
-        crate::base::fs::write_atomic(&bundle.join("config.json"), &serde_json::to_vec(&spec)?, 0o600)?;
+        // The exec root is volatile (a tmpfs, normally): no fsync for the bundle.
+        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec)?).ctx(|| format!("write {}", bundle.join("config.json").display()))?;
         Ok((bundle, r.config.Tty, r.config.OpenStdin))
     })();
     if made.is_err() {
@@ -297,6 +298,13 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         _ => return,
     };
     let rid = d.containers.runtime_id(&c.id);
+    // Before the runtime removes the cgroup: did the OOM killer strike?
+    let cgroup_path = {
+        let r = c.snapshot();
+        let parent = if r.host_config.Resources.CgroupParent.is_empty() { d.containers.host.cgroup_parent.clone() } else { r.host_config.Resources.CgroupParent.clone() };
+        format!("{}/{}", parent.trim_end_matches('/'), c.id)
+    };
+    let oom = smol::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
     if let Err(e) = d.supervisor.delete(&rid, true).await {
         if e.kind() != ErrorKind::NotFound {
             log::warn!("delete the task of container {}: {e}", c.id);
@@ -322,12 +330,16 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         r.state.exit_code = exit.code as i64;
         r.state.finished_at = if exit.exited_at.is_empty() { crate::base::time::now_rfc3339() } else { exit.exited_at.clone() };
         r.state.error = exit.error.clone().unwrap_or_default();
+        r.state.oom_killed = oom;
         if restart {
             r.restart_count += 1;
         }
     });
     if let Err(e) = res {
         log::error!("record the exit of container {}: {e}", c.id);
+    }
+    if oom {
+        d.events.publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
     }
     let mut attrs = event_attributes(&c.snapshot());
     attrs.insert("exitCode".into(), exit.code.to_string());

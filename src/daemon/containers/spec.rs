@@ -923,8 +923,9 @@ pub fn build(i: &Inputs) -> Result<Spec> {
     })
 }
 
-/// /etc/hosts for a container without a bridge network (Docker's layout).
-pub fn hosts_file(hostname: &str, domainname: &str, extra_hosts: &[String]) -> String {
+/// /etc/hosts for a container without a bridge network (Docker's layout: no address of its
+/// own, so no line for its hostname), with `--add-host` entries.
+pub fn hosts_file(extra_hosts: &[String]) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -933,7 +934,6 @@ pub fn hosts_file(hostname: &str, domainname: &str, extra_hosts: &[String]) -> S
             s.push_str(&format!("{ip}\t{name}\n"));
         }
     }
-    let _ = (hostname, domainname);
     s
 }
 
@@ -942,7 +942,6 @@ pub fn hosts_file(hostname: &str, domainname: &str, extra_hosts: &[String]) -> S
 /// replacing the host's lines when given.
 pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String], private_netns: bool) -> String {
     let mut out = String::new();
-    let mut servers = 0;
     for line in host.lines() {
         let t = line.trim();
         let mut words = t.split_whitespace();
@@ -955,7 +954,6 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
                 if private_netns && (addr.starts_with("127.") || addr == "::1") {
                     continue;
                 }
-                servers += 1;
                 out.push_str(line);
                 out.push('\n');
             }
@@ -969,7 +967,6 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
     }
     for d in dns {
         out.push_str(&format!("nameserver {d}\n"));
-        servers += 1;
     }
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
@@ -977,7 +974,6 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
     if !options.is_empty() {
         out.push_str(&format!("options {}\n", options.join(" ")));
     }
-    let _ = servers;
     out
 }
 
@@ -1283,7 +1279,7 @@ mod tests {
 
     #[test]
     fn etc_files() {
-        let h = hosts_file("h", "", &["db:10.0.0.2".into()]);
+        let h = hosts_file(&["db:10.0.0.2".into()]);
         assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(h.ends_with("10.0.0.2\tdb\n"));
         let r = resolv_conf("# c\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch x\n", &[], &[], &[], true);

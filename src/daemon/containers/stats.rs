@@ -188,6 +188,21 @@ pub fn with_previous(mut now: StatsResponse, prev: Option<&StatsResponse>) -> St
     now
 }
 
+/// Did the OOM killer kill a process in the cgroup at `cgroup_path` (e.g. `/docker/<id>`)?
+/// Read before the runtime removes the cgroup: v1 `memory.oom_control`'s `oom_kill`, or v2
+/// `memory.events`' `oom_kill`.
+pub fn oom_killed(cgroup_path: &str) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let rel = cgroup_path.trim_start_matches('/');
+    for (point, v2, v) in cgroup_mounts(&info) {
+        let (dir, file) = if v2 { (point.join(rel), "memory.events") } else if v[1..].iter().any(|c| c == "memory") { (point.join(rel), "memory.oom_control") } else { continue };
+        if read_kv(&dir.join(file)).get("oom_kill").copied().unwrap_or(0) > 0 {
+            return true;
+        }
+    }
+    false
+}
+
 /// The pids of a container (its init's cgroup).
 pub fn pids(cg: &Cgroups) -> Vec<i64> {
     let dir = cg.v1.get("pids").or_else(|| cg.v1.get("memory")).or_else(|| cg.v1.get("cpu")).or(cg.v2.as_ref());

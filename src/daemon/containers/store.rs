@@ -84,10 +84,38 @@ impl Default for Record {
     }
 }
 
-/// Write both files of a record (hostconfig first: the record is the commit point).
+/// Write both files of a new record (hostconfig first: the record is the commit point),
+/// durably, directory included.
 pub fn save(dir: &Path, r: &Record) -> Result<()> {
     write_atomic(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(&r.host_config)?, 0o600)?;
     write_atomic(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?, 0o600)
+}
+
+/// Replace a file of an existing record: temp → fsync → rename. The directory is not synced
+/// again (its entries exist since `save`): after a machine crash the rename may be lost and
+/// the previous version found, which is a consistent record too; a daemon crash loses nothing.
+fn replace(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = crate::base::fs::temp_sibling(path);
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.ctx(|| format!("write {}", path.display()))
+}
+
+/// Save a change of an existing record; hostconfig.json only when it changed.
+fn save_update(dir: &Path, r: &Record, host_config_changed: bool) -> Result<()> {
+    if host_config_changed {
+        replace(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(&r.host_config)?)?;
+    }
+    replace(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?)
 }
 
 pub fn load(dir: &Path) -> Result<Record> {
@@ -174,8 +202,10 @@ impl Container {
     pub fn update<T>(&self, f: impl FnOnce(&mut Record) -> T) -> Result<T> {
         let (out, res) = {
             let mut r = self.record.lock().map_err(|_| poisoned())?;
+            let before = r.host_config.clone();
             let out = f(&mut r);
-            (out, save(&self.dir, &r))
+            let changed = r.host_config != before;
+            (out, save_update(&self.dir, &r, changed))
         };
         self.notify();
         res.map(|_| out)

@@ -1,0 +1,163 @@
+//! Containers through the Docker CLI 28: berth's dockerd against Debian's dockerd 20.10
+//! (with its own containerd and runc), both private daemons on the same host, the same busybox
+//! image imported into each, alternating runs.
+//!
+//! - `docker run --rm bb true`, end to end (create, attach, wait, start, exit, removal);
+//! - 50 concurrent `docker run -d bb sleep 300` (wall time until every CLI returned);
+//! - memory: the idle daemon (dockerd + containerd for the peer), and per running container
+//!   (the daemons' growth plus every shim) with the 50 containers up.
+//!
+//! Fairness: the peer runs with `--bridge=none`, so neither side sets up a network; both use
+//! overlay snapshots. Removal of the 50 containers is not timed.
+
+use crate::image_support::daemon::Daemon;
+use crate::median;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Processes whose command line mentions `needle` (their summed RSS, and how many).
+fn rss_of_matching(needle: &str, name_has: &str) -> (u64, usize) {
+    let mut total = 0;
+    let mut n = 0;
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(needle) && cmd.contains(name_has) {
+            total += rss_kib(pid);
+            n += 1;
+        }
+    }
+    (total, n)
+}
+
+/// The daemon's own memory: dockerd, plus the containerd the peer starts.
+fn daemon_rss(d: &Daemon) -> u64 {
+    let mut r = rss_kib(d.pid());
+    if let Some((kib, _)) = Some(rss_of_matching(&d.dir.join("exec").display().to_string(), "containerd --config")).filter(|x| x.1 > 0) {
+        r += kib;
+    }
+    r
+}
+
+fn shims_rss(d: &Daemon) -> (u64, usize) {
+    let exec = d.dir.join("exec").display().to_string();
+    let (a, n1) = rss_of_matching(&exec, "containerd-shim-runc-v2");
+    let (b, n2) = rss_of_matching(&exec, "containerd-shim --id");
+    (a + b, n1 + n2)
+}
+
+fn busybox_tar(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("rootfs");
+    crate::common::busybox_rootfs(&root);
+    let tar = dir.join("busybox.tar");
+    let ok = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "tar of the busybox rootfs failed");
+    tar
+}
+
+fn run_rm(d: &Daemon) -> Duration {
+    let t = Instant::now();
+    let o = d.docker_cmd(&["run", "--rm", "bb", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    let e = t.elapsed();
+    assert!(o.success(), "docker run --rm failed against {:?}", d.kind);
+    e
+}
+
+fn run_many(d: &Daemon, n: usize) -> Duration {
+    let t = Instant::now();
+    let children: Vec<_> = (0..n).map(|_| d.docker_cmd(&["run", "-d", "bb", "sleep", "300"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()).collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success(), "docker run -d failed against {:?}", d.kind);
+    }
+    t.elapsed()
+}
+
+fn remove_all(d: &Daemon) {
+    let ids = d.ok(&["ps", "-aq"]);
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids);
+        d.ok(&args);
+    }
+}
+
+pub fn run(runs: usize) {
+    if Command::new("dockerd").arg("--version").output().is_err() {
+        eprintln!("dockerd (docker.io) is not installed: skipping the container pairs");
+        return;
+    }
+    let t = std::env::temp_dir().join(format!("berth-bench-ct-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&t);
+    std::fs::create_dir_all(&t).unwrap();
+    let tar = busybox_tar(&t);
+    let berth = Daemon::berth(&t.join("b"), "{}");
+    let peer = Daemon::peer(&t.join("p"));
+    for d in [&berth, &peer] {
+        d.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (idle_b, idle_p) = (daemon_rss(&berth), daemon_rss(&peer));
+
+    println!("\n### Containers: berth dockerd vs dockerd 20.10 (containerd 1.6, runc 1.1), Docker CLI 28\n");
+    println!("| case | berth median | dockerd median | berth/dockerd (median of pair ratios) |");
+    println!("| --- | ---: | ---: | ---: |");
+    run_rm(&berth);
+    run_rm(&peer);
+    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let x = run_rm(&berth).as_secs_f64() * 1e3;
+        let y = run_rm(&peer).as_secs_f64() * 1e3;
+        a.push(x);
+        b.push(y);
+        r.push(x / y);
+    }
+    println!("| `docker run --rm bb true` | {:.1} ms | {:.1} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+
+    let n = 50;
+    let rounds = 3.min(runs.max(1));
+    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_container = (0.0, 0.0, 0, 0, 0u64, 0u64);
+    for round in 0..rounds {
+        let x = run_many(&berth, n).as_secs_f64() * 1e3;
+        let y = run_many(&peer, n).as_secs_f64() * 1e3;
+        if round == 0 {
+            std::thread::sleep(Duration::from_secs(2));
+            let (sb, nb) = shims_rss(&berth);
+            let (sp, np) = shims_rss(&peer);
+            let (db, dp) = (daemon_rss(&berth), daemon_rss(&peer));
+            per_container = (
+                (db.saturating_sub(idle_b) + sb) as f64 / n as f64,
+                (dp.saturating_sub(idle_p) + sp) as f64 / n as f64,
+                nb,
+                np,
+                if nb > 0 { sb / nb as u64 } else { 0 },
+                if np > 0 { sp / np as u64 } else { 0 },
+            );
+        }
+        remove_all(&berth);
+        remove_all(&peer);
+        a.push(x);
+        b.push(y);
+        r.push(x / y);
+    }
+    println!("| {n} concurrent `docker run -d` | {:.0} ms | {:.0} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+    println!("\n| memory | berth | dockerd 20.10 |");
+    println!("| --- | ---: | ---: |");
+    println!("| idle daemon RSS (dockerd + containerd) | {idle_b} KiB | {idle_p} KiB |");
+    println!("| RSS per running container (daemon growth + shim) | {:.0} KiB | {:.0} KiB |", per_container.0, per_container.1);
+    println!("| RSS of one shim ({} / {} shims seen) | {} KiB | {} KiB |", per_container.2, per_container.3, per_container.4, per_container.5);
+    drop(berth);
+    drop(peer);
+    crate::common::unmount_below(&t);
+    let _ = std::fs::remove_dir_all(&t);
+}
