@@ -16,7 +16,7 @@ build:
 # THE test command (README.md and .ci/run): unit tests, then integration tests that run target/berth.
 test: build
 	cargo test --locked --lib
-	cargo test --locked --test "*" -- --test-threads=$${TEST_THREADS:-4}
+	cargo test --locked --no-fail-fast --test "*" -- --test-threads=$${TEST_THREADS:-4}
 
 bench: build
 	@command -v runc >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends runc)

@@ -224,3 +224,37 @@ fn replaced_files_still_replay_exactly() {
     Assembler::open(&t.join("split"), Dir::open(&dir).unwrap()).unwrap().read_to_end(&mut again).unwrap();
     assert_eq!(Digest::of(&again), a.diff_id);
 }
+
+#[test]
+fn owners_modes_and_times_survive() {
+    require_root();
+    let t = TestDir::new("owners_modes");
+    let tar = TarBuilder::new()
+        .dir("d/", 0o1777)
+        .file_with_pax("d/suid", b"#!/bin/sh\n", &[("uid", b"1234"), ("gid", b"5678"), ("mtime", b"1500000000.25")])
+        .file_with_pax("d/plain", b"x", &[("uid", b"65534"), ("gid", b"65534")])
+        .build();
+    // file_with_pax writes mode 0644; make one setuid by patching the ustar mode field.
+    let mut tar = tar;
+    let mut off = 0;
+    while off + 512 <= tar.len() {
+        if &tar[off..off + 6] == b"d/suid" {
+            tar[off + 100..off + 108].copy_from_slice(b"0004755\0");
+            // fix the checksum
+            tar[off + 148..off + 156].fill(b' ');
+            let sum: u32 = tar[off..off + 512].iter().map(|b| *b as u32).sum();
+            tar[off + 148..off + 156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+            break;
+        }
+        off += 512;
+    }
+    let r = t.join("r");
+    apply_into(&r, &tar).unwrap();
+    let m = std::fs::metadata(r.join("d/suid")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (1234, 5678));
+    assert_eq!(m.mode() & 0o7777, 0o4755, "setuid kept: chown before chmod");
+    assert_eq!((m.mtime(), m.mtime_nsec()), (1_500_000_000, 250_000_000), "PAX sub-second mtime");
+    let p = std::fs::metadata(r.join("d/plain")).unwrap();
+    assert_eq!((p.uid(), p.gid()), (65534, 65534));
+    assert_eq!(std::fs::metadata(r.join("d")).unwrap().mode() & 0o7777, 0o1777, "sticky dir");
+}

@@ -116,7 +116,7 @@ fn cli_inspect_history_tag_rmi_prune_df() {
     let p = d.ok(&["image", "prune", "-a", "-f"]);
     assert!(p.contains("untagged: small:peer") && p.contains("Total reclaimed space: 2.246MB"), "{p}");
     assert_eq!(d.ok(&["images", "-q"]), "");
-    let v: serde_json::Value = serde_json::from_str(&d.ok(&["system", "df", "--format", "{{json .}}"]).lines().next().unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(d.ok(&["system", "df", "--format", "{{json .}}"]).lines().next().unwrap()).unwrap();
     assert_eq!(v["Type"], "Images");
 }
 

@@ -215,3 +215,56 @@ fn check_small_view(root: &Path) {
     }
     assert!(!std::fs::symlink_metadata(data.join("dir")).unwrap().file_type().is_char_device());
 }
+
+/// An image with `n` one-file layers as a legacy archive (layer i adds `f/<i>`; the last one
+/// whites out `f/0`).
+fn many_layer_archive(n: usize) -> Vec<u8> {
+    let mut layers = Vec::new();
+    for i in 0..n {
+        let mut b = TarBuilder::new().dir("f/", 0o755).file(&format!("f/{i}"), format!("{i}\n").as_bytes(), 0o644);
+        if i == n - 1 {
+            b = b.file("f/.wh.0", b"", 0o644);
+        }
+        layers.push(b.build());
+    }
+    let diff_ids: Vec<String> = layers.iter().map(|l| berth::oci::image::Digest::of(l).to_string()).collect();
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}})).unwrap();
+    let id = berth::oci::image::Digest::of(&config);
+    let mut entries = BTreeMap::new();
+    let names: Vec<String> = (0..n).map(|i| format!("{i:04}/layer.tar")).collect();
+    for (i, l) in layers.into_iter().enumerate() {
+        entries.insert(names[i].clone(), l);
+    }
+    entries.insert(format!("{}.json", id.hex()), config);
+    entries.insert("manifest.json".into(), serde_json::to_vec(&serde_json::json!([{"Config": format!("{}.json", id.hex()), "RepoTags": ["many:layers"], "Layers": names}])).unwrap());
+    tar_of(&entries)
+}
+
+/// 150 layers: the absolute lowerdir list is longer than a page, so the mount is described
+/// with lowerdirs relative to the store (short `l/` links) and made from that directory.
+#[test]
+fn many_layers_mount_with_relative_lowerdirs() {
+    require_root();
+    let t = TestDir::new("many_layers_mount");
+    let store = open(&t);
+    assert_eq!(load(&store, &many_layer_archive(150)).unwrap(), ["Loaded image: many:layers\n"]);
+    let mounts = store.prepare_snapshot("many", "many:layers", false).unwrap();
+    let m = &mounts[0];
+    assert_eq!(m.cwd.as_deref(), Some(store.root()), "relative lowerdirs, made from the store root");
+    assert!(m.data().len() < 4096, "fits in a page: {}", m.data().len());
+    assert!(m.options[0].starts_with("lowerdir=l/"));
+    let target = t.join("merged");
+    std::fs::create_dir_all(&target).unwrap();
+    m.mount_at(&target).unwrap();
+    let _g = MountGuard(target.clone());
+    let mut names: Vec<usize> = std::fs::read_dir(target.join("f")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, (1..150).collect::<Vec<_>>(), "f/0 whited out by the top layer");
+    assert_eq!(std::fs::read(target.join("f/149")).unwrap(), b"149\n");
+    // The container's writes go to its upper dir, not into the layers.
+    std::fs::write(target.join("f/new"), b"x").unwrap();
+    drop(_g);
+    assert!(store.root().join("snapshots/many/upper/f/new").is_file());
+    store.remove_snapshot("many").unwrap();
+    assert_clean(&store);
+}

@@ -327,3 +327,86 @@ fn terminal_without_console_socket_is_refused_for_create() {
     assert!(stderr(&o).contains("cannot allocate tty if runc will detach without setting console socket"), "{}", stderr(&o));
     assert!(!Path::new(&rt.root.join(&id)).exists());
 }
+
+#[test]
+fn oom_score_adj_is_applied() {
+    let (t, rt, id) = setup("oom_score", &["cat", "/proc/self/oom_score_adj"]);
+    edit_config(&t.join("bundle"), |c| c["process"]["oomScoreAdj"] = 500.into());
+    let (code, out, err) = run_bundle(&t, &rt, &id);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "500\n");
+}
+
+#[test]
+fn joins_the_pid_namespace_of_another_container() {
+    let (t, rt, id) = setup("join_pidns", &["sleep", "1000"]);
+    let mut g = ContainerGuard::new(&rt, &id);
+    rt.ok(&["run", "-d", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    let pid = g.track();
+    let b2 = t.join("bundle2");
+    busybox_bundle(&b2, &["sh", "-c", "cat /proc/1/cmdline; echo; echo $$"]);
+    edit_config(&b2, |c| {
+        for n in c["linux"]["namespaces"].as_array_mut().unwrap().iter_mut() {
+            if n["type"] == "pid" {
+                n["path"] = format!("/proc/{pid}/ns/pid").into();
+            }
+        }
+    });
+    let o = rt.run(&["run", "--bundle", b2.to_str().unwrap(), &format!("{id}-b")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    assert!(lines[0].starts_with("sleep"), "pid 1 is the first container's init: {lines:?}");
+    assert_ne!(lines[1], "1");
+}
+
+#[test]
+fn run_with_a_terminal_in_the_foreground_proxies_it() {
+    let (t, rt, id) = setup("run_tty", &["true"]);
+    edit_config(&t.join("bundle"), |c| {
+        c["process"]["terminal"] = true.into();
+        c["process"]["args"] = serde_json::json!(["sh", "-c", "tty; echo hi; exit 4"]);
+    });
+    let (code, out, err) = run_bundle(&t, &rt, &id);
+    if testing_real_runc() {
+        // Documents runc 1.1.5: it needs a controlling terminal of its own ("open /dev/tty").
+        assert!(code == 1 && err.contains("/dev/tty"), "{err}");
+        return;
+    }
+    assert_eq!(code, 4, "{err}");
+    assert!(out.contains("/dev/pts/0") && out.contains("hi"), "{out:?}");
+}
+
+#[test]
+fn joins_a_user_namespace_by_path_with_new_namespaces_inside_it() {
+    let (t, rt, id) = setup("join_userns", &["sleep", "1000"]);
+    let userns = |c: &mut serde_json::Value| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}));
+        c["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup");
+    };
+    edit_config(&t.join("bundle"), userns);
+    let mut g = ContainerGuard::new(&rt, &id);
+    rt.ok(&["run", "-d", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    let pid = g.track();
+    // A second container joins the first one's user namespace by path and gets new pid, mount,
+    // ... namespaces owned by it (so it can mount its own /proc).
+    let b2 = t.join("bundle2");
+    busybox_bundle(&b2, &["sh", "-c", "cat /proc/self/uid_map; echo $$; readlink /proc/self/ns/user"]);
+    edit_config(&b2, |c| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+        // runc 1.1.5 wants the mappings of a joined user namespace spelled out too.
+        c["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup");
+    });
+    let o = rt.run(&["run", "--bundle", b2.to_str().unwrap(), &format!("{id}-b")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["0", "200000", "65536"], "{out}");
+    assert_eq!(lines[1], "1", "pid 1 of its own pid namespace: {out}");
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    assert_eq!(lines[2], theirs.to_str().unwrap());
+    assert!(!rt.root.join(format!("{id}-b")).exists());
+}

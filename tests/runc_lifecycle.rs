@@ -164,17 +164,34 @@ fn kill_all_reaches_every_process() {
     rt.ok(&["run", "-d", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
     let pid = g.track();
     let pidns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    // The container's processes, with their start times (a pid alone could be reused).
+    let stat = |p: &str| std::fs::read_to_string(format!("/proc/{p}/stat")).ok();
+    let start_of = |s: &str| s[s.rfind(')').unwrap() + 2..].split(' ').nth(19).map(String::from);
+    let mut members = Vec::new();
+    for _ in 0..100 {
+        members = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| std::fs::read_link(e.path().join("ns/pid")).ok().as_ref() == Some(&pidns))
+            .filter_map(|e| {
+                let p = e.file_name().to_string_lossy().into_owned();
+                stat(&p).and_then(|s| start_of(&s)).map(|st| (p, st))
+            })
+            .collect::<Vec<_>>();
+        if members.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(members.len() >= 3, "sh and two sleeps: {members:?}");
     rt.ok(&["kill", "--all", &id, "KILL"]);
     rt.wait_status(&id, "stopped");
     reap(pid);
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let left: Vec<_> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| std::fs::read_link(e.path().join("ns/pid")).ok().as_ref() == Some(&pidns))
-        .filter(|e| std::fs::read_to_string(e.path().join("stat")).map(|s| !s.contains(") Z")).unwrap_or(false))
+    let alive: Vec<_> = members
+        .iter()
+        .filter(|(p, st)| stat(p).is_some_and(|s| start_of(&s).as_ref() == Some(st) && !s.contains(") Z")))
         .collect();
-    assert!(left.is_empty(), "processes left in the container's pid namespace: {left:?}");
+    assert!(alive.is_empty(), "container processes still alive after kill --all: {alive:?}");
 }
 
 #[test]
@@ -289,4 +306,27 @@ fn cgroup_holds_init_and_exec_and_goes_with_delete() {
     rt.ok(&["delete", "--force", &id]);
     reap(pid);
     assert!(!mem_dir.exists(), "delete removes the cgroup");
+}
+
+#[test]
+fn kill_term_stops_a_created_container() {
+    let (t, rt, id) = setup("kill_created", &["sleep", "1000"]);
+    let mut g = ContainerGuard::new(&rt, &id);
+    rt.ok(&["create", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    let pid = g.track();
+    rt.ok(&["kill", &id]);
+    rt.wait_status(&id, "stopped");
+    reap(pid);
+    rt.ok(&["delete", &id]);
+}
+
+#[test]
+fn run_keep_leaves_the_stopped_container() {
+    let (t, rt, id) = setup("run_keep", &["sh", "-c", "exit 2"]);
+    let _g = ContainerGuard::new(&rt, &id);
+    let o = rt.run(&["run", "--keep", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(rt.state(&id)["status"], "stopped");
+    rt.ok(&["delete", &id]);
+    assert!(!rt.root.join(&id).exists());
 }

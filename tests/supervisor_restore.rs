@@ -44,7 +44,7 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
 
     let dir = t.join("b1");
     std::fs::create_dir_all(&dir).unwrap();
-    let b1 = busybox_bundle(&dir, &["/bin/sh", "-c", "echo started; exec cat"]);
+    let b1 = test_bundle(&dir, "restore-daemon-b1", &["/bin/sh", "-c", "echo started; exec cat"]);
     let log = berth::supervisor::LogConfig { path: t.join("c1-json.log"), max_size: None, max_file: 1, attrs: Default::default() };
     let opts = berth::supervisor::CreateOpts { id: "c1".into(), bundle: b1, tty: false, stdin: true, log: Some(log), runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
@@ -58,7 +58,7 @@ fn daemon_killed_with_9_keeps_containers_and_a_new_one_readopts_them() {
     // A second container that exits while no supervisor runs.
     let dir = t.join("b2");
     std::fs::create_dir_all(&dir).unwrap();
-    let b2 = busybox_bundle(&dir, &["/bin/sh", "-c", "sleep 1; exit 42"]);
+    let b2 = test_bundle(&dir, "restore-daemon-b2", &["/bin/sh", "-c", "sleep 1; exit 42"]);
     let opts = berth::supervisor::CreateOpts { id: "c2".into(), bundle: b2, tty: false, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.start("c2")).unwrap();
@@ -106,7 +106,7 @@ fn daemon_killed_with_9_then_stop_works_on_the_readopted_container() {
     let sup = Supervisor::remote(&sock);
     let dir = t.join("b");
     std::fs::create_dir_all(&dir).unwrap();
-    let b = busybox_bundle(&dir, &["/bin/sleep", "1000"]);
+    let b = test_bundle(&dir, "restore-stop-b", &["/bin/sleep", "1000"]);
     let opts = berth::supervisor::CreateOpts { id: "s1".into(), bundle: b, tty: false, stdin: false, log: None, runtime: None };
     block_on_timeout(20, sup.create(opts)).unwrap();
     block_on_timeout(20, sup.start("s1")).unwrap();
@@ -175,4 +175,70 @@ fn shim_killed_with_9_is_reported_and_cleaned_up() {
     assert_eq!((exit.code, exit.error), (9, None));
     block_on_timeout(20, env.sup.delete("k2", false)).unwrap();
     assert!(!env.exec_root.join("shims/k2").exists());
+}
+
+/// The `containerd` role serves every operation to a remote supervisor: exec with attach, a tty
+/// with resize, and errors with their kinds.
+#[test]
+fn containerd_role_serves_exec_tty_and_errors() {
+    use berth::base::ErrorKind;
+    use berth::supervisor::ExecSpec;
+    require_root();
+    let t = TestDir::new("sup_containerd_ops");
+    let (state, rr) = (t.join("state"), t.join("rt"));
+    let rt = RuntimeConfig { path: runtime_path(), root: rr.clone(), args: vec![] };
+    let real = RuntimeConfig { path: Some("/usr/sbin/runc".into()), root: t.join("rt-runc"), args: vec![] };
+    let _shims = ShimGuard { exec_root: state.clone(), runtimes: vec![rt.clone(), real.clone()] };
+    let (_d, sock) = start_containerd(&t, 1, &state, &rr);
+    let sup = Supervisor::remote(&sock);
+    let dir = t.join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    let b = test_bundle(&dir, "containerd-ops-b", &["/bin/sleep", "1000"]);
+    let opts = berth::supervisor::CreateOpts { id: "r1".into(), bundle: b.clone(), tty: false, stdin: false, log: None, runtime: None };
+    block_on_timeout(20, sup.create(opts.clone())).unwrap();
+    let e = block_on_timeout(20, sup.create(opts)).unwrap_err();
+    assert_eq!((e.kind(), e.to_string()), (ErrorKind::Conflict, "container r1 already exists".to_string()));
+    let e = block_on_timeout(20, sup.state("nosuch")).unwrap_err();
+    assert_eq!((e.kind(), e.to_string()), (ErrorKind::NotFound, "no such container: nosuch".to_string()));
+    let e = block_on_timeout(20, sup.exec_start("r1", "x")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    block_on_timeout(20, sup.start("r1")).unwrap();
+
+    let mut p = berth::oci::runtime::Process::default();
+    p.args = vec!["/bin/sh".into(), "-c".into(), "read line; echo got:$line; echo oops >&2; exit 3".into()];
+    p.cwd = "/".into();
+    p.env = vec!["PATH=/bin".into()];
+    block_on_timeout(20, sup.exec_create("r1", "e1", ExecSpec { process: p, stdin: true })).unwrap();
+    let io = AttachOpts { stdin: true, stdout: true, stderr: true, close_stdin: true };
+    let mut a = block_on_timeout(20, sup.attach("r1", Some("e1"), io)).unwrap();
+    block_on_timeout(20, sup.exec_start("r1", "e1")).unwrap();
+    write_stdin(&a, b"hello\n");
+    let (out, err, ended) = read_until(&mut a, 10, |_, _| false);
+    assert!(ended);
+    assert_eq!((out.as_str(), err.as_str()), ("got:hello\n", "oops\n"));
+    assert_eq!(block_on_timeout(20, sup.wait_exec("r1", "e1")).unwrap().code, 3);
+    let e = block_on_timeout(20, sup.resize("r1", None, 80, 24)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    block_on_timeout(20, sup.delete("r1", true)).unwrap();
+
+    // A tty container through the remote supervisor.
+    let dir = t.join("bt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bt = test_bundle(&dir, "containerd-ops-bt", &["/bin/sh", "-c", "stty size"]);
+    let cfg = bt.join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    v["process"]["terminal"] = true.into();
+    std::fs::write(&cfg, serde_json::to_vec(&v).unwrap()).unwrap();
+    let opts = berth::supervisor::CreateOpts { id: "r2".into(), bundle: bt, tty: true, stdin: false, log: None, runtime: None };
+    block_on_timeout(20, sup.create(opts)).unwrap();
+    block_on_timeout(20, sup.resize("r2", None, 100, 30)).unwrap();
+    let mut a = block_on_timeout(20, sup.attach("r2", None, AttachOpts { stdout: true, ..Default::default() })).unwrap();
+    assert!(a.tty);
+    block_on_timeout(20, sup.start("r2")).unwrap();
+    let (out, _, ended) = read_until(&mut a, 10, |_, _| false);
+    assert!(ended);
+    assert_eq!(out, "30 100\r\n");
+    assert_eq!(block_on_timeout(20, sup.wait("r2")).unwrap().code, 0);
+    block_on_timeout(20, sup.delete("r2", false)).unwrap();
+    assert!(block_on_timeout(20, sup.list()).unwrap().is_empty());
 }

@@ -5,8 +5,7 @@
 //!
 //! One connection is kept alive between requests; a hijack takes a connection of its own.
 
-use crate::http::client::{Addr, ClientResponse, Conn, RequestBody};
-use crate::http::conn::SharedStream;
+use crate::http::client::{Addr, ClientResponse, Conn};
 use crate::http::head::ResponseHead;
 use crate::http::url::encode_query;
 use crate::http::Headers;
@@ -545,3 +544,9 @@ mod tests {
         assert_eq!(q.encode(), "all=1&name=a+b");
     }
 }
+
+/// The HTTP pieces the `docker` front end needs, re-exported so `cli` depends on `api` only
+/// (ARCHITECTURE.md: cli → api, never cli → http).
+pub use crate::http::client::RequestBody;
+pub use crate::http::conn::SharedStream;
+pub use crate::http::url::path_escape;

@@ -5,6 +5,7 @@
 //! pull/load will live here too, next to the client that the `docker` role uses.
 
 pub mod client;
+pub mod container;
 pub mod json;
 pub mod stream;
 pub mod reply;

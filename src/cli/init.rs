@@ -1,6 +1,6 @@
 //! The internal `docker-init` role: PID 1 for `--init` containers.
 
-use super::{fail, COMMIT, VERSION};
+use super::{COMMIT, VERSION};
 use std::process::ExitCode;
 
 pub fn main(args: Vec<String>) -> ExitCode {
@@ -9,6 +9,6 @@ pub fn main(args: Vec<String>) -> ExitCode {
             println!("docker-init (berth) version {VERSION} - commit {COMMIT}");
             ExitCode::SUCCESS
         }
-        _ => fail("docker-init (berth): not implemented yet"),
+        _ => ExitCode::from(crate::runtime::entry::docker_init(&args).clamp(0, 255) as u8),
     }
 }

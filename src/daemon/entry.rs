@@ -103,6 +103,11 @@ fn start(cfg: Config) -> Result<()> {
             .map_err(|e| Error::from(e).context("start executor thread"))?
     };
     smol::block_on(ex.run(async {
+        // Live restore: re-adopt the containers whose shims kept running, record the exits
+        // that happened while no daemon was watching.
+        if let Err(e) = super::containers::lifecycle::restore(&daemon).await {
+            log::error!("restore containers: {e}");
+        }
         let server = ex.spawn(crate::http::server::serve(listeners, service, ex.clone(), stop_rx, SHUTDOWN_GRACE));
         for b in &bound {
             match &b.host {
@@ -113,6 +118,7 @@ fn start(cfg: Config) -> Result<()> {
         log::info!("Daemon has completed initialization");
         let sig = signals.next().await;
         log::info!("Processing signal '{}'", signal_name(sig));
+        daemon.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
         drop(stop_tx);
         // A second signal during the grace period stops waiting.
         let second = async {

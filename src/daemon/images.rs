@@ -52,10 +52,9 @@ pub fn open_store(cfg: &super::config::Config, roots: &super::roots::Roots) -> R
     crate::image::Store::open(&roots.data.join("image"), crate::image::store::StoreOptions { snapshot_mode: mode }).map_err(|e| e.context("open the image store"))
 }
 
-/// The containers using images. Filled in by the container store once it exists; until then
-/// no container uses any image.
-fn image_users(_d: &Daemon) -> Vec<ContainerUse> {
-    Vec::new()
+/// The containers using images (for rmi conflicts, prune and df), from the container store.
+fn image_users(d: &Daemon) -> Vec<ContainerUse> {
+    super::containers::handlers::image_users(d)
 }
 
 /// Run blocking store work off the executor.
@@ -376,7 +375,7 @@ pub fn disk_usage<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             out.insert("Images".into(), json!(images.iter().map(|s| summary_json(s, &req)).collect::<Vec<_>>()));
         }
         if want("container") {
-            out.insert("Containers".into(), json!([]));
+            out.insert("Containers".into(), json!(super::containers::handlers::disk_usage(&req.daemon, &req.version)));
         }
         if want("volume") {
             out.insert("Volumes".into(), json!([]));
@@ -471,7 +470,7 @@ fn parse_http_url(src: &str) -> Result<(Addr, String, String)> {
 pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         if !req.query.get("fromImage").unwrap_or("").is_empty() {
-            return Err(Error::unsupported("berth: pulling images from a registry is not implemented yet"));
+            return super::registry::pull(req).await;
         }
         let src = req.query.get("fromSrc").unwrap_or("").to_string();
         let reference = crate::image::reference::repo_tag(req.query.get("repo").unwrap_or(""), req.query.get("tag").unwrap_or("")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;

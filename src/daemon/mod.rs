@@ -45,10 +45,13 @@
 //!    `Daemon::new`.
 
 pub mod config;
+pub mod containers;
 pub mod entry;
+pub mod events;
 pub mod host;
 pub mod images;
 pub mod listen;
+pub mod registry;
 pub mod roots;
 pub mod routes;
 pub mod swarm;
@@ -81,19 +84,68 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response>> + Sen
 pub type Handler = for<'a> fn(Req<'a>) -> HandlerFuture<'a>;
 
 /// The daemon's shared state, one per process.
-#[derive(Debug)]
 pub struct Daemon {
     pub config: Config,
     pub roots: Roots,
     pub started: SystemTime,
     /// The image store (`<data-root>/image`).
     pub images: crate::image::Store,
+    /// The registry client (pull, push, login).
+    pub registry: crate::image::registry::Service,
+    /// Containers (`<data-root>/containers`, bundles under `<exec-root>/containers`).
+    pub containers: containers::Containers,
+    /// The shims: embedded, or a `containerd` role's (`--containerd`).
+    pub supervisor: crate::supervisor::Supervisor,
+    pub events: events::Events,
+    /// Set on SIGTERM: exits seen from now on do not trigger restart policies.
+    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl Daemon {
     pub fn new(config: Config, roots: Roots) -> Result<Daemon> {
         let images = images::open_store(&config, &roots)?;
-        Ok(Daemon { config, roots, started: SystemTime::now(), images })
+        let registry = registry::service(&config, &roots);
+        let supervisor = match &config.containerd {
+            Some(sock) => crate::supervisor::Supervisor::remote(sock.trim_start_matches("unix://")),
+            None => crate::supervisor::Supervisor::new(crate::supervisor::Config::new(&roots.exec))?,
+        };
+        let cg = host::cgroups();
+        let own_binary = std::env::current_exe().map_err(|e| crate::base::Error::from(e).context("find this executable"))?;
+        let spec_host = containers::spec::Host {
+            cgroup_v2: cg.version == "2",
+            cgroup_parent: "/docker".into(),
+            init_binary: own_binary,
+            init_default: config.init,
+        };
+        let containers = containers::Containers::open(
+            &roots.data,
+            &roots.exec,
+            spec_host,
+            host::ncpu().max(1) as u32,
+            config.log_driver().to_string(),
+            config.log_opts.clone(),
+        )?;
+        Ok(Daemon {
+            config,
+            roots,
+            started: SystemTime::now(),
+            images,
+            registry,
+            containers,
+            supervisor,
+            events: events::Events::new(),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("config", &self.config).field("roots", &self.roots).field("containers", &self.containers).finish_non_exhaustive()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The routes table and the request path through the daemon.
 
-use super::{images, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+use super::containers::handlers as containers;
+use super::{images, registry, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -38,7 +39,37 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/images/{name*}/history", images::history),
     route("GET", "/images/{name*}/get", images::get),
     route("POST", "/images/{name*}/tag", images::tag),
+    route("POST", "/images/{name*}/push", registry::push),
+    route("POST", "/auth", registry::auth),
     route("DELETE", "/images/{name*}", images::delete),
+    // containers: fixed paths before the `{id}` patterns
+    route("POST", "/containers/create", containers::create),
+    route("GET", "/containers/json", containers::list),
+    route("POST", "/containers/prune", containers::prune),
+    route("GET", "/containers/{id}/json", containers::inspect),
+    route("POST", "/containers/{id}/start", containers::start),
+    route("POST", "/containers/{id}/stop", containers::stop),
+    route("POST", "/containers/{id}/restart", containers::restart),
+    route("POST", "/containers/{id}/kill", containers::kill),
+    route("POST", "/containers/{id}/pause", containers::pause),
+    route("POST", "/containers/{id}/unpause", containers::unpause),
+    route("POST", "/containers/{id}/wait", containers::wait),
+    route("POST", "/containers/{id}/attach", containers::attach),
+    route("POST", "/containers/{id}/resize", containers::resize),
+    route("GET", "/containers/{id}/logs", containers::logs),
+    route("GET", "/containers/{id}/top", containers::top),
+    route("GET", "/containers/{id}/stats", containers::container_stats),
+    route("POST", "/containers/{id}/update", containers::update),
+    route("GET", "/containers/{id}/changes", containers::changes),
+    route("GET", "/containers/{id}/export", containers::export),
+    route("POST", "/containers/{id}/rename", containers::rename),
+    route("DELETE", "/containers/{id}", containers::remove),
+    route("POST", "/containers/{id}/exec", containers::exec_create),
+    route("POST", "/exec/{id}/start", containers::exec_start),
+    route("POST", "/exec/{id}/resize", containers::exec_resize),
+    route("GET", "/exec/{id}/json", containers::exec_inspect),
+    route("GET", "/events", containers::events),
+    route("POST", "/commit", containers::commit),
     // swarm: berth is a standalone node
     route("GET", "/swarm", swarm::not_a_manager),
     route("POST", "/swarm/init", swarm::init_or_join),

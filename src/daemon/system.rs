@@ -116,6 +116,7 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
     let cg = host::cgroups();
     let (os, os_version) = host::os_release();
     let cfg = &d.config;
+    let counts = super::containers::handlers::counts(d);
     let commit = |id: &str| Commit { ID: id.to_string(), Expected: version.lt("1.49").then(|| id.to_string()) };
     let mut runtimes = BTreeMap::from([("runc".to_string(), Runtime { path: "runc".into(), runtimeArgs: vec![] })]);
     for (name, r) in &cfg.runtimes {
@@ -141,11 +142,11 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
     Info {
         ID: d.roots.engine_id.clone(),
         // Counts come from the container and image stores once they exist.
-        Containers: 0,
-        ContainersRunning: 0,
-        ContainersPaused: 0,
-        ContainersStopped: 0,
-        Images: 0,
+        Containers: counts.0,
+        ContainersRunning: counts.1,
+        ContainersPaused: counts.2,
+        ContainersStopped: counts.3,
+        Images: d.images.image_count() as i64,
         Driver: cfg.storage_driver().to_string(),
         DriverStatus: if cfg.storage_driver() == "overlay2" {
             vec![
@@ -183,7 +184,7 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         LoggingDriver: cfg.log_driver().to_string(),
         CgroupDriver: cfg.cgroup_driver().to_string(),
         CgroupVersion: cg.version.to_string(),
-        NEventsListener: 0,
+        NEventsListener: d.events.listeners() as i64,
         KernelVersion: host::kernel_version(),
         OperatingSystem: os,
         OSVersion: os_version,

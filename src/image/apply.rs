@@ -74,11 +74,19 @@ pub fn clean_name(name: &[u8]) -> Result<Vec<Vec<u8>>> {
 /// `split`, when given, receives what is needed to rebuild the uncompressed tar.
 pub fn apply_blob<R: Read>(blob: R, dest: &Dir, split: Option<&mut SplitBuilder>) -> Result<Applied> {
     let mut outer = HashReader::new(blob);
-    let (compression, content_size, entries, diff_id, tar_size) = {
-        let (compression, dec) = compress::decompress(&mut outer)?;
+    let peeked = compress::Peeked::new(&mut outer, 6)?;
+    let compression = compress::detect(peeked.head())?;
+    if compression == Compression::None {
+        // The blob is the tar: one digest serves as both (sha256 is most of the CPU a load costs).
+        let (content_size, entries) = apply_tar(peeked, dest, split)?;
+        let d = outer.digest();
+        return Ok(Applied { diff_id: d.clone(), tar_size: outer.count, blob_digest: d, blob_size: outer.count, compression, content_size, entries });
+    }
+    let (content_size, entries, diff_id, tar_size) = {
+        let (_, dec) = compress::decompress(peeked)?;
         let mut inner = HashReader::new(dec);
         let (content_size, entries) = apply_tar(&mut inner, dest, split)?;
-        (compression, content_size, entries, inner.digest(), inner.count)
+        (content_size, entries, inner.digest(), inner.count)
     };
     // Bytes after the compressed stream's end still belong to the blob's digest.
     compress::drain(&mut outer)?;
@@ -101,12 +109,15 @@ pub fn apply_tar<R: Read>(tar: R, dest: &Dir, split: Option<&mut SplitBuilder>) 
     Ok((a.content_size, a.entries))
 }
 
+/// A directory (canonical path) and its atime and mtime, applied after its contents.
+type DirTimes = (Vec<u8>, (i64, u32), (i64, u32));
+
 struct Applier<'a> {
     root: &'a Dir,
     root_real: PathBuf,
     split: Option<&'a mut SplitBuilder>,
     cache: HashMap<Vec<u8>, (Rc<Dir>, Vec<u8>)>,
-    dir_times: Vec<(Vec<u8>, (i64, u32), (i64, u32))>,
+    dir_times: Vec<DirTimes>,
     content_size: u64,
     entries: u64,
     /// Inodes already counted (hardlinks count once).

@@ -12,7 +12,7 @@ use super::apply::{apply_blob, clean_name, Applied};
 use super::compress::{self, Peeked};
 use super::layers::Prepared;
 use super::reference::Reference;
-use super::store::{Image, ImageMeta, Store};
+use super::store::{Image, ImageMeta, Lease, Store};
 use super::tarstream::{is_tar_header, EntryReader, Kind, TarReader};
 use crate::base::{Error, Result};
 use crate::oci::image::{chain_ids, is_index_media, is_manifest_media, Digest, ImageConfig, Index, Manifest, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME};
@@ -135,7 +135,12 @@ impl Store {
     /// prints; the error wording follows Docker's tarexport.
     pub fn load<R: Read>(&self, input: R, events: &mut dyn FnMut(LoadEvent)) -> Result<Vec<Digest>> {
         let mut arch = Archive { small: HashMap::new(), blobs: HashMap::new(), links: HashMap::new() };
-        let res = self.read_archive(input, &mut arch, events).and_then(|()| self.plan_and_commit(&mut arch, events));
+        let t0 = std::time::Instant::now();
+        let res = self.read_archive(input, &mut arch, events).and_then(|()| {
+            log::debug!("load: archive read and layers extracted in {:?}", t0.elapsed());
+            self.plan_and_commit(&mut arch, events)
+        });
+        log::debug!("load: done in {:?}", t0.elapsed());
         for (_, b) in arch.blobs.drain() {
             if let Blob::Staged(st, _) = b {
                 let _ = std::fs::remove_dir_all(&st.path);
@@ -195,10 +200,13 @@ impl Store {
     }
 
     fn plan_and_commit(&self, arch: &mut Archive, events: &mut dyn FnMut(LoadEvent)) -> Result<Vec<Digest>> {
+        // Layers the plans count on finding in the store are pinned until the images are
+        // committed, so a concurrent rmi or prune cannot remove them in between.
+        let mut leases = Vec::new();
         let plans = if arch.small.contains_key("manifest.json") || arch.links.contains_key("manifest.json") {
-            self.plan_docker(arch)?
+            self.plan_docker(arch, &mut leases)?
         } else if arch.small.contains_key("index.json") {
-            self.plan_oci(arch)?
+            self.plan_oci(arch, &mut leases)?
         } else {
             return Err(Error::invalid("invalid archive: does not contain a manifest.json"));
         };
@@ -234,7 +242,9 @@ impl Store {
             }
             return Err(e);
         }
+        let t0 = std::time::Instant::now();
         self.layers.sync()?;
+        log::debug!("load: layers prepared, syncfs took {:?}", t0.elapsed());
         let mut ids_text = String::new();
         let mut ref_count = 0;
         let mut loaded = Vec::new();
@@ -266,7 +276,7 @@ impl Store {
     }
 
     /// manifest.json: the legacy layout and Docker 25+'s.
-    fn plan_docker(&self, arch: &Archive) -> Result<Vec<Plan>> {
+    fn plan_docker<'s>(&'s self, arch: &Archive, leases: &mut Vec<Lease<'s>>) -> Result<Vec<Plan>> {
         let raw = arch.file("manifest.json")?;
         let items: Option<Vec<ManifestItem>> = serde_json::from_slice(raw).map_err(|e| Error::invalid(format!("invalid archive: failed to decode manifest.json: {e}")))?;
         let items = items.ok_or_else(|| Error::invalid("invalid manifest, manifest cannot be null (but can be [])"))?;
@@ -281,14 +291,14 @@ impl Store {
                 }
                 tags.push(r);
             }
-            let plan = self.plan_image(arch, raw_config, &m.layers, None, tags)?;
+            let plan = self.plan_image(arch, raw_config, &m.layers, None, tags, leases)?;
             plans.push(Plan { parent: m.parent, ..plan });
         }
         Ok(plans)
     }
 
     /// index.json of an OCI layout without manifest.json (skopeo, podman, buildah).
-    fn plan_oci(&self, arch: &Archive) -> Result<Vec<Plan>> {
+    fn plan_oci<'s>(&'s self, arch: &Archive, leases: &mut Vec<Lease<'s>>) -> Result<Vec<Plan>> {
         let index: Index = serde_json::from_slice(arch.file("index.json")?).map_err(|e| Error::invalid(format!("invalid archive: failed to decode index.json: {e}")))?;
         let mut plans = Vec::new();
         for desc in &index.manifests {
@@ -302,7 +312,7 @@ impl Store {
             let paths: Vec<String> = manifest.layers.iter().map(|l| format!("blobs/sha256/{}", l.digest.hex())).collect();
             let digests: Vec<Digest> = manifest.layers.iter().map(|l| l.digest.clone()).collect();
             // Two index entries naming one image: merge their tags.
-            let plan = self.plan_image(arch, raw_config, &paths, Some(&digests), tags)?;
+            let plan = self.plan_image(arch, raw_config, &paths, Some(&digests), tags, leases)?;
             if let Some(existing) = plans.iter_mut().find(|p: &&mut Plan| p.id == plan.id) {
                 existing.tags.extend(plan.tags);
             } else {
@@ -337,7 +347,7 @@ impl Store {
     }
 
     /// Check one image: config, OS, layer count, diff IDs (and blob digests for OCI).
-    fn plan_image(&self, arch: &Archive, raw_config: Vec<u8>, layer_paths: &[String], blob_digests: Option<&[Digest]>, tags: Vec<Reference>) -> Result<Plan> {
+    fn plan_image<'s>(&'s self, arch: &Archive, raw_config: Vec<u8>, layer_paths: &[String], blob_digests: Option<&[Digest]>, tags: Vec<Reference>, leases: &mut Vec<Lease<'s>>) -> Result<Plan> {
         let config = ImageConfig::from_json(&raw_config)?;
         if config.os() != "linux" {
             return Err(Error::invalid(format!("cannot load {} image on linux", config.os())));
@@ -347,6 +357,7 @@ impl Store {
             return Err(Error::invalid(format!("invalid manifest, layers length mismatch: expected {}, got {}", layer_paths.len(), diff_ids.len())));
         }
         let chain = chain_ids(diff_ids);
+        leases.push(self.lease(&chain));
         let mut blobs = Vec::new();
         for (i, diff_id) in diff_ids.iter().enumerate() {
             if self.layer(&chain[i]).is_some() {

@@ -65,6 +65,12 @@ impl Mount {
     }
 }
 
+/// Undo [`Mount::mount_at`] (detached, so a busy mount point still goes): the daemon unmounts
+/// a container's root file system when it stops.
+pub fn unmount(target: &Path) -> Result<()> {
+    fsat::unmount(target, true)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SnapshotInfo {
     pub key: String,

@@ -1062,6 +1062,11 @@ impl Store {
         self.lock().layers.get(chain).cloned()
     }
 
+    /// How many images the store holds (`docker info` Images).
+    pub fn image_count(&self) -> usize {
+        self.lock().images.len()
+    }
+
     /// Every layer in the store.
     pub fn all_layers(&self) -> Vec<LayerInfo> {
         self.lock().layers.values().cloned().collect()

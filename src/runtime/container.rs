@@ -108,6 +108,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if !crate::base::id::valid_container_id(&o.id) {
         return Err(Error::invalid("invalid container ID format"));
     }
+    let t0 = std::time::Instant::now();
+    let phase = |what: &str| log::debug!("create {}: {what} at {} µs", o.id, t0.elapsed().as_micros());
     let b = spec::load_bundle(&o.bundle)?;
     let p = b.spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
     if p.terminal && o.console_socket.is_none() && !foreground {
@@ -146,6 +148,10 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         }
         None => None,
     };
+    if namespaces::needs_second_fork(&plan) {
+        // The init will be our grandchild: be its subreaper so we can still wait for it.
+        sp::set_child_subreaper()?;
+    }
     let forked = sp::clone_fork(plan.clone_flags);
     if let Ok(sp::Forked::Child) = forked {
         drop(ours);
@@ -166,47 +172,58 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     if let Some(own) = &own_pidns {
         sn::setns(own.as_fd(), sn::NEWPID, "the runtime's own pid namespace")?;
     }
-    let pid = match forked? {
+    let mut pid = match forked? {
         sp::Forked::Parent(pid) => pid,
-        sp::Forked::Child => unreachable_child(),
+        // The child never gets here: it ran the init above, which ends in execve or _exit.
+        sp::Forked::Child => sp::exit_now(1),
     };
     cleanup.pid = Some(pid);
     drop(theirs);
     drop(fifo);
     drop(console_init);
-    let start = state::start_time(pid)?;
+    let mut start = state::start_time(pid)?;
+    phase(&format!("init {pid} cloned"));
 
     if plan.new_user {
         if let Some(l) = linux {
             write_id_maps(pid, l)?;
         }
     }
-    // The container's cgroup holds the init before it runs anything of the container.
-    cleanup.cgroup = Some(cgroup.clone());
-    cgroup.apply(pid)?;
     if let Some(adj) = p.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
     }
     ours.send(&Msg::Go { pid })?;
-    let c = Container {
-        version: state::STATE_VERSION,
+    // The container's cgroup, joined while the init starts its setup: the first write to a
+    // cgroup.procs waits for an RCU grace period, which the init's mount work now overlaps.
+    // The init waits for CgroupJoined before anything the cgroup must see (its cgroup
+    // namespace, the cgroup mount, hooks, forks), and long before the container's program.
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply(pid)?;
+    phase("cgroup joined");
+    // If the init already failed, its error is waiting on the socket: the loop reports it.
+    let _ = ours.send(&Msg::CgroupJoined);
+    let state_of = |pid: i32| State {
+        oci_version: spec::OCI_VERSION.into(),
         id: o.id.clone(),
-        bundle: b.path.clone(),
-        rootfs: b.rootfs.clone(),
-        created: state::rfc3339_nano_trimmed(std::time::SystemTime::now()),
-        init_pid: pid,
-        init_start: start,
-        owner: crate::sys::euid(),
-        no_pivot: o.no_pivot,
-        spec: b.spec.clone(),
-        cgroup: Some(cgroup.clone()),
+        status: "creating".into(),
+        pid: Some(pid),
+        bundle: b.path.to_string_lossy().into_owned(),
+        annotations: b.spec.annotations.clone(),
     };
     loop {
         match ours.recv()? {
+            Some(Msg::Pid { pid: init }) => {
+                // The intermediate child (joined user namespace) forked the real init and left.
+                let _ = sp::wait_pid(pid);
+                pid = init;
+                start = state::start_time(pid)?;
+                cleanup.pid = Some(pid);
+                ours.send(&Msg::Go { pid })?;
+            }
             Some(Msg::RunHooks) => {
-                let h = c.spec.hooks.clone().unwrap_or_default();
-                let st = oci_state(&c, "creating", Some(pid));
+                let h = b.spec.hooks.clone().unwrap_or_default();
+                let st = state_of(pid);
                 let r = hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
                 match r {
                     Ok(()) => ours.send(&Msg::HooksDone)?,
@@ -217,6 +234,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
                 }
             }
             Some(Msg::Ready) => {
+                phase("init ready");
                 // Limits last, as runc does: the init's setup (device nodes, mounts) is done.
                 if let Some(r) = linux.and_then(|l| l.resources.as_ref()) {
                     cgroup.set(r)?;
@@ -232,16 +250,26 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             }
         }
     }
+    let c = Container {
+        version: state::STATE_VERSION,
+        id: o.id.clone(),
+        bundle: b.path.clone(),
+        rootfs: b.rootfs.clone(),
+        created: state::rfc3339_nano_trimmed(std::time::SystemTime::now()),
+        init_pid: pid,
+        init_start: start,
+        owner: crate::sys::euid(),
+        no_pivot: o.no_pivot,
+        spec: b.spec.clone(),
+        cgroup: Some(cgroup.clone()),
+    };
     store.save(&c)?;
+    phase("created");
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
     }
     cleanup.armed = false;
     Ok(Launched { container: c, channel: ours, pid, console: console_ours })
-}
-
-fn unreachable_child() -> ! {
-    sp::exit_now(1)
 }
 
 /// $LISTEN_FDS (socket activation) are passed on like --preserve-fds, as runc does.
@@ -312,17 +340,18 @@ fn poststart(c: &Container) -> Result<()> {
     Ok(())
 }
 
-/// `run`: create + start; in the foreground, wait and return the container's exit code.
-pub fn run(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+/// `run`: create + start; in the foreground, wait and return the container's exit code (and
+/// delete the container unless `keep`).
+pub fn run(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let mask = if detach { None } else { Some(sp::block_all_signals()?) };
-    let res = run_inner(store, o, detach);
+    let res = run_inner(store, o, detach, keep);
     if let Some(m) = mask {
         let _ = sp::restore_signal_mask(&m);
     }
     res
 }
 
-fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
+fn run_inner(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
     let l = launch(store, o, !detach)?;
     let c = &l.container;
     let proxy = match &l.console {
@@ -349,7 +378,9 @@ fn run_inner(store: &Store, o: &CreateOpts, detach: bool) -> Result<i32> {
         return Ok(0);
     }
     let code = wait_foreground(l.pid, proxy)?;
-    destroy(store, c)?;
+    if !keep {
+        destroy(store, c)?;
+    }
     Ok(code)
 }
 
@@ -484,10 +515,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     match store.status(&c) {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
-        s if force => {
-            let _ = s;
-            kill_and_wait(&c)?
-        }
+        _ if force => kill_and_wait(&c)?,
         s => return Err(Error::conflict(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
     }
     destroy(store, &c)

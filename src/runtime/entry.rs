@@ -33,9 +33,10 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     container::start(&Store::new(root), id)
 }
 
-/// `run`: the container's exit code in the foreground, 0 with `detach`.
-pub fn run(root: &Path, o: &CreateOpts, detach: bool) -> Result<i32> {
-    container::run(&Store::new(root), o, detach)
+/// `run`: the container's exit code in the foreground, 0 with `detach`; `keep` leaves the
+/// stopped container for `delete`.
+pub fn run(root: &Path, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+    container::run(&Store::new(root), o, detach, keep)
 }
 
 pub fn state(root: &Path, id: &str) -> Result<StateView> {
@@ -114,4 +115,9 @@ pub fn features() -> Features {
 /// window size. Re-exported from `sys` so front ends stay free of libc.
 pub mod terminal {
     pub use crate::sys::terminal::{get_size, make_raw, restore, Saved};
+}
+
+/// The `docker-init` role (PID 1 of `--init` containers): the command's exit code.
+pub fn docker_init(args: &[String]) -> i32 {
+    crate::runtime::tiny_init::run(args)
 }

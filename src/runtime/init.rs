@@ -92,7 +92,7 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     let linux = spec.linux.as_ref();
 
     // 0. Wait for the parent: in a new user namespace we are nobody until it has written our
-    //    id maps, and the cgroup must hold us before we allocate what its limits account for.
+    //    id maps.
     let host_pid = match ch.recv()? {
         Some(Msg::Go { pid }) => pid,
         Some(other) => return Err(Error::internal(format!("init: unexpected message {other:?}"))),
@@ -103,18 +103,33 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     // A session of its own, as runc's init: signals for the caller's terminal stay there.
     let _ = sp::setsid();
 
+    // The parent joins us to the container's cgroup meanwhile; `cgroup.ready()` waits for that.
+    let mut cgroup = CgroupGate { ch, paths: None, new_ns: i.ns.new_cgroup };
+
     // 1. Namespaces (linux.namespaces). Joins first and the user namespace first among them:
     //    it decides what we may do in the others. Then act as root of the new user namespace.
     namespaces::enter(i.ns)?;
+    let host_pid = if namespaces::needs_second_fork(i.ns) {
+        // The child must be born inside the container's cgroup.
+        cgroup.ready()?;
+        // A pid namespace owned by the joined user namespace only takes our children: the
+        // child becomes the init; we report it to the parent and leave.
+        match sp::clone_fork(0)? {
+            sp::Forked::Parent(child) => {
+                let _ = ch.send(&Msg::Pid { pid: child });
+                sp::exit_now(0);
+            }
+            sp::Forked::Child => match ch.recv()? {
+                Some(Msg::Go { pid }) => pid,
+                _ => return Err(Error::internal("init: the runtime exited during setup")),
+            },
+        }
+    } else {
+        host_pid
+    };
     if i.ns.new_user || i.ns.user_joined() {
         sp::setresgid(0)?;
         sp::setresuid(0)?;
-    }
-    // The cgroup namespace only now: the parent has moved us into the container's cgroup, so
-    // that cgroup becomes the namespace's root. Read our full cgroup paths before that.
-    let cgroup_paths = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    if i.ns.new_cgroup {
-        sn::unshare(sn::NEWCGROUP)?;
     }
     if !i.no_new_keyring {
         // A session keyring per container, so keys do not leak between containers.
@@ -146,11 +161,13 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
         return Err(Error::invalid("a mount namespace is required (linux.namespaces has no \"mount\")"));
     }
     let prepared = if i.ns.new_mount {
-        let cx = rootfs::Context { rootfs: i.rootfs, bundle: i.bundle, spec, userns: i.ns.new_user || i.ns.user_joined(), cgroupns: i.ns.new_cgroup, cgroup_paths: &cgroup_paths };
-        Some(rootfs::prepare(&cx)?)
+        let cx = rootfs::Context { rootfs: i.rootfs, bundle: i.bundle, spec, userns: i.ns.new_user || i.ns.user_joined(), cgroupns: i.ns.new_cgroup };
+        Some(rootfs::prepare(&cx, &mut || cgroup.ready())?)
     } else {
         None
     };
+    // From here on the init forks (hooks) and finishes: the cgroup must hold it.
+    cgroup.ready()?;
 
     // 4. prestart and createRuntime hooks: run by the parent in the runtime's namespaces, after
     //    the container's namespaces and mounts exist, before pivot_root (spec: lifecycle 6-7).
@@ -221,6 +238,35 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     let env = process::environment(proc_);
     let path = process::lookup(&proc_.args[0], &env).map_err(|e| e.context("unable to start container process"))?;
     Ok((Program { path, args: proc_.args.clone(), env }, host_pid, seccomp))
+}
+
+/// The container's cgroup as the init waits for it: `ready` blocks until the parent reports
+/// the init joined, then (once) reads the init's cgroup paths and enters a new cgroup
+/// namespace if the config asks for one: after the join, so the container's cgroup becomes
+/// the namespace's root.
+struct CgroupGate<'a> {
+    ch: &'a Channel,
+    paths: Option<String>,
+    new_ns: bool,
+}
+
+impl CgroupGate<'_> {
+    fn ready(&mut self) -> Result<String> {
+        if let Some(p) = &self.paths {
+            return Ok(p.clone());
+        }
+        match self.ch.recv()? {
+            Some(Msg::CgroupJoined) => {}
+            Some(other) => return Err(Error::internal(format!("init: unexpected message {other:?}"))),
+            None => return Err(Error::internal("init: the runtime exited during setup")),
+        }
+        let paths = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        if self.new_ns {
+            sn::unshare(sn::NEWCGROUP)?;
+        }
+        self.paths = Some(paths.clone());
+        Ok(paths)
+    }
 }
 
 /// Block until `start` writes to the exec fifo. The fifo was opened O_RDONLY|O_NONBLOCK before

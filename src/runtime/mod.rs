@@ -38,3 +38,4 @@ mod rootfs;
 mod seal;
 mod spec;
 mod state;
+mod tiny_init;

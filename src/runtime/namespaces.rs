@@ -95,9 +95,8 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
     p.new_cgroup = new & ns::NEWCGROUP != 0;
     let rest = new & !ns::NEWCGROUP;
     if p.user_joined() {
-        if p.new_pid {
-            return Err(Error::unsupported("joining a user namespace by path together with a new pid namespace is not supported"));
-        }
+        // New namespaces must belong to the joined user namespace: the init creates them after
+        // joining it (a new pid namespace then takes one more fork, see `init`).
         p.unshare_flags = rest;
     } else {
         p.clone_flags = rest;
@@ -106,10 +105,16 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
     if p.new_user && (linux.uid_mappings.is_empty() || linux.gid_mappings.is_empty()) {
         return Err(Error::invalid("user namespaces enabled, but no user mapping found"));
     }
-    if maps && !p.new_user {
+    if maps && !p.new_user && !p.user_joined() {
         return Err(Error::invalid("user namespaces not enabled in config, but uid/gid mappings were given"));
     }
     Ok(p)
+}
+
+/// With a joined user namespace and a new pid namespace, the init must fork once more after
+/// joining: unshare(CLONE_NEWPID) only moves the children.
+pub fn needs_second_fork(p: &Plan) -> bool {
+    p.unshare_flags & ns::NEWPID != 0
 }
 
 /// Enter the joined namespaces (the init, after its parent said Go).

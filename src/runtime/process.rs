@@ -1,7 +1,7 @@
 //! The container process (init or exec): rlimits, user and capabilities, the working
 //! directory, the program lookup and the final execve. Shared by `init` and `exec`.
 
-use crate::base::{Error, Result};
+use crate::base::{Error, ErrorKind, Result};
 use crate::oci::runtime::{Process, Rlimit, User};
 use crate::runtime::capabilities::{self, Resolved};
 use crate::sys::{fd as sfd, process as sp};
@@ -56,9 +56,17 @@ pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
         Ok(())
     };
     if name.contains('/') {
+        // Go's wording, lower case: engines match these words to pick the exit code (Docker's
+        // CLI: "no such file or directory" → 127, "permission denied" → 126, else 125). A
+        // directory or a file without exec bits is "permission denied", with no stat prefix.
         return match check(Path::new(name)) {
             Ok(()) => Ok(PathBuf::from(name)),
-            Err(e) => Err(Error::from(e).context(format!("exec: {name:?}: stat {name}"))),
+            Err(e) if matches!(e.raw_os_error(), Some(13) | Some(21)) => Err(Error::new(ErrorKind::PermissionDenied, format!("exec: {name:?}: permission denied"))),
+            Err(e) => {
+                let err = Error::from(e);
+                let msg = go_errno_text(err.message());
+                Err(Error::new(err.kind(), format!("exec: {name:?}: stat {name}: {msg}")))
+            }
         };
     }
     let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
@@ -70,6 +78,15 @@ pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
         }
     }
     Err(Error::not_found(format!("exec: {name:?}: executable file not found in $PATH")))
+}
+
+/// An errno's text as Go spells it (lower-case first letter: "no such file or directory").
+fn go_errno_text(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Switch to the process user with its capabilities. The bounding set shrinks first (that needs
@@ -169,7 +186,8 @@ mod tests {
         let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
         assert!(lookup("sh", &env).unwrap().ends_with("sh"));
         assert_eq!(lookup("berth-nosuch", &env).unwrap_err().to_string(), "exec: \"berth-nosuch\": executable file not found in $PATH");
-        assert!(lookup("/nonexistent/x", &env).unwrap_err().to_string().starts_with("exec: \"/nonexistent/x\": stat /nonexistent/x: No such file"));
+        assert!(lookup("/nonexistent/x", &env).unwrap_err().to_string().starts_with("exec: \"/nonexistent/x\": stat /nonexistent/x: no such file or directory"));
+        assert_eq!(lookup("/", &env).unwrap_err().to_string(), "exec: \"/\": permission denied");
         assert!(lookup("sh", &[]).is_err(), "no PATH, no search (Go's LookPath)");
     }
 

@@ -16,6 +16,9 @@ pub enum Msg {
     /// parent → init: id maps are written and the cgroup joined; go on with the setup.
     /// `pid` is the init's pid as the runtime sees it (hooks report that one).
     Go { pid: i32 },
+    /// parent → init: the init is in the container's cgroup now (the parent joins it there while
+    /// the init starts its setup; the init waits for this only where the cgroup matters).
+    CgroupJoined,
     /// init → parent: mounts are done; run the prestart and createRuntime hooks now.
     RunHooks,
     /// parent → init: the hooks succeeded.
@@ -114,7 +117,7 @@ mod tests {
     #[test]
     fn messages_round_trip_over_a_real_socket_pair() {
         let (a, b) = Channel::pair().unwrap();
-        for m in [Msg::Go { pid: 9 }, Msg::RunHooks, Msg::HooksDone, Msg::Pid { pid: 42 }, Msg::Ready, Msg::Error { kind: "invalid".into(), message: "bad".into() }] {
+        for m in [Msg::Go { pid: 9 }, Msg::CgroupJoined, Msg::RunHooks, Msg::HooksDone, Msg::Pid { pid: 42 }, Msg::Ready, Msg::Error { kind: "invalid".into(), message: "bad".into() }] {
             a.send(&m).unwrap();
             assert_eq!(b.recv().unwrap(), Some(m));
         }

@@ -265,12 +265,14 @@ pub struct Context<'a> {
     pub spec: &'a Spec,
     pub userns: bool,
     pub cgroupns: bool,
-    /// /proc/self/cgroup read before the cgroup namespace was made (full paths).
-    pub cgroup_paths: &'a str,
 }
 
+/// Waits until the init is in the container's cgroup (and its cgroup namespace, if any);
+/// returns /proc/self/cgroup as read before that namespace was made (full paths).
+pub type CgroupReady<'b> = &'b mut dyn FnMut() -> Result<String>;
+
 /// Mount everything below the rootfs (still in the runtime's root, before pivot_root).
-pub fn prepare(cx: &Context<'_>) -> Result<Prepared> {
+pub fn prepare(cx: &Context<'_>, cgroup: CgroupReady<'_>) -> Result<Prepared> {
     let linux = cx.spec.linux.as_ref();
     // Propagation first: nothing mounted below may propagate back to the host's mounts.
     let prop = match linux.and_then(|l| l.rootfs_propagation.as_deref()).filter(|p| !p.is_empty()) {
@@ -297,7 +299,7 @@ pub fn prepare(cx: &Context<'_>) -> Result<Prepared> {
 
     let mut dev_bound = false;
     for m in &cx.spec.mounts {
-        mount_one(cx, root.as_fd(), m).map_err(|e| e.context(format!("error mounting {:?} to rootfs at {:?}", m.source.as_deref().unwrap_or(""), m.destination)))?;
+        mount_one(cx, root.as_fd(), m, &mut *cgroup).map_err(|e| e.context(format!("error mounting {:?} to rootfs at {:?}", m.source.as_deref().unwrap_or(""), m.destination)))?;
         if clean_relative(&m.destination) == Path::new("dev") && parse_options(&m.options).bind {
             dev_bound = true;
         }
@@ -338,7 +340,7 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
+fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount, cgroup: CgroupReady<'_>) -> Result<()> {
     let o = parse_options(&m.options);
     let kind = m.kind.as_deref().unwrap_or("");
     let rel = clean_relative(&m.destination);
@@ -346,13 +348,17 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
         return Err(Error::invalid("cannot mount over the container's root"));
     }
     if kind == "proc" || kind == "sysfs" {
-        refuse_symlinked_destination(root, &rel)?;
+        refuse_symlinked_destination(root, &rel, kind)?;
     }
     if o.bind || kind == "bind" {
         return bind_mount(cx, root, m, &rel, &o);
     }
-    if kind == "cgroup" {
-        return mount_cgroup(cx, root, &rel, &o);
+    if kind == "cgroup" || kind == "cgroup2" {
+        // A cgroup filesystem shows the cgroup (namespace) of whoever mounts it.
+        let paths = cgroup()?;
+        if kind == "cgroup" {
+            return mount_cgroup(cx, root, &rel, &o, &paths);
+        }
     }
     let target = ensure_in(root, &rel, true)?;
     let data = o.data.join(",");
@@ -375,7 +381,7 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
 
 /// CVE-2019-19921 class: /proc and /sys must be real directories in the rootfs, not symlinks
 /// that would put procfs somewhere else while something else answers at /proc.
-fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> {
+fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path, kind: &str) -> Result<()> {
     let parent = rel.parent().unwrap_or(Path::new(""));
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let pfd = match open_in(root, parent) {
@@ -384,8 +390,7 @@ fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path) -> Result<()> 
         Err(e) => return Err(e),
     };
     match sm::lstatat(pfd.as_fd(), name)? {
-        Some((mode, _)) if mode & S_IFMT == S_IFLNK => Err(Error::invalid(format!("/{} cannot be a symlink", rel.display()))),
-        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("/{} must be a directory", rel.display()))),
+        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("filesystem {kind:?} must be mounted on ordinary directory"))),
         _ => Ok(()),
     }
 }
@@ -425,7 +430,7 @@ fn apply_propagation(root: BorrowedFd<'_>, rel: &Path, o: &Options) -> Result<()
 /// hierarchy (a fresh cgroup mount inside a cgroup namespace, where it shows the container's
 /// cgroup as its root; otherwise a bind of the container's own cgroup directory); on a pure v2
 /// host, cgroup2 itself.
-fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options) -> Result<()> {
+fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options, cgroup_paths: &str) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let mut hier: Vec<(String, String, String, String)> = Vec::new(); // (mountpoint, fstype, superopts, mount root)
     for l in info.lines() {
@@ -446,7 +451,7 @@ fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options)
         if cx.cgroupns {
             return sm::mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), flags, None);
         }
-        let own = own_cgroup(cx.cgroup_paths, "");
+        let own = own_cgroup(cgroup_paths, "");
         let src = Path::new(&hier[0].0).join(own.trim_start_matches('/'));
         let clone = sm::clone_path(&src, false)?;
         let (set, _) = attrs_of(flags);
@@ -466,7 +471,7 @@ fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options)
             let data = if fstype == "cgroup" { controllers.join(",") } else { String::new() };
             sm::mount(Some("cgroup"), &fd_path(t.as_fd()), Some(fstype), flags, Some(&data))?;
         } else {
-            let own = own_cgroup(cx.cgroup_paths, if fstype == "cgroup2" { "" } else { key });
+            let own = own_cgroup(cgroup_paths, if fstype == "cgroup2" { "" } else { key });
             let rel_own = own.strip_prefix(mroot.as_str()).unwrap_or(&own);
             let src = Path::new(mp).join(rel_own.trim_start_matches('/'));
             let clone = sm::clone_path(&src, false)?;
@@ -705,6 +710,25 @@ mod tests {
         assert_eq!(own_cgroup(t, "memory"), "/a/b");
         assert_eq!(own_cgroup(t, "cpuacct"), "/c");
         assert_eq!(own_cgroup(t, ""), "/u");
+    }
+
+    #[test]
+    fn mkdir_all_follows_symlinks_inside_the_root_only() {
+        let d = std::env::temp_dir().join(format!("berth-mkdir-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a")).unwrap();
+        std::os::unix::fs::symlink("../../../../b", d.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        let root = sfd::open(&d, O_PATH | O_DIRECTORY, 0).unwrap();
+        // ".." in a symlink target stops at the root: a/up -> /b inside the root.
+        let fd = mkdir_all_in(root.as_fd(), Path::new("a/up/c")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("b/c"));
+        let fd = mkdir_all_in(root.as_fd(), Path::new("../../x/../y")).unwrap();
+        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("y"));
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("loop/x")).unwrap_err().errno(), Some(40), "symlink loops end with ELOOP");
+        std::fs::write(d.join("file"), "").unwrap();
+        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("file/x")).unwrap_err().errno(), Some(20));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub struct Bundle {
 
 /// Load `bundle/config.json` and check what the runtime relies on, with runc's wording.
 pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
-    let abs = if bundle.is_absolute() { bundle.to_path_buf() } else { std::env::current_dir()?.join(bundle) };
+    let abs = clean_abs(&if bundle.is_absolute() { bundle.to_path_buf() } else { std::env::current_dir()?.join(bundle) });
     let meta = std::fs::metadata(&abs).map_err(|e| Error::from(e).context(format!("chdir {}", abs.display())))?;
     if !meta.is_dir() {
         return Err(Error::invalid(format!("chdir {}: not a directory", abs.display())));
@@ -148,6 +148,22 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { path: abs, rootfs, spec })
 }
 
+/// Go's filepath.Clean of an absolute path: no ".", no "..", no doubled slashes (runc reports
+/// `--bundle .` as the directory itself).
+fn clean_abs(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(s) => out.push(s),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +180,12 @@ mod tests {
         let text = String::from_utf8(to_runc_json(&default_spec(false)).unwrap()).unwrap();
         assert!(text.starts_with("{\n\t\"ociVersion\""), "tab-indented like runc: {text:.40}");
         assert!(!text.ends_with('\n'));
+    }
+
+    #[test]
+    fn bundle_paths_are_cleaned_like_go() {
+        assert_eq!(clean_abs(Path::new("/a/./b/../c/.")), PathBuf::from("/a/c"));
+        assert_eq!(clean_abs(Path::new("/../x")), PathBuf::from("/x"));
     }
 
     #[test]

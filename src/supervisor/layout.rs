@@ -88,6 +88,25 @@ impl ShimDir {
     }
 }
 
+/// Replace `path` atomically (temp file, rename) without fsync: for files that only have to be
+/// whole after a crash of a process (config.json, shim.pid), not after a crash of the machine,
+/// after which no container survives anyway. Saves two fsyncs (~10 ms on a disk) per create.
+/// The exit status is the one record that is written durably (`write_exit`).
+pub fn write_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = fs::temp_sibling(path);
+    let r = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        f.write_all(data)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.ctx(|| format!("write {}", path.display()))
+}
+
 /// A pid file as written by runc (`123`, maybe without newline); None if absent.
 pub fn read_pid(path: &Path) -> Result<Option<u32>> {
     match std::fs::read_to_string(path) {

@@ -17,6 +17,7 @@ use super::runc::Runtime;
 use crate::base::error::Context;
 use crate::base::{Error, ErrorKind, Result};
 use std::collections::HashSet;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,7 +29,8 @@ use std::time::{Duration, Instant};
 pub struct Config {
     /// Runtime state root (`--exec-root`): shims live in `<exec_root>/shims/<id>/`.
     pub exec_root: PathBuf,
-    /// The berth binary to re-exec as `containerd-shim`; None: this process's executable.
+    /// The berth binary to re-exec as `containerd-shim`; None: this process's executable
+    /// (`/proc/self/exe`).
     pub shim_binary: Option<PathBuf>,
     /// The OCI runtime for containers that do not name one.
     pub runtime: RuntimeConfig,
@@ -64,10 +66,9 @@ impl Drop for Creating<'_> {
 
 impl Local {
     pub fn new(cfg: Config) -> Result<Local> {
-        let shim_binary = match cfg.shim_binary {
-            Some(p) => p,
-            None => std::env::current_exe().ctx(|| "find this executable to run shims")?,
-        };
+        // /proc/self/exe still runs this binary after an upgrade replaced the file on disk
+        // (current_exe() would then name a deleted path).
+        let shim_binary = cfg.shim_binary.unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
         crate::base::fs::mkdir_all(&layout::shims_root(&cfg.exec_root), 0o711)?;
         Ok(Local { exec_root: cfg.exec_root, shim_binary, runtime: cfg.runtime, creating: Mutex::new(HashSet::new()) })
     }
@@ -99,7 +100,7 @@ impl Local {
             }
         }
         let _guard = Creating(self, id.clone());
-        match std::fs::create_dir(dir.path()) {
+        match std::fs::DirBuilder::new().mode(0o700).create(dir.path()) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::conflict(format!("container {id} already exists"))),
             Err(e) => return Err(Error::from(e).context(format!("create {}", dir.path().display()))),
@@ -113,7 +114,7 @@ impl Local {
             runtime: opts.runtime.unwrap_or_else(|| self.runtime.clone()),
         };
         let made = async {
-            crate::base::fs::write_atomic(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
+            layout::write_replace(&dir.config(), &serde_json::to_vec_pretty(&cfg)?, 0o600)?;
             self.spawn_shim(&id, &dir).await?;
             match self.call(&id, Request::Create).await {
                 Ok(_) => {}

@@ -56,6 +56,7 @@ impl LogConfig {
                     c.max_file = n;
                 }
                 "compress" if v == "false" => {}
+                "compress" => return Err(Error::unsupported("log-opt compress is not supported by berth's json-file driver")),
                 "labels" | "labels-regex" | "env" | "env-regex" | "tag" => {}
                 other => return Err(Error::invalid(format!("unknown log opt '{other}' for json-file log driver"))),
             }
@@ -435,6 +436,8 @@ mod tests {
         assert!(LogConfig::from_opts("/l".into(), &m(&[("max-file", "0")])).is_err());
         assert!(LogConfig::from_opts("/l".into(), &m(&[("max-file", "2")])).is_err());
         assert!(LogConfig::from_opts("/l".into(), &m(&[("nope", "1")])).is_err());
+        let e = LogConfig::from_opts("/l".into(), &m(&[("compress", "true")])).unwrap_err();
+        assert!(e.to_string().contains("not supported"), "{e}");
     }
 
     fn tmp(name: &str) -> PathBuf {

@@ -25,8 +25,8 @@
 //! | `exec_create(id, exec_id, ExecSpec)` then `attach(.., Some(exec_id), ..)` then `exec_start` | `runc exec --detach` | pid; `exec` does create+start |
 //! | `attach(id, exec_id, AttachOpts)` | the process's stdio as a stream | [`AttachStream`] |
 //! | `resize(id, exec_id, w, h)`, `close_stdin(id, exec_id)` | pty size / end of stdin | |
-//! | `delete(id, force)` | `runc delete` (force: SIGKILL first); the shim exits and removes its directory | exit status if it ran |
-//! | `list()` | every container under the exec root: call it at daemon start to re-adopt | `Vec<ShimState>` |
+//! | `delete(id, force)` | `runc delete` (force: SIGKILL first); the shim removes its directory, answers, exits | exit status if it ran |
+//! | `list()` / `restore()` | every container under the exec root: call it at daemon start to re-adopt | `Vec<ShimState>` |
 //! | `shutdown(id, force)` | stops the shim without deleting | |
 //!
 //! Attach streams: with a tty, raw bytes both ways; otherwise the stream carries Docker's
@@ -55,6 +55,10 @@
 //! next call for that container, kills it through the runtime and reports exit code 137 with
 //! `ExitStatus::error` = "the shim of container ID died; the container was killed" (if it had
 //! already stopped: 255, "… exit status is lost"). That record is written to exit.json.
+//!
+//! Memory: an idle shim is about 0.8 MB VmRSS, of which ~0.2 MB private (the rest is the
+//! binary's code, shared in the page cache); after 500 ms without requests it gives back its
+//! freed heap and unmaps the code pages it touched (`sys::reaper::release_binary_pages`).
 //!
 //! Rules of the layer: the shim is single-threaded and synchronous (no smol in `shim/`); the
 //! runtime is only ever exec'd (runc's command line, [`runc`]); the daemon side is async.
@@ -140,6 +144,11 @@ impl Supervisor {
                 other => Err(unexpected(other)),
             },
         }
+    }
+
+    /// `list` under the name the daemon's startup uses: re-adopt what survived it.
+    pub async fn restore(&self) -> Result<Vec<ShimState>> {
+        self.list().await
     }
 
     /// One raw request to a container's shim.

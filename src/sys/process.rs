@@ -20,7 +20,12 @@ pub enum Forked {
 
 /// clone(2) with fork semantics (no new stack: the child continues here) plus `ns_flags`
 /// (CLONE_NEW*). With CLONE_NEWPID the child is pid 1 of the new namespace.
+/// Refuses when this process has more than one thread: the child of a fork only gets the
+/// calling thread, and a lock another thread held (malloc's, stdio's) would stay locked there.
 pub fn clone_fork(ns_flags: i32) -> Result<Forked> {
+    if thread_count() != Some(1) {
+        return Err(Error::internal("refusing to fork the container init from a multi-threaded process"));
+    }
     // SAFETY: raw clone without CLONE_VM: the child gets a copy-on-write copy of this
     // single-threaded process and resumes on its own copy of the stack, like fork(2).
     let r = unsafe { libc::syscall(libc::SYS_clone, (ns_flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
@@ -29,6 +34,12 @@ pub fn clone_fork(ns_flags: i32) -> Result<Forked> {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid as i32)),
     }
+}
+
+/// Threads of this process (field 20 of /proc/self/stat).
+pub fn thread_count() -> Option<usize> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    s[s.rfind(')')? + 1..].split_whitespace().nth(17)?.parse().ok()
 }
 
 /// Leave a forked child immediately with `code` (no atexit handlers, no stdio flush).
@@ -480,6 +491,17 @@ mod tests {
         assert_eq!(signal_number("RTMIN+2"), Some(36));
         assert_eq!(signal_number("SIGRTMAX-1"), Some(63));
         assert_eq!(signal_number("FOO"), None);
+    }
+
+    #[test]
+    fn thread_count_sees_threads() {
+        let n = thread_count().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let h = std::thread::spawn(move || rx.recv().ok());
+        assert!(thread_count().unwrap() > n.min(1), "a second thread is counted");
+        assert!(matches!(clone_fork(0), Err(_)), "fork from a multi-threaded process is refused");
+        tx.send(()).unwrap();
+        h.join().unwrap();
     }
 
     #[test]

@@ -249,3 +249,8 @@ pub fn release_binary_pages() {
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }
+
+/// Set the file mode creation mask (returns nothing: umask cannot fail).
+pub fn set_umask(mask: u32) {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+}

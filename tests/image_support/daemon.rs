@@ -2,6 +2,8 @@
 //! private (own socket, data root, exec root, pid file) and stopped by PID on drop; the real
 //! Docker CLI (/usr/local/bin/docker) pointed at one of them.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -40,6 +40,7 @@ pub fn runtime_status(cfg: &RuntimeConfig, id: &str) -> Option<String> {
 }
 
 pub struct Env {
+    pub name: String,
     pub exec_root: PathBuf,
     pub runtime_root: PathBuf,
     /// The runtime the supervisor uses by default.
@@ -59,7 +60,7 @@ impl Env {
         let real = RuntimeConfig { path: Some(PathBuf::from("/usr/sbin/runc")), root: t.join("rt-runc"), args: vec![] };
         let guard = ShimGuard { exec_root: exec_root.clone(), runtimes: vec![runtime.clone(), real] };
         let sup = Supervisor::new(config(&exec_root, &runtime_root)).unwrap();
-        Env { exec_root, runtime_root, runtime, sup, _guard: guard, t }
+        Env { name: name.to_string(), exec_root, runtime_root, runtime, sup, _guard: guard, t }
     }
 
     /// Debian's runc, for what berth's runtime does not do yet (see the callers).
@@ -71,7 +72,7 @@ impl Env {
     pub fn bundle(&self, name: &str, args: &[&str], edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
         let dir = self.t.join(format!("bundle-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
-        busybox_bundle(&dir, args);
+        test_bundle(&dir, &format!("{}-{name}", self.name), args);
         let p = dir.join("config.json");
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         edit(&mut v);
@@ -90,6 +91,18 @@ impl Env {
     pub fn shim_pid(&self, id: &str) -> u32 {
         std::fs::read_to_string(self.exec_root.join("shims").join(id).join("shim.pid")).unwrap().trim().parse().unwrap()
     }
+}
+
+/// busybox_bundle with a cgroup of its own: runc names a container's cgroup after its id when the
+/// bundle names none, and cgroups are global, so tests running in parallel (or in another
+/// checkout) with the same short ids would share them.
+pub fn test_bundle(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    busybox_bundle(dir, args);
+    let p = dir.join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    v["linux"]["cgroupsPath"] = format!("/{}", unique_name(name)).into();
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    dir.to_path_buf()
 }
 
 pub fn config(exec_root: &Path, runtime_root: &Path) -> Config {
@@ -122,8 +135,27 @@ impl Drop for ShimGuard {
             for rt in &self.runtimes {
                 let _ = runtime_cmd(rt).args(["delete", "--force", &id]).output();
             }
+            // What a failed delete left in the container's own cgroup (test_bundle names it).
+            if let Some(cg) = container_cgroup(&e.path()) {
+                let mut dirs = vec![Path::new("/sys/fs/cgroup").join(&cg)];
+                if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
+                    dirs.extend(ctrls.flatten().map(|c| c.path().join(&cg)));
+                }
+                for d in dirs.into_iter().filter(|d| d.is_dir()) {
+                    remove_cgroup_tree(&d);
+                }
+            }
         }
     }
+}
+
+/// The cgroupsPath of the bundle a shim directory's config.json names (relative, no leading /).
+fn container_cgroup(shim_dir: &Path) -> Option<String> {
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(shim_dir.join("config.json")).ok()?).ok()?;
+    let bundle = PathBuf::from(cfg["bundle"].as_str()?);
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).ok()?).ok()?;
+    let p = spec["linux"]["cgroupsPath"].as_str()?.trim_start_matches('/').to_string();
+    (p.starts_with("berth-") && !p.contains("..")).then_some(p)
 }
 
 /// Run a future with a deadline.

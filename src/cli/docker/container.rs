@@ -13,8 +13,8 @@ use super::template::{Obj, Val};
 use super::{block, errln, out, outln, Ctx};
 use crate::api::client::{Client, Query};
 use crate::api::stream::{Demux, StdStream};
-use crate::http::client::RequestBody;
-use crate::http::url::path_escape;
+use crate::api::client::RequestBody;
+use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::Write;
 

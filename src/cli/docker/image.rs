@@ -9,8 +9,8 @@ use super::table;
 use super::template::{Obj, Val};
 use super::{block, errln, out, outln, progress, Ctx};
 use crate::api::client::Query;
-use crate::http::client::RequestBody;
-use crate::http::url::path_escape;
+use crate::api::client::RequestBody;
+use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::IsTerminal;
 

@@ -6,7 +6,7 @@ use super::command::{sw, val, Arity, CliError, Opt, Parsed, Spec};
 use super::template::{Template, Val};
 use super::{block, out, Ctx};
 use crate::api::client::Query;
-use crate::http::url::path_escape;
+use crate::api::client::path_escape;
 
 pub const INSPECT_FORMAT_HELP: &str = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 

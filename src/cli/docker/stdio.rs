@@ -6,7 +6,7 @@
 use super::command::CliError;
 use crate::api::client::{Client, Hijacked, Query};
 use crate::api::stream::{Demux, StdStream};
-use crate::http::conn::SharedStream;
+use crate::api::client::SharedStream;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
@@ -296,7 +296,7 @@ pub fn proxy_signals(client: &Client, id: &str) {
     let sigs = [Signal::Hup, Signal::Int, Signal::Quit, Signal::Term, Signal::Usr1, Signal::Usr2, Signal::Alarm, Signal::Tstp];
     let Ok(mut signals) = async_signal::Signals::new(sigs) else { return };
     let mut c = client.clone_fresh();
-    let path = format!("/containers/{}/kill", crate::http::url::path_escape(id));
+    let path = format!("/containers/{}/kill", crate::api::client::path_escape(id));
     std::thread::spawn(move || {
         smol::block_on(async {
             use smol::stream::StreamExt;

@@ -495,7 +495,7 @@ fn events(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         .opt("filters", &table::filters_json(&p.list("filter"))?);
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("GET", "/events", &q, &[], crate::http::client::RequestBody::Empty).await?;
+        let mut resp = api.send("GET", "/events", &q, &[], crate::api::client::RequestBody::Empty).await?;
         let mut split = JsonSplitter::new();
         let mut buf = vec![0u8; 16 * 1024];
         loop {

@@ -116,8 +116,6 @@ struct Attach {
     stderr: bool,
     close_stdin: bool,
     tty: bool,
-    /// The client has half-closed (no more stdin).
-    eof: bool,
 }
 
 struct Client {
@@ -125,6 +123,9 @@ struct Client {
     reader: FrameReader,
     out: Vec<u8>,
     mode: Mode,
+    /// The client half-closed: it sends nothing more (for an attach: end of stdin), but may
+    /// still read (a wait's answer, the process's output).
+    eof: bool,
     dead: bool,
 }
 
@@ -192,6 +193,8 @@ pub(crate) struct Shim {
     clients: Vec<Client>,
     orphans: Vec<(u32, Ended)>,
     log: Option<LogWriter>,
+    /// The log write failed and said so in shim.log; quiet until a write succeeds again.
+    log_failing: bool,
     quit: Option<Quit>,
     buf: Vec<u8>,
 }
@@ -209,6 +212,9 @@ impl Shim {
         drop(log);
         // Hold no directory busy: every path the shim uses is absolute.
         std::env::set_current_dir("/").ctx(|| "chdir /")?;
+        // Sockets only root can connect to (connecting needs write permission), logs 0640 as
+        // Docker's, whatever umask the daemon had.
+        reaper::set_umask(0o027);
         let sigchld = SigchldFd::new()?;
         let sock = dir.socket();
         if UnixStream::connect(&sock).is_ok() {
@@ -217,9 +223,9 @@ impl Shim {
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock).ctx(|| format!("listen on {}", sock.display()))?;
         listener.set_nonblocking(true).ctx(|| "set the shim socket non-blocking")?;
-        crate::base::fs::write_atomic(&dir.pid_file(), format!("{}\n", reaper::getpid()).as_bytes(), 0o644)?;
+        super::layout::write_replace(&dir.pid_file(), format!("{}\n", reaper::getpid()).as_bytes(), 0o644)?;
         let init = Proc::new(None, cfg.tty);
-        Ok(Shim { cfg, dir, listener, sigchld, procs: vec![init], clients: Vec::new(), orphans: Vec::new(), log: None, quit: None, buf: vec![0; 32 * 1024] })
+        Ok(Shim { cfg, dir, listener, sigchld, procs: vec![init], clients: Vec::new(), orphans: Vec::new(), log: None, log_failing: false, quit: None, buf: vec![0; 32 * 1024] })
     }
 
     /// Quiet for a while: return freed heap and unmap the binary's code pages, so an idle shim
@@ -320,8 +326,9 @@ impl Shim {
         for (ci, c) in self.clients.iter().enumerate() {
             let mut ev = 0;
             match &c.mode {
+                _ if c.eof => {}
                 Mode::Request | Mode::Waiting(_) => ev |= spoll::IN,
-                Mode::Attached(a) if !a.eof => {
+                Mode::Attached(a) => {
                     let room = !a.stdin
                         || self.find(&a.target).map_or(true, |pi| self.procs[pi].io.stdin_buf.len() < STDIN_HIGH_WATER);
                     if room {
@@ -356,7 +363,7 @@ impl Shim {
                     if sock.set_nonblocking(true).is_err() {
                         continue;
                     }
-                    self.clients.push(Client { sock, reader: FrameReader::default(), out: Vec::new(), mode: Mode::Request, dead: false });
+                    self.clients.push(Client { sock, reader: FrameReader::default(), out: Vec::new(), mode: Mode::Request, eof: false, dead: false });
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
                 Err(_) => return,
@@ -433,9 +440,10 @@ impl Shim {
             if !(drained || late || force) {
                 continue;
             }
-            // Take what is still buffered in the pipes, then close them.
+            // Take what is still buffered in the pipes (a pipe holds 64 KiB; a writer that
+            // outlived the process could go on forever, hence the bound), then close them.
             for s in 0..2 {
-                while self.procs[pi].io.out[s].is_some() {
+                for _ in 0..16 {
                     if !self.read_output(pi, s) {
                         break;
                     }
@@ -496,8 +504,13 @@ impl Shim {
         let stream = if s == 0 { proto::STDOUT } else { proto::STDERR };
         if pi == 0 {
             if let Some(log) = self.log.as_mut() {
-                if let Err(e) = log.write(stream, &self.buf[..n]) {
-                    eprintln!("containerd-shim: {e}");
+                match log.write(stream, &self.buf[..n]) {
+                    Ok(()) => self.log_failing = false,
+                    Err(e) if !self.log_failing => {
+                        eprintln!("containerd-shim: {e}");
+                        self.log_failing = true;
+                    }
+                    Err(_) => {}
                 }
             }
         }
@@ -544,13 +557,20 @@ impl Shim {
                 return;
             }
         };
-        let hup = revents & spoll::HUP != 0;
+        if n == 0 {
+            // Gone entirely (HUP), or only done sending (half-close).
+            if revents & spoll::HUP != 0 || matches!(c.mode, Mode::Request) {
+                c.dead = true;
+            } else {
+                c.eof = true;
+                if matches!(c.mode, Mode::Attached(_)) {
+                    self.attach_input(ci, &[]);
+                }
+            }
+            return;
+        }
         match &mut c.mode {
             Mode::Request => {
-                if n == 0 {
-                    c.dead = true;
-                    return;
-                }
                 let frame = c.reader.push(&tmp[..n]).and_then(|()| c.reader.next_frame());
                 let req = match frame {
                     Ok(None) => return,
@@ -562,23 +582,8 @@ impl Shim {
                     Err(e) => self.reply(ci, Err(e)),
                 }
             }
-            Mode::Waiting(_) => {
-                if n == 0 {
-                    c.dead = true;
-                }
-            }
-            Mode::Attached(_) => {
-                if n == 0 && hup {
-                    c.dead = true;
-                    return;
-                }
-                self.attach_input(ci, &tmp[..n]);
-            }
-            Mode::Closing => {
-                if n == 0 && hup {
-                    c.dead = true;
-                }
-            }
+            Mode::Attached(_) => self.attach_input(ci, &tmp[..n]),
+            Mode::Waiting(_) | Mode::Closing => {}
         }
     }
 
@@ -587,9 +592,6 @@ impl Shim {
         let Mode::Attached(a) = &mut self.clients[ci].mode else { return };
         let target = a.target.clone();
         let (wants_stdin, close_stdin) = (a.stdin, a.close_stdin);
-        if data.is_empty() {
-            a.eof = true;
-        }
         let Some(pi) = self.find(&target) else { return };
         let p = &mut self.procs[pi];
         if data.is_empty() {
@@ -638,7 +640,7 @@ impl Shim {
                     c.mode = if done {
                         Mode::Closing
                     } else {
-                        Mode::Attached(Attach { target: exec_id, stdin, stdout, stderr, close_stdin, tty, eof: false })
+                        Mode::Attached(Attach { target: exec_id, stdin, stdout, stderr, close_stdin, tty })
                     };
                     c.flush();
                     if !early.is_empty() {
