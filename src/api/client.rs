@@ -68,28 +68,71 @@ fn io_err(e: io::Error) -> Error {
     Error::Io(format!("error during connect: {e}"))
 }
 
-/// Resolve a `-H`/`DOCKER_HOST` value to an address, as Docker's `ParseHost` reads it:
-/// `unix://PATH`, `tcp://IP[:PORT]`, `tcp://localhost:PORT` (no name service is asked:
-/// `localhost` is loopback), `tcp://:PORT`. Other schemes are refused with Docker's words.
-pub fn parse_host(host: &str) -> Result<Addr> {
-    let bad = || Error::Invalid(format!("unable to resolve docker endpoint: invalid bind address format: {host}"));
+/// Docker's `ParseHost`: the canonical form of a `-H`/`DOCKER_HOST` value (what error messages
+/// show): no scheme means TCP, an empty host is `localhost`, a missing port 2375, `unix://`
+/// alone the default socket.
+pub fn normalize_host(host: &str) -> Result<String> {
     let host = host.trim();
+    if host.is_empty() {
+        return Ok(DEFAULT_HOST.to_string());
+    }
+    let bad = |what: &str| Error::Invalid(format!("unable to resolve docker endpoint: invalid bind address format: {what}"));
+    let (proto, addr) = match host.split_once("://") {
+        Some((p, a)) => (p, a),
+        None => ("tcp", host),
+    };
+    match proto {
+        "unix" => {
+            if addr.contains("://") {
+                return Err(Error::Invalid(format!("unable to resolve docker endpoint: invalid proto, expected unix: {addr}")));
+            }
+            let addr = if addr.is_empty() { "/var/run/docker.sock" } else { addr };
+            Ok(format!("unix://{addr}"))
+        }
+        "tcp" => {
+            if addr.contains("://") || addr.is_empty() {
+                return Err(bad(addr));
+            }
+            let (hostport, path) = match addr.find('/') {
+                Some(i) => (&addr[..i], &addr[i..]),
+                None => (addr, ""),
+            };
+            let (h, p) = if let Some(rest) = hostport.strip_prefix('[') {
+                match rest.split_once(']') {
+                    Some((h, tail)) => (format!("[{h}]"), tail.strip_prefix(':').unwrap_or("").to_string()),
+                    None => return Err(bad(addr)),
+                }
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h.to_string(), p.to_string()),
+                    None => (hostport.to_string(), String::new()),
+                }
+            };
+            let h = if h.is_empty() { "localhost".to_string() } else { h };
+            let p = if p.is_empty() { DEFAULT_TCP_PORT.to_string() } else { p };
+            if p.parse::<u16>().is_err() {
+                return Err(bad(addr));
+            }
+            Ok(format!("tcp://{h}:{p}{path}"))
+        }
+        _ => Err(bad(host)),
+    }
+}
+
+/// Resolve a (normalized) `-H`/`DOCKER_HOST` value to an address: `unix://PATH`,
+/// `tcp://IP:PORT`, `tcp://localhost:PORT` (no name service is asked: `localhost` is loopback).
+pub fn parse_host(host: &str) -> Result<Addr> {
+    let host = normalize_host(host)?;
     if let Some(path) = host.strip_prefix("unix://") {
-        let path = if path.is_empty() { "/var/run/docker.sock" } else { path };
         return Ok(Addr::Unix(path.into()));
     }
-    let rest = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")).ok_or_else(bad)?;
-    let rest = rest.split('/').next().unwrap_or("");
-    let (h, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') || h.starts_with('[') => {
-            let port = if p.is_empty() { DEFAULT_TCP_PORT } else { p.parse::<u16>().map_err(|_| bad())? };
-            (h, port)
-        }
-        _ => (rest, DEFAULT_TCP_PORT),
-    };
+    let rest = host.strip_prefix("tcp://").unwrap_or(&host);
+    let hostport = rest.split('/').next().unwrap_or("");
+    let (h, port) = hostport.rsplit_once(':').ok_or_else(|| Error::Invalid(format!("invalid address {host}")))?;
+    let port: u16 = port.parse().map_err(|_| Error::Invalid(format!("invalid address {host}")))?;
     let h = h.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = match h {
-        "" | "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
         other => other.parse().map_err(|_| {
             Error::Invalid(format!("unable to resolve docker endpoint: {host}: only numeric addresses and localhost are supported"))
         })?,
@@ -186,7 +229,7 @@ impl Client {
         let addr = parse_host(&o.host)?;
         let fixed = o.api_version.as_deref().is_some_and(|v| !v.is_empty());
         Ok(Client {
-            host: o.host.clone(),
+            host: normalize_host(&o.host)?,
             addr,
             version: if fixed { o.api_version.clone() } else { None },
             fixed,
@@ -465,6 +508,11 @@ mod tests {
         assert_eq!(parse_host("tcp://localhost:1234").unwrap(), Addr::Tcp("127.0.0.1:1234".parse().unwrap()));
         assert_eq!(parse_host("tcp://10.0.0.1").unwrap(), Addr::Tcp("10.0.0.1:2375".parse().unwrap()));
         assert_eq!(parse_host("tcp://:4000").unwrap(), Addr::Tcp("127.0.0.1:4000".parse().unwrap()));
+        assert_eq!(parse_host("127.0.0.1:4000").unwrap(), Addr::Tcp("127.0.0.1:4000".parse().unwrap()));
+        assert_eq!(normalize_host(":1").unwrap(), "tcp://localhost:1");
+        assert_eq!(normalize_host("tcp://127.0.0.1").unwrap(), "tcp://127.0.0.1:2375");
+        assert_eq!(normalize_host("unix://").unwrap(), "unix:///var/run/docker.sock");
+        assert_eq!(normalize_host("/tmp/x.sock").unwrap(), "tcp://localhost:2375/tmp/x.sock");
         assert_eq!(parse_host("tcp://[::1]:5000").unwrap(), Addr::Tcp("[::1]:5000".parse().unwrap()));
         assert_eq!(
             parse_host("foo://x").unwrap_err().to_string(),

@@ -401,6 +401,11 @@ impl Pty {
         cmd.spawn().unwrap()
     }
 
+    /// The terminal side, opened anew (to look at its modes).
+    pub fn slave(&self) -> std::fs::File {
+        std::fs::OpenOptions::new().read(true).write(true).open(&self.slave_path).unwrap()
+    }
+
     pub fn write(&self, data: &[u8]) {
         let mut f = std::fs::File::from(self.master.try_clone().unwrap());
         f.write_all(data).unwrap();

@@ -368,7 +368,7 @@ fn ps(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         _ if quiet => "{{.ID}}".to_string(),
         f => f.to_string(),
     };
-    let size = p.bool("size") || format.contains(".Size") || (format == "{{json .}}" || p.str("format") == "json");
+    let size = p.bool("size") || format.contains(".Size");
     let limit = if latest { 1 } else { last };
     let all = p.bool("all") || limit > 0;
     let mut q = Query::new().flag("all", all);
@@ -863,43 +863,66 @@ fn port(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let api = ctx.api()?;
     let v: serde_json::Value = block(api.get(&cpath(&p.args[0], "/json"), &Query::new()))?;
     let ports = v.get("NetworkSettings").and_then(|n| n.get("Ports")).and_then(|p| p.as_object()).cloned().unwrap_or_default();
-    let show = |key: &str, bindings: &serde_json::Value, with_key: bool, lines: &mut Vec<String>| {
-        for b in bindings.as_array().cloned().unwrap_or_default() {
-            let ip = s_of(&b, "HostIp");
-            let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
-            let hp = s_of(&b, "HostPort");
-            if with_key {
-                lines.push(format!("{key} -> {ip}:{hp}"));
-            } else {
-                lines.push(format!("{ip}:{hp}"));
-            }
-        }
+    let frontend = |b: &serde_json::Value| {
+        let ip = s_of(b, "HostIp");
+        let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+        format!("{ip}:{}", s_of(b, "HostPort"))
     };
     let mut lines = Vec::new();
     if let Some(want) = p.args.get(1) {
-        let (port, proto) = match want.split_once('/') {
-            Some((a, b)) => (a.to_string(), b.to_string()),
-            None => (want.clone(), "tcp".to_string()),
-        };
-        let key = format!("{port}/{proto}");
-        match ports.get(&key) {
-            Some(b) if !b.is_null() => show(&key, b, false, &mut lines),
-            _ => return Err(CliError::msg(format!("Error: No public port '{key}' published for {}", p.args[0]))),
+        let (port, proto) = want.split_once('/').unwrap_or((want.as_str(), ""));
+        let proto = if proto.is_empty() { "tcp" } else { proto };
+        if port.parse::<u16>().is_err() {
+            return Err(CliError::msg(format!("Error: invalid port ({port}): strconv.ParseUint: parsing {}: invalid syntax", go_quote(port))));
         }
+        let bindings = ports.get(&format!("{port}/{proto}")).and_then(|b| b.as_array()).cloned().unwrap_or_default();
+        if bindings.is_empty() {
+            return Err(CliError::msg(format!("Error: No public port '{want}' published for {}", p.args[0])));
+        }
+        lines.extend(bindings.iter().map(frontend));
     } else {
-        let mut keys: Vec<&String> = ports.keys().collect();
-        keys.sort_by_key(|k| {
-            let (n, proto) = k.split_once('/').unwrap_or((k, ""));
-            (n.parse::<u32>().unwrap_or(0), proto.to_string())
-        });
-        for k in keys {
-            show(k, &ports[k], true, &mut lines);
+        for (k, b) in &ports {
+            for f in b.as_array().cloned().unwrap_or_default() {
+                lines.push(format!("{k} -> {}", frontend(&f)));
+            }
         }
     }
-    for l in lines {
-        outln(&l);
+    lines.sort_by(|a, b| natural_cmp(a, b));
+    if !lines.is_empty() {
+        outln(&lines.join("\n"));
     }
     Ok(())
+}
+
+/// `sortorder.NaturalLess`: digit runs compare as numbers.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, _) => return std::cmp::Ordering::Less,
+            (_, None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let n1 = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let n2 = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (s1, s2) = (std::str::from_utf8(&x[..n1]).unwrap_or("0"), std::str::from_utf8(&y[..n2]).unwrap_or("0"));
+                let (v1, v2) = (s1.trim_start_matches('0'), s2.trim_start_matches('0'));
+                let o = v1.len().cmp(&v2.len()).then(v1.cmp(v2));
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+                x = &x[n1..];
+                y = &y[n2..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
 }
 
 fn diff(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {

@@ -242,7 +242,7 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
     }
     crate::base::logging::init(debug);
     if hosts.len() > 1 {
-        return Err(CliError::msg("Specify only one -H"));
+        return Err(CliError::msg("Failed to initialize: unable to resolve docker endpoint: Specify only one -H"));
     }
     let host = hosts
         .pop()

@@ -168,7 +168,7 @@ pub const SPECS: &[Spec] = &[
         opts: CREATE_OPTS,
         arity: Arity::Min(1),
         stop_at_first: true,
-        run_like: true,
+        run_like: false,
         run: create,
     },
     Spec {
@@ -215,28 +215,18 @@ pub const SPECS: &[Spec] = &[
     },
 ];
 
-/// `opts.ParseRestartPolicy`.
+/// `opts.ParseRestartPolicy`: only the shape is checked here; the daemon judges the policy.
 pub fn restart_policy(s: &str) -> Result<Value, String> {
     if s.is_empty() {
         return Ok(json!({"Name": "", "MaximumRetryCount": 0}));
     }
     let (name, count) = match s.split_once(':') {
-        Some((n, c)) => (n, Some(c)),
-        None => (s, None),
+        Some(("", _)) => return Err("invalid restart policy format: no policy provided before colon".into()),
+        Some((n, c)) => (n, c),
+        None => (s, ""),
     };
-    match (name, count) {
-        ("no" | "always" | "unless-stopped", Some(_)) => Err(format!("invalid restart policy format: maximum retry count can only be used with 'on-failure': {s}")),
-        ("no" | "always" | "unless-stopped", None) => Ok(json!({"Name": name, "MaximumRetryCount": 0})),
-        ("on-failure", Some(c)) => {
-            let n: i64 = c.parse().map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer: {s}"))?;
-            if n < 0 {
-                return Err(format!("invalid restart policy format: maximum retry count cannot be negative: {s}"));
-            }
-            Ok(json!({"Name": name, "MaximumRetryCount": n}))
-        }
-        ("on-failure", None) => Ok(json!({"Name": name, "MaximumRetryCount": 0})),
-        _ => Err(format!("invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
-    }
+    let n: i64 = if count.is_empty() { 0 } else { count.parse().map_err(|_| "invalid restart policy format: maximum retry count must be an integer".to_string())? };
+    Ok(json!({"Name": name, "MaximumRetryCount": n}))
 }
 
 /// `opts.ReadKVEnvStrings`: env files first, then `-e`; `NAME` alone takes the value from our
@@ -842,7 +832,10 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
 
 /// `toStatusError`: 127 when the command was not found, 126 when it could not be run, else 125.
 fn status_error(cmd: &str, e: &crate::api::client::Error) -> CliError {
-    let msg = e.to_string();
+    status_error_text(cmd, &e.to_string())
+}
+
+fn status_error_text(cmd: &str, msg: &str) -> CliError {
     let code = if msg.contains("executable file not found") || msg.contains("no such file or directory") || msg.contains("system cannot find the file specified") {
         127
     } else if msg.contains("permission denied") || msg.contains("is a directory") {
@@ -854,8 +847,9 @@ fn status_error(cmd: &str, e: &crate::api::client::Error) -> CliError {
 }
 
 /// Create the container (pulling the image when missing and `--pull` allows), print warnings,
-/// write the cidfile; returns the id.
-fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec, cmd: &str) -> Result<String, CliError> {
+/// write the cidfile; returns the id. Daemon errors come back as they are: `create` prints
+/// them plainly (exit 1), `run` turns them into its 125/126/127 status.
+fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec) -> Result<String, CliError> {
     if !spec.cidfile.is_empty() {
         if std::path::Path::new(&spec.cidfile).exists() {
             return Err(CliError::msg(format!("container ID file found, make sure the other container isn't running or delete {}", spec.cidfile)));
@@ -881,9 +875,9 @@ fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec, cmd: &str) -> Result<S
                 }
                 pull_for_run(ctx, &r, &spec.platform, spec.quiet)?;
                 let api = ctx.api()?;
-                block(api.post::<_, Value>("/containers/create", &q, Some(&spec.body))).map_err(|e| err125(cmd, e))?
+                block(api.post::<_, Value>("/containers/create", &q, Some(&spec.body)))?
             }
-            Err(e) => return Err(err125(cmd, e)),
+            Err(e) => return Err(e.into()),
         };
         let id = resp.get("Id").and_then(|i| i.as_str()).unwrap_or("").to_string();
         let mut warnings: Vec<String> = resp.get("Warnings").and_then(|w| w.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
@@ -944,7 +938,7 @@ fn check_tty(attach_stdin: bool, tty: bool) -> Result<(), CliError> {
 fn create(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let ge142 = { ctx.api()?.version_ge("1.42") };
     let mut spec = container_spec(p, "create", ge142)?;
-    let id = create_container(ctx, &mut spec, "create")?;
+    let id = create_container(ctx, &mut spec)?;
     outln(&id);
     Ok(())
 }
@@ -1053,7 +1047,12 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
             }
         }
     }
-    let id = create_container(ctx, &mut spec, "run")?;
+    let id = match create_container(ctx, &mut spec) {
+        Ok(id) => id,
+        Err(CliError::Api(e)) => return Err(status_error("run", &e)),
+        Err(CliError::Status(m, c)) if c == 1 && !m.is_empty() => return Err(status_error_text("run", &m)),
+        Err(e) => return Err(e),
+    };
     if p.bool_or("sig-proxy", true) {
         stdio::proxy_signals(ctx.api()?, &id);
     }
@@ -1265,8 +1264,8 @@ mod tests {
     fn restart_policies() {
         assert_eq!(restart_policy("on-failure:3").unwrap(), json!({"Name":"on-failure","MaximumRetryCount":3}));
         assert_eq!(restart_policy("always").unwrap()["Name"], "always");
-        assert!(restart_policy("always:3").is_err());
-        assert!(restart_policy("sometimes").unwrap_err().contains("unknown policy 'sometimes'"));
+        assert_eq!(restart_policy(":3").unwrap_err(), "invalid restart policy format: no policy provided before colon");
+        assert_eq!(restart_policy("on-failure:x").unwrap_err(), "invalid restart policy format: maximum retry count must be an integer");
     }
 
     #[test]
