@@ -153,7 +153,9 @@ fn events_stream_with_filters() {
     unsafe { libc::kill(guard.pid, libc::SIGTERM) };
     let out = guard.child().wait_with_output_ref();
     assert_eq!(out, "create ev\nattach ev\nstart ev\ndie ev\ndestroy ev\n");
-    // --since/--until replay the history.
+    // --since/--until replay the history. The CLI sends a duration as whole seconds (Unix()), so an
+    // event in the current second is after `--until 0s`, as with dockerd: let that second pass.
+    std::thread::sleep(Duration::from_millis(1100));
     let out = e.ok(&["events", "--since", "1m", "--until", "0s", "--filter", "event=destroy", "--format", "{{.Type}} {{.Action}}"]);
     assert_eq!(out.lines().count(), 2, "{out}");
 }
