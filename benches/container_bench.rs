@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 fn rss_kib(pid: i32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -28,7 +32,9 @@ fn rss_of_matching(needle: &str, name_has: &str) -> (u64, usize) {
     let mut total = 0;
     let mut n = 0;
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         if cmd.contains(needle) && cmd.contains(name_has) {
@@ -42,7 +48,12 @@ fn rss_of_matching(needle: &str, name_has: &str) -> (u64, usize) {
 /// The daemon's own memory: dockerd, plus the containerd the peer starts.
 fn daemon_rss(d: &Daemon) -> u64 {
     let mut r = rss_kib(d.pid());
-    if let Some((kib, _)) = Some(rss_of_matching(&d.dir.join("exec").display().to_string(), "containerd --config")).filter(|x| x.1 > 0) {
+    if let Some((kib, _)) = Some(rss_of_matching(
+        &d.dir.join("exec").display().to_string(),
+        "containerd --config",
+    ))
+    .filter(|x| x.1 > 0)
+    {
         r += kib;
     }
     r
@@ -59,14 +70,27 @@ fn busybox_tar(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("rootfs");
     crate::common::busybox_rootfs(&root);
     let tar = dir.join("busybox.tar");
-    let ok = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "tar of the busybox rootfs failed");
     tar
 }
 
 fn run_rm(d: &Daemon) -> Duration {
     let t = Instant::now();
-    let o = d.docker_cmd(&["run", "--rm", "bb", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    let o = d
+        .docker_cmd(&["run", "--rm", "bb", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     let e = t.elapsed();
     assert!(o.success(), "docker run --rm failed against {:?}", d.kind);
     e
@@ -74,9 +98,21 @@ fn run_rm(d: &Daemon) -> Duration {
 
 fn run_many(d: &Daemon, n: usize) -> Duration {
     let t = Instant::now();
-    let children: Vec<_> = (0..n).map(|_| d.docker_cmd(&["run", "-d", "bb", "sleep", "300"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()).collect();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            d.docker_cmd(&["run", "-d", "bb", "sleep", "300"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
     for mut c in children {
-        assert!(c.wait().unwrap().success(), "docker run -d failed against {:?}", d.kind);
+        assert!(
+            c.wait().unwrap().success(),
+            "docker run -d failed against {:?}",
+            d.kind
+        );
     }
     t.elapsed()
 }
@@ -121,7 +157,12 @@ pub fn run(runs: usize) {
         b.push(y);
         r.push(x / y);
     }
-    println!("| `docker run --rm bb true` | {:.1} ms | {:.1} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+    println!(
+        "| `docker run --rm bb true` | {:.1} ms | {:.1} ms | {:.3}x |",
+        median(&mut a),
+        median(&mut b),
+        median(&mut r)
+    );
 
     let n = 50;
     let rounds = 3.min(runs.max(1));
@@ -150,12 +191,23 @@ pub fn run(runs: usize) {
         b.push(y);
         r.push(x / y);
     }
-    println!("| {n} concurrent `docker run -d` | {:.0} ms | {:.0} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+    println!(
+        "| {n} concurrent `docker run -d` | {:.0} ms | {:.0} ms | {:.3}x |",
+        median(&mut a),
+        median(&mut b),
+        median(&mut r)
+    );
     println!("\n| memory | berth | dockerd 20.10 |");
     println!("| --- | ---: | ---: |");
     println!("| idle daemon RSS (dockerd + containerd) | {idle_b} KiB | {idle_p} KiB |");
-    println!("| RSS per running container (daemon growth + shim) | {:.0} KiB | {:.0} KiB |", per_container.0, per_container.1);
-    println!("| RSS of one shim ({} / {} shims seen) | {} KiB | {} KiB |", per_container.2, per_container.3, per_container.4, per_container.5);
+    println!(
+        "| RSS per running container (daemon growth + shim) | {:.0} KiB | {:.0} KiB |",
+        per_container.0, per_container.1
+    );
+    println!(
+        "| RSS of one shim ({} / {} shims seen) | {} KiB | {} KiB |",
+        per_container.2, per_container.3, per_container.4, per_container.5
+    );
     drop(berth);
     drop(peer);
     crate::common::unmount_below(&t);

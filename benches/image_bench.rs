@@ -41,7 +41,13 @@ pub fn run(runs: usize) {
     let _ = std::fs::remove_dir_all(&t);
     std::fs::create_dir_all(&t).unwrap();
     let archive = t.join("big.tar");
-    crate::image_support::write_big_image(&t.join("gen"), &archive, "big:bench", &[50, 50, 50, 50], 42);
+    crate::image_support::write_big_image(
+        &t.join("gen"),
+        &archive,
+        "big:bench",
+        &[50, 50, 50, 50],
+        42,
+    );
     let size = std::fs::metadata(&archive).unwrap().len();
     let disk = disk_write_speed(&t);
     let berth = Daemon::berth(&t.join("berth"), "{}");
@@ -54,7 +60,11 @@ pub fn run(runs: usize) {
     };
     // time_once does not pass the environment of a Command: wrap in `env`.
     let with_env = |d: &Daemon, args: &[&str]| -> Vec<String> {
-        let mut v = vec!["env".to_string(), format!("DOCKER_HOST=unix://{}", d.sock.display()), format!("DOCKER_CONFIG={}", d.dir.join("cli-config").display())];
+        let mut v = vec![
+            "env".to_string(),
+            format!("DOCKER_HOST=unix://{}", d.sock.display()),
+            format!("DOCKER_CONFIG={}", d.dir.join("cli-config").display()),
+        ];
         v.extend(cli(d, args));
         v
     };

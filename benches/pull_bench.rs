@@ -18,14 +18,22 @@ use registry_support::{RegAuth, Registry};
 
 pub fn run(runs: usize) {
     if crate::which("dockerd").is_none() || crate::which("docker-registry").is_none() {
-        eprintln!("dockerd (docker.io) or docker-registry is not installed: skipping the pull pair");
+        eprintln!(
+            "dockerd (docker.io) or docker-registry is not installed: skipping the pull pair"
+        );
         return;
     }
     let t = std::env::temp_dir().join(format!("berth-bench-pull-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&t);
     std::fs::create_dir_all(&t).unwrap();
     let archive = t.join("big.tar");
-    crate::image_support::write_big_image(&t.join("gen"), &archive, "big:bench", &[50, 50, 50, 50], 42);
+    crate::image_support::write_big_image(
+        &t.join("gen"),
+        &archive,
+        "big:bench",
+        &[50, 50, 50, 50],
+        42,
+    );
     let reg = Registry::start(&t.join("reg"), RegAuth::None);
     let name = format!("{}/big:bench", reg.host());
     let berth = Daemon::berth(&t.join("berth"), "{}");
@@ -37,11 +45,19 @@ pub fn run(runs: usize) {
     let size: u64 = std::fs::read_dir(reg.dir.join("storage/docker/registry/v2/blobs/sha256"))
         .unwrap()
         .flat_map(|a| std::fs::read_dir(a.unwrap().path()).unwrap())
-        .map(|b| std::fs::metadata(b.unwrap().path().join("data")).map(|m| m.len()).unwrap_or(0))
+        .map(|b| {
+            std::fs::metadata(b.unwrap().path().join("data"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
         .sum();
     let with_env = |d: &Daemon, args: &[&str]| -> Vec<String> {
         let c = d.docker_cmd(args);
-        let mut v = vec!["env".to_string(), format!("DOCKER_HOST=unix://{}", d.sock.display()), format!("DOCKER_CONFIG={}", d.dir.join("cli-config").display())];
+        let mut v = vec![
+            "env".to_string(),
+            format!("DOCKER_HOST=unix://{}", d.sock.display()),
+            format!("DOCKER_CONFIG={}", d.dir.join("cli-config").display()),
+        ];
         v.push(c.get_program().to_string_lossy().into_owned());
         v.extend(c.get_args().map(|a| a.to_string_lossy().into_owned()));
         v

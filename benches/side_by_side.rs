@@ -29,7 +29,12 @@ struct Side {
 
 impl Side {
     fn cmd(argv: Vec<String>) -> Side {
-        Side { argv, env: Vec::new(), before: Vec::new(), after: Vec::new() }
+        Side {
+            argv,
+            env: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+        }
     }
 }
 // The image load/save pairs reuse the test helpers (daemons, image generator).
@@ -66,14 +71,26 @@ fn links() -> PathBuf {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }
 
 fn run_step(s: &Step) {
     match s {
         Step::Cmd(argv) => {
-            let st = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
-            assert!(matches!(st, Ok(s) if s.success()), "{argv:?} failed: {st:?}");
+            let st = Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            assert!(
+                matches!(st, Ok(s) if s.success()),
+                "{argv:?} failed: {st:?}"
+            );
         }
         Step::WaitPidFile(p) => {
             let pid: i32 = std::fs::read_to_string(p).unwrap().trim().parse().unwrap();
@@ -93,7 +110,10 @@ fn reap_orphans() {
 fn time_once(side: &Side) -> (Duration, i64) {
     side.before.iter().for_each(run_step);
     let mut c = Command::new(&side.argv[0]);
-    c.args(&side.argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    c.args(&side.argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     for (k, v) in &side.env {
         c.env(k, v);
     }
@@ -104,7 +124,11 @@ fn time_once(side: &Side) -> (Duration, i64) {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
     let d = t.elapsed();
-    assert!(r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{:?} failed: status {status:#x}", side.argv);
+    assert!(
+        r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{:?} failed: status {status:#x}",
+        side.argv
+    );
     side.after.iter().for_each(run_step);
     reap_orphans();
     (d, ru.ru_maxrss)
@@ -118,7 +142,11 @@ fn time_argv(argv: &[String]) -> Duration {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -127,7 +155,10 @@ fn s(v: &[&str]) -> Vec<String> {
 
 /// A busybox bundle with runc's default config running /bin/true (no terminal).
 fn busybox_bundle(dir: &Path, runtime: &Path) -> Option<PathBuf> {
-    let bb = ["/bin/busybox", "/usr/bin/busybox"].iter().map(Path::new).find(|p| p.is_file())?;
+    let bb = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())?;
     let rootfs = dir.join("rootfs");
     for d in ["bin", "proc", "sys", "dev", "etc", "tmp"] {
         std::fs::create_dir_all(rootfs.join(d)).ok()?;
@@ -137,11 +168,16 @@ fn busybox_bundle(dir: &Path, runtime: &Path) -> Option<PathBuf> {
         let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a));
     }
     let _ = std::fs::remove_file(dir.join("config.json"));
-    let st = Command::new(runtime).args(["spec", "--bundle"]).arg(dir).status().ok()?;
+    let st = Command::new(runtime)
+        .args(["spec", "--bundle"])
+        .arg(dir)
+        .status()
+        .ok()?;
     if !st.success() {
         return None;
     }
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
     // A version every peer parses (crun 1.8 rejects newer ones).
     v["ociVersion"] = "1.0.2-dev".into();
     v["process"]["terminal"] = false.into();
@@ -151,10 +187,23 @@ fn busybox_bundle(dir: &Path, runtime: &Path) -> Option<PathBuf> {
 }
 
 /// The runtime cases for one peer runtime at `peer` (named `peer_name`).
-fn runtime_cases(cases: &mut Vec<Case>, work: &Path, bundle: &Path, ours: &Path, peer_name: &'static str, peer: &Path) {
+fn runtime_cases(
+    cases: &mut Vec<Case>,
+    work: &Path,
+    bundle: &Path,
+    ours: &Path,
+    peer_name: &'static str,
+    peer: &Path,
+) {
     let b = bundle.to_str().unwrap();
     let side = |bin: &Path, tag: &str| -> (String, String) {
-        (bin.to_str().unwrap().to_string(), work.join(format!("root-{tag}")).to_str().unwrap().to_string())
+        (
+            bin.to_str().unwrap().to_string(),
+            work.join(format!("root-{tag}"))
+                .to_str()
+                .unwrap()
+                .to_string(),
+        )
     };
     let (ob, or) = side(ours, "berth");
     let (pb, pr) = side(peer, peer_name);
@@ -169,14 +218,31 @@ fn runtime_cases(cases: &mut Vec<Case>, work: &Path, bundle: &Path, ours: &Path,
         };
         match what {
             "run" => Side::cmd(base(&["run", "--bundle", b, &id])),
-            "create" => Side { after: vec![Step::Cmd(base(&["delete", "--force", &id]))], ..Side::cmd(base(&["create", "--bundle", b, "--pid-file", pf, &id])) },
+            "create" => Side {
+                after: vec![Step::Cmd(base(&["delete", "--force", &id]))],
+                ..Side::cmd(base(&["create", "--bundle", b, "--pid-file", pf, &id]))
+            },
             "start" => Side {
-                before: vec![Step::Cmd(base(&["create", "--bundle", b, "--pid-file", pf, &id]))],
-                after: vec![Step::WaitPidFile(pidfile.clone()), Step::Cmd(base(&["delete", "--force", &id]))],
+                before: vec![Step::Cmd(base(&[
+                    "create",
+                    "--bundle",
+                    b,
+                    "--pid-file",
+                    pf,
+                    &id,
+                ]))],
+                after: vec![
+                    Step::WaitPidFile(pidfile.clone()),
+                    Step::Cmd(base(&["delete", "--force", &id])),
+                ],
                 ..Side::cmd(base(&["start", &id]))
             },
             "delete" => Side {
-                before: vec![Step::Cmd(base(&["create", "--bundle", b, "--pid-file", pf, &id])), Step::Cmd(base(&["start", &id])), Step::WaitPidFile(pidfile.clone())],
+                before: vec![
+                    Step::Cmd(base(&["create", "--bundle", b, "--pid-file", pf, &id])),
+                    Step::Cmd(base(&["start", &id])),
+                    Step::WaitPidFile(pidfile.clone()),
+                ],
                 ..Side::cmd(base(&["delete", &id]))
             },
             _ => unreachable!(),
@@ -188,12 +254,20 @@ fn runtime_cases(cases: &mut Vec<Case>, work: &Path, bundle: &Path, ours: &Path,
             "delete" => "runtime: delete (stopped container)".to_string(),
             w => format!("runtime: {w}"),
         };
-        cases.push(Case { name: label, berth: mk(&ob, &or, &format!("berth-{peer_name}"), what), peer_name, peer: mk(&pb, &pr, peer_name, what) });
+        cases.push(Case {
+            name: label,
+            berth: mk(&ob, &or, &format!("berth-{peer_name}"), what),
+            peer_name,
+            peer: mk(&pb, &pr, peer_name, what),
+        });
     }
 }
 
 fn main() {
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
     // SAFETY: prctl with integer arguments; makes orphaned container inits our children.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let l = links();
@@ -232,28 +306,57 @@ fn main() {
                 runtime_cases(&mut cases, &work, bundle, &ours, "runc", &runc);
             }
             if let Some(crun) = which("crun") {
-                let o = Command::new(&crun).args(["--root", work.join("crun-probe").to_str().unwrap(), "run", "--bundle", bundle.to_str().unwrap(), "probe"]).output();
+                let o = Command::new(&crun)
+                    .args([
+                        "--root",
+                        work.join("crun-probe").to_str().unwrap(),
+                        "run",
+                        "--bundle",
+                        bundle.to_str().unwrap(),
+                        "probe",
+                    ])
+                    .output();
                 match o {
-                    Ok(o) if o.status.success() => runtime_cases(&mut cases, &work, bundle, &ours, "crun", &crun),
-                    Ok(o) => notes.push(format!("crun skipped: `crun run` fails on this host: {}", String::from_utf8_lossy(&o.stderr).trim())),
+                    Ok(o) if o.status.success() => {
+                        runtime_cases(&mut cases, &work, bundle, &ours, "crun", &crun)
+                    }
+                    Ok(o) => notes.push(format!(
+                        "crun skipped: `crun run` fails on this host: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    )),
                     Err(e) => notes.push(format!("crun skipped: {e}")),
                 }
             }
             // The CVE-2019-5736 guard: the default read-only bind of the binary vs a sealed memfd copy.
             let id = "bench-seal";
             let root = work.join("root-seal");
-            let argv = s(&[ours.to_str().unwrap(), "--root", root.to_str().unwrap(), "run", "--bundle", bundle.to_str().unwrap(), id]);
+            let argv = s(&[
+                ours.to_str().unwrap(),
+                "--root",
+                root.to_str().unwrap(),
+                "run",
+                "--bundle",
+                bundle.to_str().unwrap(),
+                id,
+            ]);
             cases.push(Case {
                 name: "CVE-2019-5736 guard: run, ro bind (berth default) vs memfd copy".into(),
                 berth: Side::cmd(argv.clone()),
                 peer_name: "berth (memfd)",
-                peer: Side { env: vec![("BERTH_RUNC_SEAL", "memfd")], ..Side::cmd(argv) },
+                peer: Side {
+                    env: vec![("BERTH_RUNC_SEAL", "memfd")],
+                    ..Side::cmd(argv)
+                },
             });
             if which("unshare").is_some() {
-                floor = Some(Side::cmd(s(&["unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "true"])));
+                floor = Some(Side::cmd(s(&[
+                    "unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "true",
+                ])));
             }
         }
-        (None, _) => notes.push("runtime cases skipped: no busybox (package busybox-static)".into()),
+        (None, _) => {
+            notes.push("runtime cases skipped: no busybox (package busybox-static)".into())
+        }
         (_, false) => notes.push("runtime cases skipped: they need root".into()),
     }
 
@@ -279,28 +382,50 @@ fn main() {
         if c.name.starts_with("runtime: run") && berth_run.is_none() {
             berth_run = Some(ma);
         }
-        println!("| {} | {:.2} ms | {} | {:.2} ms | {:.2}x | {} / {} KiB |", c.name, ma, c.peer_name, median(&mut b), median(&mut r), ra, rb);
+        println!(
+            "| {} | {:.2} ms | {} | {:.2} ms | {:.2}x | {} / {} KiB |",
+            c.name,
+            ma,
+            c.peer_name,
+            median(&mut b),
+            median(&mut r),
+            ra,
+            rb
+        );
     }
     if let Some(f) = floor {
         time_once(&f);
-        let mut v: Vec<f64> = (0..runs).map(|_| time_once(&f).0.as_secs_f64() * 1e3).collect();
+        let mut v: Vec<f64> = (0..runs)
+            .map(|_| time_once(&f).0.as_secs_f64() * 1e3)
+            .collect();
         let m = median(&mut v);
-        let rel = berth_run.map(|b| format!(" (berth run = {:.1}x the floor)", b / m)).unwrap_or_default();
+        let rel = berth_run
+            .map(|b| format!(" (berth run = {:.1}x the floor)", b / m))
+            .unwrap_or_default();
         println!("\nFloor: `unshare --fork --pid --mount --uts --ipc --net true`: {m:.2} ms{rel}");
     }
     for n in notes {
         println!("\nNote: {n}");
     }
     let _ = std::fs::remove_dir_all(&work);
-    let container_runs: usize = std::env::var("BENCH_CONTAINER_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let container_runs: usize = std::env::var("BENCH_CONTAINER_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     if container_runs > 0 && is_root {
         container_bench::run(container_runs);
     }
-    let image_runs: usize = std::env::var("BENCH_IMAGE_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let image_runs: usize = std::env::var("BENCH_IMAGE_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     if image_runs > 0 {
         image_bench::run(image_runs);
     }
-    let pull_runs: usize = std::env::var("BENCH_PULL_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let pull_runs: usize = std::env::var("BENCH_PULL_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     if pull_runs > 0 {
         pull_bench::run(pull_runs);
     }

@@ -6,15 +6,23 @@ use std::path::{Path, PathBuf};
 
 /// module → allowed targets (`daemon::entry` means only that submodule).
 fn allowed_table() -> BTreeMap<String, BTreeSet<String>> {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).unwrap();
-    let start = doc.find("Allowed imports").expect("ARCHITECTURE.md has an 'Allowed imports' section");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let start = doc
+        .find("Allowed imports")
+        .expect("ARCHITECTURE.md has an 'Allowed imports' section");
     let block = &doc[start..];
     let block = &block[block.find("```").unwrap() + 3..];
     let block = &block[..block.find("```").unwrap()];
     let mut table = BTreeMap::new();
     for line in block.lines().filter(|l| l.contains('→')) {
         let (lhs, rhs) = line.split_once('→').unwrap();
-        let targets: BTreeSet<String> = rhs.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        let targets: BTreeSet<String> = rhs
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
         for m in lhs.split(',') {
             table.insert(m.trim().to_string(), targets.clone());
         }
@@ -37,10 +45,19 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Top-level module of a file under src/ (None for lib.rs/main.rs).
 fn module_of(src: &Path, file: &Path) -> Option<String> {
     let rel = file.strip_prefix(src).unwrap();
-    let first = rel.components().next()?.as_os_str().to_string_lossy().into_owned();
+    let first = rel
+        .components()
+        .next()?
+        .as_os_str()
+        .to_string_lossy()
+        .into_owned();
     if rel.components().count() == 1 {
         let stem = first.trim_end_matches(".rs").to_string();
-        return if stem == "lib" || stem == "main" { None } else { Some(stem) };
+        return if stem == "lib" || stem == "main" {
+            None
+        } else {
+            Some(stem)
+        };
     }
     Some(first)
 }
@@ -53,9 +70,16 @@ fn crate_edges(code: &str) -> Vec<(String, String)> {
         let mut rest = line;
         while let Some(i) = rest.find("crate::") {
             let after = &rest[i + 7..];
-            let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+            let ident = |s: &str| {
+                s.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            };
             let a = ident(after);
-            assert!(!after.starts_with('{'), "use explicit `crate::module::...` paths, not `crate::{{...}}`: {line}");
+            assert!(
+                !after.starts_with('{'),
+                "use explicit `crate::module::...` paths, not `crate::{{...}}`: {line}"
+            );
             let after_a = &after[a.len()..];
             let b = after_a.strip_prefix("::").map(ident).unwrap_or_default();
             edges.push((a, b));
@@ -73,8 +97,12 @@ fn imports_follow_architecture_table() {
     rust_files(&src, &mut files);
     let mut violations = Vec::new();
     for f in &files {
-        let Some(module) = module_of(&src, f) else { continue };
-        let allowed = table.get(&module).unwrap_or_else(|| panic!("module {module} is not in ARCHITECTURE.md's table"));
+        let Some(module) = module_of(&src, f) else {
+            continue;
+        };
+        let allowed = table
+            .get(&module)
+            .unwrap_or_else(|| panic!("module {module} is not in ARCHITECTURE.md's table"));
         let code = std::fs::read_to_string(f).unwrap();
         for (a, b) in crate_edges(&code) {
             if a == module {
@@ -82,11 +110,18 @@ fn imports_follow_architecture_table() {
             }
             let ok = allowed.contains(&a) || allowed.contains(&format!("{a}::{b}"));
             if !ok {
-                violations.push(format!("{}: crate::{a}::{b} ({module} → {a} is not allowed)", f.display()));
+                violations.push(format!(
+                    "{}: crate::{a}::{b} ({module} → {a} is not allowed)",
+                    f.display()
+                ));
             }
         }
     }
-    assert!(violations.is_empty(), "import graph violates ARCHITECTURE.md:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "import graph violates ARCHITECTURE.md:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]
@@ -106,7 +141,11 @@ fn unsafe_only_in_sys() {
             }
         }
     }
-    assert!(found.is_empty(), "unsafe outside src/sys:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "unsafe outside src/sys:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -126,11 +165,22 @@ fn async_runtime_stays_in_async_layers() {
             found.push(f.display().to_string());
         }
     }
-    assert!(found.is_empty(), "smol/async-io used outside http/api/daemon/image/supervisor: {found:?}");
+    assert!(
+        found.is_empty(),
+        "smol/async-io used outside http/api/daemon/image/supervisor: {found:?}"
+    );
 }
 
 #[test]
 fn edge_parser_sees_nested_paths() {
-    let e = crate_edges("use crate::base::Error; // crate::sys::x\nlet x = crate::daemon::entry::run();");
-    assert_eq!(e, [("base".to_string(), "Error".to_string()), ("daemon".to_string(), "entry".to_string())]);
+    let e = crate_edges(
+        "use crate::base::Error; // crate::sys::x\nlet x = crate::daemon::entry::run();",
+    );
+    assert_eq!(
+        e,
+        [
+            ("base".to_string(), "Error".to_string()),
+            ("daemon".to_string(), "entry".to_string())
+        ]
+    );
 }

@@ -9,7 +9,11 @@ use std::process::{Command, Output, Stdio};
 const DOCKER_CLI: &str = "/usr/local/bin/docker";
 
 fn with_env(mut c: Command, host: &str, cfg: &std::path::Path) -> Command {
-    c.env("DOCKER_HOST", host).env("DOCKER_CONFIG", cfg).env_remove("DOCKER_API_VERSION").env_remove("DOCKER_CONTEXT").stdin(Stdio::null());
+    c.env("DOCKER_HOST", host)
+        .env("DOCKER_CONFIG", cfg)
+        .env_remove("DOCKER_API_VERSION")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(Stdio::null());
     c
 }
 
@@ -23,19 +27,95 @@ fn both(args: &[&str], host: &str, cfg: &std::path::Path) -> (Output, Output) {
 
 /// Output with the client's own version number blanked (berth reports its own).
 fn text(o: &Output) -> (String, String, Option<i32>) {
-    let v = |s: String| s.replace("0.1.0-berth", "<VERSION>").replace("28.2.2", "<VERSION>");
+    let v = |s: String| {
+        s.replace("0.1.0-berth", "<VERSION>")
+            .replace("28.2.2", "<VERSION>")
+    };
     (v(stdout(o)), v(stderr(o)), o.status.code())
 }
 
 const COMMANDS: &[&str] = &[
-    "attach", "commit", "cp", "create", "diff", "events", "exec", "export", "history", "images", "import", "info", "inspect", "kill", "load",
-    "login", "logout", "logs", "pause", "port", "ps", "pull", "push", "rename", "restart", "rm", "rmi", "run", "save", "start", "stats", "stop",
-    "tag", "top", "unpause", "update", "version", "wait", "container attach", "container commit", "container cp", "container create",
-    "container diff", "container exec", "container export", "container inspect", "container kill", "container logs", "container ls",
-    "container list", "container ps", "container pause", "container port", "container prune", "container rename", "container restart",
-    "container rm", "container remove", "container run", "container start", "container stats", "container stop", "container top",
-    "container unpause", "container update", "container wait", "image history", "image import", "image inspect", "image load", "image ls",
-    "image prune", "image pull", "image push", "image rm", "image save", "image tag", "system df", "system events", "system info", "system prune",
+    "attach",
+    "commit",
+    "cp",
+    "create",
+    "diff",
+    "events",
+    "exec",
+    "export",
+    "history",
+    "images",
+    "import",
+    "info",
+    "inspect",
+    "kill",
+    "load",
+    "login",
+    "logout",
+    "logs",
+    "pause",
+    "port",
+    "ps",
+    "pull",
+    "push",
+    "rename",
+    "restart",
+    "rm",
+    "rmi",
+    "run",
+    "save",
+    "start",
+    "stats",
+    "stop",
+    "tag",
+    "top",
+    "unpause",
+    "update",
+    "version",
+    "wait",
+    "container attach",
+    "container commit",
+    "container cp",
+    "container create",
+    "container diff",
+    "container exec",
+    "container export",
+    "container inspect",
+    "container kill",
+    "container logs",
+    "container ls",
+    "container list",
+    "container ps",
+    "container pause",
+    "container port",
+    "container prune",
+    "container rename",
+    "container restart",
+    "container rm",
+    "container remove",
+    "container run",
+    "container start",
+    "container stats",
+    "container stop",
+    "container top",
+    "container unpause",
+    "container update",
+    "container wait",
+    "image history",
+    "image import",
+    "image inspect",
+    "image load",
+    "image ls",
+    "image prune",
+    "image pull",
+    "image push",
+    "image rm",
+    "image save",
+    "image tag",
+    "system df",
+    "system events",
+    "system info",
+    "system prune",
 ];
 
 /// The flag table of a help text: long name → (shorthand, type word).
@@ -55,10 +135,16 @@ fn flags_of(help: &str) -> BTreeMap<String, (Option<char>, String)> {
             Some(r) if !r.starts_with('-') => (r.chars().next(), r.get(3..).unwrap_or("")),
             _ => (None, t),
         };
-        let Some(rest) = rest.strip_prefix("--") else { continue };
+        let Some(rest) = rest.strip_prefix("--") else {
+            continue;
+        };
         let mut words = rest.split(' ');
         let long = words.next().unwrap_or("").to_string();
-        let ty = words.next().filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric())).unwrap_or("").to_string();
+        let ty = words
+            .next()
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or("")
+            .to_string();
         m.insert(long, (short, ty));
     }
     m
@@ -84,10 +170,18 @@ fn help_has_dockers_usage_aliases_and_flags() {
         // Usage line(s): everything up to the first blank line.
         let usage = |h: &str| h.split("\n\n").next().unwrap_or("").to_string();
         if usage(&bh) != usage(&rh) {
-            problems.push(format!("{c}: usage {:?} vs docker {:?}", usage(&bh), usage(&rh)));
+            problems.push(format!(
+                "{c}: usage {:?} vs docker {:?}",
+                usage(&bh),
+                usage(&rh)
+            ));
         }
         if block_after(&bh, "Aliases:") != block_after(&rh, "Aliases:") {
-            problems.push(format!("{c}: aliases {:?} vs docker {:?}", block_after(&bh, "Aliases:"), block_after(&rh, "Aliases:")));
+            problems.push(format!(
+                "{c}: aliases {:?} vs docker {:?}",
+                block_after(&bh, "Aliases:"),
+                block_after(&rh, "Aliases:")
+            ));
         }
         let (bf, rf) = (flags_of(&bh), flags_of(&rh));
         for (long, spec) in &bf {
@@ -106,7 +200,12 @@ fn help_has_dockers_usage_aliases_and_flags() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -114,17 +213,38 @@ fn help_text_is_laid_out_like_pflag() {
     let t = TestDir::new("client_cli_help_wrap");
     let host = format!("unix://{}", t.join("none.sock").display());
     // Commands without flags: the whole text is Docker's.
-    for c in [&["pause", "--help"][..], &["unpause", "--help"], &["rename", "--help"], &["diff", "--help"]] {
+    for c in [
+        &["pause", "--help"][..],
+        &["unpause", "--help"],
+        &["rename", "--help"],
+        &["diff", "--help"],
+    ] {
         let (b, r) = both(c, &host, &t.join("cfg"));
         assert_eq!(text(&b), text(&r), "{c:?}");
     }
     // With flags: the text column and the wrapping of a long description.
     let (b, r) = both(&["ps", "--help"], &host, &t.join("cfg"));
-    let line = |o: &Output, start: &str| stdout(o).lines().find(|l| l.starts_with(start)).map(String::from);
-    for start in ["  -a, --all ", "  -q, --quiet ", "      --no-trunc ", "  -n, --last int "] {
+    let line = |o: &Output, start: &str| {
+        stdout(o)
+            .lines()
+            .find(|l| l.starts_with(start))
+            .map(String::from)
+    };
+    for start in [
+        "  -a, --all ",
+        "  -q, --quiet ",
+        "      --no-trunc ",
+        "  -n, --last int ",
+    ] {
         assert_eq!(line(&b, start), line(&r, start), "{start}");
     }
-    let wrapped = |o: &Output| stdout(o).lines().skip_while(|l| !l.starts_with("  -n, --last")).nth(1).map(String::from);
+    let wrapped = |o: &Output| {
+        stdout(o)
+            .lines()
+            .skip_while(|l| !l.starts_with("  -n, --last"))
+            .nth(1)
+            .map(String::from)
+    };
     assert_eq!(wrapped(&b), wrapped(&r));
 }
 
@@ -168,7 +288,11 @@ fn argument_errors_and_exit_codes_match_docker() {
     for c in cases {
         let (b, r) = both(c, &host, &t.join("cfg"));
         if text(&b) != text(&r) {
-            problems.push(format!("{c:?}:\n  berth:  {:?}\n  docker: {:?}", text(&b), text(&r)));
+            problems.push(format!(
+                "{c:?}:\n  berth:  {:?}\n  docker: {:?}",
+                text(&b),
+                text(&r)
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -177,25 +301,43 @@ fn argument_errors_and_exit_codes_match_docker() {
 #[test]
 fn connection_errors_match_docker() {
     let t = TestDir::new("client_cli_connect");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let hosts = [
         format!("unix://{}", t.join("none.sock").display()),
         format!("tcp://127.0.0.1:{port}"),
         format!("tcp://localhost:{port}"),
     ];
     for host in &hosts {
-        for c in [&["ps"][..], &["images"], &["info"], &["rm", "x"], &["logout", "127.0.0.1:1"]] {
+        for c in [
+            &["ps"][..],
+            &["images"],
+            &["info"],
+            &["rm", "x"],
+            &["logout", "127.0.0.1:1"],
+        ] {
             let (b, r) = both(c, host, &t.join("cfg"));
             assert_eq!(text(&b), text(&r), "{c:?} with DOCKER_HOST={host}");
         }
         // The client half of version/info still prints, then the error.
-        let (b, r) = both(&["version", "--format", "{{.Client.APIVersion}}"], host, &t.join("cfg"));
+        let (b, r) = both(
+            &["version", "--format", "{{.Client.APIVersion}}"],
+            host,
+            &t.join("cfg"),
+        );
         assert_eq!(text(&b), text(&r), "version with DOCKER_HOST={host}");
     }
     let (b, r) = both(&["ps"], "foo://x", &t.join("cfg"));
     assert_eq!(text(&b), text(&r));
     // -H wins over DOCKER_HOST, and only one is allowed.
-    let (b, r) = both(&["-H", &hosts[0], "ps"], "tcp://127.0.0.1:1", &t.join("cfg"));
+    let (b, r) = both(
+        &["-H", &hosts[0], "ps"],
+        "tcp://127.0.0.1:1",
+        &t.join("cfg"),
+    );
     assert_eq!(text(&b), text(&r));
 }
 
@@ -205,15 +347,25 @@ fn version_and_group_help() {
     assert!(stdout(&o).starts_with("Docker version "), "{}", stdout(&o));
     let o = run(Command::new(role("docker")).args(["container"]));
     let h = stdout(&o);
-    assert!(h.starts_with("Usage:  docker container COMMAND\n\nManage containers\n\nCommands:\n"), "{h}");
-    for c in ["attach", "commit", "cp", "create", "exec", "ls", "prune", "run", "wait"] {
+    assert!(
+        h.starts_with("Usage:  docker container COMMAND\n\nManage containers\n\nCommands:\n"),
+        "{h}"
+    );
+    for c in [
+        "attach", "commit", "cp", "create", "exec", "ls", "prune", "run", "wait",
+    ] {
         assert!(h.contains(&format!("\n  {c} ")), "{c} missing from\n{h}");
     }
-    assert!(h.ends_with("\nRun 'docker container COMMAND --help' for more information on a command.\n"));
+    assert!(
+        h.ends_with("\nRun 'docker container COMMAND --help' for more information on a command.\n")
+    );
     let o = run(Command::new(role("docker")).arg("--help"));
     let h = stdout(&o);
     assert!(h.starts_with("Usage:  docker [OPTIONS] COMMAND\n"), "{h}");
-    assert!(h.contains("\nManagement Commands:\n  container   Manage containers\n"), "{h}");
+    assert!(
+        h.contains("\nManagement Commands:\n  container   Manage containers\n"),
+        "{h}"
+    );
     // `berth docker` and a `docker` link are the same front end.
     let a = run(Command::new(berth_bin()).args(["docker", "image", "--help"]));
     let b = run(Command::new(role("docker")).args(["image", "--help"]));

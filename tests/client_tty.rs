@@ -23,14 +23,24 @@ fn client(d: &Daemon, real: bool, args: &[&str]) -> std::process::Command {
 fn assert_cooked(pty: &Pty) {
     let slave = pty.slave();
     let t = rustix::termios::tcgetattr(&slave).unwrap();
-    assert!(t.local_modes.contains(rustix::termios::LocalModes::ECHO), "echo left off");
-    assert!(t.local_modes.contains(rustix::termios::LocalModes::ICANON), "raw mode left on");
+    assert!(
+        t.local_modes.contains(rustix::termios::LocalModes::ECHO),
+        "echo left off"
+    );
+    assert!(
+        t.local_modes.contains(rustix::termios::LocalModes::ICANON),
+        "raw mode left on"
+    );
 }
 
 fn run_it_scenario(d: &Daemon, real: bool) {
     let name = if real { "tty-real" } else { "tty-berth" };
     let pty = Pty::open(24, 80);
-    let mut child = pty.spawn(client(d, real, &["run", "-it", "--rm", "--name", name, "small:peer", "sh"]));
+    let mut child = pty.spawn(client(
+        d,
+        real,
+        &["run", "-it", "--rm", "--name", name, "small:peer", "sh"],
+    ));
     let mut seen = String::new();
     pty.expect(&mut seen, "# ", T);
     pty.write(b"stty size\r");
@@ -43,7 +53,8 @@ fn run_it_scenario(d: &Daemon, real: bool) {
     pty.write(b"echo $((6*7)) $TERM\r");
     pty.expect(&mut seen, "42 xterm", T);
     pty.write(b"exit 3\r");
-    let st = wait_timeout(&mut child, T).unwrap_or_else(|| panic!("client did not exit; terminal showed {seen:?}"));
+    let st = wait_timeout(&mut child, T)
+        .unwrap_or_else(|| panic!("client did not exit; terminal showed {seen:?}"));
     assert_eq!(st.code(), Some(3), "{seen:?}");
     assert_cooked(&pty);
 }
@@ -51,15 +62,23 @@ fn run_it_scenario(d: &Daemon, real: bool) {
 fn detach_scenario(d: &Daemon, real: bool) {
     let name = if real { "det-real" } else { "det-berth" };
     let pty = Pty::open(24, 80);
-    let mut child = pty.spawn(client(d, real, &["run", "-it", "--name", name, "small:peer", "sh"]));
+    let mut child = pty.spawn(client(
+        d,
+        real,
+        &["run", "-it", "--name", name, "small:peer", "sh"],
+    ));
     let mut seen = String::new();
     pty.expect(&mut seen, "# ", T);
     // ctrl-p ctrl-q: the client leaves, the container keeps running.
     pty.write(&[0x10, 0x11]);
-    let st = wait_timeout(&mut child, T).unwrap_or_else(|| panic!("client did not detach; terminal showed {seen:?}"));
+    let st = wait_timeout(&mut child, T)
+        .unwrap_or_else(|| panic!("client did not detach; terminal showed {seen:?}"));
     assert_eq!(st.code(), Some(0));
     assert_cooked(&pty);
-    assert_eq!(d.ok(&["inspect", "-f", "{{.State.Running}}", name]), "true\n");
+    assert_eq!(
+        d.ok(&["inspect", "-f", "{{.State.Running}}", name]),
+        "true\n"
+    );
     // attach again and end it from the terminal.
     let pty2 = Pty::open(24, 80);
     let mut child = pty2.spawn(client(d, real, &["attach", name]));
@@ -68,12 +87,27 @@ fn detach_scenario(d: &Daemon, real: bool) {
     pty2.write(b"echo back again\r");
     pty2.expect(&mut seen, "back again", T);
     pty2.write(b"exit 4\r");
-    let st = wait_timeout(&mut child, T).unwrap_or_else(|| panic!("attach did not end; terminal showed {seen:?}"));
+    let st = wait_timeout(&mut child, T)
+        .unwrap_or_else(|| panic!("attach did not end; terminal showed {seen:?}"));
     assert_eq!(st.code(), Some(4), "{seen:?}");
     d.ok(&["rm", name]);
     // Custom detach keys.
     let pty3 = Pty::open(24, 80);
-    let mut child = pty3.spawn(client(d, real, &["run", "-it", "--rm", "--detach-keys", "ctrl-a,x", "--name", name, "small:peer", "sh"]));
+    let mut child = pty3.spawn(client(
+        d,
+        real,
+        &[
+            "run",
+            "-it",
+            "--rm",
+            "--detach-keys",
+            "ctrl-a,x",
+            "--name",
+            name,
+            "small:peer",
+            "sh",
+        ],
+    ));
     let mut seen = String::new();
     pty3.expect(&mut seen, "# ", T);
     // A partial sequence is passed on: ctrl-a then `e` types `e`.
@@ -81,21 +115,36 @@ fn detach_scenario(d: &Daemon, real: bool) {
     pty3.write(b"echo partial\r");
     pty3.expect(&mut seen, "partial", T);
     pty3.write(&[0x01, b'x']);
-    let st = wait_timeout(&mut child, T).unwrap_or_else(|| panic!("custom keys did not detach; terminal showed {seen:?}"));
+    let st = wait_timeout(&mut child, T)
+        .unwrap_or_else(|| panic!("custom keys did not detach; terminal showed {seen:?}"));
     assert_eq!(st.code(), Some(0));
     d.ok(&["rm", "-f", name]);
 }
 
 fn exec_it_scenario(d: &Daemon, real: bool) {
+    // API 1.41 (dockerd 20.10) has no console size on exec start: both clients resize right after
+    // the start, so the command waits a moment before it reads its size.
     let name = if real { "ex-real" } else { "ex-berth" };
     d.ok(&["run", "-d", "--name", name, "small:peer", "sleep", "100"]);
     let pty = Pty::open(33, 120);
-    let mut child = pty.spawn(client(d, real, &["exec", "-it", name, "sh", "-c", "stty size; read x; echo got $x; exit 5"]));
+    let mut child = pty.spawn(client(
+        d,
+        real,
+        &[
+            "exec",
+            "-it",
+            name,
+            "sh",
+            "-c",
+            "sleep 0.5; stty size; read x; echo got $x; exit 5",
+        ],
+    ));
     let mut seen = String::new();
     pty.expect(&mut seen, "33 120", T);
     pty.write(b"hello\r");
     pty.expect(&mut seen, "got hello", T);
-    let st = wait_timeout(&mut child, T).unwrap_or_else(|| panic!("exec did not end; terminal showed {seen:?}"));
+    let st = wait_timeout(&mut child, T)
+        .unwrap_or_else(|| panic!("exec did not end; terminal showed {seen:?}"));
     assert_eq!(st.code(), Some(5), "{seen:?}");
     assert_cooked(&pty);
     d.ok(&["rm", "-f", name]);
@@ -105,7 +154,15 @@ fn all(kind: Kind, test: &str) {
     require_root();
     let d = Daemon::start(kind, test);
     if kind == Kind::Berth
-        && !d.require(test, &[("POST", "/containers/create"), ("POST", "/containers/x/attach"), ("POST", "/containers/x/resize"), ("POST", "/containers/x/exec")])
+        && !d.require(
+            test,
+            &[
+                ("POST", "/containers/create"),
+                ("POST", "/containers/x/attach"),
+                ("POST", "/containers/x/resize"),
+                ("POST", "/containers/x/exec"),
+            ],
+        )
     {
         return;
     }

@@ -9,7 +9,15 @@ use containers_support::{Engine, IMAGE};
 #[test]
 fn run_attached_prints_output_and_returns_the_exit_code() {
     let e = Engine::start("containers_run_attached");
-    let o = e.docker(&["run", "--name", "a1", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    let o = e.docker(&[
+        "run",
+        "--name",
+        "a1",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(stdout(&o), "out\n");
     assert_eq!(stderr(&o), "err\n");
@@ -22,7 +30,10 @@ fn run_attached_prints_output_and_returns_the_exit_code() {
     // The json-file log kept both streams, and -a starts it again attached.
     assert_eq!(e.ok(&["logs", "a1"]), "out\n");
     let o = e.docker(&["start", "-a", "a1"]);
-    assert_eq!((o.status.code(), stdout(&o)), (Some(3), "out\n".to_string()));
+    assert_eq!(
+        (o.status.code(), stdout(&o)),
+        (Some(3), "out\n".to_string())
+    );
     assert_eq!(e.ok(&["logs", "a1"]), "out\nout\n");
 }
 
@@ -31,12 +42,18 @@ fn exit_codes_125_126_127_follow_the_cli() {
     let e = Engine::start("containers_run_exit_codes");
     let (code, err) = e.fails(&["run", IMAGE, "nosuch-command"]);
     assert_eq!(code, 127, "{err}");
-    assert!(err.contains("exec: \"nosuch-command\": executable file not found in $PATH"), "{err}");
+    assert!(
+        err.contains("exec: \"nosuch-command\": executable file not found in $PATH"),
+        "{err}"
+    );
     let (code, err) = e.fails(&["run", "--rm", IMAGE, "/etc"]);
     assert_eq!(code, 126, "{err}");
     let (code, err) = e.fails(&["run", "--user", "nosuchuser", IMAGE, "true"]);
     assert_eq!(code, 125, "{err}");
-    assert!(err.contains("unable to find user nosuchuser: no matching entries in passwd file"), "{err}");
+    assert!(
+        err.contains("unable to find user nosuchuser: no matching entries in passwd file"),
+        "{err}"
+    );
     let (code, err) = e.fails(&["run", "--network", "bridge", IMAGE, "true"]);
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("come later"), "{err}");
@@ -52,7 +69,13 @@ fn exit_codes_125_126_127_follow_the_cli() {
 #[test]
 fn create_inspect_ps_rename_rm() {
     let e = Engine::start("containers_create_ps");
-    let id = e.ok(&["create", "--name", "web", "-e", "A=1", "-l", "team=x", "-w", "/srv", "-h", "myhost", IMAGE, "sleep", "30"]).trim().to_string();
+    let id = e
+        .ok(&[
+            "create", "--name", "web", "-e", "A=1", "-l", "team=x", "-w", "/srv", "-h", "myhost",
+            IMAGE, "sleep", "30",
+        ])
+        .trim()
+        .to_string();
     assert_eq!(id.len(), 64);
     let v = e.inspect("web");
     assert_eq!(v["Id"], id.as_str());
@@ -71,28 +94,66 @@ fn create_inspect_ps_rename_rm() {
     // Conflicting name: Docker's 409 wording (`create` exits 1 on it, `run` 125).
     let (code, err) = e.fails(&["create", "--name", "web", IMAGE, "true"]);
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("Conflict. The container name \"/web\" is already in use by container \"{id}\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "Conflict. The container name \"/web\" is already in use by container \"{id}\""
+        )),
+        "{err}"
+    );
     let (code, err) = e.fails(&["run", "--name", "web", IMAGE, "true"]);
     assert_eq!(code, 125);
-    assert!(err.contains(&format!("Conflict. The container name \"/web\" is already in use by container \"{id}\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "Conflict. The container name \"/web\" is already in use by container \"{id}\""
+        )),
+        "{err}"
+    );
     // ps: created containers only with -a; filters; quiet.
     assert_eq!(e.ok(&["ps", "-q"]), "");
     assert_eq!(e.ok(&["ps", "-aq"]).trim(), &id[..12]);
-    assert_eq!(e.ok(&["ps", "-a", "--filter", "label=team=x", "--format", "{{.Names}}"]).trim(), "web");
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=team=x",
+            "--format",
+            "{{.Names}}"
+        ])
+        .trim(),
+        "web"
+    );
     assert_eq!(e.ok(&["ps", "-a", "--filter", "status=exited", "-q"]), "");
-    assert_eq!(e.ok(&["ps", "-a", "--filter", "name=we", "--format", "{{.Names}} {{.Image}} {{.Status}}"]).trim(), "web bb:latest Created");
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "name=we",
+            "--format",
+            "{{.Names}} {{.Image}} {{.Status}}"
+        ])
+        .trim(),
+        "web bb:latest Created"
+    );
     let (_, err) = e.fails(&["ps", "--filter", "bogus=1"]);
     assert!(err.contains("invalid filter 'bogus'"), "{err}");
     // An anonymous container gets an adjective_surname name.
     e.ok(&["create", IMAGE, "true"]);
     let names = e.ok(&["ps", "-a", "--format", "{{.Names}}"]);
-    assert!(names.lines().any(|n| n != "web" && n.contains('_')), "{names}");
+    assert!(
+        names.lines().any(|n| n != "web" && n.contains('_')),
+        "{names}"
+    );
     // rename, then rm.
     e.ok(&["rename", "web", "api"]);
     assert_eq!(e.inspect(&id[..12])["Name"], "/api");
     let (code, err) = e.fails(&["inspect", "web"]);
     assert_eq!(code, 1);
-    assert!(err.contains("No such object: web") || err.contains("No such container: web"), "{err}");
+    assert!(
+        err.contains("No such object: web") || err.contains("No such container: web"),
+        "{err}"
+    );
     e.ok(&["rm", "api"]);
     let (code, err) = e.fails(&["rm", "api"]);
     assert_eq!(code, 1);
@@ -103,22 +164,43 @@ fn create_inspect_ps_rename_rm() {
 #[test]
 fn detached_logs_stop_and_rm_force() {
     let e = Engine::start("containers_detached_logs");
-    let id = e.ok(&["run", "-d", "--name", "d1", IMAGE, "sh", "-c", "echo one; echo two >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"]);
+    let id = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "d1",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo one; echo two >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+    ]);
     assert_eq!(id.trim().len(), 64);
     e.until("logs", || e.ok(&["logs", "d1"]).contains("one"));
     let o = e.docker(&["logs", "d1"]);
-    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("one\n", "two\n"));
+    assert_eq!(
+        (stdout(&o).as_str(), stderr(&o).as_str()),
+        ("one\n", "two\n")
+    );
     assert_eq!(e.status("d1"), "running");
     let ps = e.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("d1 Up "), "{ps}");
     // rm of a running container needs -f.
     let (code, err) = e.fails(&["rm", "d1"]);
     assert_eq!(code, 1);
-    assert!(err.contains("container is running: stop the container before removing or force remove"), "{err}");
+    assert!(
+        err.contains("container is running: stop the container before removing or force remove"),
+        "{err}"
+    );
     // stop sends SIGTERM: the trap runs and the exit code is 0.
     e.ok(&["stop", "d1"]);
     let v = e.inspect("d1");
-    assert_eq!((v["State"]["Status"].as_str(), v["State"]["ExitCode"].as_i64()), (Some("exited"), Some(0)));
+    assert_eq!(
+        (
+            v["State"]["Status"].as_str(),
+            v["State"]["ExitCode"].as_i64()
+        ),
+        (Some("exited"), Some(0))
+    );
     assert!(e.ok(&["logs", "d1"]).contains("bye"));
     // Stopping a stopped container is fine (304), and so is rm -f of a running one.
     e.ok(&["stop", "d1"]);
@@ -127,17 +209,33 @@ fn detached_logs_stop_and_rm_force() {
     e.ok(&["rm", "-f", "d1"]);
     assert_eq!(e.ok(&["ps", "-aq"]), "");
     // Nothing left mounted or running for it.
-    assert!(!std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(id.trim()));
+    assert!(!std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(id.trim()));
 }
 
 #[test]
 fn rm_flag_removes_the_container_and_stdin_reaches_it() {
     let e = Engine::start("containers_rm_stdin");
-    let o = e.with_stdin(&["run", "--rm", "-i", IMAGE, "sh", "-c", "read x; echo got:$x"], b"hello\n");
+    let o = e.with_stdin(
+        &[
+            "run",
+            "--rm",
+            "-i",
+            IMAGE,
+            "sh",
+            "-c",
+            "read x; echo got:$x",
+        ],
+        b"hello\n",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "got:hello\n");
     assert_eq!(e.ok(&["ps", "-aq"]), "");
-    let o = e.with_stdin(&["run", "-i", "--rm", IMAGE, "wc", "-c"], &vec![b'x'; 200_000]);
+    let o = e.with_stdin(
+        &["run", "-i", "--rm", IMAGE, "wc", "-c"],
+        &vec![b'x'; 200_000],
+    );
     assert_eq!(stdout(&o).trim(), "200000");
 }
 
@@ -145,10 +243,26 @@ fn rm_flag_removes_the_container_and_stdin_reaches_it() {
 fn wait_and_kill() {
     let e = Engine::start("containers_wait_kill");
     // PID 1 ignores signals it has no handler for (as in Docker): trap USR1.
-    e.ok(&["run", "-d", "--name", "w1", IMAGE, "sh", "-c", "trap 'exit 7' USR1; while true; do sleep 0.1; done"]);
-    let mut waiter = e.cmd(&["wait", "w1"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "w1",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; while true; do sleep 0.1; done",
+    ]);
+    let mut waiter = e
+        .cmd(&["wait", "w1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(waiter.try_wait().unwrap().is_none(), "wait returned while the container runs");
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "wait returned while the container runs"
+    );
     e.ok(&["kill", "-s", "USR1", "w1"]);
     let out = waiter.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
@@ -167,18 +281,51 @@ fn wait_and_kill() {
 #[test]
 fn user_workdir_env_and_hostname_reach_the_process() {
     let e = Engine::start("containers_process_config");
-    let out = e.ok(&["run", "--rm", "-u", "65534:65534", "-w", "/work/dir", "-e", "FOO=bar", "-h", "box", IMAGE, "sh", "-c", "id -u; id -g; pwd; echo $FOO; hostname; cat /etc/hostname"]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "65534:65534",
+        "-w",
+        "/work/dir",
+        "-e",
+        "FOO=bar",
+        "-h",
+        "box",
+        IMAGE,
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $FOO; hostname; cat /etc/hostname",
+    ]);
     assert_eq!(out, "65534\n65534\n/work/dir\nbar\nbox\nbox\n");
     let out = e.ok(&["run", "--rm", "-u", "nobody", IMAGE, "id", "-un"]);
     assert_eq!(out.trim(), "nobody");
     // Default network: a private namespace with only loopback.
     let out = e.ok(&["run", "--rm", IMAGE, "sh", "-c", "ls /sys/class/net"]);
     assert_eq!(out.trim(), "lo");
-    let out = e.ok(&["run", "--rm", "--network", "none", IMAGE, "sh", "-c", "ls /sys/class/net"]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "ls /sys/class/net",
+    ]);
     assert_eq!(out.trim(), "lo");
     // Host network: the host's interfaces.
     let host_ifaces: usize = std::fs::read_dir("/sys/class/net").unwrap().count();
-    let out = e.ok(&["run", "--rm", "--network", "host", IMAGE, "sh", "-c", "ls /sys/class/net | wc -l"]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        IMAGE,
+        "sh",
+        "-c",
+        "ls /sys/class/net | wc -l",
+    ]);
     assert_eq!(out.trim().parse::<usize>().unwrap(), host_ifaces);
 }
 
@@ -195,7 +342,10 @@ fn read_only_root_binds_and_tmpfs() {
         "cat /data/in.txt; echo; echo hi > /data/out.txt; touch /x 2>/dev/null || echo root-ro; touch /ro/y 2>/dev/null || echo bind-ro; echo t > /scratch/t && cat /scratch/t",
     ]);
     assert_eq!(out, "from-host\nroot-ro\nbind-ro\nt\n");
-    assert_eq!(std::fs::read_to_string(host.join("out.txt")).unwrap(), "hi\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("out.txt")).unwrap(),
+        "hi\n"
+    );
     let v = {
         e.ok(&["create", "--name", "mnt", "-v", &bind_ro, IMAGE, "true"]);
         e.inspect("mnt")
@@ -209,13 +359,28 @@ fn read_only_root_binds_and_tmpfs() {
 #[test]
 fn logs_since_until_tail_timestamps_follow() {
     let e = Engine::start("containers_logs_options");
-    e.ok(&["run", "-d", "--name", "lg", IMAGE, "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; sleep 1.2; echo late; sleep 60"]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lg",
+        IMAGE,
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; sleep 1.2; echo late; sleep 60",
+    ]);
     e.until("first lines", || e.ok(&["logs", "lg"]).contains("line5"));
     // --tail counts entries of both streams, as Docker does.
     let o = e.docker(&["logs", "--tail", "3", "lg"]);
-    assert_eq!((stdout(&o), stderr(&o)), ("line4\nline5\n".to_string(), "oops\n".to_string()));
+    assert_eq!(
+        (stdout(&o), stderr(&o)),
+        ("line4\nline5\n".to_string(), "oops\n".to_string())
+    );
     let o = e.docker(&["logs", "--tail", "1", "lg"]);
-    assert_eq!((stdout(&o), stderr(&o)), (String::new(), "oops\n".to_string()));
+    assert_eq!(
+        (stdout(&o), stderr(&o)),
+        (String::new(), "oops\n".to_string())
+    );
     let ts = e.ok(&["logs", "-t", "--tail", "1", "lg"]);
     let o = e.docker(&["logs", "-t", "--tail", "1", "lg"]);
     let line = stderr(&o);
@@ -225,11 +390,25 @@ fn logs_since_until_tail_timestamps_follow() {
     // --since after the first burst: only what came later; --until before it: nothing later.
     e.until("late line", || e.ok(&["logs", "lg"]).contains("late"));
     let all = e.docker(&["logs", "-t", "lg"]);
-    let late_stamp = stdout(&all).lines().find(|l| l.ends_with("late")).unwrap().split(' ').next().unwrap().to_string();
+    let late_stamp = stdout(&all)
+        .lines()
+        .find(|l| l.ends_with("late"))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(e.ok(&["logs", "--since", &late_stamp, "lg"]), "late\n");
-    assert_eq!(e.ok(&["logs", "--until", &stamp, "lg"]), "line1\nline2\nline3\nline4\nline5\n");
+    assert_eq!(
+        e.ok(&["logs", "--until", &stamp, "lg"]),
+        "line1\nline2\nline3\nline4\nline5\n"
+    );
     // -f follows until the container stops.
-    let mut f = e.cmd(&["logs", "-f", "--tail", "0", "lg"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut f = e
+        .cmd(&["logs", "-f", "--tail", "0", "lg"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     e.ok(&["exec", "lg", "sh", "-c", "echo followed > /proc/1/fd/1"]);
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -241,17 +420,38 @@ fn logs_since_until_tail_timestamps_follow() {
 #[test]
 fn json_file_rotation_keeps_max_file_files() {
     let e = Engine::start("containers_log_rotation");
-    e.ok(&["run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", IMAGE, "sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]);
+    e.ok(&[
+        "run",
+        "--name",
+        "rot",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        IMAGE,
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done",
+    ]);
     let log = e.inspect("rot")["LogPath"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(&format!("{log}.1")).exists());
     assert!(std::path::Path::new(&format!("{log}.2")).exists());
     assert!(!std::path::Path::new(&format!("{log}.3")).exists());
     let out = e.ok(&["logs", "rot"]);
-    assert!(out.ends_with("line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n"), "{out}");
-    assert!(!out.contains("line-0-"), "the oldest lines were rotated away");
+    assert!(
+        out.ends_with("line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("line-0-"),
+        "the oldest lines were rotated away"
+    );
     let (code, err) = e.fails(&["run", "--log-opt", "max-file=2", IMAGE, "true"]);
     assert_eq!(code, 125);
-    assert!(err.contains("max-file cannot be set without max-size"), "{err}");
+    assert!(
+        err.contains("max-file cannot be set without max-size"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -259,18 +459,33 @@ fn init_is_pid_1_forwards_signals_and_is_read_only() {
     let e = Engine::start("containers_init");
     let out = e.ok(&["run", "--rm", "--init", IMAGE, "ps", "-o", "pid,args"]);
     let first = out.lines().nth(1).unwrap();
-    assert!(first.trim_start().starts_with("1 ") && first.contains("/sbin/docker-init -- ps"), "{out}");
+    assert!(
+        first.trim_start().starts_with("1 ") && first.contains("/sbin/docker-init -- ps"),
+        "{out}"
+    );
     // sleep as a child of the init dies of SIGTERM at once: stop takes no 10 s grace period.
     e.ok(&["run", "-d", "--init", "--name", "ini", IMAGE, "sleep", "60"]);
     let t = std::time::Instant::now();
     e.ok(&["stop", "ini"]);
-    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(e.inspect("ini")["State"]["ExitCode"], 143);
     let o = e.docker(&["run", "--rm", "--init", IMAGE, "sh", "-c", "exit 9"]);
     assert_eq!(o.status.code(), Some(9));
     // The host's binary is mounted read-only: no write reaches it (CVE-2019-5736).
     let bin = std::fs::read(berth_bin()).unwrap();
-    let o = e.docker(&["run", "--rm", "--init", IMAGE, "sh", "-c", "echo x > /sbin/docker-init || echo refused; echo y >> /proc/1/exe || echo refused"]);
+    let o = e.docker(&[
+        "run",
+        "--rm",
+        "--init",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo x > /sbin/docker-init || echo refused; echo y >> /proc/1/exe || echo refused",
+    ]);
     assert_eq!(stdout(&o), "refused\nrefused\n", "{}", stderr(&o));
     assert_eq!(std::fs::read(berth_bin()).unwrap(), bin);
 }
@@ -278,7 +493,17 @@ fn init_is_pid_1_forwards_signals_and_is_read_only() {
 #[test]
 fn attach_to_a_running_container() {
     let e = Engine::start("containers_attach");
-    e.ok(&["run", "-d", "-i", "--name", "at", IMAGE, "sh", "-c", "echo ready; read l; echo got:$l; exit 5"]);
+    e.ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "at",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo ready; read l; echo got:$l; exit 5",
+    ]);
     e.until("ready", || e.ok(&["logs", "at"]).contains("ready"));
     let o = e.with_stdin(&["attach", "at"], b"hello\n");
     assert_eq!(stdout(&o), "got:hello\n", "{}", stderr(&o));

@@ -19,13 +19,17 @@ struct Resp {
 
 impl Resp {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -36,7 +40,12 @@ fn read_response(s: &mut UnixStream, head_request: bool) -> Resp {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "connection closed inside a head: {:?}", String::from_utf8_lossy(&buf));
+        assert_eq!(
+            s.read(&mut byte).unwrap(),
+            1,
+            "connection closed inside a head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.push(byte[0]);
     }
     let head = String::from_utf8(buf).unwrap();
@@ -63,7 +72,8 @@ fn read_response(s: &mut UnixStream, head_request: bool) -> Resp {
                 s.read_exact(&mut byte).unwrap();
                 line.push(byte[0]);
             }
-            let size = usize::from_str_radix(std::str::from_utf8(&line).unwrap().trim(), 16).unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&line).unwrap().trim(), 16).unwrap();
             let mut chunk = vec![0u8; size + 2];
             s.read_exact(&mut chunk).unwrap();
             if size == 0 {
@@ -74,7 +84,11 @@ fn read_response(s: &mut UnixStream, head_request: bool) -> Resp {
     } else {
         s.read_to_end(&mut body).unwrap();
     }
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn exchange(d: &Dockerd, request: &str) -> Resp {
@@ -92,7 +106,10 @@ fn assert_engine_headers(r: &Resp) {
     assert_eq!(r.header("Ostype"), Some("linux"));
     assert_eq!(r.header("Docker-Experimental"), Some("false"));
     let server = r.header("Server").unwrap();
-    assert!(server.starts_with("Docker/") && server.ends_with(" (linux)"), "Server: {server}");
+    assert!(
+        server.starts_with("Docker/") && server.ends_with(" (linux)"),
+        "Server: {server}"
+    );
     assert!(r.header("Date").is_some());
 }
 
@@ -105,14 +122,23 @@ fn ping_head_and_get_carry_dockers_headers() {
     assert_eq!(head.status, 200);
     assert_engine_headers(&head);
     assert_eq!(head.header("Content-Length"), Some("0"));
-    assert_eq!(head.header("Content-Type"), Some("text/plain; charset=utf-8"));
-    assert_eq!(head.header("Cache-Control"), Some("no-cache, no-store, must-revalidate"));
+    assert_eq!(
+        head.header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        head.header("Cache-Control"),
+        Some("no-cache, no-store, must-revalidate")
+    );
     assert_eq!(head.header("Pragma"), Some("no-cache"));
     assert_eq!(head.header("Builder-Version"), Some("1"));
     let get = get(&d, "/_ping");
     assert_eq!((get.status, get.text().as_str()), (200, "OK"));
     assert_engine_headers(&get);
-    assert_eq!(get.header("Cache-Control"), Some("no-cache, no-store, must-revalidate"));
+    assert_eq!(
+        get.header("Cache-Control"),
+        Some("no-cache, no-store, must-revalidate")
+    );
     // Versioned ping, as clients with a pinned version send it.
     assert_eq!(self::get(&d, "/v1.41/_ping").text(), "OK");
 }
@@ -122,11 +148,19 @@ fn versioned_paths_are_served() {
     require_root();
     let dir = TestDir::new("daemon_versioned_paths");
     let d = Dockerd::start(&dir, &[]);
-    for path in ["/v1.41/version", "/version", "/v1.24/version", "/v1.50/version"] {
+    for path in [
+        "/v1.41/version",
+        "/version",
+        "/v1.24/version",
+        "/v1.50/version",
+    ] {
         let r = get(&d, path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert_eq!(r.header("Content-Type"), Some("application/json"));
-        assert!(r.body.ends_with(b"}\n"), "Go's encoder ends JSON with a newline");
+        assert!(
+            r.body.ends_with(b"}\n"),
+            "Go's encoder ends JSON with a newline"
+        );
         let v = r.json();
         assert_eq!(v["ApiVersion"], "1.50");
         assert_eq!(v["MinAPIVersion"], "1.24");
@@ -141,7 +175,9 @@ fn versioned_paths_are_served() {
     let new = get(&d, "/v1.50/info").json();
     assert!(new.get("BridgeNfIptables").is_none());
     assert!(new["ContainerdCommit"].get("Expected").is_none());
-    assert!(new["RegistryConfig"].get("AllowNondistributableArtifactsCIDRs").is_none());
+    assert!(new["RegistryConfig"]
+        .get("AllowNondistributableArtifactsCIDRs")
+        .is_none());
 }
 
 #[test]
@@ -152,7 +188,10 @@ fn out_of_range_versions_get_400_with_dockers_words() {
     let r = get(&d, "/v1.99/version");
     assert_eq!(r.status, 400);
     assert_engine_headers(&r);
-    assert_eq!(r.json()["message"], "client version 1.99 is too new. Maximum supported API version is 1.50");
+    assert_eq!(
+        r.json()["message"],
+        "client version 1.99 is too new. Maximum supported API version is 1.50"
+    );
     let r = get(&d, "/v1.12/info");
     assert_eq!(r.status, 400);
     assert_eq!(
@@ -185,9 +224,11 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     let dir = TestDir::new("daemon_keepalive");
     let d = Dockerd::start(&dir, &[]);
     let mut s = UnixStream::connect(&d.socket).unwrap();
-    s.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n").unwrap();
+    s.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+        .unwrap();
     assert_eq!(read_response(&mut s, false).text(), "OK");
-    s.write_all(b"GET /v1.50/version HTTP/1.1\r\nHost: docker\r\n\r\n").unwrap();
+    s.write_all(b"GET /v1.50/version HTTP/1.1\r\nHost: docker\r\n\r\n")
+        .unwrap();
     assert_eq!(read_response(&mut s, false).json()["ApiVersion"], "1.50");
     // Pipelined: three requests in one write, three answers in order; the last closes.
     s.write_all(b"HEAD /_ping HTTP/1.1\r\n\r\nGET /_ping HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
@@ -198,7 +239,10 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     assert_eq!(last.header("Connection"), Some("close"));
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty(), "server should close after Connection: close");
+    assert!(
+        rest.is_empty(),
+        "server should close after Connection: close"
+    );
 }
 
 #[test]
@@ -209,15 +253,23 @@ fn chunked_request_bodies_are_decoded() {
     let mut s = UnixStream::connect(&d.socket).unwrap();
     let head = "POST /v1.50/swarm/init HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     // A valid JSON body split across chunks (with an extension) reaches the handler whole.
-    s.write_all(format!("{head}5;x=y\r\n{{\"Lis\r\n19\r\ntenAddr\":\"0.0.0.0:2377\"}}\r\n0\r\n\r\n").as_bytes()).unwrap();
+    s.write_all(
+        format!("{head}5;x=y\r\n{{\"Lis\r\n19\r\ntenAddr\":\"0.0.0.0:2377\"}}\r\n0\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
     let r = read_response(&mut s, false);
     assert_eq!(r.status, 501, "{}", r.text());
     assert_eq!(r.json()["message"], "berth does not support swarm mode");
     // A bad one gets Go's words; the connection stays usable afterwards.
-    s.write_all(format!("{head}2\r\n{{b\r\n2\r\nad\r\n0\r\n\r\n").as_bytes()).unwrap();
+    s.write_all(format!("{head}2\r\n{{b\r\n2\r\nad\r\n0\r\n\r\n").as_bytes())
+        .unwrap();
     let r = read_response(&mut s, false);
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["message"], "invalid character 'b' looking for beginning of object key string");
+    assert_eq!(
+        r.json()["message"],
+        "invalid character 'b' looking for beginning of object key string"
+    );
     s.write_all(b"GET /_ping HTTP/1.1\r\n\r\n").unwrap();
     assert_eq!(read_response(&mut s, false).text(), "OK");
 }
@@ -236,15 +288,34 @@ fn bad_json_gets_400_with_dockers_message() {
     let r = post("application/json", "{bad");
     assert_eq!(r.status, 400);
     assert_engine_headers(&r);
-    assert_eq!(r.body, b"{\"message\":\"invalid character 'b' looking for beginning of object key string\"}\n");
-    assert_eq!(post("application/json", "").json()["message"], "got EOF while reading request body");
-    assert_eq!(post("application/json", "{\"ListenAddr\":").json()["message"], "unexpected EOF");
+    assert_eq!(
+        r.body,
+        b"{\"message\":\"invalid character 'b' looking for beginning of object key string\"}\n"
+    );
+    assert_eq!(
+        post("application/json", "").json()["message"],
+        "got EOF while reading request body"
+    );
+    assert_eq!(
+        post("application/json", "{\"ListenAddr\":").json()["message"],
+        "unexpected EOF"
+    );
     let r = post("text/plain", "{}");
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["message"], "Content-Type specified (text/plain) must be 'application/json'");
+    assert_eq!(
+        r.json()["message"],
+        "Content-Type specified (text/plain) must be 'application/json'"
+    );
     let r = post("application/json", "{\"ListenAddr\": 5}");
     assert_eq!(r.status, 400);
-    assert!(r.json()["message"].as_str().unwrap().starts_with("json: invalid type: integer"), "{}", r.text());
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("json: invalid type: integer"),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -257,8 +328,14 @@ fn oversized_head_is_refused_and_the_daemon_lives_on() {
     req.extend_from_slice(b"\r\n\r\n");
     let out = d.raw(&req, T);
     let text = String::from_utf8_lossy(&out);
-    assert!(text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{text}");
-    assert!(text.ends_with("431 Request Header Fields Too Large"), "{text}");
+    assert!(
+        text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("431 Request Header Fields Too Large"),
+        "{text}"
+    );
     // Too many header fields is the same error.
     let mut many = String::from("GET /_ping HTTP/1.1\r\n");
     for i in 0..300 {
@@ -283,16 +360,27 @@ fn malformed_requests_get_400_and_the_daemon_lives_on() {
     ] {
         let out = d.raw(bad, T);
         let text = String::from_utf8_lossy(&out);
-        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{:?} → {text}", String::from_utf8_lossy(bad));
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{:?} → {text}",
+            String::from_utf8_lossy(bad)
+        );
         assert!(text.contains("Connection: close\r\n"));
     }
-    let out = d.raw(b"POST /_ping HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", T);
+    let out = d.raw(
+        b"POST /_ping HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        T,
+    );
     assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 501 Not Implemented"));
     // Bad chunk framing inside an otherwise fine request: the answer may come, the connection
     // must close, and the daemon must carry on.
     let _ = d.raw(b"POST /v1.50/swarm/init HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", T);
     // A client that hangs up mid-head.
-    drop(UnixStream::connect(&d.socket).unwrap().write_all(b"GET /_pi"));
+    drop(
+        UnixStream::connect(&d.socket)
+            .unwrap()
+            .write_all(b"GET /_pi"),
+    );
     assert_eq!(get(&d, "/_ping").text(), "OK");
     assert!(!d.log_text().contains("panicked"), "{}", d.log_text());
 }

@@ -28,7 +28,12 @@ fn socket_is_0660_root_and_the_docker_group() {
     assert_eq!(m.uid(), 0);
     assert_eq!(m.gid(), docker_gid());
     // Nothing left of the private bind directory.
-    let leftovers: Vec<_> = std::fs::read_dir(&dir.path).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with(".berth")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.path)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".berth"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -40,8 +45,13 @@ fn socket_group_flag_is_honoured_and_checked() {
     assert_eq!(std::fs::metadata(&d.socket).unwrap().gid(), 4242);
     drop(d);
     let dir = TestDir::new("daemon_socket_nogroup");
-    let e = Dockerd::try_start(&dir.path, &["--group", "no-such-group-berth"]).err().unwrap();
-    assert!(e.contains("failed to start daemon: group no-such-group-berth not found"), "{e}");
+    let e = Dockerd::try_start(&dir.path, &["--group", "no-such-group-berth"])
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("failed to start daemon: group no-such-group-berth not found"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -49,13 +59,19 @@ fn sigterm_removes_socket_and_pidfile_and_exits_0() {
     require_root();
     let dir = TestDir::new("daemon_sigterm");
     let mut d = Dockerd::start(&dir, &[]);
-    assert_eq!(std::fs::read_to_string(&d.pidfile).unwrap().trim(), d.pid.to_string());
+    assert_eq!(
+        std::fs::read_to_string(&d.pidfile).unwrap().trim(),
+        d.pid.to_string()
+    );
     let st = d.stop();
     assert_eq!(st.code(), Some(0), "{}", d.log_text());
     assert!(!d.socket.exists(), "socket left behind");
     assert!(!d.pidfile.exists(), "pid file left behind");
     let log = d.log_text();
-    assert!(log.contains("Processing signal 'terminated'") && log.contains("Daemon shutdown complete"), "{log}");
+    assert!(
+        log.contains("Processing signal 'terminated'") && log.contains("Daemon shutdown complete"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -63,7 +79,9 @@ fn sigint_shuts_down_cleanly_too() {
     require_root();
     let dir = TestDir::new("daemon_sigint");
     let mut d = Dockerd::start(&dir, &[]);
-    let st = d.signal_and_wait(libc::SIGINT, Duration::from_secs(10)).expect("exit after SIGINT");
+    let st = d
+        .signal_and_wait(libc::SIGINT, Duration::from_secs(10))
+        .expect("exit after SIGINT");
     assert_eq!(st.code(), Some(0));
     assert!(!d.socket.exists() && !d.pidfile.exists());
 }
@@ -80,7 +98,11 @@ fn sigterm_with_an_idle_keepalive_connection_still_exits_promptly() {
     assert!(s.read(&mut buf).unwrap() > 0);
     let start = std::time::Instant::now();
     assert_eq!(d.stop().code(), Some(0));
-    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -90,16 +112,25 @@ fn second_daemon_on_the_same_pidfile_refuses() {
     let d = Dockerd::start(&dir, &[]);
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
-    let o = run(Dockerd::command(&other, &[]).arg("--pidfile").arg(&d.pidfile).stdin(Stdio::null()));
+    let o = run(Dockerd::command(&other, &[])
+        .arg("--pidfile")
+        .arg(&d.pidfile)
+        .stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains(&format!("failed to start daemon: pid file found, ensure docker is not running or delete {}", d.pidfile.display())),
+        stderr(&o).contains(&format!(
+            "failed to start daemon: pid file found, ensure docker is not running or delete {}",
+            d.pidfile.display()
+        )),
         "{}",
         stderr(&o)
     );
     assert!(!other.join("docker.sock").exists());
     // The first daemon is untouched.
-    assert_eq!(std::fs::read_to_string(&d.pidfile).unwrap().trim(), d.pid.to_string());
+    assert_eq!(
+        std::fs::read_to_string(&d.pidfile).unwrap().trim(),
+        d.pid.to_string()
+    );
     assert!(run(d.docker().arg("version")).status.success());
 }
 
@@ -110,9 +141,16 @@ fn second_daemon_on_a_live_socket_refuses() {
     let d = Dockerd::start(&dir, &[]);
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
-    let o = run(Dockerd::command(&other, &[]).arg("-H").arg(d.host()).stdin(Stdio::null()));
+    let o = run(Dockerd::command(&other, &[])
+        .arg("-H")
+        .arg(d.host())
+        .stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("another daemon is serving this socket"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another daemon is serving this socket"),
+        "{}",
+        stderr(&o)
+    );
     assert!(run(d.docker().arg("version")).status.success());
 }
 
@@ -121,11 +159,18 @@ fn stale_socket_and_pidfile_of_a_killed_daemon_are_replaced() {
     require_root();
     let dir = TestDir::new("daemon_stale_files");
     let mut d = Dockerd::start(&dir, &[]);
-    d.signal_and_wait(libc::SIGKILL, Duration::from_secs(5)).unwrap();
-    assert!(d.socket.exists() && d.pidfile.exists(), "SIGKILL leaves both behind");
+    d.signal_and_wait(libc::SIGKILL, Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        d.socket.exists() && d.pidfile.exists(),
+        "SIGKILL leaves both behind"
+    );
     drop(d);
     let d2 = Dockerd::start(&dir, &[]);
-    assert_eq!(std::fs::read_to_string(&d2.pidfile).unwrap().trim(), d2.pid.to_string());
+    assert_eq!(
+        std::fs::read_to_string(&d2.pidfile).unwrap().trim(),
+        d2.pid.to_string()
+    );
     assert!(run(d2.docker().arg("version")).status.success());
 }
 
@@ -134,18 +179,34 @@ fn state_roots_carry_a_format_version() {
     require_root();
     let dir = TestDir::new("daemon_roots_format");
     let mut d = Dockerd::start(&dir, &[]);
-    assert_eq!(std::fs::read_to_string(d.data_root.join("format")).unwrap(), "1\n");
-    assert_eq!(std::fs::read_to_string(d.exec_root.join("format")).unwrap(), "1\n");
+    assert_eq!(
+        std::fs::read_to_string(d.data_root.join("format")).unwrap(),
+        "1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.exec_root.join("format")).unwrap(),
+        "1\n"
+    );
     assert_eq!(d.stop().code(), Some(0));
     std::fs::write(d.data_root.join("format"), "99\n").unwrap();
     let e = Dockerd::try_start(&dir.path, &[]).err().unwrap();
-    assert!(e.contains("has layout format 99, newer than this berth understands (1)"), "{e}");
+    assert!(
+        e.contains("has layout format 99, newer than this berth understands (1)"),
+        "{e}"
+    );
     // Another engine's data root is not adopted.
     let foreign = dir.join("foreign");
     std::fs::create_dir_all(foreign.join("overlay2")).unwrap();
-    let o = run(Dockerd::command(&dir.path, &[]).arg("--data-root").arg(&foreign).stdin(Stdio::null()));
+    let o = run(Dockerd::command(&dir.path, &[])
+        .arg("--data-root")
+        .arg(&foreign)
+        .stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not empty and has no berth format file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not empty and has no berth format file"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -169,17 +230,41 @@ fn daemon_json_errors_use_dockerds_words() {
     );
     std::fs::write(&cfg, "{bad").unwrap();
     let o = run(Dockerd::command(&dir.path, &[]).stdin(Stdio::null()));
-    assert!(stderr(&o).ends_with("invalid character 'b' looking for beginning of object key string\n"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with("invalid character 'b' looking for beginning of object key string\n"),
+        "{}",
+        stderr(&o)
+    );
     // Keys from the file are used: the file's socket path is where the daemon listens.
     let sock = dir.join("from-file.sock");
-    std::fs::write(&cfg, format!(r#"{{"hosts": ["unix://{}"], "debug": true}}"#, sock.display())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{{"hosts": ["unix://{}"], "debug": true}}"#,
+            sock.display()
+        ),
+    )
+    .unwrap();
     let mut c = std::process::Command::new(role("dockerd"));
-    c.arg("--config-file").arg(&cfg).arg("--data-root").arg(dir.join("data")).arg("--exec-root").arg(dir.join("exec"));
-    let child = c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    c.arg("--config-file")
+        .arg(&cfg)
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"));
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut guard = ProcGuard::from_child(child);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        assert!(std::time::Instant::now() < deadline, "daemon did not listen on the socket named in daemon.json");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon did not listen on the socket named in daemon.json"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // SAFETY: kill(2) on the daemon this test started.
@@ -192,11 +277,21 @@ fn daemon_json_errors_use_dockerds_words() {
 fn flag_errors_use_pflag_words() {
     let o = run(std::process::Command::new(role("dockerd")).arg("--bogus"));
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(stderr(&o), "Status: unknown flag: --bogus\nSee 'dockerd --help'., Code: 125\n");
+    assert_eq!(
+        stderr(&o),
+        "Status: unknown flag: --bogus\nSee 'dockerd --help'., Code: 125\n"
+    );
     let o = run(std::process::Command::new(role("dockerd")).arg("-H"));
-    assert_eq!(stderr(&o), "Status: flag needs an argument: 'H' in -H\nSee 'dockerd --help'., Code: 125\n");
+    assert_eq!(
+        stderr(&o),
+        "Status: flag needs an argument: 'H' in -H\nSee 'dockerd --help'., Code: 125\n"
+    );
     let o = run(std::process::Command::new(role("dockerd")).arg("--help"));
-    assert!(o.status.success() && stdout(&o).contains("--data-root string"), "{}", stdout(&o));
+    assert!(
+        o.status.success() && stdout(&o).contains("--data-root string"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -204,11 +299,17 @@ fn unsupported_options_are_refused_with_a_clear_message() {
     require_root();
     let dir = TestDir::new("daemon_unsupported");
     for (args, words) in [
-        (&["--tlsverify"][..], "TLS on the API socket is not supported"),
+        (
+            &["--tlsverify"][..],
+            "TLS on the API socket is not supported",
+        ),
         (&["--rootless"][..], "--rootless is not supported"),
         (&["-s", "btrfs"][..], "driver not supported: btrfs"),
         (&["-H", "tcp://localhost:2375"][..], "numeric IP address"),
-        (&["--log-level", "chatty"][..], "unable to parse logging level: chatty"),
+        (
+            &["--log-level", "chatty"][..],
+            "unable to parse logging level: chatty",
+        ),
     ] {
         let o = run(Dockerd::command(&dir.path, args).stdin(Stdio::null()));
         assert_eq!(o.status.code(), Some(1), "{args:?}");

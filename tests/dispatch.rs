@@ -18,7 +18,10 @@ fn every_role_answers_version_through_its_symlink() {
         assert!(o.status.success(), "{r} --version failed: {}", stderr(&o));
         let out = stdout(&o);
         assert!(out.starts_with(prefix), "{r} --version printed {out:?}");
-        assert!(out.contains("berth"), "{r} --version should name berth: {out:?}");
+        assert!(
+            out.contains("berth"),
+            "{r} --version should name berth: {out:?}"
+        );
     }
 }
 
@@ -40,7 +43,10 @@ fn role_from_first_argument() {
 #[test]
 fn docker_version_has_build() {
     let out = stdout(&run(Command::new(role("docker")).arg("--version")));
-    assert!(out.starts_with("Docker version ") && out.contains(", build "), "{out}");
+    assert!(
+        out.starts_with("Docker version ") && out.contains(", build "),
+        "{out}"
+    );
 }
 
 #[test]
@@ -48,14 +54,28 @@ fn list_prints_every_role() {
     let o = run(Command::new(berth_bin()).arg("--list"));
     assert!(o.status.success());
     let roles: Vec<String> = stdout(&o).lines().map(String::from).collect();
-    assert_eq!(roles, ["docker", "dockerd", "containerd", "runc", "containerd-shim", "docker-init"]);
+    assert_eq!(
+        roles,
+        [
+            "docker",
+            "dockerd",
+            "containerd",
+            "runc",
+            "containerd-shim",
+            "docker-init"
+        ]
+    );
 }
 
 #[test]
 fn unknown_role_exits_1_naming_it() {
     let o = run(Command::new(berth_bin()).arg("frobnicate"));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unknown role 'frobnicate'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown role 'frobnicate'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -74,10 +94,17 @@ fn install_creates_links_and_is_idempotent() {
     let o = run(Command::new(berth_bin()).arg("--install").arg(&t.path));
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(Command::new(berth_bin()).arg("--install").arg(&t.path));
-    assert!(o.status.success(), "second install must accept its own links: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "second install must accept its own links: {}",
+        stderr(&o)
+    );
     let o = run(Command::new(t.join("runc")).arg("--version"));
     assert!(stdout(&o).starts_with("runc version "));
-    assert!(std::fs::symlink_metadata(t.join("dockerd")).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(t.join("dockerd"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[test]
@@ -86,18 +113,36 @@ fn install_refuses_to_overwrite_a_foreign_file() {
     std::fs::write(t.join("docker"), "#!/bin/sh\n").unwrap();
     let o = run(Command::new(berth_bin()).arg("--install").arg(&t.path));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("refusing to overwrite"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(t.join("docker")).unwrap(), "#!/bin/sh\n", "foreign file was touched");
-    assert!(!t.join("runc").exists(), "a refused install must create nothing");
+    assert!(
+        stderr(&o).contains("refusing to overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.join("docker")).unwrap(),
+        "#!/bin/sh\n",
+        "foreign file was touched"
+    );
+    assert!(
+        !t.join("runc").exists(),
+        "a refused install must create nothing"
+    );
     std::os::unix::fs::symlink("/bin/sh", t.join("runc")).unwrap();
     std::fs::remove_file(t.join("docker")).unwrap();
     let o = run(Command::new(berth_bin()).arg("--install").arg(&t.path));
-    assert_eq!(o.status.code(), Some(1), "a link to another binary is foreign too");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a link to another binary is foreign too"
+    );
 }
 
 #[test]
 fn binary_is_static() {
     let o = run(Command::new("file").arg("-L").arg(berth_bin()));
     let out = stdout(&o);
-    assert!(out.contains("statically linked") || out.contains("static-pie"), "not static: {out}");
+    assert!(
+        out.contains("statically linked") || out.contains("static-pie"),
+        "not static: {out}"
+    );
 }

@@ -62,16 +62,32 @@ fn load_legacy_docker_archive() {
     assert_eq!(ids[0].as_str(), SMALL_ID);
     let img = store.resolve("small:peer").unwrap();
     assert_eq!(img.id.as_str(), SMALL_ID);
-    assert_eq!(store.resolve("docker.io/library/small:peer").unwrap().id, img.id);
+    assert_eq!(
+        store.resolve("docker.io/library/small:peer").unwrap().id,
+        img.id
+    );
     assert_eq!(store.resolve("9f27a38a6169").unwrap().id, img.id);
     assert_eq!(store.resolve(&SMALL_ID[7..]).unwrap().id, img.id);
     assert_eq!(store.resolve(SMALL_ID).unwrap().id, img.id);
-    assert_eq!(store.resolve("small").unwrap_err().to_string(), "No such image: small:latest");
+    assert_eq!(
+        store.resolve("small").unwrap_err().to_string(),
+        "No such image: small:latest"
+    );
     let insp = store.inspect("small:peer").unwrap();
     assert_eq!(insp.repo_tags, ["small:peer"]);
-    assert_eq!(insp.last_tag_time, ZERO_TIME, "load does not set LastTagTime, as in Docker");
-    assert_eq!(insp.image.config.config.as_ref().unwrap().working_dir, "/data");
-    assert!(insp.size > 2_000_000 && insp.size < 3_000_000, "size {}", insp.size);
+    assert_eq!(
+        insp.last_tag_time, ZERO_TIME,
+        "load does not set LastTagTime, as in Docker"
+    );
+    assert_eq!(
+        insp.image.config.config.as_ref().unwrap().working_dir,
+        "/data"
+    );
+    assert!(
+        insp.size > 2_000_000 && insp.size < 3_000_000,
+        "size {}",
+        insp.size
+    );
     assert_clean(&store);
     // Loading again is a no-op that says the same.
     assert_eq!(load(&store, &data).unwrap(), ["Loaded image: small:peer\n"]);
@@ -97,7 +113,11 @@ fn load_oci_layout_then_tag_moves() {
     assert_eq!(lines, [format!("The image small:peer already exists, renaming the old one with ID {SKOPEO_ID} to empty string\n"), "Loaded image: small:peer\n".to_string()]);
     let imgs = store.list(&Default::default(), &NoUsers).unwrap();
     assert_eq!(imgs.len(), 2, "the skopeo image is now dangling");
-    assert_eq!(store.all_layers().len(), 4, "both images share the four layers");
+    assert_eq!(
+        store.all_layers().len(),
+        4,
+        "both images share the four layers"
+    );
     assert_clean(&store);
 }
 
@@ -108,9 +128,16 @@ fn load_compressed_archives() {
     let store = open(&t);
     let data = std::fs::read(fixture("docker-save-small.tar")).unwrap();
     for (i, blob) in [gzip(&data), zstd(&data)].into_iter().enumerate() {
-        assert_eq!(load(&store, &blob).unwrap(), ["Loaded image: small:peer\n"], "case {i}");
+        assert_eq!(
+            load(&store, &blob).unwrap(),
+            ["Loaded image: small:peer\n"],
+            "case {i}"
+        );
         store.delete("small:peer", false, true, &NoUsers).unwrap();
-        assert!(store.list(&Default::default(), &NoUsers).unwrap().is_empty());
+        assert!(store
+            .list(&Default::default(), &NoUsers)
+            .unwrap()
+            .is_empty());
         assert_clean(&store);
     }
 }
@@ -125,7 +152,10 @@ fn load_errors_use_dockers_words_and_leave_nothing() {
 
     let mut no_manifest = entries.clone();
     no_manifest.remove("manifest.json");
-    assert_eq!(load(&store, &tar_of(&no_manifest)).unwrap_err().to_string(), "invalid archive: does not contain a manifest.json");
+    assert_eq!(
+        load(&store, &tar_of(&no_manifest)).unwrap_err().to_string(),
+        "invalid archive: does not contain a manifest.json"
+    );
 
     // A wrong diff ID in the config (the config then has another digest, which is fine).
     let mut cfg: serde_json::Value = serde_json::from_slice(&entries[&cfg_name]).unwrap();
@@ -134,28 +164,46 @@ fn load_errors_use_dockers_words_and_leave_nothing() {
     let mut bad = entries.clone();
     bad.insert(cfg_name.clone(), serde_json::to_vec(&cfg).unwrap());
     let e = load(&store, &tar_of(&bad)).unwrap_err().to_string();
-    assert_eq!(e, format!("invalid diffID for layer 1: expected \"{wrong}\", got \"{}\"", SMALL_DIFF_IDS[1]));
+    assert_eq!(
+        e,
+        format!(
+            "invalid diffID for layer 1: expected \"{wrong}\", got \"{}\"",
+            SMALL_DIFF_IDS[1]
+        )
+    );
 
     // One layer fewer in the manifest.
     let mut m: serde_json::Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
     m[0]["Layers"].as_array_mut().unwrap().pop();
     let mut bad = entries.clone();
     bad.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
-    assert_eq!(load(&store, &tar_of(&bad)).unwrap_err().to_string(), "invalid manifest, layers length mismatch: expected 3, got 4");
+    assert_eq!(
+        load(&store, &tar_of(&bad)).unwrap_err().to_string(),
+        "invalid manifest, layers length mismatch: expected 3, got 4"
+    );
 
     // A missing layer file.
     let top = m[0]["Layers"][2].as_str().unwrap().to_string();
     let mut bad = entries.clone();
     bad.remove(&top);
-    assert_eq!(load(&store, &tar_of(&bad)).unwrap_err().to_string(), format!("open {top}: no such file or directory"));
+    assert_eq!(
+        load(&store, &tar_of(&bad)).unwrap_err().to_string(),
+        format!("open {top}: no such file or directory")
+    );
 
     // A null manifest; a truncated archive.
     entries.insert("manifest.json".into(), b"null".to_vec());
-    assert_eq!(load(&store, &tar_of(&entries)).unwrap_err().to_string(), "invalid manifest, manifest cannot be null (but can be [])");
+    assert_eq!(
+        load(&store, &tar_of(&entries)).unwrap_err().to_string(),
+        "invalid manifest, manifest cannot be null (but can be [])"
+    );
     let data = std::fs::read(fixture("docker-save-small.tar")).unwrap();
     assert!(load(&store, &data[..1_000_000]).is_err());
 
-    assert!(store.list(&Default::default(), &NoUsers).unwrap().is_empty());
+    assert!(store
+        .list(&Default::default(), &NoUsers)
+        .unwrap()
+        .is_empty());
     assert_eq!(store.all_layers().len(), 0, "no layer left behind");
     assert_clean(&store);
 }
@@ -167,8 +215,18 @@ fn merged_view_of_small_image_matches_readme() {
     require_root();
     let t = TestDir::new("merged_view_small");
     for mode in [SnapshotMode::Overlay, SnapshotMode::Copy] {
-        let store = Store::open(&t.join(format!("store-{mode:?}")), StoreOptions { snapshot_mode: Some(mode) }).unwrap();
-        load(&store, &std::fs::read(fixture("docker-save-small.tar")).unwrap()).unwrap();
+        let store = Store::open(
+            &t.join(format!("store-{mode:?}")),
+            StoreOptions {
+                snapshot_mode: Some(mode),
+            },
+        )
+        .unwrap();
+        load(
+            &store,
+            &std::fs::read(fixture("docker-save-small.tar")).unwrap(),
+        )
+        .unwrap();
         let mounts = store.prepare_snapshot("view", "small:peer", true).unwrap();
         assert_eq!(mounts.len(), 1);
         let target = t.join(format!("merged-{mode:?}"));
@@ -178,7 +236,11 @@ fn merged_view_of_small_image_matches_readme() {
         check_small_view(&target);
         drop(_g);
         // The OCI copy (gzip layers, skopeo's config) gives the same view.
-        load(&store, &std::fs::read(fixture("skopeo-oci-small.tar")).unwrap()).unwrap();
+        load(
+            &store,
+            &std::fs::read(fixture("skopeo-oci-small.tar")).unwrap(),
+        )
+        .unwrap();
         let m = store.prepare_snapshot("view-oci", SKOPEO_ID, true).unwrap();
         m[0].mount_at(&target).unwrap();
         let g = MountGuard(target.clone());
@@ -197,10 +259,27 @@ fn merged_view_of_small_image_matches_readme() {
 
 fn check_small_view(root: &Path) {
     let data = root.join("data");
-    let mut names: Vec<String> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert_eq!(names, ["dir", "empty", "hard", "keep.txt", "link", "rand.bin", "three.txt"]);
-    let dir: Vec<String> = std::fs::read_dir(data.join("dir")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(
+        names,
+        [
+            "dir",
+            "empty",
+            "hard",
+            "keep.txt",
+            "link",
+            "rand.bin",
+            "three.txt"
+        ]
+    );
+    let dir: Vec<String> = std::fs::read_dir(data.join("dir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(dir, ["b.txt"], "a.txt and sub/ hidden by the opaque marker");
     assert_eq!(std::fs::read(data.join("dir/b.txt")).unwrap(), b"two\n");
     assert!(std::fs::metadata(data.join("empty")).unwrap().is_dir());
@@ -210,19 +289,38 @@ fn check_small_view(root: &Path) {
     let keep = std::fs::metadata(data.join("keep.txt")).unwrap();
     assert_eq!(keep.mode() & 0o7777, 0o640);
     assert_eq!(std::fs::read(data.join("keep.txt")).unwrap(), b"keep\n");
-    assert_ne!(hard.ino(), keep.ino(), "keep.txt from layer 4 is no longer the same inode as hard");
-    assert_eq!(std::fs::read_link(data.join("link")).unwrap(), Path::new("keep.txt"));
-    assert_eq!(std::fs::metadata(data.join("rand.bin")).unwrap().len(), 262144);
+    assert_ne!(
+        hard.ino(),
+        keep.ino(),
+        "keep.txt from layer 4 is no longer the same inode as hard"
+    );
+    assert_eq!(
+        std::fs::read_link(data.join("link")).unwrap(),
+        Path::new("keep.txt")
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("rand.bin")).unwrap().len(),
+        262144
+    );
     assert_eq!(std::fs::read(data.join("three.txt")).unwrap(), b"three\n");
     assert!(!data.join("gone.txt").exists());
-    assert!(std::fs::symlink_metadata(data.join("gone.txt")).is_err(), "no whiteout device visible");
+    assert!(
+        std::fs::symlink_metadata(data.join("gone.txt")).is_err(),
+        "no whiteout device visible"
+    );
     let bb = std::fs::metadata(root.join("bin/busybox")).unwrap();
     assert!(bb.is_file() && bb.len() > 100_000);
-    assert_eq!(std::fs::read_link(root.join("bin/ls")).unwrap(), Path::new("busybox"));
+    assert_eq!(
+        std::fs::read_link(root.join("bin/ls")).unwrap(),
+        Path::new("busybox")
+    );
     for d in ["proc", "sys", "dev", "etc", "tmp", "usr/bin", "sbin"] {
         assert!(root.join(d).is_dir(), "{d}");
     }
-    assert!(!std::fs::symlink_metadata(data.join("dir")).unwrap().file_type().is_char_device());
+    assert!(!std::fs::symlink_metadata(data.join("dir"))
+        .unwrap()
+        .file_type()
+        .is_char_device());
 }
 
 /// An image with `n` one-file layers as a legacy archive (layer i adds `f/<i>`; the last one
@@ -230,13 +328,20 @@ fn check_small_view(root: &Path) {
 fn many_layer_archive(n: usize) -> Vec<u8> {
     let mut layers = Vec::new();
     for i in 0..n {
-        let mut b = TarBuilder::new().dir("f/", 0o755).file(&format!("f/{i}"), format!("{i}\n").as_bytes(), 0o644);
+        let mut b = TarBuilder::new().dir("f/", 0o755).file(
+            &format!("f/{i}"),
+            format!("{i}\n").as_bytes(),
+            0o644,
+        );
         if i == n - 1 {
             b = b.file("f/.wh.0", b"", 0o644);
         }
         layers.push(b.build());
     }
-    let diff_ids: Vec<String> = layers.iter().map(|l| berth::oci::image::Digest::of(l).to_string()).collect();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| berth::oci::image::Digest::of(l).to_string())
+        .collect();
     let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}})).unwrap();
     let id = berth::oci::image::Digest::of(&config);
     let mut entries = BTreeMap::new();
@@ -256,19 +361,35 @@ fn many_layers_mount_with_relative_lowerdirs() {
     require_root();
     let t = TestDir::new("many_layers_mount");
     let store = open(&t);
-    assert_eq!(load(&store, &many_layer_archive(150)).unwrap(), ["Loaded image: many:layers\n"]);
-    let mounts = store.prepare_snapshot("many", "many:layers", false).unwrap();
+    assert_eq!(
+        load(&store, &many_layer_archive(150)).unwrap(),
+        ["Loaded image: many:layers\n"]
+    );
+    let mounts = store
+        .prepare_snapshot("many", "many:layers", false)
+        .unwrap();
     let m = &mounts[0];
-    assert_eq!(m.cwd.as_deref(), Some(store.root()), "relative lowerdirs, made from the store root");
+    assert_eq!(
+        m.cwd.as_deref(),
+        Some(store.root()),
+        "relative lowerdirs, made from the store root"
+    );
     assert!(m.data().len() < 4096, "fits in a page: {}", m.data().len());
     assert!(m.options[0].starts_with("lowerdir=l/"));
     let target = t.join("merged");
     std::fs::create_dir_all(&target).unwrap();
     m.mount_at(&target).unwrap();
     let _g = MountGuard(target.clone());
-    let mut names: Vec<usize> = std::fs::read_dir(target.join("f")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap()).collect();
+    let mut names: Vec<usize> = std::fs::read_dir(target.join("f"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
     names.sort();
-    assert_eq!(names, (1..150).collect::<Vec<_>>(), "f/0 whited out by the top layer");
+    assert_eq!(
+        names,
+        (1..150).collect::<Vec<_>>(),
+        "f/0 whited out by the top layer"
+    );
     assert_eq!(std::fs::read(target.join("f/149")).unwrap(), b"149\n");
     // The container's writes go to its upper dir, not into the layers.
     std::fs::write(target.join("f/new"), b"x").unwrap();

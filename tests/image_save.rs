@@ -12,13 +12,22 @@ use image_support::*;
 
 fn store_with_small(t: &TestDir, name: &str) -> Store {
     let s = Store::open(&t.join(name), StoreOptions::default()).unwrap();
-    s.load(&std::fs::read(fixture("docker-save-small.tar")).unwrap()[..], &mut |_| {}).unwrap();
+    s.load(
+        &std::fs::read(fixture("docker-save-small.tar")).unwrap()[..],
+        &mut |_| {},
+    )
+    .unwrap();
     s
 }
 
 fn save(s: &Store, names: &[&str], f: SaveFormat) -> Vec<u8> {
     let mut out = Vec::new();
-    s.save(&names.iter().map(|x| x.to_string()).collect::<Vec<_>>(), f, &mut out).unwrap();
+    s.save(
+        &names.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        f,
+        &mut out,
+    )
+    .unwrap();
     out
 }
 
@@ -33,7 +42,12 @@ fn legacy_save_matches_docker_20_10_byte_for_byte_per_file() {
     let want: Vec<&String> = theirs.keys().collect();
     assert_eq!(names, want, "same entries, same v1 IDs as docker 20.10");
     for (k, v) in &theirs {
-        assert!(ours[k] == *v, "{k} differs:\nours:   {}\ntheirs: {}", String::from_utf8_lossy(&ours[k][..ours[k].len().min(600)]), String::from_utf8_lossy(&v[..v.len().min(600)]));
+        assert!(
+            ours[k] == *v,
+            "{k} differs:\nours:   {}\ntheirs: {}",
+            String::from_utf8_lossy(&ours[k][..ours[k].len().min(600)]),
+            String::from_utf8_lossy(&v[..v.len().min(600)])
+        );
     }
 }
 
@@ -47,22 +61,41 @@ fn oci_save_is_deterministic_and_loads_back() {
     assert!(one == two, "the same image saves to the same bytes");
     let e = tar_entries(&one);
     let names: Vec<&str> = e.keys().map(|k| k.as_str()).collect();
-    assert!(names.contains(&"oci-layout") && names.contains(&"index.json") && names.contains(&"manifest.json") && names.contains(&"repositories"), "{names:?}");
+    assert!(
+        names.contains(&"oci-layout")
+            && names.contains(&"index.json")
+            && names.contains(&"manifest.json")
+            && names.contains(&"repositories"),
+        "{names:?}"
+    );
     assert_eq!(e["oci-layout"], br#"{"imageLayoutVersion": "1.0.0"}"#);
     let index: serde_json::Value = serde_json::from_slice(&e["index.json"]).unwrap();
-    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
     let ann = &index["manifests"][0]["annotations"];
-    assert_eq!(ann["io.containerd.image.name"], "docker.io/library/small:peer");
+    assert_eq!(
+        ann["io.containerd.image.name"],
+        "docker.io/library/small:peer"
+    );
     assert_eq!(ann["org.opencontainers.image.ref.name"], "peer");
     let m: serde_json::Value = serde_json::from_slice(&e["manifest.json"]).unwrap();
     assert_eq!(m[0]["Config"], format!("blobs/sha256/{}", &SMALL_ID[7..]));
     assert_eq!(m[0]["RepoTags"][0], "small:peer");
-    assert_eq!(m[0]["Layers"][3], format!("blobs/sha256/{}", &SMALL_DIFF_IDS[3][7..]));
+    assert_eq!(
+        m[0]["Layers"][3],
+        format!("blobs/sha256/{}", &SMALL_DIFF_IDS[3][7..])
+    );
     let repos: serde_json::Value = serde_json::from_slice(&e["repositories"]).unwrap();
     assert_eq!(repos["small"]["peer"], &SMALL_DIFF_IDS[3][7..]);
     for d in SMALL_DIFF_IDS {
         let blob = &e[&format!("blobs/sha256/{}", &d[7..])];
-        assert_eq!(berth::oci::image::Digest::of(blob).as_str(), d, "layer blob digest");
+        assert_eq!(
+            berth::oci::image::Digest::of(blob).as_str(),
+            d,
+            "layer blob digest"
+        );
     }
     // Every mtime is 0.
     let mut r = berth::image::tarstream::TarReader::new(&one[..], false);
@@ -93,7 +126,11 @@ fn save_several_images_and_names() {
     require_root();
     let t = TestDir::new("save_several_images");
     let s = store_with_small(&t, "a");
-    s.load(&std::fs::read(fixture("skopeo-oci-small.tar")).unwrap()[..], &mut |_| {}).unwrap();
+    s.load(
+        &std::fs::read(fixture("skopeo-oci-small.tar")).unwrap()[..],
+        &mut |_| {},
+    )
+    .unwrap();
     // small:peer now names the skopeo image; give the docker one a name again.
     s.tag(SMALL_ID, "other/repo", "v1").unwrap();
     s.tag(SMALL_ID, "other/repo", "v2").unwrap();
@@ -110,7 +147,14 @@ fn save_several_images_and_names() {
     })
     .unwrap();
     lines.sort();
-    assert_eq!(lines, ["Loaded image: other/repo:v1\n", "Loaded image: other/repo:v2\n", "Loaded image: small:peer\n"]);
+    assert_eq!(
+        lines,
+        [
+            "Loaded image: other/repo:v1\n",
+            "Loaded image: other/repo:v2\n",
+            "Loaded image: small:peer\n"
+        ]
+    );
     assert_eq!(b.resolve("other/repo:v2").unwrap().id.as_str(), SMALL_ID);
     assert_eq!(b.resolve("small:peer").unwrap().id.as_str(), SKOPEO_ID);
     assert_eq!(b.list(&Default::default(), &NoUsers).unwrap().len(), 2);
@@ -124,8 +168,18 @@ fn save_several_images_and_names() {
     assert!(c.resolve(SKOPEO_ID).is_ok() && c.resolve(SMALL_ID).is_ok());
     // Errors.
     let mut sink = Vec::new();
-    assert_eq!(s.save(&["nosuch:tag".into()], SaveFormat::Oci, &mut sink).unwrap_err().to_string(), "reference does not exist");
-    assert_eq!(s.save(&["nosuch".into()], SaveFormat::Oci, &mut sink).unwrap_err().to_string(), "No such image: nosuch");
+    assert_eq!(
+        s.save(&["nosuch:tag".into()], SaveFormat::Oci, &mut sink)
+            .unwrap_err()
+            .to_string(),
+        "reference does not exist"
+    );
+    assert_eq!(
+        s.save(&["nosuch".into()], SaveFormat::Oci, &mut sink)
+            .unwrap_err()
+            .to_string(),
+        "No such image: nosuch"
+    );
 }
 
 /// An independent reader of OCI layouts (skopeo) accepts what berth saves: digests, sizes,
@@ -137,13 +191,29 @@ fn skopeo_reads_the_oci_layout_berth_saves() {
     let s = store_with_small(&t, "a");
     let file = t.join("saved.tar");
     std::fs::write(&file, save(&s, &["small:peer"], SaveFormat::Oci)).unwrap();
-    let o = std::process::Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}:peer", file.display())).output().unwrap();
+    let o = std::process::Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci-archive:{}:peer", file.display()))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["Labels"]["org.example.fixture"], "small");
     assert_eq!(v["Layers"].as_array().unwrap().len(), 4);
     let dir = t.join("copied");
-    let o = std::process::Command::new("skopeo").arg("copy").arg(format!("oci-archive:{}:peer", file.display())).arg(format!("dir:{}", dir.display())).output().unwrap();
-    assert!(o.status.success(), "skopeo verifies every blob it copies: {}", String::from_utf8_lossy(&o.stderr));
-    assert!(dir.join(&SMALL_ID[7..]).is_file(), "the config blob, by the image ID");
+    let o = std::process::Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}:peer", file.display()))
+        .arg(format!("dir:{}", dir.display()))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "skopeo verifies every blob it copies: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        dir.join(&SMALL_ID[7..]).is_file(),
+        "the config blob, by the image ID"
+    );
 }

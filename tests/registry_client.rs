@@ -39,17 +39,32 @@ fn messages(rx: smol::channel::Receiver<Message>) -> Vec<Message> {
 /// Push the small fixture to `domain/small:peer` from a fresh store.
 fn push_small(t: &TestDir, domain: &str, opts: Options) {
     let s = store(&t.join("src-store"));
-    s.store().load(std::fs::File::open(fixture("docker-save-small.tar")).unwrap(), &mut |_| {}).unwrap();
-    s.store().tag("small:peer", &format!("{domain}/small"), "peer").unwrap();
+    s.store()
+        .load(
+            std::fs::File::open(fixture("docker-save-small.tar")).unwrap(),
+            &mut |_| {},
+        )
+        .unwrap();
+    s.store()
+        .tag("small:peer", &format!("{domain}/small"), "peer")
+        .unwrap();
     let svc = service(&t.join("src-store"), opts);
     let (p, rx) = Progress::channel();
     let repo = Reference::parse_normalized(&format!("{domain}/small")).unwrap();
     smol::block_on(svc.push(&s, &repo, "peer", AuthConfig::default(), &p)).unwrap();
     let m = messages(rx);
-    assert!(m.iter().any(|m| m.status.starts_with("peer: digest: sha256:")), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|m| m.status.starts_with("peer: digest: sha256:")),
+        "{m:?}"
+    );
 }
 
-fn pull(svc: &Service, s: &StoreRef, name: &str) -> berth::base::Result<(berth::oci::image::Digest, Vec<Message>)> {
+fn pull(
+    svc: &Service,
+    s: &StoreRef,
+    name: &str,
+) -> berth::base::Result<(berth::oci::image::Digest, Vec<Message>)> {
     let (p, rx) = Progress::channel();
     let r = Reference::parse_normalized(name).unwrap();
     let res = smol::block_on(async {
@@ -83,7 +98,8 @@ impl CuttingProxy {
                 }
                 let Ok(client) = c else { continue };
                 let server = TcpStream::connect(&upstream).unwrap();
-                let (mut c_rd, mut s_wr) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c_rd, mut s_wr) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let sent3 = sent2.clone();
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16384];
@@ -116,7 +132,12 @@ impl CuttingProxy {
                 });
             }
         });
-        CuttingProxy { port, sent, cuts, stop }
+        CuttingProxy {
+            port,
+            sent,
+            cuts,
+            stop,
+        }
     }
 }
 
@@ -135,19 +156,47 @@ fn a_cut_download_resumes_with_a_range_request() {
     push_small(&t, &reg.addr(), Options::default());
     let proxy = CuttingProxy::start(reg.addr(), 400 * 1024);
     let s = store(&t.join("dst-store"));
-    let svc = service(&t.join("dst-store"), Options { max_downloads: 1, ..Default::default() });
+    let svc = service(
+        &t.join("dst-store"),
+        Options {
+            max_downloads: 1,
+            ..Default::default()
+        },
+    );
     let (id, msgs) = pull(&svc, &s, &format!("127.0.0.1:{}/small:peer", proxy.port)).unwrap();
     assert_eq!(id.as_str(), SMALL_ID);
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the proxy cut a download");
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the proxy cut a download"
+    );
     let sent = String::from_utf8_lossy(&proxy.sent.lock().unwrap()).into_owned();
-    assert!(sent.contains("Range: bytes="), "the retry asked for the rest only");
-    assert!(msgs.iter().any(|m| m.status.starts_with("Retrying in")), "{msgs:?}");
-    assert!(s.store().check().unwrap().is_empty(), "{:?}", s.store().check().unwrap());
+    assert!(
+        sent.contains("Range: bytes="),
+        "the retry asked for the rest only"
+    );
+    assert!(
+        msgs.iter().any(|m| m.status.starts_with("Retrying in")),
+        "{msgs:?}"
+    );
+    assert!(
+        s.store().check().unwrap().is_empty(),
+        "{:?}",
+        s.store().check().unwrap()
+    );
 }
 
 fn openssl(args: &[&str], dir: &Path) {
-    let o = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
-    assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -156,10 +205,64 @@ fn https_with_a_ca_from_certs_d() {
     let t = TestDir::new("regc_tls");
     let pki = t.join("pki");
     std::fs::create_dir_all(&pki).unwrap();
-    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth test CA", "-keyout", "ca.key", "-out", "ca.crt"], &pki);
-    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "srv.key", "-out", "srv.csr"], &pki);
-    std::fs::write(pki.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:reg.berth.test\nbasicConstraints=CA:FALSE\n").unwrap();
-    openssl(&["x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "srv.crt"], &pki);
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=berth test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        &pki,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+        ],
+        &pki,
+    );
+    std::fs::write(
+        pki.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:reg.berth.test\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "srv.crt",
+        ],
+        &pki,
+    );
     // A TLS-only registry.
     let port = free_port();
     let dir = t.join("reg");
@@ -174,34 +277,85 @@ fn https_with_a_ca_from_certs_d() {
         ),
     )
     .unwrap();
-    let child = Command::new("docker-registry").arg("serve").arg(dir.join("config.yml")).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let _guard = common::ProcGuard::from_child(child);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "TLS registry did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "TLS registry did not start"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // A name that is not loopback (from a private hosts file): a secure registry, whose
     // certificate must chain to a CA we trust.
     std::fs::write(t.join("hosts"), "127.0.0.1 reg.berth.test\n").unwrap();
-    let resolver = berth::image::registry::resolve::Resolver { hosts_file: t.join("hosts"), ..Default::default() };
+    let resolver = berth::image::registry::resolve::Resolver {
+        hosts_file: t.join("hosts"),
+        ..Default::default()
+    };
     let domain = format!("reg.berth.test:{port}");
     let certs = t.join("certs.d");
     std::fs::create_dir_all(certs.join(&domain)).unwrap();
     std::fs::copy(pki.join("ca.crt"), certs.join(&domain).join("ca.crt")).unwrap();
-    let opts = Options { certs_dir: certs.clone(), resolver: resolver.clone(), ..Default::default() };
+    let opts = Options {
+        certs_dir: certs.clone(),
+        resolver: resolver.clone(),
+        ..Default::default()
+    };
     push_small(&t, &domain, opts.clone());
     let s = store(&t.join("dst-store"));
-    let (id, _) = pull(&service(&t.join("dst-store"), opts), &s, &format!("{domain}/small:peer")).unwrap();
+    let (id, _) = pull(
+        &service(&t.join("dst-store"), opts),
+        &s,
+        &format!("{domain}/small:peer"),
+    )
+    .unwrap();
     assert_eq!(id.as_str(), SMALL_ID);
     // Without the CA the certificate is refused, and a secure registry gets no plain HTTP retry.
     let s2 = store(&t.join("dst2-store"));
-    let e = pull(&service(&t.join("dst2-store"), Options { certs_dir: t.join("empty"), resolver: resolver.clone(), ..Default::default() }), &s2, &format!("{domain}/small:peer")).unwrap_err();
-    assert!(e.to_string().contains("certificate") && e.to_string().contains(&format!("https://{domain}/v2/")), "{e}");
-    assert!(s2.store().image(&berth::oci::image::Digest::parse(SMALL_ID).unwrap()).is_none());
+    let e = pull(
+        &service(
+            &t.join("dst2-store"),
+            Options {
+                certs_dir: t.join("empty"),
+                resolver: resolver.clone(),
+                ..Default::default()
+            },
+        ),
+        &s2,
+        &format!("{domain}/small:peer"),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("certificate")
+            && e.to_string().contains(&format!("https://{domain}/v2/")),
+        "{e}"
+    );
+    assert!(s2
+        .store()
+        .image(&berth::oci::image::Digest::parse(SMALL_ID).unwrap())
+        .is_none());
     // An insecure registry (loopback, as Docker has it): TLS without certificate checks.
     let s3 = store(&t.join("dst3-store"));
-    let (id, _) = pull(&service(&t.join("dst3-store"), Options { certs_dir: t.join("empty"), ..Default::default() }), &s3, &format!("127.0.0.1:{port}/small:peer")).unwrap();
+    let (id, _) = pull(
+        &service(
+            &t.join("dst3-store"),
+            Options {
+                certs_dir: t.join("empty"),
+                ..Default::default()
+            },
+        ),
+        &s3,
+        &format!("127.0.0.1:{port}/small:peer"),
+    )
+    .unwrap();
     assert_eq!(id.as_str(), SMALL_ID);
 }
 
@@ -229,9 +383,24 @@ fn a_registry_serving_wrong_bytes_is_caught() {
     data[mid] ^= 0xff;
     std::fs::write(&p, data).unwrap();
     let s = store(&t.join("dst-store"));
-    let e = pull(&service(&t.join("dst-store"), Options::default()), &s, &format!("{}/small:peer", reg.addr())).unwrap_err();
+    let e = pull(
+        &service(&t.join("dst-store"), Options::default()),
+        &s,
+        &format!("{}/small:peer", reg.addr()),
+    )
+    .unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("verification failed") || text.contains("extract layer"), "{text}");
-    assert!(s.store().image(&berth::oci::image::Digest::parse(SMALL_ID).unwrap()).is_none());
-    assert!(s.store().check().unwrap().is_empty(), "{:?}", s.store().check().unwrap());
+    assert!(
+        text.contains("verification failed") || text.contains("extract layer"),
+        "{text}"
+    );
+    assert!(s
+        .store()
+        .image(&berth::oci::image::Digest::parse(SMALL_ID).unwrap())
+        .is_none());
+    assert!(
+        s.store().check().unwrap().is_empty(),
+        "{:?}",
+        s.store().check().unwrap()
+    );
 }

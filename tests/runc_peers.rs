@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const IMAGE_TAR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docker-save-small.tar");
+const IMAGE_TAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/docker-save-small.tar"
+);
 /// The name `ctr images import` gives the fixture's `small:peer`.
 const CTR_IMAGE: &str = "docker.io/library/small:peer";
 
@@ -26,7 +29,12 @@ fn kill(pid: i32, sig: i32) {
 fn alive(pid: i32) -> bool {
     // A zombie still has /proc/<pid>; its state letter is Z.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -38,9 +46,20 @@ fn run_timeout(cmd: &mut Command, secs: u64, scratch: &Path) -> Output {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     std::fs::create_dir_all(scratch).unwrap();
-    let (po, pe) = (scratch.join(format!("{n}.out")), scratch.join(format!("{n}.err")));
-    let (fo, fe) = (std::fs::File::create(&po).unwrap(), std::fs::File::create(&pe).unwrap());
-    let mut child = cmd.stdin(Stdio::null()).stdout(fo).stderr(fe).spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let (po, pe) = (
+        scratch.join(format!("{n}.out")),
+        scratch.join(format!("{n}.err")),
+    );
+    let (fo, fe) = (
+        std::fs::File::create(&po).unwrap(),
+        std::fs::File::create(&pe).unwrap(),
+    );
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(fo)
+        .stderr(fe)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -49,11 +68,18 @@ fn run_timeout(cmd: &mut Command, secs: u64, scratch: &Path) -> Output {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish in {secs} s; stderr: {}", std::fs::read_to_string(&pe).unwrap_or_default());
+            panic!(
+                "{cmd:?} did not finish in {secs} s; stderr: {}",
+                std::fs::read_to_string(&pe).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let out = Output { status, stdout: std::fs::read(&po).unwrap(), stderr: std::fs::read(&pe).unwrap() };
+    let out = Output {
+        status,
+        stdout: std::fs::read(&po).unwrap(),
+        stderr: std::fs::read(&pe).unwrap(),
+    };
     let _ = std::fs::remove_file(&po);
     let _ = std::fs::remove_file(&pe);
     out
@@ -63,7 +89,13 @@ fn run_timeout(cmd: &mut Command, secs: u64, scratch: &Path) -> Output {
 fn task_dirs(task_root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for ns in std::fs::read_dir(task_root).into_iter().flatten().flatten() {
-        out.extend(std::fs::read_dir(ns.path()).into_iter().flatten().flatten().map(|e| e.path()));
+        out.extend(
+            std::fs::read_dir(ns.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path()),
+        );
     }
     out
 }
@@ -73,13 +105,26 @@ fn task_dirs(task_root: &Path) -> Vec<PathBuf> {
 /// init's parent, as its subreaper).
 fn kill_task_pids(task_root: &Path) {
     for dir in task_dirs(task_root) {
-        let Some(init) = std::fs::read_to_string(dir.join("init.pid")).ok().and_then(|s| s.trim().parse::<i32>().ok()) else { continue };
+        let Some(init) = std::fs::read_to_string(dir.join("init.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        else {
+            continue;
+        };
         let ppid = std::fs::read_to_string(format!("/proc/{init}/stat"))
             .ok()
-            .and_then(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)).and_then(|p| p.parse::<i32>().ok()));
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<i32>().ok())
+            });
         kill(init, libc::SIGKILL);
         if let Some(shim) = ppid {
-            if std::fs::read_to_string(format!("/proc/{shim}/comm")).map(|c| c.starts_with("containerd-shim")).unwrap_or(false) {
+            if std::fs::read_to_string(format!("/proc/{shim}/comm"))
+                .map(|c| c.starts_with("containerd-shim"))
+                .unwrap_or(false)
+            {
                 kill(shim, libc::SIGKILL);
             }
         }
@@ -143,17 +188,33 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("spawn containerd (Debian package containerd)");
-        let c = Containerd { child, sock, ns: unique_name(name), runc_root: t.join("runc-root"), state, t };
+        let c = Containerd {
+            child,
+            sock,
+            ns: unique_name(name),
+            runc_root: t.join("runc-root"),
+            state,
+            t,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if c.sock.exists() && c.ctr(&["version"]).status.success() {
                 break;
             }
-            assert!(Instant::now() < deadline, "containerd did not come up: {}", c.log());
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not come up: {}",
+                c.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let o = c.ctr(&["images", "import", IMAGE_TAR]);
-        assert!(o.status.success(), "ctr images import: {}{}", text(&o.stderr), text(&o.stdout));
+        assert!(
+            o.status.success(),
+            "ctr images import: {}{}",
+            text(&o.stderr),
+            text(&o.stdout)
+        );
         c
     }
 
@@ -163,14 +224,24 @@ impl Containerd {
 
     fn ctr(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("ctr");
-        cmd.arg("--address").arg(&self.sock).arg("-n").arg(&self.ns).args(args);
+        cmd.arg("--address")
+            .arg(&self.sock)
+            .arg("-n")
+            .arg(&self.ns)
+            .args(args);
         run_timeout(&mut cmd, 60, &self.t.join("out"))
     }
 
     /// `ctr run` with the runtime under test and its private root.
     fn ctr_run(&self, flags: &[&str], id: &str, cmd: &[&str]) -> Output {
         let rt = runtime_bin();
-        let mut args = vec!["run", "--runc-binary", rt.to_str().unwrap(), "--runc-root", self.runc_root.to_str().unwrap()];
+        let mut args = vec![
+            "run",
+            "--runc-binary",
+            rt.to_str().unwrap(),
+            "--runc-root",
+            self.runc_root.to_str().unwrap(),
+        ];
         args.extend_from_slice(flags);
         args.push(CTR_IMAGE);
         args.push(id);
@@ -180,17 +251,26 @@ impl Containerd {
 
     fn ok(&self, args: &[&str]) -> String {
         let o = self.ctr(args);
-        assert!(o.status.success(), "ctr {args:?} failed ({:?}): {}{}", o.status, text(&o.stderr), text(&o.stdout));
+        assert!(
+            o.status.success(),
+            "ctr {args:?} failed ({:?}): {}{}",
+            o.status,
+            text(&o.stderr),
+            text(&o.stdout)
+        );
         text(&o.stdout)
     }
 
     /// The STATUS column of `ctr task ls` for `id` ("" when there is no task).
     fn task_status(&self, id: &str) -> String {
         let out = self.ok(&["task", "ls"]);
-        out.lines().filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() == 3 && f[0] == id).then(|| f[2].to_string())
-        }).next().unwrap_or_default()
+        out.lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3 && f[0] == id).then(|| f[2].to_string())
+            })
+            .next()
+            .unwrap_or_default()
     }
 
     fn wait_task_status(&self, id: &str, want: &str) {
@@ -200,14 +280,23 @@ impl Containerd {
             if s == want {
                 return;
             }
-            assert!(Instant::now() < deadline, "task {id} is {s:?}, never {want}; runtime log: {}", self.runtime_log(id));
+            assert!(
+                Instant::now() < deadline,
+                "task {id} is {s:?}, never {want}; runtime log: {}",
+                self.runtime_log(id)
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// The runtime's log.json for container `id` (what the shim reads errors from).
     fn runtime_log(&self, id: &str) -> String {
-        let p = self.state.join("io.containerd.runtime.v2.task").join(&self.ns).join(id).join("log.json");
+        let p = self
+            .state
+            .join("io.containerd.runtime.v2.task")
+            .join(&self.ns)
+            .join(id)
+            .join("log.json");
         std::fs::read_to_string(p).unwrap_or_default()
     }
 }
@@ -220,8 +309,16 @@ impl Drop for Containerd {
         for dir in task_dirs(&task_root) {
             if let Some(id) = dir.file_name().and_then(|n| n.to_str()) {
                 let mut cmd = Command::new("ctr");
-                cmd.args(["--timeout", "10s", "--address"]).arg(&self.sock).arg("-n").arg(&self.ns).args(["task", "delete", "--force", id]);
-                let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+                cmd.args(["--timeout", "10s", "--address"])
+                    .arg(&self.sock)
+                    .arg("-n")
+                    .arg(&self.ns)
+                    .args(["task", "delete", "--force", id]);
+                let _ = cmd
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
             }
         }
         kill_task_pids(&task_root);
@@ -240,17 +337,34 @@ impl Drop for Containerd {
 fn containerd_run_output_exit_code_and_create_error() {
     let c = Containerd::start("peer_ctr_run");
     let id = container_id("ctr-run");
-    let o = c.ctr_run(&["--rm"], &id, &["sh", "-c", "echo hi from $FIXTURE in $(pwd); exit 3"]);
-    assert_eq!(o.status.code(), Some(3), "stderr: {} runtime log: {}", text(&o.stderr), c.runtime_log(&id));
+    let o = c.ctr_run(
+        &["--rm"],
+        &id,
+        &["sh", "-c", "echo hi from $FIXTURE in $(pwd); exit 3"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "stderr: {} runtime log: {}",
+        text(&o.stderr),
+        c.runtime_log(&id)
+    );
     assert_eq!(text(&o.stdout), "hi from small in /data\n");
-    assert!(!c.ok(&["containers", "ls", "-q"]).contains(&id), "--rm removed the container");
+    assert!(
+        !c.ok(&["containers", "ls", "-q"]).contains(&id),
+        "--rm removed the container"
+    );
 
     // A create-time error comes back through the runtime's JSON log with runc's words.
     let id2 = container_id("ctr-nosuch");
     let o = c.ctr_run(&["--rm"], &id2, &["/nosuch"]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(err.contains("OCI runtime create failed") && err.contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#), "{err}");
+    assert!(
+        err.contains("OCI runtime create failed")
+            && err.contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#),
+        "{err}"
+    );
     let _ = c.ctr(&["containers", "delete", &id2]);
     assert_eq!(c.ok(&["task", "ls", "-q"]).trim(), "", "no task is left");
 }
@@ -260,18 +374,59 @@ fn containerd_detached_task_exec_pause_ps_kill_delete() {
     let c = Containerd::start("peer_ctr_task");
     let id = container_id("ctr-task");
     // The init exits 7 on SIGTERM (a shell as pid 1 would otherwise ignore it).
-    let o = c.ctr_run(&["-d"], &id, &["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"]);
-    assert!(o.status.success(), "ctr run -d: {} runtime log: {}", text(&o.stderr), c.runtime_log(&id));
+    let o = c.ctr_run(
+        &["-d"],
+        &id,
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "ctr run -d: {} runtime log: {}",
+        text(&o.stderr),
+        c.runtime_log(&id)
+    );
     c.wait_task_status(&id, "RUNNING");
 
-    let o = c.ctr(&["task", "exec", "--exec-id", "x1", &id, "sh", "-c", "echo exec sees $(cat /proc/1/comm); exit 5"]);
-    assert_eq!(o.status.code(), Some(5), "exec: {} runtime log: {}", text(&o.stderr), c.runtime_log(&id));
-    assert_eq!(text(&o.stdout), "exec sees sh\n", "exec joins the init's pid namespace");
+    let o = c.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "x1",
+        &id,
+        "sh",
+        "-c",
+        "echo exec sees $(cat /proc/1/comm); exit 5",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "exec: {} runtime log: {}",
+        text(&o.stderr),
+        c.runtime_log(&id)
+    );
+    assert_eq!(
+        text(&o.stdout),
+        "exec sees sh\n",
+        "exec joins the init's pid namespace"
+    );
 
     // ps goes through the runtime (`ps --format json`): the init's pid is listed.
-    let init_pid = c.ok(&["task", "ls"]).lines().find(|l| l.starts_with(&id)).and_then(|l| l.split_whitespace().nth(1).map(str::to_string)).unwrap();
+    let init_pid = c
+        .ok(&["task", "ls"])
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .unwrap();
     let ps = c.ok(&["task", "ps", &id]);
-    assert!(ps.lines().any(|l| l.split_whitespace().next() == Some(init_pid.as_str())), "task ps lists init {init_pid}: {ps}");
+    assert!(
+        ps.lines()
+            .any(|l| l.split_whitespace().next() == Some(init_pid.as_str())),
+        "task ps lists init {init_pid}: {ps}"
+    );
 
     c.ok(&["task", "pause", &id]);
     c.wait_task_status(&id, "PAUSED");
@@ -282,12 +437,18 @@ fn containerd_detached_task_exec_pause_ps_kill_delete() {
     c.wait_task_status(&id, "STOPPED");
     let o = c.ctr(&["task", "delete", &id]);
     assert!(o.status.success(), "task delete: {}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("exit code 7"), "the init's exit status: {}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("exit code 7"),
+        "the init's exit status: {}",
+        text(&o.stderr)
+    );
     c.ok(&["containers", "delete", &id]);
     assert_eq!(c.ok(&["containers", "ls", "-q"]).trim(), "");
     assert!(!Path::new(&format!("/proc/{init_pid}")).exists() || !alive(init_pid.parse().unwrap()));
     // The runtime's state for the container is gone from its --root.
-    let left: Vec<_> = std::fs::read_dir(c.runc_root.join(&c.ns)).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(c.runc_root.join(&c.ns))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "runtime state left: {left:?}");
 }
 
@@ -305,7 +466,11 @@ fn containerd_kill_sigkill_and_force_delete_running() {
     c.ok(&["task", "kill", "-s", "SIGKILL", &id]);
     c.wait_task_status(&id, "STOPPED");
     let o = c.ctr(&["task", "delete", &id]);
-    assert!(text(&o.stderr).contains("exit code 137"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("exit code 137"),
+        "{}",
+        text(&o.stderr)
+    );
 
     // `task delete --force` of a running task kills and deletes it.
     let o = c.ctr(&["task", "start", "-d", &id]);
@@ -350,20 +515,36 @@ impl PeerDockerd {
                 std::fs::write(t.join("daemon.json"), "{}").unwrap();
                 t.join("daemon.json")
             })
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--shutdown-timeout", "3"])
+            .args([
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--shutdown-timeout",
+                "3",
+            ])
             .arg(format!("--add-runtime=berth={}", rt.display()))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("spawn dockerd (Debian package docker.io)");
-        let d = PeerDockerd { child, host, exec, data, t };
+        let d = PeerDockerd {
+            child,
+            host,
+            exec,
+            data,
+            t,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if d.t.join("docker.sock").exists() && d.docker(&["version"]).status.success() {
                 break;
             }
-            assert!(Instant::now() < deadline, "dockerd did not come up: {}", d.log());
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not come up: {}",
+                d.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         d.ok(&["load", "-i", IMAGE_TAR]);
@@ -376,13 +557,22 @@ impl PeerDockerd {
 
     fn docker(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(common::daemon::DOCKER_CLI);
-        cmd.env("DOCKER_HOST", &self.host).env("DOCKER_CONFIG", self.t.join("config")).args(args);
+        cmd.env("DOCKER_HOST", &self.host)
+            .env("DOCKER_CONFIG", self.t.join("config"))
+            .args(args);
         run_timeout(&mut cmd, 90, &self.t.join("out"))
     }
 
     fn ok(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert!(o.status.success(), "docker {args:?} failed ({:?}): {}{}\n{}", o.status, text(&o.stderr), text(&o.stdout), self.log_tail());
+        assert!(
+            o.status.success(),
+            "docker {args:?} failed ({:?}): {}{}\n{}",
+            o.status,
+            text(&o.stderr),
+            text(&o.stdout),
+            self.log_tail()
+        );
         text(&o.stdout)
     }
 
@@ -400,21 +590,36 @@ impl PeerDockerd {
     }
 
     fn status(&self, id: &str) -> String {
-        self.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id]).trim().to_string()
+        self.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id])
+            .trim()
+            .to_string()
     }
 }
 
 impl Drop for PeerDockerd {
     fn drop(&mut self) {
-        let task_root = self.exec.join("containerd/daemon/io.containerd.runtime.v2.task");
-        let containerd_pid = std::fs::read_to_string(self.exec.join("containerd/containerd.pid")).ok().and_then(|s| s.trim().parse::<i32>().ok());
-        let ids: Vec<String> = std::fs::read_dir(self.data.join("containers")).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        let task_root = self
+            .exec
+            .join("containerd/daemon/io.containerd.runtime.v2.task");
+        let containerd_pid = std::fs::read_to_string(self.exec.join("containerd/containerd.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        let ids: Vec<String> = std::fs::read_dir(self.data.join("containers"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
         stop_daemon(&mut self.child, Duration::from_secs(15));
         // Whatever the daemon left: shims and inits by their recorded PIDs, then its containerd
         // (a child of dockerd, orphaned if dockerd had to be killed).
         kill_task_pids(&task_root);
         if let Some(pid) = containerd_pid {
-            if std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|c| c.trim() == "containerd").unwrap_or(false) {
+            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| c.trim() == "containerd")
+                .unwrap_or(false)
+            {
                 kill(pid, libc::SIGKILL);
             }
         }
@@ -433,22 +638,51 @@ impl Drop for PeerDockerd {
 #[test]
 fn dockerd_run_output_and_exit_codes() {
     let d = PeerDockerd::start("peer_dockerd_run");
-    let o = d.run(&["--rm", "small:peer", "sh", "-c", "echo hi from $FIXTURE in $(pwd); exit 3"]);
-    assert_eq!(o.status.code(), Some(3), "{}\n{}", text(&o.stderr), d.log_tail());
+    let o = d.run(&[
+        "--rm",
+        "small:peer",
+        "sh",
+        "-c",
+        "echo hi from $FIXTURE in $(pwd); exit 3",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}\n{}",
+        text(&o.stderr),
+        d.log_tail()
+    );
     assert_eq!(text(&o.stdout), "hi from small in /data\n");
     let o = d.run(&["--rm", "small:peer", "echo", "hi"]);
-    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "hi\n"), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout).as_str()),
+        (Some(0), "hi\n"),
+        "{}",
+        text(&o.stderr)
+    );
 
     // The CLI maps the runtime's words to exit codes: runc's wording is an interface.
     let o = d.run(&["--rm", "small:peer", "/nosuch"]);
     assert_eq!(o.status.code(), Some(127), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#),
+        "{}",
+        text(&o.stderr)
+    );
     let o = d.run(&["--rm", "small:peer", "nosuch-cmd"]);
     assert_eq!(o.status.code(), Some(127), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains(r#"exec: "nosuch-cmd": executable file not found in $PATH"#), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(r#"exec: "nosuch-cmd": executable file not found in $PATH"#),
+        "{}",
+        text(&o.stderr)
+    );
     let o = d.run(&["--rm", "small:peer", "/data/three.txt"]);
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains(r#"exec: "/data/three.txt": permission denied"#), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(r#"exec: "/data/three.txt": permission denied"#),
+        "{}",
+        text(&o.stderr)
+    );
     let o = d.run(&["--rm", "small:peer", "/data"]);
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "", "no container is left");
@@ -462,14 +696,23 @@ fn dockerd_detached_exec_logs_pause_top_rm() {
     let id = text(&o.stdout).trim().to_string();
     assert_eq!(d.status(&id), "running 0");
 
-    let o = d.docker(&["exec", &id, "sh", "-c", "echo exec as $(id -u) in $(pwd); exit 4"]);
+    let o = d.docker(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo exec as $(id -u) in $(pwd); exit 4",
+    ]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "exec as 0 in /data\n");
     // dockerd 20.10 reports every exec start failure as 126, with the runtime's words.
     let o = d.docker(&["exec", &id, "/nosuch"]);
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));
     let said = format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert!(said.contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#), "{said}");
+    assert!(
+        said.contains(r#"exec: "/nosuch": stat /nosuch: no such file or directory"#),
+        "{said}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(5);
     while !d.ok(&["logs", &id]).contains("started") {
@@ -498,11 +741,23 @@ fn dockerd_detached_exec_logs_pause_top_rm() {
 fn dockerd_stop_sends_sigterm_then_sigkill() {
     let d = PeerDockerd::start("peer_dockerd_stop");
     // A container that handles SIGTERM: stop returns at once with its own exit code.
-    let o = d.run(&["-d", "small:peer", "sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done"]);
+    let o = d.run(&[
+        "-d",
+        "small:peer",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
     assert!(o.status.success(), "{}\n{}", text(&o.stderr), d.log_tail());
     let term = text(&o.stdout).trim().to_string();
     // And one that ignores it: stop has to SIGKILL it after the timeout.
-    let o = d.run(&["-d", "small:peer", "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"]);
+    let o = d.run(&[
+        "-d",
+        "small:peer",
+        "sh",
+        "-c",
+        "trap '' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let ignore = text(&o.stdout).trim().to_string();
     for id in [&term, &ignore] {
@@ -516,14 +771,20 @@ fn dockerd_stop_sends_sigterm_then_sigkill() {
     let t0 = Instant::now();
     d.ok(&["stop", "-t", "10", &term]);
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(5), "SIGTERM stopped it at once, not after the timeout: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGTERM stopped it at once, not after the timeout: {took:?}"
+    );
     assert_eq!(d.status(&term), "exited 7");
     assert!(d.ok(&["logs", &term]).contains("got TERM"));
 
     let t0 = Instant::now();
     d.ok(&["stop", "-t", "2", &ignore]);
     let took = t0.elapsed();
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(10), "SIGKILL after the 2 s timeout: {took:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "SIGKILL after the 2 s timeout: {took:?}"
+    );
     assert_eq!(d.status(&ignore), "exited 137");
 
     // A stopped container starts again under the same runtime.
@@ -540,16 +801,41 @@ fn dockerd_limits_mounts_user_tty_init_update_restart() {
     std::fs::create_dir_all(&vol).unwrap();
     std::fs::write(vol.join("f"), "volfile\n").unwrap();
     let bind = format!("{}:/vol:ro", vol.display());
-    let o = d.run(&["-d", "-m", "64m", "--user", "65534:65534", "--read-only", "-v", &bind, "--tmpfs", "/scratch", "small:peer", "sleep", "100"]);
+    let o = d.run(&[
+        "-d",
+        "-m",
+        "64m",
+        "--user",
+        "65534:65534",
+        "--read-only",
+        "-v",
+        &bind,
+        "--tmpfs",
+        "/scratch",
+        "small:peer",
+        "sleep",
+        "100",
+    ]);
     assert!(o.status.success(), "{}\n{}", text(&o.stderr), d.log_tail());
     let id = text(&o.stdout).trim().to_string();
     let script = "id -u; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /vol/f; touch /x 2>&1; touch /scratch/y && echo tmpfs-ok";
     let out = d.ok(&["exec", &id, "sh", "-c", script]);
-    assert_eq!(out, "65534\n67108864\nvolfile\ntouch: /x: Read-only file system\ntmpfs-ok\n");
+    assert_eq!(
+        out,
+        "65534\n67108864\nvolfile\ntouch: /x: Read-only file system\ntmpfs-ok\n"
+    );
 
     // `docker update` goes through the runtime's `update`.
     d.ok(&["update", "--memory", "128m", "--memory-swap", "256m", &id]);
-    assert_eq!(d.ok(&["exec", &id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]), "134217728\n");
+    assert_eq!(
+        d.ok(&[
+            "exec",
+            &id,
+            "cat",
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+        ]),
+        "134217728\n"
+    );
 
     // restart: kill, delete, create and start again under the same runtime.
     d.ok(&["restart", "-t", "1", &id]);
@@ -562,18 +848,31 @@ fn dockerd_limits_mounts_user_tty_init_update_restart() {
     assert_eq!(text(&o.stdout).trim(), "/dev/pts/0");
     // --init: docker-init is pid 1 and runs the command.
     let o = d.run(&["--rm", "--init", "small:peer", "cat", "/proc/1/comm"]);
-    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "docker-init\n"), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout).as_str()),
+        (Some(0), "docker-init\n"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = d.run(&["-d", "small:peer", "sleep", "100"]);
     let id = text(&o.stdout).trim().to_string();
     assert_eq!(d.ok(&["exec", "-t", &id, "tty"]).trim(), "/dev/pts/0");
     // Through coreutils' timeout: a stuck stdin copy fails the test instead of hanging it.
     let mut cmd = Command::new("timeout");
-    cmd.env("DOCKER_HOST", &d.host).env("DOCKER_CONFIG", d.t.join("config")).args(["30", common::daemon::DOCKER_CLI, "exec", "-i", &id, "cat"]);
-    let out = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().and_then(|mut c| {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(b"piped\n")?;
-        c.wait_with_output()
-    }).unwrap();
+    cmd.env("DOCKER_HOST", &d.host)
+        .env("DOCKER_CONFIG", d.t.join("config"))
+        .args(["30", common::daemon::DOCKER_CLI, "exec", "-i", &id, "cat"]);
+    let out = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"piped\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
     assert_eq!(text(&out.stdout), "piped\n", "{}", text(&out.stderr));
     d.ok(&["rm", "-f", &id]);
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");

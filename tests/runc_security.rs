@@ -18,11 +18,20 @@ fn setup(name: &str, args: &[&str]) -> (TestDir, Runtime, String) {
 
 /// The runtime with an extra, inheritable (no CLOEXEC) fd `fd` open on `dir`: what a leaky
 /// caller or a runtime-internal leak looks like to the container.
-fn with_leaked_dir(rt: &Runtime, args: &[&str], dir: &Path, fd: i32, out: &Path) -> std::process::Output {
+fn with_leaked_dir(
+    rt: &Runtime,
+    args: &[&str],
+    dir: &Path,
+    fd: i32,
+    out: &Path,
+) -> std::process::Output {
     let d = std::fs::File::open(dir).unwrap();
     let raw = d.as_raw_fd();
     let mut c = rt.cmd();
-    c.args(args).stdin(std::process::Stdio::null()).stdout(std::fs::File::create(out.with_extension("out")).unwrap()).stderr(std::fs::File::create(out.with_extension("err")).unwrap());
+    c.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(out.with_extension("out")).unwrap())
+        .stderr(std::fs::File::create(out.with_extension("err")).unwrap());
     // SAFETY: dup2 is async-signal-safe; it runs in the forked child before exec.
     unsafe {
         c.pre_exec(move || {
@@ -33,21 +42,34 @@ fn with_leaked_dir(rt: &Runtime, args: &[&str], dir: &Path, fd: i32, out: &Path)
         });
     }
     let status = c.status().unwrap();
-    std::process::Output { status, stdout: std::fs::read(out.with_extension("out")).unwrap(), stderr: std::fs::read(out.with_extension("err")).unwrap() }
+    std::process::Output {
+        status,
+        stdout: std::fs::read(out.with_extension("out")).unwrap(),
+        stderr: std::fs::read(out.with_extension("err")).unwrap(),
+    }
 }
 
 #[test]
 fn cve_2019_5736_runtime_binary_cannot_be_reopened_for_writing() {
     let (t, rt, id) = setup("cve_2019_5736", &["sleep", "1000"]);
     let mut g = ContainerGuard::new(&rt, &id);
-    rt.ok(&["create", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    rt.ok(&[
+        "create",
+        "--bundle",
+        t.join("bundle").to_str().unwrap(),
+        &id,
+    ]);
     let pid = g.track();
     // What a process in the container would grab: a handle on the runtime's exe (the init is
     // the runtime until it execs the container's program).
     let exe = std::ffi::CString::new(format!("/proc/{pid}/exe")).unwrap();
     // SAFETY: open with O_PATH on a NUL-terminated path; the fd is owned below.
     let raw = unsafe { libc::open(exe.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    assert!(raw >= 0, "open {exe:?}: {}", std::io::Error::last_os_error());
+    assert!(
+        raw >= 0,
+        "open {exe:?}: {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: raw is a new fd.
     let handle = unsafe { OwnedFd::from_raw_fd(raw) };
     rt.ok(&["delete", "--force", &id]);
@@ -58,7 +80,10 @@ fn cve_2019_5736_runtime_binary_cannot_be_reopened_for_writing() {
     match std::fs::OpenOptions::new().write(true).open(&reopen) {
         Err(e) => {
             let code = e.raw_os_error().unwrap_or(0);
-            assert!([libc::EROFS, libc::EPERM, libc::EACCES, libc::ETXTBSY].contains(&code), "unexpected error reopening the exe: {e}");
+            assert!(
+                [libc::EROFS, libc::EPERM, libc::EACCES, libc::ETXTBSY].contains(&code),
+                "unexpected error reopening the exe: {e}"
+            );
         }
         Ok(f) => {
             let m = f.metadata().unwrap();
@@ -76,29 +101,75 @@ fn cve_2019_5736_runtime_binary_cannot_be_reopened_for_writing() {
 
 #[test]
 fn cve_2024_21626_no_host_fd_leaks_into_the_container() {
-    let (t, rt, id) = setup("cve_2024_21626_fds", &["sh", "-c", "ls /proc/self/fd | tr '\\n' ' '"]);
-    let out = with_leaked_dir(&rt, &["run", "--bundle", t.join("bundle").to_str().unwrap(), &id], Path::new("/"), 7, &t.join("run"));
+    let (t, rt, id) = setup(
+        "cve_2024_21626_fds",
+        &["sh", "-c", "ls /proc/self/fd | tr '\\n' ' '"],
+    );
+    let out = with_leaked_dir(
+        &rt,
+        &["run", "--bundle", t.join("bundle").to_str().unwrap(), &id],
+        Path::new("/"),
+        7,
+        &t.join("run"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let fds: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().split_whitespace().collect();
+    let fds: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect();
     // 0-2 and the directory `ls` itself opened; nothing of the runtime's.
-    assert!(fds.len() <= 4 && !fds.contains(&"7"), "fds visible in the container: {fds:?}");
+    assert!(
+        fds.len() <= 4 && !fds.contains(&"7"),
+        "fds visible in the container: {fds:?}"
+    );
     // --preserve-fds passes exactly what was asked for.
-    let out = with_leaked_dir(&rt, &["run", "--preserve-fds", "5", "--bundle", t.join("bundle").to_str().unwrap(), &format!("{id}-2")], Path::new("/"), 7, &t.join("run2"));
+    let out = with_leaked_dir(
+        &rt,
+        &[
+            "run",
+            "--preserve-fds",
+            "5",
+            "--bundle",
+            t.join("bundle").to_str().unwrap(),
+            &format!("{id}-2"),
+        ],
+        Path::new("/"),
+        7,
+        &t.join("run2"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let fds: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
-    assert!(fds.contains(&"7".to_string()), "a preserved fd (3 + 5 > 7) reaches the container: {fds:?}");
+    assert!(
+        fds.contains(&"7".to_string()),
+        "a preserved fd (3 + 5 > 7) reaches the container: {fds:?}"
+    );
 }
 
 #[test]
 fn cve_2024_21626_exec_leaks_no_host_fd() {
     let (t, rt, id) = setup("cve_2024_21626_exec", &["sleep", "1000"]);
     let mut g = ContainerGuard::new(&rt, &id);
-    rt.ok(&["run", "-d", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
+    rt.ok(&[
+        "run",
+        "-d",
+        "--bundle",
+        t.join("bundle").to_str().unwrap(),
+        &id,
+    ]);
     g.track();
-    let out = with_leaked_dir(&rt, &["exec", &id, "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '"], Path::new("/"), 7, &t.join("exec"));
+    let out = with_leaked_dir(
+        &rt,
+        &["exec", &id, "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '"],
+        Path::new("/"),
+        7,
+        &t.join("exec"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let fds: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
-    assert!(fds.len() <= 4 && !fds.contains(&"7".to_string()), "fds visible to the exec'd process: {fds:?}");
+    assert!(
+        fds.len() <= 4 && !fds.contains(&"7".to_string()),
+        "fds visible to the exec'd process: {fds:?}"
+    );
 }
 
 #[test]
@@ -107,12 +178,32 @@ fn cve_2024_21626_cwd_outside_the_rootfs_is_refused() {
     let host = t.join("host-secret");
     std::fs::create_dir_all(&host).unwrap();
     std::fs::write(host.join("secret"), "host data").unwrap();
-    edit_config(&t.join("bundle"), |c| c["process"]["cwd"] = "/proc/self/fd/7".into());
-    let out = with_leaked_dir(&rt, &["run", "--bundle", t.join("bundle").to_str().unwrap(), &id], &host, 7, &t.join("run"));
-    assert!(!stdout(&out).contains("secret"), "CVE-2024-21626: the container's cwd is a host directory: {}", stdout(&out));
-    assert_ne!(out.status.code(), Some(0), "a cwd outside the rootfs must be refused");
+    edit_config(&t.join("bundle"), |c| {
+        c["process"]["cwd"] = "/proc/self/fd/7".into()
+    });
+    let out = with_leaked_dir(
+        &rt,
+        &["run", "--bundle", t.join("bundle").to_str().unwrap(), &id],
+        &host,
+        7,
+        &t.join("run"),
+    );
+    assert!(
+        !stdout(&out).contains("secret"),
+        "CVE-2024-21626: the container's cwd is a host directory: {}",
+        stdout(&out)
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a cwd outside the rootfs must be refused"
+    );
     if !testing_real_runc() {
-        assert!(stderr(&out).contains("outside of container mount namespace root"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("outside of container mount namespace root"),
+            "{}",
+            stderr(&out)
+        );
     }
     assert!(!rt.root.join(&id).exists());
 }
@@ -128,14 +219,29 @@ fn cve_2021_30465_symlinked_mount_destination_stays_in_the_rootfs() {
     std::os::unix::fs::symlink(&host, rootfs.join("evil")).unwrap();
     edit_config(&t.join("bundle"), |c| {
         c["mounts"].as_array_mut().unwrap().push(serde_json::json!({"destination": "/evil/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
-        c["process"]["args"] = serde_json::json!(["sh", "-c", format!("grep -c ' {}/sub ' /proc/self/mountinfo", host.display())]);
+        c["process"]["args"] = serde_json::json!([
+            "sh",
+            "-c",
+            format!("grep -c ' {}/sub ' /proc/self/mountinfo", host.display())
+        ]);
     });
     let o = rt.run(&["run", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "1", "the tmpfs is inside the container at the symlink's in-root target");
-    assert!(!host.join("sub").exists(), "CVE-2021-30465 class: the mount target was created on the host");
+    assert_eq!(
+        stdout(&o).trim(),
+        "1",
+        "the tmpfs is inside the container at the symlink's in-root target"
+    );
+    assert!(
+        !host.join("sub").exists(),
+        "CVE-2021-30465 class: the mount target was created on the host"
+    );
     let inside = rootfs.join(host.strip_prefix("/").unwrap()).join("sub");
-    assert!(inside.is_dir(), "the target was created inside the rootfs: {}", inside.display());
+    assert!(
+        inside.is_dir(),
+        "the target was created inside the rootfs: {}",
+        inside.display()
+    );
 }
 
 #[test]
@@ -147,7 +253,11 @@ fn cve_2019_19921_symlinked_proc_is_refused() {
     std::os::unix::fs::symlink("/fakeproc", rootfs.join("proc")).unwrap();
     let o = rt.run(&["run", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(stderr(&o).contains("must be mounted on ordinary directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("must be mounted on ordinary directory"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!rt.root.join(&id).exists());
 }
 
@@ -157,12 +267,17 @@ fn masked_and_readonly_paths_cannot_be_undone_from_inside() {
     let script = "umount /proc/keys 2>/dev/null && echo UNMOUNTED-keys; umount -l /sys/firmware 2>/dev/null && echo UNMOUNTED-firmware; \
                   mount -o remount,rw /proc/sys 2>/dev/null && echo REMOUNTED-sys; mount -t proc proc /mnt 2>/dev/null && echo NEW-proc; \
                   wc -c < /proc/keys; ls /sys/firmware | wc -l";
-    edit_config(&t.join("bundle"), |c| c["process"]["args"] = serde_json::json!(["sh", "-c", script]));
+    edit_config(&t.join("bundle"), |c| {
+        c["process"]["args"] = serde_json::json!(["sh", "-c", script])
+    });
     std::fs::create_dir_all(t.join("bundle/rootfs/mnt")).unwrap();
     let o = rt.run(&["run", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(!out.contains("UNMOUNTED") && !out.contains("REMOUNTED") && !out.contains("NEW-proc"), "{out}");
+    assert!(
+        !out.contains("UNMOUNTED") && !out.contains("REMOUNTED") && !out.contains("NEW-proc"),
+        "{out}"
+    );
     let lines: Vec<&str> = out.lines().map(str::trim).collect();
     assert_eq!(lines, ["0", "0"], "{out}");
 }
@@ -171,13 +286,18 @@ fn masked_and_readonly_paths_cannot_be_undone_from_inside() {
 fn a_container_sees_no_host_mounts_after_pivot() {
     let (t, rt, id) = setup("no_host_mounts", &["true"]);
     let marker = t.path.to_string_lossy().into_owned();
-    edit_config(&t.join("bundle"), |c| c["process"]["args"] = serde_json::json!(["sh", "-c", "cat /proc/self/mountinfo"]));
+    edit_config(&t.join("bundle"), |c| {
+        c["process"]["args"] = serde_json::json!(["sh", "-c", "cat /proc/self/mountinfo"])
+    });
     let o = rt.run(&["run", "--bundle", t.join("bundle").to_str().unwrap(), &id]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     // Mount points (field 5) are all inside the container; the host's /tmp tree is gone.
     for l in out.lines() {
         let mp = l.split(' ').nth(4).unwrap_or("");
-        assert!(!mp.starts_with(&marker), "host path visible as a mount point: {l}");
+        assert!(
+            !mp.starts_with(&marker),
+            "host path visible as a mount point: {l}"
+        );
     }
 }

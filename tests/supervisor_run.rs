@@ -9,7 +9,15 @@ use supervisor_util::*;
 #[test]
 fn run_logs_stdout_and_stderr_and_records_the_exit_code() {
     let env = Env::new("sup_run_logs");
-    let b = env.bundle("b", &["/bin/sh", "-c", "echo out; echo err >&2; echo '<tag> & \"q\"'; exit 3"], |_| {});
+    let b = env.bundle(
+        "b",
+        &[
+            "/bin/sh",
+            "-c",
+            "echo out; echo err >&2; echo '<tag> & \"q\"'; exit 3",
+        ],
+        |_| {},
+    );
     let mut o = env.opts("c1", &b);
     o.log = Some(env.log("c1-json.log"));
     let st = block_on_timeout(20, env.sup.create(o)).unwrap();
@@ -22,22 +30,44 @@ fn run_logs_stdout_and_stderr_and_records_the_exit_code() {
     assert_eq!(exit.signal, None);
     let mut entries = log_entries(&env.t.join("c1-json.log"));
     entries.sort();
-    let mut want = vec![("out\n".to_string(), "stdout".to_string()), ("err\n".into(), "stderr".into()), ("<tag> & \"q\"\n".into(), "stdout".into())];
+    let mut want = vec![
+        ("out\n".to_string(), "stdout".to_string()),
+        ("err\n".into(), "stderr".into()),
+        ("<tag> & \"q\"\n".into(), "stdout".into()),
+    ];
     want.sort();
     assert_eq!(entries, want);
     let raw = std::fs::read_to_string(env.t.join("c1-json.log")).unwrap();
-    assert!(raw.contains(r#""log":"\u003ctag\u003e \u0026 \"q\"\n""#), "Go-style escaping: {raw}");
+    assert!(
+        raw.contains(r#""log":"\u003ctag\u003e \u0026 \"q\"\n""#),
+        "Go-style escaping: {raw}"
+    );
     // The exit status is on disk, durably, next to the shim.
-    let on_disk: serde_json::Value = serde_json::from_slice(&std::fs::read(env.exec_root.join("shims/c1/exit.json")).unwrap()).unwrap();
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.exec_root.join("shims/c1/exit.json")).unwrap())
+            .unwrap();
     assert_eq!(on_disk["code"], 3);
     let st = block_on_timeout(20, env.sup.state("c1")).unwrap();
-    assert_eq!((st.status, st.exit.map(|e| e.code)), (Status::Stopped, Some(3)));
+    assert_eq!(
+        (st.status, st.exit.map(|e| e.code)),
+        (Status::Stopped, Some(3))
+    );
     let shim = env.shim_pid("c1");
     let gone = block_on_timeout(20, env.sup.delete("c1", false)).unwrap();
     assert_eq!(gone.map(|e| e.code), Some(3));
-    wait_for(10, "the shim to exit", || !std::path::Path::new(&format!("/proc/{shim}")).exists() || proc_status_field(shim, "State:").starts_with('Z'));
-    assert!(!env.exec_root.join("shims/c1").exists(), "shim directory left behind");
-    assert_eq!(runtime_status(&env.runtime, "c1"), None, "runtime state left behind");
+    wait_for(10, "the shim to exit", || {
+        !std::path::Path::new(&format!("/proc/{shim}")).exists()
+            || proc_status_field(shim, "State:").starts_with('Z')
+    });
+    assert!(
+        !env.exec_root.join("shims/c1").exists(),
+        "shim directory left behind"
+    );
+    assert_eq!(
+        runtime_status(&env.runtime, "c1"),
+        None,
+        "runtime state left behind"
+    );
     let e = block_on_timeout(20, env.sup.state("c1")).unwrap_err();
     assert_eq!(e.to_string(), "no such container: c1");
 }
@@ -50,7 +80,12 @@ fn attach_forwards_stdin_through_cat() {
     o.stdin = true;
     o.log = Some(env.log("cat-json.log"));
     block_on_timeout(20, env.sup.create(o)).unwrap();
-    let opts = AttachOpts { stdin: true, stdout: true, stderr: true, close_stdin: true };
+    let opts = AttachOpts {
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        close_stdin: true,
+    };
     let mut a = block_on_timeout(20, env.sup.attach("cat1", None, opts)).unwrap();
     assert!(!a.tty);
     block_on_timeout(20, env.sup.start("cat1")).unwrap();
@@ -65,21 +100,34 @@ fn attach_forwards_stdin_through_cat() {
     let exit = block_on_timeout(20, env.sup.wait("cat1")).unwrap();
     assert_eq!(exit.code, 0);
     let entries = log_entries(&env.t.join("cat-json.log"));
-    assert_eq!(entries, [("hello\n".to_string(), "stdout".to_string()), ("second line\n".into(), "stdout".into())]);
+    assert_eq!(
+        entries,
+        [
+            ("hello\n".to_string(), "stdout".to_string()),
+            ("second line\n".into(), "stdout".into())
+        ]
+    );
     block_on_timeout(20, env.sup.delete("cat1", false)).unwrap();
 }
 
 #[test]
 fn tty_runs_through_a_pty_with_resize_and_interactive_input() {
     let env = Env::new("sup_tty");
-    let b = env.bundle("b", &["/bin/sh"], |v| v["process"]["terminal"] = true.into());
+    let b = env.bundle("b", &["/bin/sh"], |v| {
+        v["process"]["terminal"] = true.into()
+    });
     let mut o = env.opts("tty1", &b);
     o.tty = true;
     o.stdin = true;
     o.log = Some(env.log("tty-json.log"));
     block_on_timeout(20, env.sup.create(o)).unwrap();
     block_on_timeout(20, env.sup.resize("tty1", None, 123, 45)).unwrap();
-    let opts = AttachOpts { stdin: true, stdout: true, stderr: true, close_stdin: false };
+    let opts = AttachOpts {
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        close_stdin: false,
+    };
     let mut a = block_on_timeout(20, env.sup.attach("tty1", None, opts)).unwrap();
     assert!(a.tty);
     block_on_timeout(20, env.sup.start("tty1")).unwrap();
@@ -95,7 +143,10 @@ fn tty_runs_through_a_pty_with_resize_and_interactive_input() {
     // With a tty everything is one stream, logged as stdout.
     let entries = log_entries(&env.t.join("tty-json.log"));
     assert!(entries.iter().all(|(_, s)| s == "stdout"));
-    assert!(entries.iter().any(|(l, _)| l.contains("marker-42")), "{entries:?}");
+    assert!(
+        entries.iter().any(|(l, _)| l.contains("marker-42")),
+        "{entries:?}"
+    );
     block_on_timeout(20, env.sup.delete("tty1", false)).unwrap();
 }
 
@@ -115,20 +166,44 @@ fn exec_streams_its_output_and_reports_its_exit_code() {
     let b = env.bundle("b", &["/bin/sleep", "1000"], |_| {});
     block_on_timeout(20, env.sup.create(env.opts("ex1", &b))).unwrap();
     block_on_timeout(20, env.sup.start("ex1")).unwrap();
-    let spec = ExecSpec { process: process(&["/bin/sh", "-c", "echo in-exec; echo to-err >&2; exit 7"], false), stdin: false };
+    let spec = ExecSpec {
+        process: process(
+            &["/bin/sh", "-c", "echo in-exec; echo to-err >&2; exit 7"],
+            false,
+        ),
+        stdin: false,
+    };
     block_on_timeout(20, env.sup.exec_create("ex1", "e1", spec)).unwrap();
-    let opts = AttachOpts { stdin: false, stdout: true, stderr: true, close_stdin: false };
+    let opts = AttachOpts {
+        stdin: false,
+        stdout: true,
+        stderr: true,
+        close_stdin: false,
+    };
     let mut a = block_on_timeout(20, env.sup.attach("ex1", Some("e1"), opts)).unwrap();
     let pid = block_on_timeout(20, env.sup.exec_start("ex1", "e1")).unwrap();
     assert!(pid > 0);
     let (out, err, ended) = read_until(&mut a, 10, |_, _| false);
     assert!(ended);
     assert_eq!((out.as_str(), err.as_str()), ("in-exec\n", "to-err\n"));
-    assert_eq!(block_on_timeout(20, env.sup.wait_exec("ex1", "e1")).unwrap().code, 7);
+    assert_eq!(
+        block_on_timeout(20, env.sup.wait_exec("ex1", "e1"))
+            .unwrap()
+            .code,
+        7
+    );
     // An exec with stdin, echoed back.
-    let spec = ExecSpec { process: process(&["/bin/cat"], false), stdin: true };
+    let spec = ExecSpec {
+        process: process(&["/bin/cat"], false),
+        stdin: true,
+    };
     block_on_timeout(20, env.sup.exec_create("ex1", "e2", spec)).unwrap();
-    let opts = AttachOpts { stdin: true, stdout: true, stderr: true, close_stdin: true };
+    let opts = AttachOpts {
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        close_stdin: true,
+    };
     let mut a = block_on_timeout(20, env.sup.attach("ex1", Some("e2"), opts)).unwrap();
     block_on_timeout(20, env.sup.exec_start("ex1", "e2")).unwrap();
     write_stdin(&a, b"ping\n");
@@ -136,23 +211,64 @@ fn exec_streams_its_output_and_reports_its_exit_code() {
     let (out, _, ended) = read_until(&mut a, 10, |_, _| false);
     assert!(ended);
     assert_eq!(out, "ping\n");
-    assert_eq!(block_on_timeout(20, env.sup.wait_exec("ex1", "e2")).unwrap().code, 0);
+    assert_eq!(
+        block_on_timeout(20, env.sup.wait_exec("ex1", "e2"))
+            .unwrap()
+            .code,
+        0
+    );
     // A command that does not exist: an error naming it, and Docker's 127.
-    let spec = ExecSpec { process: process(&["/no/such/cmd"], false), stdin: false };
+    let spec = ExecSpec {
+        process: process(&["/no/such/cmd"], false),
+        stdin: false,
+    };
     let e = block_on_timeout(20, env.sup.exec("ex1", "e3", spec)).unwrap_err();
     assert!(e.to_string().contains("/no/such/cmd"), "{e}");
-    assert_eq!(block_on_timeout(20, env.sup.wait_exec("ex1", "e3")).unwrap().code, 127);
+    assert_eq!(
+        block_on_timeout(20, env.sup.wait_exec("ex1", "e3"))
+            .unwrap()
+            .code,
+        127
+    );
     let st = block_on_timeout(20, env.sup.state("ex1")).unwrap();
-    assert_eq!(st.execs.iter().map(|e| (e.exec_id.as_str(), e.exit.as_ref().map(|x| x.code))).collect::<Vec<_>>(), [("e1", Some(7)), ("e2", Some(0)), ("e3", Some(127))]);
+    assert_eq!(
+        st.execs
+            .iter()
+            .map(|e| (e.exec_id.as_str(), e.exit.as_ref().map(|x| x.code)))
+            .collect::<Vec<_>>(),
+        [("e1", Some(7)), ("e2", Some(0)), ("e3", Some(127))]
+    );
     // A detached exec keeps running after exec returns; killing it by exec id works.
-    let spec = ExecSpec { process: process(&["/bin/sleep", "1000"], false), stdin: false };
+    let spec = ExecSpec {
+        process: process(&["/bin/sleep", "1000"], false),
+        stdin: false,
+    };
     block_on_timeout(20, env.sup.exec("ex1", "e4", spec)).unwrap();
     block_on_timeout(20, env.sup.kill_exec("ex1", "e4", 9)).unwrap();
-    assert_eq!(block_on_timeout(20, env.sup.wait_exec("ex1", "e4")).unwrap().code, 137);
+    assert_eq!(
+        block_on_timeout(20, env.sup.wait_exec("ex1", "e4"))
+            .unwrap()
+            .code,
+        137
+    );
     // A tty exec.
-    let spec = ExecSpec { process: process(&["/bin/sh", "-c", "tty"], true), stdin: false };
+    let spec = ExecSpec {
+        process: process(&["/bin/sh", "-c", "tty"], true),
+        stdin: false,
+    };
     block_on_timeout(20, env.sup.exec_create("ex1", "e5", spec)).unwrap();
-    let mut a = block_on_timeout(20, env.sup.attach("ex1", Some("e5"), AttachOpts { stdout: true, ..Default::default() })).unwrap();
+    let mut a = block_on_timeout(
+        20,
+        env.sup.attach(
+            "ex1",
+            Some("e5"),
+            AttachOpts {
+                stdout: true,
+                ..Default::default()
+            },
+        ),
+    )
+    .unwrap();
     assert!(a.tty);
     block_on_timeout(20, env.sup.exec_start("ex1", "e5")).unwrap();
     let (out, _, _) = read_until(&mut a, 10, |_, _| false);
@@ -168,10 +284,13 @@ fn kill_then_stop_semantics_and_force_delete() {
     block_on_timeout(20, env.sup.create(env.opts("k1", &b))).unwrap();
     block_on_timeout(20, env.sup.start("k1")).unwrap();
     block_on_timeout(20, env.sup.kill("k1", 15, false)).unwrap();
-    let waited = smol::block_on(smol::future::or(async { Some(env.sup.wait("k1").await) }, async {
-        smol::Timer::after(std::time::Duration::from_millis(700)).await;
-        None
-    }));
+    let waited = smol::block_on(smol::future::or(
+        async { Some(env.sup.wait("k1").await) },
+        async {
+            smol::Timer::after(std::time::Duration::from_millis(700)).await;
+            None
+        },
+    ));
     assert!(waited.is_none(), "sleep as PID 1 ignored SIGTERM");
     block_on_timeout(20, env.sup.kill("k1", 9, true)).unwrap();
     let exit = block_on_timeout(20, env.sup.wait("k1")).unwrap();
@@ -181,7 +300,15 @@ fn kill_then_stop_semantics_and_force_delete() {
     block_on_timeout(20, env.sup.delete("k1", false)).unwrap();
 
     // A handler for SIGTERM: the container exits with its own code.
-    let b = env.bundle("b2", &["/bin/sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.1; done"], |_| {});
+    let b = env.bundle(
+        "b2",
+        &[
+            "/bin/sh",
+            "-c",
+            "trap 'exit 143' TERM; while true; do sleep 0.1; done",
+        ],
+        |_| {},
+    );
     block_on_timeout(20, env.sup.create(env.opts("k2", &b))).unwrap();
     block_on_timeout(20, env.sup.start("k2")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -203,7 +330,15 @@ fn kill_then_stop_semantics_and_force_delete() {
 #[test]
 fn pause_and_resume_freeze_the_container() {
     let env = Env::new("sup_pause");
-    let b = env.bundle("b", &["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], |_| {});
+    let b = env.bundle(
+        "b",
+        &[
+            "/bin/sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done",
+        ],
+        |_| {},
+    );
     let mut o = env.opts("p1", &b);
     o.log = Some(env.log("p-json.log"));
     let rt = env.runtime.clone();
@@ -212,16 +347,28 @@ fn pause_and_resume_freeze_the_container() {
     let log = env.t.join("p-json.log");
     wait_for(10, "output", || log_entries(&log).len() >= 3);
     block_on_timeout(20, env.sup.pause("p1")).unwrap();
-    assert_eq!(block_on_timeout(20, env.sup.state("p1")).unwrap().status, Status::Paused);
+    assert_eq!(
+        block_on_timeout(20, env.sup.state("p1")).unwrap().status,
+        Status::Paused
+    );
     assert_eq!(runtime_status(&rt, "p1").as_deref(), Some("paused"));
     let n = log_entries(&log).len();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(log_entries(&log).len(), n, "a paused container wrote output");
+    assert_eq!(
+        log_entries(&log).len(),
+        n,
+        "a paused container wrote output"
+    );
     let e = block_on_timeout(20, env.sup.pause("p1")).unwrap_err();
     assert_eq!(e.kind(), berth::base::ErrorKind::Conflict);
     block_on_timeout(20, env.sup.resume("p1")).unwrap();
-    assert_eq!(block_on_timeout(20, env.sup.state("p1")).unwrap().status, Status::Running);
-    wait_for(10, "output after resume", || log_entries(&log).len() > n + 2);
+    assert_eq!(
+        block_on_timeout(20, env.sup.state("p1")).unwrap().status,
+        Status::Running
+    );
+    wait_for(10, "output after resume", || {
+        log_entries(&log).len() > n + 2
+    });
     // SIGKILL to a paused container works (the shim thaws it).
     block_on_timeout(20, env.sup.pause("p1")).unwrap();
     block_on_timeout(20, env.sup.kill("p1", 9, true)).unwrap();
@@ -232,7 +379,15 @@ fn pause_and_resume_freeze_the_container() {
 #[test]
 fn json_file_log_rotates_at_max_size_keeping_max_file() {
     let env = Env::new("sup_rotate");
-    let b = env.bundle("b", &["/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done"], |_| {});
+    let b = env.bundle(
+        "b",
+        &[
+            "/bin/sh",
+            "-c",
+            "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done",
+        ],
+        |_| {},
+    );
     let mut o = env.opts("r1", &b);
     let mut log = env.log("r-json.log");
     log.max_size = Some(10_000);
@@ -251,8 +406,14 @@ fn json_file_log_rotates_at_max_size_keeping_max_file() {
         lines.extend(log_entries(f).into_iter().map(|(l, _)| l));
     }
     assert_eq!(lines.last().unwrap(), "line-2999\n");
-    let nums: Vec<u32> = lines.iter().map(|l| l.trim()[5..].parse().unwrap()).collect();
-    assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "lines are consecutive across files");
+    let nums: Vec<u32> = lines
+        .iter()
+        .map(|l| l.trim()[5..].parse().unwrap())
+        .collect();
+    assert!(
+        nums.windows(2).all(|w| w[1] == w[0] + 1),
+        "lines are consecutive across files"
+    );
     block_on_timeout(20, env.sup.delete("r1", false)).unwrap();
 }
 
@@ -262,7 +423,10 @@ fn create_failure_names_the_cause_and_leaves_nothing() {
     let b = env.bundle("b", &["/no/such/binary"], |_| {});
     let e = block_on_timeout(20, env.sup.create(env.opts("f1", &b))).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.starts_with("OCI runtime create failed:") && msg.contains("/no/such/binary"), "{msg}");
+    assert!(
+        msg.starts_with("OCI runtime create failed:") && msg.contains("/no/such/binary"),
+        "{msg}"
+    );
     assert!(!env.exec_root.join("shims/f1").exists());
     assert_eq!(runtime_status(&env.runtime, "f1"), None);
     let e = block_on_timeout(20, env.sup.create(env.opts("../x", &b))).unwrap_err();
@@ -280,19 +444,46 @@ fn create_failure_names_the_cause_and_leaves_nothing() {
 #[test]
 fn shim_is_detached_single_threaded_and_small() {
     let env = Env::new("sup_shim_shape");
-    let b = env.bundle("b", &["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do echo tick $i; i=$((i+1)); done; exec sleep 1000"], |_| {});
+    let b = env.bundle(
+        "b",
+        &[
+            "/bin/sh",
+            "-c",
+            "i=0; while [ $i -lt 50 ]; do echo tick $i; i=$((i+1)); done; exec sleep 1000",
+        ],
+        |_| {},
+    );
     let mut o = env.opts("s1", &b);
     o.log = Some(env.log("s-json.log"));
     let st = block_on_timeout(20, env.sup.create(o)).unwrap();
-    let mut a = block_on_timeout(20, env.sup.attach("s1", None, AttachOpts { stdout: true, ..Default::default() })).unwrap();
+    let mut a = block_on_timeout(
+        20,
+        env.sup.attach(
+            "s1",
+            None,
+            AttachOpts {
+                stdout: true,
+                ..Default::default()
+            },
+        ),
+    )
+    .unwrap();
     block_on_timeout(20, env.sup.start("s1")).unwrap();
     let shim = env.shim_pid("s1");
     assert_eq!(st.shim_pid, shim);
     let (ppid, sid) = ppid_sid(shim);
-    assert_ne!(ppid, std::process::id(), "the shim must not be the supervisor's child");
+    assert_ne!(
+        ppid,
+        std::process::id(),
+        "the shim must not be the supervisor's child"
+    );
     assert_eq!(sid, shim, "the shim leads its own session");
     assert_eq!(proc_status_field(shim, "Threads:"), "1");
-    assert_eq!(ppid_sid(st.pid).0, shim, "the container's init is the shim's child (subreaper)");
+    assert_eq!(
+        ppid_sid(st.pid).0,
+        shim,
+        "the container's init is the shim's child (subreaper)"
+    );
     // Some traffic: output logged and relayed, a few requests.
     read_until(&mut a, 10, |o, _| o.contains("tick 49\n"));
     drop(a);
@@ -301,7 +492,13 @@ fn shim_is_detached_single_threaded_and_small() {
     }
     // Idle: after half a second without requests the shim gives back what it touched.
     std::thread::sleep(std::time::Duration::from_millis(800));
-    let kb = |f: &str| -> u64 { proc_status_field(shim, f).trim_end_matches(" kB").trim().parse().unwrap() };
+    let kb = |f: &str| -> u64 {
+        proc_status_field(shim, f)
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap()
+    };
     let (rss, anon) = (kb("VmRSS:"), kb("RssAnon:"));
     eprintln!("idle shim: VmRSS {rss} kB, RssAnon {anon} kB (the rest is the binary's shared, clean pages)");
     assert!(anon < 512, "shim private memory {anon} kB");
@@ -318,15 +515,36 @@ fn slow_attach_client_gets_every_byte_in_order() {
     let mut o = env.opts("bp1", &b);
     o.log = Some(env.log("bp-json.log"));
     block_on_timeout(20, env.sup.create(o)).unwrap();
-    let mut a = block_on_timeout(20, env.sup.attach("bp1", None, AttachOpts { stdout: true, stderr: true, ..Default::default() })).unwrap();
+    let mut a = block_on_timeout(
+        20,
+        env.sup.attach(
+            "bp1",
+            None,
+            AttachOpts {
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            },
+        ),
+    )
+    .unwrap();
     block_on_timeout(20, env.sup.start("bp1")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let st = block_on_timeout(20, env.sup.state("bp1")).unwrap();
-    assert_eq!(st.status, Status::Running, "seq must be blocked on its full pipe while we do not read");
+    assert_eq!(
+        st.status,
+        Status::Running,
+        "seq must be blocked on its full pipe while we do not read"
+    );
     let (out, err, ended) = read_until(&mut a, 60, |_, _| false);
     assert!(ended && err.is_empty());
     let want: String = (1..=200000).map(|i| format!("{i}\n")).collect();
-    assert!(out == want, "stdout differs: {} bytes vs {}", out.len(), want.len());
+    assert!(
+        out == want,
+        "stdout differs: {} bytes vs {}",
+        out.len(),
+        want.len()
+    );
     assert_eq!(block_on_timeout(20, env.sup.wait("bp1")).unwrap().code, 0);
     let logged = log_entries(&env.t.join("bp-json.log"));
     assert_eq!(logged.len(), 200000);
@@ -347,26 +565,55 @@ fn shim_socket_speaks_the_protocol_and_refuses_bad_input() {
     block_on_timeout(20, env.sup.create(env.opts("w1", &b))).unwrap();
     let dir = env.exec_root.join("shims/w1");
     let sock = dir.join("shim.sock");
-    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o750, "only root may connect");
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    let answer = |s: &mut UnixStream| -> Response { proto::decode(&proto::read_frame(s).unwrap().expect("an answer")).unwrap() };
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o750,
+        "only root may connect"
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let answer = |s: &mut UnixStream| -> Response {
+        proto::decode(&proto::read_frame(s).unwrap().expect("an answer")).unwrap()
+    };
 
     // Garbage, an unknown op, an oversized frame: an error answer each, and the shim goes on.
     let mut s = UnixStream::connect(&sock).unwrap();
     s.write_all(&[0, 0, 0, 3, b'{', b'x', b'}']).unwrap();
-    assert!(matches!(answer(&mut s), Response::Err(e) if e.kind == "invalid_argument" && e.message.starts_with("malformed message")));
+    assert!(
+        matches!(answer(&mut s), Response::Err(e) if e.kind == "invalid_argument" && e.message.starts_with("malformed message"))
+    );
     let mut s = UnixStream::connect(&sock).unwrap();
-    s.write_all(&proto::encode(&serde_json::json!({"op": "format_disk"})).unwrap()).unwrap();
+    s.write_all(&proto::encode(&serde_json::json!({"op": "format_disk"})).unwrap())
+        .unwrap();
     assert!(matches!(answer(&mut s), Response::Err(e) if e.kind == "invalid_argument"));
     let mut s = UnixStream::connect(&sock).unwrap();
-    s.write_all(&(proto::MAX_FRAME as u32 + 1).to_be_bytes()).unwrap();
+    s.write_all(&(proto::MAX_FRAME as u32 + 1).to_be_bytes())
+        .unwrap();
     assert!(matches!(answer(&mut s), Response::Err(e) if e.message.contains("exceeds")));
     let mut s = UnixStream::connect(&sock).unwrap();
-    proto::write_frame(&mut s, &Request::Kill { signal: 99, all: false, exec_id: None }).unwrap();
+    proto::write_frame(
+        &mut s,
+        &Request::Kill {
+            signal: 99,
+            all: false,
+            exec_id: None,
+        },
+    )
+    .unwrap();
     assert!(matches!(answer(&mut s), Response::Err(e) if e.message == "invalid signal 99"));
     let mut s = UnixStream::connect(&sock).unwrap();
-    proto::write_frame(&mut s, &Request::Wait { exec_id: Some("nope".into()) }).unwrap();
-    assert!(matches!(answer(&mut s), Response::Err(e) if e.kind == "not_found" && e.message == "no such exec: nope"));
+    proto::write_frame(
+        &mut s,
+        &Request::Wait {
+            exec_id: Some("nope".into()),
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(answer(&mut s), Response::Err(e) if e.kind == "not_found" && e.message == "no such exec: nope")
+    );
     // A client that connects and leaves without a word.
     drop(UnixStream::connect(&sock).unwrap());
 
@@ -375,7 +622,8 @@ fn shim_socket_speaks_the_protocol_and_refuses_bad_input() {
     proto::write_frame(&mut w, &Request::Wait { exec_id: None }).unwrap();
     w.shutdown(std::net::Shutdown::Write).unwrap();
     block_on_timeout(20, env.sup.start("w1")).unwrap();
-    w.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    w.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     match answer(&mut w) {
         Response::Ok(Reply::Exit { exit }) => assert_eq!(exit.code, 4),
         other => panic!("{other:?}"),
@@ -391,10 +639,14 @@ fn shim_socket_speaks_the_protocol_and_refuses_bad_input() {
 #[test]
 fn wait_answers_when_a_survivor_holds_the_output() {
     let env = Env::new("sup_survivor");
-    let b = env.bundle("b", &["/bin/sh", "-c", "sleep 30 & echo bye; exit 2"], |v| {
-        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
-        ns.retain(|n| n["type"] != "pid");
-    });
+    let b = env.bundle(
+        "b",
+        &["/bin/sh", "-c", "sleep 30 & echo bye; exit 2"],
+        |v| {
+            let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| n["type"] != "pid");
+        },
+    );
     let mut o = env.opts("sv1", &b);
     o.log = Some(env.log("sv-json.log"));
     // berth's runc does not yet kill what is left in the cgroup of a container without its own
@@ -406,8 +658,15 @@ fn wait_answers_when_a_survivor_holds_the_output() {
     block_on_timeout(20, env.sup.start("sv1")).unwrap();
     let exit = block_on_timeout(20, env.sup.wait("sv1")).unwrap();
     assert_eq!(exit.code, 2);
-    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "wait took {:?}", t0.elapsed());
-    assert_eq!(log_entries(&env.t.join("sv-json.log")), [("bye\n".to_string(), "stdout".to_string())]);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "wait took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(
+        log_entries(&env.t.join("sv-json.log")),
+        [("bye\n".to_string(), "stdout".to_string())]
+    );
     block_on_timeout(20, env.sup.delete("sv1", false)).unwrap();
     assert_eq!(runtime_status(&rt, "sv1"), None);
 }

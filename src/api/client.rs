@@ -55,7 +55,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Connect { host } => write!(f, "Cannot connect to the Docker daemon at {host}. Is the docker daemon running?"),
+            Error::Connect { host } => write!(
+                f,
+                "Cannot connect to the Docker daemon at {host}. Is the docker daemon running?"
+            ),
             Error::Daemon { message, .. } => write!(f, "Error response from daemon: {message}"),
             Error::Invalid(m) | Error::Io(m) => f.write_str(m),
         }
@@ -76,7 +79,11 @@ pub fn normalize_host(host: &str) -> Result<String> {
     if host.is_empty() {
         return Ok(DEFAULT_HOST.to_string());
     }
-    let bad = |what: &str| Error::Invalid(format!("unable to resolve docker endpoint: invalid bind address format: {what}"));
+    let bad = |what: &str| {
+        Error::Invalid(format!(
+            "unable to resolve docker endpoint: invalid bind address format: {what}"
+        ))
+    };
     let (proto, addr) = match host.split_once("://") {
         Some((p, a)) => (p, a),
         None => ("tcp", host),
@@ -84,9 +91,15 @@ pub fn normalize_host(host: &str) -> Result<String> {
     match proto {
         "unix" => {
             if addr.contains("://") {
-                return Err(Error::Invalid(format!("unable to resolve docker endpoint: invalid proto, expected unix: {addr}")));
+                return Err(Error::Invalid(format!(
+                    "unable to resolve docker endpoint: invalid proto, expected unix: {addr}"
+                )));
             }
-            let addr = if addr.is_empty() { "/var/run/docker.sock" } else { addr };
+            let addr = if addr.is_empty() {
+                "/var/run/docker.sock"
+            } else {
+                addr
+            };
             Ok(format!("unix://{addr}"))
         }
         "tcp" => {
@@ -99,7 +112,10 @@ pub fn normalize_host(host: &str) -> Result<String> {
             };
             let (h, p) = if let Some(rest) = hostport.strip_prefix('[') {
                 match rest.split_once(']') {
-                    Some((h, tail)) => (format!("[{h}]"), tail.strip_prefix(':').unwrap_or("").to_string()),
+                    Some((h, tail)) => (
+                        format!("[{h}]"),
+                        tail.strip_prefix(':').unwrap_or("").to_string(),
+                    ),
                     None => return Err(bad(addr)),
                 }
             } else {
@@ -108,8 +124,16 @@ pub fn normalize_host(host: &str) -> Result<String> {
                     None => (hostport.to_string(), String::new()),
                 }
             };
-            let h = if h.is_empty() { "localhost".to_string() } else { h };
-            let p = if p.is_empty() { DEFAULT_TCP_PORT.to_string() } else { p };
+            let h = if h.is_empty() {
+                "localhost".to_string()
+            } else {
+                h
+            };
+            let p = if p.is_empty() {
+                DEFAULT_TCP_PORT.to_string()
+            } else {
+                p
+            };
             if p.parse::<u16>().is_err() {
                 return Err(bad(addr));
             }
@@ -128,8 +152,12 @@ pub fn parse_host(host: &str) -> Result<Addr> {
     }
     let rest = host.strip_prefix("tcp://").unwrap_or(&host);
     let hostport = rest.split('/').next().unwrap_or("");
-    let (h, port) = hostport.rsplit_once(':').ok_or_else(|| Error::Invalid(format!("invalid address {host}")))?;
-    let port: u16 = port.parse().map_err(|_| Error::Invalid(format!("invalid address {host}")))?;
+    let (h, port) = hostport
+        .rsplit_once(':')
+        .ok_or_else(|| Error::Invalid(format!("invalid address {host}")))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| Error::Invalid(format!("invalid address {host}")))?;
     let h = h.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = match h {
         "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -264,7 +292,11 @@ impl Client {
 
     /// Whether the version was negotiated down from ours.
     pub fn downgraded(&self) -> bool {
-        !self.fixed && self.version.as_deref().is_some_and(|v| v != CLIENT_API_VERSION)
+        !self.fixed
+            && self
+                .version
+                .as_deref()
+                .is_some_and(|v| v != CLIENT_API_VERSION)
     }
 
     /// `version >= v`.
@@ -278,10 +310,14 @@ impl Client {
             None => true,
         };
         if fresh {
-            let c = Conn::connect(&self.addr).await.map_err(|e| self.connect_error(e))?;
+            let c = Conn::connect(&self.addr)
+                .await
+                .map_err(|e| self.connect_error(e))?;
             self.conn = Some(c);
         }
-        self.conn.as_mut().ok_or_else(|| Error::Io("no connection".into()))
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::Io("no connection".into()))
     }
 
     fn connect_error(&self, e: io::Error) -> Error {
@@ -290,7 +326,9 @@ impl Client {
                 "permission denied while trying to connect to the Docker daemon socket at {}: {e}",
                 self.host
             )),
-            _ => Error::Connect { host: self.host.clone() },
+            _ => Error::Connect {
+                host: self.host.clone(),
+            },
         }
     }
 
@@ -342,8 +380,14 @@ impl Client {
             return Ok(());
         }
         let p = self.ping().await?;
-        let server = if p.api_version.is_empty() { FALLBACK_API_VERSION.to_string() } else { p.api_version };
-        let v = if crate::api::version::compare(&server, CLIENT_API_VERSION) == std::cmp::Ordering::Less {
+        let server = if p.api_version.is_empty() {
+            FALLBACK_API_VERSION.to_string()
+        } else {
+            p.api_version
+        };
+        let v = if crate::api::version::compare(&server, CLIENT_API_VERSION)
+            == std::cmp::Ordering::Less
+        {
             server
         } else {
             CLIENT_API_VERSION.to_string()
@@ -382,9 +426,16 @@ impl Client {
             let ct = resp.headers.get("Content-Type").unwrap_or("").to_string();
             let mut body = resp.body;
             let data = body.read_all(1 << 20).await.unwrap_or_default();
-            return Err(Error::Daemon { status, message: error_message(status, &reason, &ct, &data) });
+            return Err(Error::Daemon {
+                status,
+                message: error_message(status, &reason, &ct, &data),
+            });
         }
-        Ok(Response { status: resp.status, headers: resp.headers, body: resp.body })
+        Ok(Response {
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body,
+        })
     }
 
     /// A request whose answer is read whole and thrown away (204s, 201s).
@@ -394,9 +445,23 @@ impl Client {
     }
 
     /// A request with a JSON body whose answer is thrown away.
-    pub async fn call_json<B: Serialize + ?Sized>(&mut self, method: &str, path: &str, q: &Query, body: &B) -> Result<()> {
+    pub async fn call_json<B: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        path: &str,
+        q: &Query,
+        body: &B,
+    ) -> Result<()> {
         let data = json_body(body)?;
-        let resp = self.send(method, path, q, &[("Content-Type", "application/json".into())], RequestBody::Bytes(&data)).await?;
+        let resp = self
+            .send(
+                method,
+                path,
+                q,
+                &[("Content-Type", "application/json".into())],
+                RequestBody::Bytes(&data),
+            )
+            .await?;
         drain_body(resp).await
     }
 
@@ -409,15 +474,30 @@ impl Client {
     /// `GET path`, the raw body (inspect prints what the daemon sent).
     pub async fn get_raw(&mut self, path: &str, q: &Query) -> Result<Vec<u8>> {
         let mut resp = self.send("GET", path, q, &[], RequestBody::Empty).await?;
-        resp.body.read_all(64 << 20).await.map_err(|e| Error::Io(format!("read response: {e}")))
+        resp.body
+            .read_all(64 << 20)
+            .await
+            .map_err(|e| Error::Io(format!("read response: {e}")))
     }
 
     /// A request with an optional JSON body, answer decoded as JSON.
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&mut self, path: &str, q: &Query, body: Option<&B>) -> Result<T> {
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        q: &Query,
+        body: Option<&B>,
+    ) -> Result<T> {
         let resp = match body {
             Some(b) => {
                 let data = json_body(b)?;
-                self.send("POST", path, q, &[("Content-Type", "application/json".into())], RequestBody::Bytes(&data)).await?
+                self.send(
+                    "POST",
+                    path,
+                    q,
+                    &[("Content-Type", "application/json".into())],
+                    RequestBody::Bytes(&data),
+                )
+                .await?
             }
             None => self.send("POST", path, q, &[], RequestBody::Empty).await?,
         };
@@ -426,7 +506,9 @@ impl Client {
 
     /// `DELETE path` decoded as JSON (`rmi` answers with a list).
     pub async fn delete<T: DeserializeOwned>(&mut self, path: &str, q: &Query) -> Result<T> {
-        let resp = self.send("DELETE", path, q, &[], RequestBody::Empty).await?;
+        let resp = self
+            .send("DELETE", path, q, &[], RequestBody::Empty)
+            .await?;
         read_json(resp).await
     }
 
@@ -444,20 +526,34 @@ impl Client {
         };
         let conn = match self.conn.take() {
             Some(c) if c.is_reusable() => c,
-            _ => Conn::connect(&self.addr).await.map_err(|e| self.connect_error(e))?,
+            _ => Conn::connect(&self.addr)
+                .await
+                .map_err(|e| self.connect_error(e))?,
         };
-        match conn.upgrade("POST", &target, &h, rb).await.map_err(io_err)? {
-            Ok((head, stream, buffered)) => Ok(Hijacked { head, stream, buffered }),
+        match conn
+            .upgrade("POST", &target, &h, rb)
+            .await
+            .map_err(io_err)?
+        {
+            Ok((head, stream, buffered)) => Ok(Hijacked {
+                head,
+                stream,
+                buffered,
+            }),
             Err((head, data)) => {
                 let ct = head.headers.get("Content-Type").unwrap_or("").to_string();
-                Err(Error::Daemon { status: head.status, message: error_message(head.status, &head.reason, &ct, &data) })
+                Err(Error::Daemon {
+                    status: head.status,
+                    message: error_message(head.status, &head.reason, &ct, &data),
+                })
             }
         }
     }
 }
 
 fn json_body<B: Serialize + ?Sized>(b: &B) -> Result<Vec<u8>> {
-    let mut data = serde_json::to_vec(b).map_err(|e| Error::Invalid(format!("encode request: {e}")))?;
+    let mut data =
+        serde_json::to_vec(b).map_err(|e| Error::Invalid(format!("encode request: {e}")))?;
     data.push(b'\n');
     Ok(data)
 }
@@ -468,12 +564,19 @@ async fn drain(resp: ClientResponse<'_>) {
 }
 
 async fn drain_body(mut resp: Response<'_>) -> Result<()> {
-    resp.body.drain(1 << 24).await.map_err(|e| Error::Io(format!("read response: {e}")))?;
+    resp.body
+        .drain(1 << 24)
+        .await
+        .map_err(|e| Error::Io(format!("read response: {e}")))?;
     Ok(())
 }
 
 async fn read_json<T: DeserializeOwned>(mut resp: Response<'_>) -> Result<T> {
-    let data = resp.body.read_all(256 << 20).await.map_err(|e| Error::Io(format!("read response: {e}")))?;
+    let data = resp
+        .body
+        .read_all(256 << 20)
+        .await
+        .map_err(|e| Error::Io(format!("read response: {e}")))?;
     serde_json::from_slice(&data).map_err(|e| Error::Io(format!("decode response: {e}")))
 }
 
@@ -490,7 +593,10 @@ pub fn error_message(status: u16, reason: &str, content_type: &str, body: &[u8])
         }
         return match serde_json::from_slice::<E>(body) {
             Ok(e) if !e.message.is_empty() => e.message.trim().to_string(),
-            Ok(_) => format!("API returned a {status} ({}) but provided no error-message", crate::http::head::reason(status)),
+            Ok(_) => format!(
+                "API returned a {status} ({}) but provided no error-message",
+                crate::http::head::reason(status)
+            ),
             Err(e) => format!("Error reading JSON: {e}"),
         };
     }
@@ -503,17 +609,47 @@ mod tests {
 
     #[test]
     fn hosts_parse_like_docker() {
-        assert_eq!(parse_host("unix:///run/d.sock").unwrap(), Addr::Unix("/run/d.sock".into()));
-        assert_eq!(parse_host("tcp://127.0.0.1:2375").unwrap(), Addr::Tcp("127.0.0.1:2375".parse().unwrap()));
-        assert_eq!(parse_host("tcp://localhost:1234").unwrap(), Addr::Tcp("127.0.0.1:1234".parse().unwrap()));
-        assert_eq!(parse_host("tcp://10.0.0.1").unwrap(), Addr::Tcp("10.0.0.1:2375".parse().unwrap()));
-        assert_eq!(parse_host("tcp://:4000").unwrap(), Addr::Tcp("127.0.0.1:4000".parse().unwrap()));
-        assert_eq!(parse_host("127.0.0.1:4000").unwrap(), Addr::Tcp("127.0.0.1:4000".parse().unwrap()));
+        assert_eq!(
+            parse_host("unix:///run/d.sock").unwrap(),
+            Addr::Unix("/run/d.sock".into())
+        );
+        assert_eq!(
+            parse_host("tcp://127.0.0.1:2375").unwrap(),
+            Addr::Tcp("127.0.0.1:2375".parse().unwrap())
+        );
+        assert_eq!(
+            parse_host("tcp://localhost:1234").unwrap(),
+            Addr::Tcp("127.0.0.1:1234".parse().unwrap())
+        );
+        assert_eq!(
+            parse_host("tcp://10.0.0.1").unwrap(),
+            Addr::Tcp("10.0.0.1:2375".parse().unwrap())
+        );
+        assert_eq!(
+            parse_host("tcp://:4000").unwrap(),
+            Addr::Tcp("127.0.0.1:4000".parse().unwrap())
+        );
+        assert_eq!(
+            parse_host("127.0.0.1:4000").unwrap(),
+            Addr::Tcp("127.0.0.1:4000".parse().unwrap())
+        );
         assert_eq!(normalize_host(":1").unwrap(), "tcp://localhost:1");
-        assert_eq!(normalize_host("tcp://127.0.0.1").unwrap(), "tcp://127.0.0.1:2375");
-        assert_eq!(normalize_host("unix://").unwrap(), "unix:///var/run/docker.sock");
-        assert_eq!(normalize_host("/tmp/x.sock").unwrap(), "tcp://localhost:2375/tmp/x.sock");
-        assert_eq!(parse_host("tcp://[::1]:5000").unwrap(), Addr::Tcp("[::1]:5000".parse().unwrap()));
+        assert_eq!(
+            normalize_host("tcp://127.0.0.1").unwrap(),
+            "tcp://127.0.0.1:2375"
+        );
+        assert_eq!(
+            normalize_host("unix://").unwrap(),
+            "unix:///var/run/docker.sock"
+        );
+        assert_eq!(
+            normalize_host("/tmp/x.sock").unwrap(),
+            "tcp://localhost:2375/tmp/x.sock"
+        );
+        assert_eq!(
+            parse_host("tcp://[::1]:5000").unwrap(),
+            Addr::Tcp("[::1]:5000".parse().unwrap())
+        );
         assert_eq!(
             parse_host("foo://x").unwrap_err().to_string(),
             "unable to resolve docker endpoint: invalid bind address format: foo://x"
@@ -523,8 +659,19 @@ mod tests {
 
     #[test]
     fn daemon_errors_read_like_moby() {
-        assert_eq!(error_message(404, "Not Found", "application/json", br#"{"message":"No such container: x"}"#), "No such container: x");
-        assert_eq!(error_message(500, "Internal Server Error", "text/plain", b"boom\n"), "boom");
+        assert_eq!(
+            error_message(
+                404,
+                "Not Found",
+                "application/json",
+                br#"{"message":"No such container: x"}"#
+            ),
+            "No such container: x"
+        );
+        assert_eq!(
+            error_message(500, "Internal Server Error", "text/plain", b"boom\n"),
+            "boom"
+        );
         assert_eq!(
             error_message(404, "Not Found", "application/json", b""),
             "request returned 404 Not Found; check if the server supports the requested API version"
@@ -533,14 +680,24 @@ mod tests {
             error_message(400, "Bad Request", "application/json", b"{}"),
             "API returned a 400 (Bad Request) but provided no error-message"
         );
-        let e = Error::Daemon { status: 404, message: "No such image: x".into() };
-        assert_eq!(e.to_string(), "Error response from daemon: No such image: x");
+        let e = Error::Daemon {
+            status: 404,
+            message: "No such image: x".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Error response from daemon: No such image: x"
+        );
         assert!(e.is_not_found());
     }
 
     #[test]
     fn queries_keep_order() {
-        let q = Query::new().add("all", "1").opt("filters", "").flag("size", false).add("name", "a b");
+        let q = Query::new()
+            .add("all", "1")
+            .opt("filters", "")
+            .flag("size", false)
+            .add("name", "a b");
         assert_eq!(q.encode(), "all=1&name=a+b");
     }
 }

@@ -43,7 +43,9 @@ pub fn str_slice<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>,
 }
 
 /// Go decodes `null` into a zero value: accept null for plain fields.
-fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -51,7 +53,10 @@ fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct HealthConfig {
-    #[serde(skip_serializing_if = "is_none_or_empty", deserialize_with = "str_slice")]
+    #[serde(
+        skip_serializing_if = "is_none_or_empty",
+        deserialize_with = "str_slice"
+    )]
     pub Test: Option<Vec<String>>,
     #[serde(skip_serializing_if = "is_zero_i64", deserialize_with = "null_default")]
     pub Interval: i64,
@@ -107,16 +112,25 @@ pub struct Config {
     #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
     pub NetworkDisabled: bool,
     /// Deprecated since API 1.44 (the endpoint's MacAddress replaces it); omitted when empty.
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub MacAddress: String,
     #[serde(skip_serializing_if = "is_none_or_empty")]
     pub OnBuild: Option<Vec<String>>,
     pub Labels: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub StopSignal: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub StopTimeout: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "str_slice")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "str_slice"
+    )]
     pub Shell: Option<Vec<String>>,
 }
 
@@ -354,7 +368,10 @@ pub struct HostConfig {
     pub ShmSize: i64,
     #[serde(skip_serializing_if = "is_none_or_empty_map")]
     pub Sysctls: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub Runtime: String,
     #[serde(deserialize_with = "null_default")]
     pub Isolation: String,
@@ -399,7 +416,10 @@ pub struct EndpointSettings {
     #[serde(deserialize_with = "null_default")]
     pub GlobalIPv6PrefixLen: i64,
     /// API 1.44 and up; `Some(None)` is written as null.
-    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "some_null")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_null"
+    )]
     pub DNSNames: Option<Option<Vec<String>>>,
 }
 
@@ -887,11 +907,23 @@ mod tests {
     fn reads_the_cli_create_body() {
         let r: CreateRequest = serde_json::from_str(CLI_CREATE).unwrap();
         assert_eq!(r.Config.Hostname, "myhost");
-        assert_eq!(r.Config.Cmd.as_deref(), Some(&["sleep".to_string(), "1".to_string()][..]));
+        assert_eq!(
+            r.Config.Cmd.as_deref(),
+            Some(&["sleep".to_string(), "1".to_string()][..])
+        );
         assert_eq!(r.Config.Env, None);
         let h = r.HostConfig.unwrap();
-        assert_eq!(h.Binds.as_deref(), Some(&["/tmp:/hosttmp:ro".to_string()][..]));
-        assert_eq!(h.RestartPolicy, RestartPolicy { Name: "on-failure".into(), MaximumRetryCount: 3 });
+        assert_eq!(
+            h.Binds.as_deref(),
+            Some(&["/tmp:/hosttmp:ro".to_string()][..])
+        );
+        assert_eq!(
+            h.RestartPolicy,
+            RestartPolicy {
+                Name: "on-failure".into(),
+                MaximumRetryCount: 3
+            }
+        );
         assert!(h.ReadonlyRootfs);
         assert_eq!(h.Tmpfs.unwrap()["/run"], "size=1m");
         assert_eq!(h.Resources.CpuShares, 512);
@@ -907,7 +939,9 @@ mod tests {
 
     #[test]
     fn str_slices_and_nulls_read_as_go_does() {
-        let c: Config = serde_json::from_str(r#"{"Cmd":"echo hi","Entrypoint":null,"Tty":null,"Env":[]}"#).unwrap();
+        let c: Config =
+            serde_json::from_str(r#"{"Cmd":"echo hi","Entrypoint":null,"Tty":null,"Env":[]}"#)
+                .unwrap();
         assert_eq!(c.Cmd, Some(vec!["echo hi".to_string()]));
         assert_eq!(c.Entrypoint, None);
         assert!(!c.Tty);
@@ -916,7 +950,10 @@ mod tests {
 
     #[test]
     fn host_config_writes_resources_inline_and_nulls() {
-        let h = HostConfig { NetworkMode: "none".into(), ..Default::default() };
+        let h = HostConfig {
+            NetworkMode: "none".into(),
+            ..Default::default()
+        };
         let v = serde_json::to_value(&h).unwrap();
         assert_eq!(v["Binds"], Value::Null);
         assert_eq!(v["Memory"], 0);
@@ -931,16 +968,33 @@ mod tests {
     fn version_gates_on_endpoints() {
         let mut nets = BTreeMap::new();
         nets.insert("none".to_string(), EndpointSettings::default());
-        let mut s = Summary { NetworkSettings: SummaryNetworkSettings { Networks: Some(nets) }, ..Default::default() };
+        let mut s = Summary {
+            NetworkSettings: SummaryNetworkSettings {
+                Networks: Some(nets),
+            },
+            ..Default::default()
+        };
         let mut old = s.clone();
         s.gate(&ApiVersion::max());
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["NetworkSettings"]["Networks"]["none"]["GwPriority"], 0);
-        assert_eq!(v["NetworkSettings"]["Networks"]["none"]["DNSNames"], Value::Null);
-        assert!(v["NetworkSettings"]["Networks"]["none"].as_object().unwrap().contains_key("DNSNames"));
+        assert_eq!(
+            v["NetworkSettings"]["Networks"]["none"]["DNSNames"],
+            Value::Null
+        );
+        assert!(v["NetworkSettings"]["Networks"]["none"]
+            .as_object()
+            .unwrap()
+            .contains_key("DNSNames"));
         old.gate(&ApiVersion::negotiate(Some("1.41")).unwrap());
         let v = serde_json::to_value(&old).unwrap();
-        assert!(!v["NetworkSettings"]["Networks"]["none"].as_object().unwrap().contains_key("GwPriority"));
-        assert!(!v["NetworkSettings"]["Networks"]["none"].as_object().unwrap().contains_key("DNSNames"));
+        assert!(!v["NetworkSettings"]["Networks"]["none"]
+            .as_object()
+            .unwrap()
+            .contains_key("GwPriority"));
+        assert!(!v["NetworkSettings"]["Networks"]["none"]
+            .as_object()
+            .unwrap()
+            .contains_key("DNSNames"));
     }
 }

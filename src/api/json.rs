@@ -150,7 +150,10 @@ impl Scanner<'_> {
         for expect in word.bytes().skip(1) {
             let c = self.next()?;
             if c != expect {
-                return Err(Self::bad(c, &format!("in literal {word} (expecting {})", quote_char(expect))));
+                return Err(Self::bad(
+                    c,
+                    &format!("in literal {word} (expecting {})", quote_char(expect)),
+                ));
             }
         }
         Ok(())
@@ -203,7 +206,9 @@ impl Scanner<'_> {
             }
             // A value ended: continue the enclosing containers.
             loop {
-                let Some(top) = stack.last().copied() else { return Ok(()) };
+                let Some(top) = stack.last().copied() else {
+                    return Ok(());
+                };
                 self.skip_ws();
                 let c = self.next()?;
                 match (top, c) {
@@ -225,7 +230,11 @@ impl Scanner<'_> {
 
 /// The first syntax error in `input`, in Go's words; `None` when the JSON is well-formed.
 pub fn go_syntax_error(input: &[u8], mode: Mode) -> Option<String> {
-    let mut s = Scanner { b: input, pos: 0, mode };
+    let mut s = Scanner {
+        b: input,
+        pos: 0,
+        mode,
+    };
     if let Err(e) = s.value() {
         return Some(e);
     }
@@ -262,7 +271,10 @@ fn type_error(e: &serde_json::Error) -> String {
 /// JSON is refused, an empty body is `got EOF while reading request body`, syntax errors are Go's.
 pub async fn read_body<T: DeserializeOwned>(headers: &Headers, body: &mut Body<'_>) -> Result<T> {
     check_content_type(headers)?;
-    let data = body.read_all(MAX_JSON_BODY).await.map_err(|e| Error::invalid(format!("read request body: {e}")))?;
+    let data = body
+        .read_all(MAX_JSON_BODY)
+        .await
+        .map_err(|e| Error::invalid(format!("read request body: {e}")))?;
     if data.iter().all(|c| c.is_ascii_whitespace()) {
         return Err(Error::invalid("got EOF while reading request body"));
     }
@@ -271,12 +283,16 @@ pub async fn read_body<T: DeserializeOwned>(headers: &Headers, body: &mut Body<'
 
 /// moby's `CheckForJSON`: no Content-Type, or a JSON one.
 pub fn check_content_type(headers: &Headers) -> Result<()> {
-    let Some(ct) = headers.get("Content-Type") else { return Ok(()) };
+    let Some(ct) = headers.get("Content-Type") else {
+        return Ok(());
+    };
     let media = ct.split(';').next().unwrap_or("").trim();
     if media.is_empty() || media.eq_ignore_ascii_case("application/json") {
         return Ok(());
     }
-    Err(Error::invalid(format!("Content-Type specified ({ct}) must be 'application/json'")))
+    Err(Error::invalid(format!(
+        "Content-Type specified ({ct}) must be 'application/json'"
+    )))
 }
 
 #[cfg(test)]
@@ -289,7 +305,14 @@ mod tests {
 
     #[test]
     fn valid_json_passes() {
-        for ok in [r#"{}"#, r#"[]"#, r#" {"a": [1, -2.5e+3, true, false, null, "x\u00e9\n"], "b": {}} "#, "0", "-0.1", r#""\/""#] {
+        for ok in [
+            r#"{}"#,
+            r#"[]"#,
+            r#" {"a": [1, -2.5e+3, true, false, null, "x\u00e9\n"], "b": {}} "#,
+            "0",
+            "-0.1",
+            r#""\/""#,
+        ] {
             assert_eq!(err(ok), "OK", "{ok}");
         }
     }
@@ -297,34 +320,73 @@ mod tests {
     #[test]
     fn messages_match_go() {
         // Each expected string is what Go 1.x's json.Unmarshal says for the input.
-        assert_eq!(err("{bad"), "invalid character 'b' looking for beginning of object key string");
-        assert_eq!(err("{invalid json"), "invalid character 'i' looking for beginning of object key string");
+        assert_eq!(
+            err("{bad"),
+            "invalid character 'b' looking for beginning of object key string"
+        );
+        assert_eq!(
+            err("{invalid json"),
+            "invalid character 'i' looking for beginning of object key string"
+        );
         assert_eq!(err(""), "unexpected end of JSON input");
         assert_eq!(err("{\"a\":1"), "unexpected end of JSON input");
         assert_eq!(err("{\"a\" 1}"), "invalid character '1' after object key");
-        assert_eq!(err("{\"a\":1 \"b\"}"), "invalid character '\"' after object key:value pair");
+        assert_eq!(
+            err("{\"a\":1 \"b\"}"),
+            "invalid character '\"' after object key:value pair"
+        );
         assert_eq!(err("[1 2]"), "invalid character '2' after array element");
         assert_eq!(err("[01]"), "invalid character '1' after array element");
-        assert_eq!(err("x"), "invalid character 'x' looking for beginning of value");
+        assert_eq!(
+            err("x"),
+            "invalid character 'x' looking for beginning of value"
+        );
         assert_eq!(err("tru"), "unexpected end of JSON input");
-        assert_eq!(err("trUe"), "invalid character 'U' in literal true (expecting 'u')");
-        assert_eq!(err("nul!"), "invalid character '!' in literal null (expecting 'l')");
+        assert_eq!(
+            err("trUe"),
+            "invalid character 'U' in literal true (expecting 'u')"
+        );
+        assert_eq!(
+            err("nul!"),
+            "invalid character '!' in literal null (expecting 'l')"
+        );
         assert_eq!(err("-x"), "invalid character 'x' in numeric literal");
-        assert_eq!(err("1.e"), "invalid character 'e' after decimal point in numeric literal");
+        assert_eq!(
+            err("1.e"),
+            "invalid character 'e' after decimal point in numeric literal"
+        );
         assert_eq!(err("1e+"), "unexpected end of JSON input");
-        assert_eq!(err("1ex"), "invalid character 'x' in exponent of numeric literal");
+        assert_eq!(
+            err("1ex"),
+            "invalid character 'x' in exponent of numeric literal"
+        );
         assert_eq!(err("\"a\nb\""), r"invalid character '\n' in string literal");
-        assert_eq!(err(r#""\x""#), "invalid character 'x' in string escape code");
-        assert_eq!(err(r#""\u12G4""#), r"invalid character 'G' in \u hexadecimal character escape");
+        assert_eq!(
+            err(r#""\x""#),
+            "invalid character 'x' in string escape code"
+        );
+        assert_eq!(
+            err(r#""\u12G4""#),
+            r"invalid character 'G' in \u hexadecimal character escape"
+        );
         assert_eq!(err("{} {}"), "invalid character '{' after top-level value");
-        assert_eq!(err("'a'"), r"invalid character '\'' looking for beginning of value");
-        assert_eq!(err("\x01"), r"invalid character '\x01' looking for beginning of value");
+        assert_eq!(
+            err("'a'"),
+            r"invalid character '\'' looking for beginning of value"
+        );
+        assert_eq!(
+            err("\x01"),
+            r"invalid character '\x01' looking for beginning of value"
+        );
     }
 
     #[test]
     fn decoder_mode_reads_one_value() {
         assert_eq!(go_syntax_error(b"{} trailing", Mode::Decoder), None);
-        assert_eq!(go_syntax_error(b"{\"a\":", Mode::Decoder).unwrap(), "unexpected EOF");
+        assert_eq!(
+            go_syntax_error(b"{\"a\":", Mode::Decoder).unwrap(),
+            "unexpected EOF"
+        );
     }
 
     #[test]
@@ -335,8 +397,15 @@ mod tests {
             debug: bool,
         }
         let e = decode::<T>(br#"{"debug": "yes"}"#, Mode::Unmarshal).unwrap_err();
-        assert_eq!(e.to_string(), "json: invalid type: string \"yes\", expected a boolean");
-        assert!(decode::<T>(br#"{"debug": true}"#, Mode::Unmarshal).unwrap().debug);
+        assert_eq!(
+            e.to_string(),
+            "json: invalid type: string \"yes\", expected a boolean"
+        );
+        assert!(
+            decode::<T>(br#"{"debug": true}"#, Mode::Unmarshal)
+                .unwrap()
+                .debug
+        );
     }
 
     #[test]
@@ -346,6 +415,9 @@ mod tests {
         h.set("Content-Type", "application/json; charset=utf-8");
         assert!(check_content_type(&h).is_ok());
         h.set("Content-Type", "text/plain");
-        assert_eq!(check_content_type(&h).unwrap_err().to_string(), "Content-Type specified (text/plain) must be 'application/json'");
+        assert_eq!(
+            check_content_type(&h).unwrap_err().to_string(),
+            "Content-Type specified (text/plain) must be 'application/json'"
+        );
     }
 }

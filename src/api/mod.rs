@@ -7,8 +7,8 @@
 pub mod client;
 pub mod container;
 pub mod json;
-pub mod stream;
 pub mod reply;
+pub mod stream;
 pub mod types;
 pub mod version;
 

@@ -20,7 +20,10 @@ pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response {
 
 /// Docker's error body.
 pub fn error(status: u16, message: &str) -> Response {
-    let mut body = serde_json::to_vec(&ErrorResponse { message: message.to_string() }).unwrap_or_else(|_| b"{}".to_vec());
+    let mut body = serde_json::to_vec(&ErrorResponse {
+        message: message.to_string(),
+    })
+    .unwrap_or_else(|_| b"{}".to_vec());
     body.push(b'\n');
     Response::bytes(status, JSON, body)
 }

@@ -45,7 +45,8 @@ impl Demux {
             3 => StdStream::SystemErr,
             b => return Err(format!("Unrecognized input header: {b}")),
         };
-        let size = u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
+        let size =
+            u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
         if size > MAX_FRAME {
             return Err(format!("frame of {size} bytes is larger than {MAX_FRAME}"));
         }
@@ -133,7 +134,11 @@ impl JsonSplitter {
 
     /// The next complete document as a value; `Ok(None)` until one is whole.
     pub fn next_value<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<T>, String> {
-        let start = self.buf.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(self.buf.len());
+        let start = self
+            .buf
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(self.buf.len());
         if start == self.buf.len() {
             self.buf.clear();
             return Ok(None);
@@ -170,13 +175,22 @@ mod tests {
         d.feed(&wire[..5]);
         assert_eq!(d.next_frame().unwrap(), None);
         d.feed(&wire[5..12]);
-        assert_eq!(d.next_frame().unwrap(), Some((StdStream::Stdout, b"out".to_vec())));
+        assert_eq!(
+            d.next_frame().unwrap(),
+            Some((StdStream::Stdout, b"out".to_vec()))
+        );
         assert_eq!(d.next_frame().unwrap(), None);
         d.feed(&wire[12..]);
-        assert_eq!(d.next_frame().unwrap(), Some((StdStream::Stderr, b"er".to_vec())));
+        assert_eq!(
+            d.next_frame().unwrap(),
+            Some((StdStream::Stderr, b"er".to_vec()))
+        );
         assert_eq!(d.pending(), 0);
         d.feed(b"hello wo");
-        assert_eq!(d.next_frame().unwrap_err(), "Unrecognized input header: 104");
+        assert_eq!(
+            d.next_frame().unwrap_err(),
+            "Unrecognized input header: 104"
+        );
     }
 
     #[test]

@@ -221,13 +221,33 @@ mod tests {
     #[test]
     fn gated_fields_vanish_when_unset() {
         let v = serde_json::to_value(Info::default()).unwrap();
-        for gone in ["BridgeNfIptables", "FirewallBackend", "Containerd", "KernelMemoryTCP", "DefaultAddressPools"] {
+        for gone in [
+            "BridgeNfIptables",
+            "FirewallBackend",
+            "Containerd",
+            "KernelMemoryTCP",
+            "DefaultAddressPools",
+        ] {
             assert!(v.get(gone).is_none(), "{gone} should be omitted");
         }
         assert!(v.get("Warnings").unwrap().is_null());
-        assert_eq!(serde_json::to_string(&Commit { ID: "x".into(), Expected: None }).unwrap(), r#"{"ID":"x"}"#);
-        let rc = RegistryConfig { AllowNondistributableArtifactsCIDRs: Some(None), ..Default::default() };
-        assert!(serde_json::to_value(&rc).unwrap().get("AllowNondistributableArtifactsCIDRs").unwrap().is_null());
+        assert_eq!(
+            serde_json::to_string(&Commit {
+                ID: "x".into(),
+                Expected: None
+            })
+            .unwrap(),
+            r#"{"ID":"x"}"#
+        );
+        let rc = RegistryConfig {
+            AllowNondistributableArtifactsCIDRs: Some(None),
+            ..Default::default()
+        };
+        assert!(serde_json::to_value(&rc)
+            .unwrap()
+            .get("AllowNondistributableArtifactsCIDRs")
+            .unwrap()
+            .is_null());
     }
 
     #[test]

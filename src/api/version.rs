@@ -44,14 +44,18 @@ impl ApiVersion {
     /// The version a request asked for (`None`: no `/vX.Y` prefix), checked against our range;
     /// errors carry Docker's words and are InvalidArgument (HTTP 400).
     pub fn negotiate(requested: Option<&str>) -> Result<ApiVersion> {
-        let Some(v) = requested else { return Ok(ApiVersion::max()) };
+        let Some(v) = requested else {
+            return Ok(ApiVersion::max());
+        };
         if compare(v, MIN_API_VERSION) == Ordering::Less {
             return Err(Error::invalid(format!(
                 "client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
             )));
         }
         if compare(v, MAX_API_VERSION) == Ordering::Greater {
-            return Err(Error::invalid(format!("client version {v} is too new. Maximum supported API version is {MAX_API_VERSION}")));
+            return Err(Error::invalid(format!(
+                "client version {v} is too new. Maximum supported API version is {MAX_API_VERSION}"
+            )));
         }
         Ok(ApiVersion(v.to_string()))
     }
@@ -104,11 +108,23 @@ mod tests {
     #[test]
     fn negotiation_bounds_and_messages() {
         assert_eq!(ApiVersion::negotiate(None).unwrap().as_str(), "1.50");
-        assert_eq!(ApiVersion::negotiate(Some("1.41")).unwrap().as_str(), "1.41");
-        assert_eq!(ApiVersion::negotiate(Some("1.24")).unwrap().as_str(), "1.24");
-        assert_eq!(ApiVersion::negotiate(Some("1.50")).unwrap().as_str(), "1.50");
+        assert_eq!(
+            ApiVersion::negotiate(Some("1.41")).unwrap().as_str(),
+            "1.41"
+        );
+        assert_eq!(
+            ApiVersion::negotiate(Some("1.24")).unwrap().as_str(),
+            "1.24"
+        );
+        assert_eq!(
+            ApiVersion::negotiate(Some("1.50")).unwrap().as_str(),
+            "1.50"
+        );
         let e = ApiVersion::negotiate(Some("1.99")).unwrap_err();
-        assert_eq!(e.to_string(), "client version 1.99 is too new. Maximum supported API version is 1.50");
+        assert_eq!(
+            e.to_string(),
+            "client version 1.99 is too new. Maximum supported API version is 1.50"
+        );
         assert_eq!(e.kind(), crate::base::ErrorKind::InvalidArgument);
         let e = ApiVersion::negotiate(Some("1.12")).unwrap_err();
         assert_eq!(
@@ -125,7 +141,10 @@ mod tests {
 
     #[test]
     fn splits_prefixes() {
-        assert_eq!(split_prefix("/v1.41/containers/json"), (Some("1.41"), "/containers/json"));
+        assert_eq!(
+            split_prefix("/v1.41/containers/json"),
+            (Some("1.41"), "/containers/json")
+        );
         assert_eq!(split_prefix("/v1/version"), (Some("1"), "/version"));
         assert_eq!(split_prefix("/version"), (None, "/version"));
         assert_eq!(split_prefix("/vabc/version"), (None, "/vabc/version"));

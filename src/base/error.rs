@@ -31,7 +31,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), context: Vec::new(), errno: None }
+        Error {
+            kind,
+            message: message.into(),
+            context: Vec::new(),
+            errno: None,
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)
@@ -51,7 +56,12 @@ impl Error {
     /// An error from a failed system call: the kind follows the errno.
     pub fn from_errno(errno: i32, what: impl Into<String>) -> Self {
         let io = io::Error::from_raw_os_error(errno);
-        Error { kind: kind_of_errno(errno), message: strip_os_suffix(&io), context: vec![what.into()], errno: Some(errno) }
+        Error {
+            kind: kind_of_errno(errno),
+            message: strip_os_suffix(&io),
+            context: vec![what.into()],
+            errno: Some(errno),
+        }
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -85,11 +95,11 @@ fn strip_os_suffix(e: &io::Error) -> String {
 
 fn kind_of_errno(errno: i32) -> ErrorKind {
     match errno {
-        2 | 3 | 19 | 20 => ErrorKind::NotFound,       // ENOENT ESRCH ENODEV ENOTDIR
-        17 | 16 | 39 => ErrorKind::Conflict,          // EEXIST EBUSY ENOTEMPTY
-        1 | 13 | 30 => ErrorKind::PermissionDenied,   // EPERM EACCES EROFS
+        2 | 3 | 19 | 20 => ErrorKind::NotFound, // ENOENT ESRCH ENODEV ENOTDIR
+        17 | 16 | 39 => ErrorKind::Conflict,    // EEXIST EBUSY ENOTEMPTY
+        1 | 13 | 30 => ErrorKind::PermissionDenied, // EPERM EACCES EROFS
         22 | 36 | 40 | 21 => ErrorKind::InvalidArgument, // EINVAL ENAMETOOLONG ELOOP EISDIR
-        38 | 95 => ErrorKind::NotImplemented,         // ENOSYS EOPNOTSUPP
+        38 | 95 => ErrorKind::NotImplemented,   // ENOSYS EOPNOTSUPP
         11 | 111 | 104 | 32 => ErrorKind::Unavailable, // EAGAIN ECONNREFUSED ECONNRESET EPIPE
         _ => ErrorKind::Internal,
     }
@@ -109,13 +119,20 @@ impl std::error::Error for Error {}
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         match e.raw_os_error() {
-            Some(n) => Error { kind: kind_of_errno(n), message: strip_os_suffix(&e), context: Vec::new(), errno: Some(n) },
+            Some(n) => Error {
+                kind: kind_of_errno(n),
+                message: strip_os_suffix(&e),
+                context: Vec::new(),
+                errno: Some(n),
+            },
             None => {
                 let kind = match e.kind() {
                     io::ErrorKind::NotFound => ErrorKind::NotFound,
                     io::ErrorKind::AlreadyExists => ErrorKind::Conflict,
                     io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
-                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => ErrorKind::InvalidArgument,
+                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                        ErrorKind::InvalidArgument
+                    }
                     _ => ErrorKind::Internal,
                 };
                 Error::new(kind, e.to_string())
@@ -148,7 +165,10 @@ mod tests {
     #[test]
     fn display_puts_outer_context_first() {
         let e = Error::from_errno(2, "open /x").context("load image");
-        assert_eq!(e.to_string(), "load image: open /x: No such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "load image: open /x: No such file or directory"
+        );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.errno(), Some(2));
     }
@@ -158,7 +178,9 @@ mod tests {
         let e: Error = std::fs::read("/nonexistent/berth").unwrap_err().into();
         assert_eq!(e.errno(), Some(2));
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        let e = std::fs::read("/nonexistent").ctx(|| "read config").unwrap_err();
+        let e = std::fs::read("/nonexistent")
+            .ctx(|| "read config")
+            .unwrap_err();
         assert!(e.to_string().starts_with("read config: No such file"));
     }
 }

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_sibling(path);
     let res = (|| -> Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -29,7 +33,10 @@ pub fn temp_sibling(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
@@ -43,13 +50,19 @@ pub fn sync_parent(path: &Path) -> Result<()> {
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).ctx(|| format!("fsync directory {}", dir.display()))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx(|| format!("fsync directory {}", dir.display()))
 }
 
 /// Create a directory (and parents) with `mode` for the last component.
 pub fn mkdir_all(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(mode).create(path).ctx(|| format!("mkdir {}", path.display()))
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .ctx(|| format!("mkdir {}", path.display()))
 }
 
 #[cfg(test)]
@@ -64,7 +77,10 @@ mod tests {
         write_atomic(&p, b"one", 0o600).unwrap();
         write_atomic(&p, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "temp files left: {names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }

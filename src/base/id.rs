@@ -8,11 +8,19 @@ pub fn random_hex_id() -> String {
     let mut b = [0u8; 32];
     // /dev/urandom never blocks once the pool is initialised; fall back to time+pid if absent
     // (an initramfs without /dev populated): ids must still be unique on this host.
-    if File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    if File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_err()
+    {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let mut x = seed ^ ((std::process::id() as u128) << 64);
         for v in b.iter_mut() {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *v = (x >> 64) as u8;
         }
     }
@@ -31,7 +39,12 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Container ids for the runc role: runc accepts `^[\w+-\.]+$`.
 pub fn valid_container_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && id.bytes().all(|c| c.is_ascii_alphanumeric() || b"_+-.".contains(&c))
+    !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_+-.".contains(&c))
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub fn rfc3339_nanos(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let (y, mo, da, h, mi, s) = civil(d.as_secs() as i64);
-    format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}.{:09}Z", d.subsec_nanos())
+    format!(
+        "{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}.{:09}Z",
+        d.subsec_nanos()
+    )
 }
 
 pub fn now_rfc3339() -> String {
@@ -27,7 +30,14 @@ pub fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 #[cfg(test)]

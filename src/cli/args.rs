@@ -19,10 +19,18 @@ pub struct Flag {
 
 impl Flag {
     pub const fn switch(long: &'static str, short: Option<char>) -> Flag {
-        Flag { long, short, value: false }
+        Flag {
+            long,
+            short,
+            value: false,
+        }
     }
     pub const fn option(long: &'static str, short: Option<char>) -> Flag {
-        Flag { long, short, value: true }
+        Flag {
+            long,
+            short,
+            value: true,
+        }
     }
 }
 
@@ -45,17 +53,30 @@ impl fmt::Display for ArgError {
 }
 
 /// Rewrite `args` (without the program or command name) into argh-ready tokens.
-pub fn normalize(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<Vec<String>, ArgError> {
+pub fn normalize(
+    flags: &[Flag],
+    mode: Positionals,
+    args: &[String],
+) -> Result<Vec<String>, ArgError> {
     normalize_impl(flags, mode, args, false)
 }
 
 /// As [`normalize`], but a switch set false (`--rm=false`, `-H=false`) stays in the output as
 /// `--rm=false`, for callers whose switches default to true (`history --human`).
-pub fn normalize_keep_false(flags: &[Flag], mode: Positionals, args: &[String]) -> Result<Vec<String>, ArgError> {
+pub fn normalize_keep_false(
+    flags: &[Flag],
+    mode: Positionals,
+    args: &[String],
+) -> Result<Vec<String>, ArgError> {
     normalize_impl(flags, mode, args, true)
 }
 
-fn normalize_impl(flags: &[Flag], mode: Positionals, args: &[String], keep_false: bool) -> Result<Vec<String>, ArgError> {
+fn normalize_impl(
+    flags: &[Flag],
+    mode: Positionals,
+    args: &[String],
+    keep_false: bool,
+) -> Result<Vec<String>, ArgError> {
     let mut out = Vec::new();
     let mut positionals = Vec::new();
     let mut it = args.iter().peekable();
@@ -73,8 +94,13 @@ fn normalize_impl(flags: &[Flag], mode: Positionals, args: &[String], keep_false
                 out.push("--help".into());
                 continue;
             }
-            let flag = flags.iter().find(|f| f.long == name).ok_or_else(|| ArgError(format!("unknown flag: --{name}")))?;
-            emit(flag, inline, &mut it, &mut out, keep_false, || format!("--{name}"))?;
+            let flag = flags
+                .iter()
+                .find(|f| f.long == name)
+                .ok_or_else(|| ArgError(format!("unknown flag: --{name}")))?;
+            emit(flag, inline, &mut it, &mut out, keep_false, || {
+                format!("--{name}")
+            })?;
         } else if arg.len() > 1 && arg.starts_with('-') {
             // A cluster of shorthands: `-it`, `-p8080:80`, `-e=K=V`, `-dit`.
             let body = &arg[1..];
@@ -90,15 +116,23 @@ fn normalize_impl(flags: &[Flag], mode: Positionals, args: &[String], keep_false
                     .ok_or_else(|| ArgError(format!("unknown shorthand flag: '{c}' in {arg}")))?;
                 let rest = &body[i + c.len_utf8()..];
                 if flag.value {
-                    let inline = rest.strip_prefix('=').or(if rest.is_empty() { None } else { Some(rest) });
-                    emit(flag, inline, &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
+                    let inline =
+                        rest.strip_prefix('=')
+                            .or(if rest.is_empty() { None } else { Some(rest) });
+                    emit(flag, inline, &mut it, &mut out, keep_false, || {
+                        format!("'{c}' in {arg}")
+                    })?;
                     break;
                 }
                 if let Some(v) = rest.strip_prefix('=') {
-                    emit(flag, Some(v), &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
+                    emit(flag, Some(v), &mut it, &mut out, keep_false, || {
+                        format!("'{c}' in {arg}")
+                    })?;
                     break;
                 }
-                emit(flag, None, &mut it, &mut out, keep_false, || format!("'{c}' in {arg}"))?;
+                emit(flag, None, &mut it, &mut out, keep_false, || {
+                    format!("'{c}' in {arg}")
+                })?;
             }
         } else {
             positionals.push(arg.clone());
@@ -126,7 +160,10 @@ fn emit<'a, I: Iterator<Item = &'a String>>(
     if flag.value {
         let v = match inline {
             Some(v) => v.to_string(),
-            None => rest.next().cloned().ok_or_else(|| ArgError(format!("flag needs an argument: {}", shown())))?,
+            None => rest
+                .next()
+                .cloned()
+                .ok_or_else(|| ArgError(format!("flag needs an argument: {}", shown())))?,
         };
         out.push(format!("--{}", flag.long));
         out.push(v);
@@ -166,31 +203,59 @@ mod tests {
     ];
 
     fn n(args: &[&str]) -> Result<Vec<String>, ArgError> {
-        normalize(RUN, Positionals::StopAtFirst, &args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        normalize(
+            RUN,
+            Positionals::StopAtFirst,
+            &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]
     fn long_with_equals() {
-        assert_eq!(n(&["--name=web", "img"]).unwrap(), ["--name", "web", "--", "img"]);
-        assert_eq!(n(&["--name", "web", "img"]).unwrap(), ["--name", "web", "--", "img"]);
+        assert_eq!(
+            n(&["--name=web", "img"]).unwrap(),
+            ["--name", "web", "--", "img"]
+        );
+        assert_eq!(
+            n(&["--name", "web", "img"]).unwrap(),
+            ["--name", "web", "--", "img"]
+        );
     }
 
     #[test]
     fn short_cluster_of_switches() {
-        assert_eq!(n(&["-it", "img", "sh"]).unwrap(), ["--interactive", "--tty", "--", "img", "sh"]);
-        assert_eq!(n(&["-dit", "img"]).unwrap(), ["--detach", "--interactive", "--tty", "--", "img"]);
+        assert_eq!(
+            n(&["-it", "img", "sh"]).unwrap(),
+            ["--interactive", "--tty", "--", "img", "sh"]
+        );
+        assert_eq!(
+            n(&["-dit", "img"]).unwrap(),
+            ["--detach", "--interactive", "--tty", "--", "img"]
+        );
     }
 
     #[test]
     fn short_with_attached_value() {
-        assert_eq!(n(&["-p8080:80", "img"]).unwrap(), ["--publish", "8080:80", "--", "img"]);
-        assert_eq!(n(&["-e=K=V", "img"]).unwrap(), ["--env", "K=V", "--", "img"]);
-        assert_eq!(n(&["-itp", "80:80", "img"]).unwrap(), ["--interactive", "--tty", "--publish", "80:80", "--", "img"]);
+        assert_eq!(
+            n(&["-p8080:80", "img"]).unwrap(),
+            ["--publish", "8080:80", "--", "img"]
+        );
+        assert_eq!(
+            n(&["-e=K=V", "img"]).unwrap(),
+            ["--env", "K=V", "--", "img"]
+        );
+        assert_eq!(
+            n(&["-itp", "80:80", "img"]).unwrap(),
+            ["--interactive", "--tty", "--publish", "80:80", "--", "img"]
+        );
     }
 
     #[test]
     fn short_with_separate_value_keeps_equals() {
-        assert_eq!(n(&["-e", "K=V", "-e", "A=b=c", "img"]).unwrap(), ["--env", "K=V", "--env", "A=b=c", "--", "img"]);
+        assert_eq!(
+            n(&["-e", "K=V", "-e", "A=b=c", "img"]).unwrap(),
+            ["--env", "K=V", "--env", "A=b=c", "--", "img"]
+        );
     }
 
     #[test]
@@ -203,14 +268,26 @@ mod tests {
 
     #[test]
     fn switch_values() {
-        assert_eq!(n(&["--rm=false", "-d=true", "img"]).unwrap(), ["--detach", "--", "img"]);
-        assert!(n(&["--rm=maybe", "img"]).unwrap_err().0.contains("invalid argument \"maybe\""));
+        assert_eq!(
+            n(&["--rm=false", "-d=true", "img"]).unwrap(),
+            ["--detach", "--", "img"]
+        );
+        assert!(n(&["--rm=maybe", "img"])
+            .unwrap_err()
+            .0
+            .contains("invalid argument \"maybe\""));
     }
 
     #[test]
     fn false_switches_can_be_kept() {
-        let args: Vec<String> = ["-d=false", "--rm=0", "img"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(normalize_keep_false(RUN, Positionals::StopAtFirst, &args).unwrap(), ["--detach=false", "--rm=false", "--", "img"]);
+        let args: Vec<String> = ["-d=false", "--rm=0", "img"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            normalize_keep_false(RUN, Positionals::StopAtFirst, &args).unwrap(),
+            ["--detach=false", "--rm=false", "--", "img"]
+        );
     }
 
     #[test]
@@ -222,16 +299,28 @@ mod tests {
     #[test]
     fn errors_use_pflag_wording() {
         assert_eq!(n(&["--nope", "img"]).unwrap_err().0, "unknown flag: --nope");
-        assert_eq!(n(&["-x", "img"]).unwrap_err().0, "unknown shorthand flag: 'x' in -x");
-        assert_eq!(n(&["--name"]).unwrap_err().0, "flag needs an argument: --name");
-        assert_eq!(n(&["-ie"]).unwrap_err().0, "flag needs an argument: 'e' in -ie");
+        assert_eq!(
+            n(&["-x", "img"]).unwrap_err().0,
+            "unknown shorthand flag: 'x' in -x"
+        );
+        assert_eq!(
+            n(&["--name"]).unwrap_err().0,
+            "flag needs an argument: --name"
+        );
+        assert_eq!(
+            n(&["-ie"]).unwrap_err().0,
+            "flag needs an argument: 'e' in -ie"
+        );
     }
 
     #[test]
     fn interspersed_collects_flags_after_positionals() {
         let flags = [Flag::switch("force", Some('f'))];
         let args: Vec<String> = ["a", "-f", "b"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(normalize(&flags, Positionals::Interspersed, &args).unwrap(), ["--force", "--", "a", "b"]);
+        assert_eq!(
+            normalize(&flags, Positionals::Interspersed, &args).unwrap(),
+            ["--force", "--", "a", "b"]
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
     let mut flags = serde_json::Map::new();
     let mut config_file = ConfigFile::Default;
     let mut it = args.iter();
-    let mut set = |o: &entry::Opt, v: &str, flags: &mut serde_json::Map<String, serde_json::Value>| -> Result<(), String> {
+    let mut set = |o: &entry::Opt,
+                   v: &str,
+                   flags: &mut serde_json::Map<String, serde_json::Value>|
+     -> Result<(), String> {
         if o.long == "config-file" {
             config_file = ConfigFile::Explicit(PathBuf::from(v));
             Ok(())
@@ -55,7 +58,10 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
             let value = match (o.kind, inline) {
                 (_, Some(v)) => v.to_string(),
                 (Kind::Bool, None) => "true".to_string(),
-                (_, None) => it.next().cloned().ok_or_else(|| format!("flag needs an argument: --{name}"))?,
+                (_, None) => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("flag needs an argument: --{name}"))?,
             };
             set(o, &value, &mut flags)?;
         } else if arg.len() > 1 && arg.starts_with('-') {
@@ -66,7 +72,8 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                     'v' => return Ok(Parsed::Version),
                     _ => {}
                 }
-                let o = entry::find_short(c).ok_or_else(|| format!("unknown shorthand flag: '{c}' in -{}", &body[i..]))?;
+                let o = entry::find_short(c)
+                    .ok_or_else(|| format!("unknown shorthand flag: '{c}' in -{}", &body[i..]))?;
                 let rest = &body[i + c.len_utf8()..];
                 if o.kind == Kind::Bool {
                     if let Some(v) = rest.strip_prefix('=') {
@@ -77,7 +84,9 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                     continue;
                 }
                 let value = match rest.strip_prefix('=').unwrap_or(rest) {
-                    "" => it.next().cloned().ok_or_else(|| format!("flag needs an argument: '{c}' in -{}", &body[i..]))?,
+                    "" => it.next().cloned().ok_or_else(|| {
+                        format!("flag needs an argument: '{c}' in -{}", &body[i..])
+                    })?,
                     v => v.to_string(),
                 };
                 set(o, &value, &mut flags)?;
@@ -95,7 +104,10 @@ fn usage() -> String {
     let mut rows: Vec<(String, &str)> = entry::OPTIONS
         .iter()
         .map(|o| {
-            let short = o.short.map(|c| format!("-{c}, ")).unwrap_or_else(|| "    ".into());
+            let short = o
+                .short
+                .map(|c| format!("-{c}, "))
+                .unwrap_or_else(|| "    ".into());
             let arg = match o.kind {
                 Kind::Bool => "",
                 Kind::Int => " int",
@@ -108,7 +120,10 @@ fn usage() -> String {
         })
         .collect();
     rows.push(("      --help".into(), "Print usage"));
-    rows.push(("  -v, --version".into(), "Print version information and quit"));
+    rows.push((
+        "  -v, --version".into(),
+        "Print version information and quit",
+    ));
     rows.sort_by_key(|r| r.0.split("--").nth(1).unwrap_or("").to_string());
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0) + 2;
     for (flag, help) in rows {
@@ -155,15 +170,31 @@ mod tests {
 
     #[test]
     fn pflag_grammar() {
-        let o = p(&["-H", "unix:///a", "--host=unix:///b", "-Dl", "warn", "--iptables=false", "--data-root", "/d", "-Hunix:///c"]).unwrap();
-        assert_eq!(o.flags["hosts"], serde_json::json!(["unix:///a", "unix:///b", "unix:///c"]));
+        let o = p(&[
+            "-H",
+            "unix:///a",
+            "--host=unix:///b",
+            "-Dl",
+            "warn",
+            "--iptables=false",
+            "--data-root",
+            "/d",
+            "-Hunix:///c",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.flags["hosts"],
+            serde_json::json!(["unix:///a", "unix:///b", "unix:///c"])
+        );
         assert_eq!(o.flags["debug"], serde_json::json!(true));
         assert_eq!(o.flags["log-level"], serde_json::json!("warn"));
         assert_eq!(o.flags["iptables"], serde_json::json!(false));
         assert_eq!(o.flags["data-root"], serde_json::json!("/d"));
         assert!(matches!(o.config_file, ConfigFile::Default));
         let o = p(&["--config-file", "/x.json", "-D=false"]).unwrap();
-        assert!(matches!(o.config_file, ConfigFile::Explicit(ref x) if x == &PathBuf::from("/x.json")));
+        assert!(
+            matches!(o.config_file, ConfigFile::Explicit(ref x) if x == &PathBuf::from("/x.json"))
+        );
         assert_eq!(o.flags["debug"], serde_json::json!(false));
         assert!(!o.flags.contains_key("config-file") && !o.flags.contains_key(""));
     }
@@ -172,9 +203,17 @@ mod tests {
     fn errors_in_pflag_words() {
         assert_eq!(p(&["--bogus"]).unwrap_err(), "unknown flag: --bogus");
         assert_eq!(p(&["-H"]).unwrap_err(), "flag needs an argument: 'H' in -H");
-        assert_eq!(p(&["-Dx"]).unwrap_err(), "unknown shorthand flag: 'x' in -x");
-        assert_eq!(p(&["--data-root"]).unwrap_err(), "flag needs an argument: --data-root");
-        assert!(p(&["foo"]).unwrap_err().starts_with("\"dockerd\" accepts no argument(s)"));
+        assert_eq!(
+            p(&["-Dx"]).unwrap_err(),
+            "unknown shorthand flag: 'x' in -x"
+        );
+        assert_eq!(
+            p(&["--data-root"]).unwrap_err(),
+            "flag needs an argument: --data-root"
+        );
+        assert!(p(&["foo"])
+            .unwrap_err()
+            .starts_with("\"dockerd\" accepts no argument(s)"));
     }
 
     #[test]

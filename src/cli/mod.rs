@@ -34,12 +34,42 @@ pub struct Applet {
 
 /// The dispatch table: argv[0] basename or first argument → role.
 pub const APPLETS: &[Applet] = &[
-    Applet { name: "docker", internal: false, summary: "Docker-compatible client", main: docker::main },
-    Applet { name: "dockerd", internal: false, summary: "Docker Engine API daemon", main: dockerd::main },
-    Applet { name: "containerd", internal: false, summary: "container lifecycle supervisor", main: containerd::main },
-    Applet { name: "runc", internal: false, summary: "OCI runtime (runc-compatible)", main: runc::main },
-    Applet { name: "containerd-shim", internal: true, summary: "per-container shim (started by the supervisor)", main: shim::main },
-    Applet { name: "docker-init", internal: true, summary: "tiny init for --init containers", main: init::main },
+    Applet {
+        name: "docker",
+        internal: false,
+        summary: "Docker-compatible client",
+        main: docker::main,
+    },
+    Applet {
+        name: "dockerd",
+        internal: false,
+        summary: "Docker Engine API daemon",
+        main: dockerd::main,
+    },
+    Applet {
+        name: "containerd",
+        internal: false,
+        summary: "container lifecycle supervisor",
+        main: containerd::main,
+    },
+    Applet {
+        name: "runc",
+        internal: false,
+        summary: "OCI runtime (runc-compatible)",
+        main: runc::main,
+    },
+    Applet {
+        name: "containerd-shim",
+        internal: true,
+        summary: "per-container shim (started by the supervisor)",
+        main: shim::main,
+    },
+    Applet {
+        name: "docker-init",
+        internal: true,
+        summary: "tiny init for --init containers",
+        main: init::main,
+    },
 ];
 
 pub fn find_applet(name: &str) -> Option<&'static Applet> {
@@ -48,11 +78,17 @@ pub fn find_applet(name: &str) -> Option<&'static Applet> {
 
 /// Entry point of the executable: returns the process exit code.
 pub fn main(argv: Vec<OsString>) -> ExitCode {
-    let mut argv: Vec<String> = argv.into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut argv: Vec<String> = argv
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if argv.is_empty() {
         argv.push("berth".into());
     }
-    let base = Path::new(&argv[0]).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let base = Path::new(&argv[0])
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if let Some(applet) = find_applet(&base) {
         return (applet.main)(argv.split_off(1));
     }
@@ -75,7 +111,9 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("berth: --install: {e}")),
             },
-            _ => fail("berth: --install needs exactly one argument: the directory for the symlinks"),
+            _ => {
+                fail("berth: --install needs exactly one argument: the directory for the symlinks")
+            }
         },
         "--version" | "-v" => {
             println!("berth version {VERSION}, commit {COMMIT}");
@@ -85,7 +123,9 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             print!("{}", usage());
             ExitCode::SUCCESS
         }
-        other => fail(&format!("berth: unknown role '{other}' (try 'berth --list')")),
+        other => fail(&format!(
+            "berth: unknown role '{other}' (try 'berth --list')"
+        )),
     }
 }
 

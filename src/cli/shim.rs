@@ -22,7 +22,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
         }
     }
     let (Some(id), Some(dir)) = (id, dir) else {
-        return fail("containerd-shim: usage: containerd-shim --id ID --dir DIR (started by the supervisor)");
+        return fail(
+            "containerd-shim: usage: containerd-shim --id ID --dir DIR (started by the supervisor)",
+        );
     };
     match entry::run_shim(ShimArgs { id, dir }) {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,8 +48,20 @@ pub struct Opt {
     pub help: &'static str,
 }
 
-const fn opt(long: &'static str, short: Option<char>, key: &'static str, kind: Kind, help: &'static str) -> Opt {
-    Opt { long, short, key, kind, help }
+const fn opt(
+    long: &'static str,
+    short: Option<char>,
+    key: &'static str,
+    kind: Kind,
+    help: &'static str,
+) -> Opt {
+    Opt {
+        long,
+        short,
+        key,
+        kind,
+        help,
+    }
 }
 
 use Kind::*;
@@ -121,7 +133,15 @@ pub const OPTIONS: &[Opt] = &[
 ];
 
 /// `daemon.json` keys with no flag.
-const FILE_ONLY_KEYS: &[&str] = &["features", "builder", "proxies", "log-format", "default-network-opts", "containerd-namespace", "containerd-plugin-namespace"];
+const FILE_ONLY_KEYS: &[&str] = &[
+    "features",
+    "builder",
+    "proxies",
+    "log-format",
+    "default-network-opts",
+    "containerd-namespace",
+    "containerd-plugin-namespace",
+];
 
 pub fn find_long(name: &str) -> Option<&'static Opt> {
     OPTIONS.iter().find(|o| o.long == name)
@@ -137,15 +157,28 @@ fn known_key(k: &str) -> bool {
 
 /// Add one flag occurrence to the JSON map of flags (`flags` is keyed by `daemon.json` key).
 /// Errors use pflag's wording.
-pub fn add_flag(flags: &mut Map<String, Value>, o: &Opt, value: &str) -> std::result::Result<(), String> {
-    let invalid = |why: &str| format!("invalid argument \"{value}\" for \"--{}\" flag: {why}", o.long);
+pub fn add_flag(
+    flags: &mut Map<String, Value>,
+    o: &Opt,
+    value: &str,
+) -> std::result::Result<(), String> {
+    let invalid = |why: &str| {
+        format!(
+            "invalid argument \"{value}\" for \"--{}\" flag: {why}",
+            o.long
+        )
+    };
     let key = o.key.to_string();
     match o.kind {
         Bool => {
             let b = match value {
                 "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
                 "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-                _ => return Err(invalid(&format!("strconv.ParseBool: parsing \"{value}\": invalid syntax"))),
+                _ => {
+                    return Err(invalid(&format!(
+                        "strconv.ParseBool: parsing \"{value}\": invalid syntax"
+                    )))
+                }
             };
             flags.insert(key, Value::Bool(b));
         }
@@ -153,7 +186,11 @@ pub fn add_flag(flags: &mut Map<String, Value>, o: &Opt, value: &str) -> std::re
             flags.insert(key, Value::String(value.to_string()));
         }
         Int => {
-            let n: i64 = value.parse().map_err(|_| invalid(&format!("strconv.ParseInt: parsing \"{value}\": invalid syntax")))?;
+            let n: i64 = value.parse().map_err(|_| {
+                invalid(&format!(
+                    "strconv.ParseInt: parsing \"{value}\": invalid syntax"
+                ))
+            })?;
             flags.insert(key, Value::from(n));
         }
         List => {
@@ -163,18 +200,26 @@ pub fn add_flag(flags: &mut Map<String, Value>, o: &Opt, value: &str) -> std::re
             }
         }
         Map => {
-            let (k, v) = value.split_once('=').ok_or_else(|| invalid("bad format of key=value"))?;
-            let e = flags.entry(key).or_insert_with(|| Value::Object(serde_json::Map::new()));
+            let (k, v) = value
+                .split_once('=')
+                .ok_or_else(|| invalid("bad format of key=value"))?;
+            let e = flags
+                .entry(key)
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
             if let Value::Object(m) = e {
                 m.insert(k.to_string(), Value::String(v.to_string()));
             }
         }
         Runtime => {
-            let (name, path) = value.split_once('=').ok_or_else(|| invalid("bad format of runtime, expected name=path"))?;
+            let (name, path) = value
+                .split_once('=')
+                .ok_or_else(|| invalid("bad format of runtime, expected name=path"))?;
             if name.is_empty() || path.is_empty() {
                 return Err(invalid("bad format of runtime, expected name=path"));
             }
-            let e = flags.entry(key).or_insert_with(|| Value::Object(serde_json::Map::new()));
+            let e = flags
+                .entry(key)
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
             if let Value::Object(m) = e {
                 m.insert(name.to_string(), serde_json::json!({ "path": path }));
             }
@@ -249,13 +294,19 @@ pub struct Config {
 
 impl Config {
     pub fn data_root(&self) -> PathBuf {
-        self.data_root.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_ROOT))
+        self.data_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_ROOT))
     }
     pub fn exec_root(&self) -> PathBuf {
-        self.exec_root.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_EXEC_ROOT))
+        self.exec_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_EXEC_ROOT))
     }
     pub fn pidfile(&self) -> PathBuf {
-        self.pidfile.clone().unwrap_or_else(|| self.exec_root().join(PIDFILE_NAME))
+        self.pidfile
+            .clone()
+            .unwrap_or_else(|| self.exec_root().join(PIDFILE_NAME))
     }
     pub fn hosts(&self) -> Vec<String> {
         if self.hosts.is_empty() {
@@ -278,7 +329,10 @@ impl Config {
     }
     /// `native.cgroupdriver=systemd` in exec-opts selects the systemd driver, as in dockerd.
     pub fn cgroup_driver(&self) -> &str {
-        let systemd = self.exec_opts.iter().any(|o| o.replace(' ', "") == "native.cgroupdriver=systemd");
+        let systemd = self
+            .exec_opts
+            .iter()
+            .any(|o| o.replace(' ', "") == "native.cgroupdriver=systemd");
         if systemd {
             "systemd"
         } else {
@@ -296,7 +350,9 @@ impl Config {
             "info" => Ok(log::LevelFilter::Info),
             "warn" | "warning" => Ok(log::LevelFilter::Warn),
             "error" | "fatal" | "panic" => Ok(log::LevelFilter::Error),
-            other => Err(Error::invalid(format!("unable to parse logging level: {other}"))),
+            other => Err(Error::invalid(format!(
+                "unable to parse logging level: {other}"
+            ))),
         }
     }
 
@@ -312,14 +368,18 @@ impl Config {
             return Err(Error::unsupported("berth: --userns-remap is not supported"));
         }
         if self.selinux_enabled {
-            return Err(Error::unsupported("berth: --selinux-enabled is not supported (no SELinux labelling)"));
+            return Err(Error::unsupported(
+                "berth: --selinux-enabled is not supported (no SELinux labelling)",
+            ));
         }
         match self.storage_driver() {
             "overlay2" | "vfs" => {}
             other => return Err(Error::unsupported(format!("error initializing graphdriver: driver not supported: {other} (berth supports overlay2 and vfs)"))),
         }
         if self.cgroup_driver() == "systemd" {
-            return Err(Error::unsupported("berth: native.cgroupdriver=systemd is not supported; use cgroupfs"));
+            return Err(Error::unsupported(
+                "berth: native.cgroupdriver=systemd is not supported; use cgroupfs",
+            ));
         }
         self.log_level()?;
         Ok(())
@@ -340,7 +400,13 @@ fn go_fmt(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
-        Value::Object(m) => format!("map[{}]", m.iter().map(|(k, v)| format!("{k}:{}", go_fmt(v))).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => format!(
+            "map[{}]",
+            m.iter()
+                .map(|(k, v)| format!("{k}:{}", go_fmt(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         other => other.to_string(),
     }
 }
@@ -356,7 +422,11 @@ fn read_file(file: &ConfigFile) -> Result<Option<(PathBuf, Vec<u8>)>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
         Err(e) => {
             let text = Error::from(e).to_string().to_lowercase();
-            Err(Error::invalid(format!("unable to configure the Docker daemon with file {}: open {}: {text}", path.display(), path.display())))
+            Err(Error::invalid(format!(
+                "unable to configure the Docker daemon with file {}: open {}: {text}",
+                path.display(),
+                path.display()
+            )))
         }
     }
 }
@@ -365,30 +435,55 @@ fn read_file(file: &ConfigFile) -> Result<Option<(PathBuf, Vec<u8>)>> {
 pub fn load(flags: Map<String, Value>, file: &ConfigFile) -> Result<Config> {
     let mut merged = flags.clone();
     if let Some((path, data)) = read_file(file)? {
-        let fail = |msg: String| Error::invalid(format!("unable to configure the Docker daemon with file {}: {msg}", path.display()));
+        let fail = |msg: String| {
+            Error::invalid(format!(
+                "unable to configure the Docker daemon with file {}: {msg}",
+                path.display()
+            ))
+        };
         let from_file = parse_file(&data).map_err(|e| fail(e.message().to_string()))?;
-        let unknown: Vec<&str> = from_file.keys().map(String::as_str).filter(|k| !known_key(k)).collect();
+        let unknown: Vec<&str> = from_file
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !known_key(k))
+            .collect();
         if !unknown.is_empty() {
-            return Err(fail(format!("the following directives don't match any configuration option: {}", unknown.join(", "))));
+            return Err(fail(format!(
+                "the following directives don't match any configuration option: {}",
+                unknown.join(", ")
+            )));
         }
         let conflicts: Vec<String> = from_file
             .iter()
-            .filter_map(|(k, fv)| flags.get(k).map(|flag| format!("{k}: (from flag: {}, from file: {})", go_fmt(flag), go_fmt(fv))))
+            .filter_map(|(k, fv)| {
+                flags.get(k).map(|flag| {
+                    format!(
+                        "{k}: (from flag: {}, from file: {})",
+                        go_fmt(flag),
+                        go_fmt(fv)
+                    )
+                })
+            })
             .collect();
         if !conflicts.is_empty() {
             return Err(fail(format!("the following directives are specified both as a flag and in the configuration file: {}", conflicts.join(", "))));
         }
         merged.extend(from_file);
-        let config: Config = serde_json::from_value(Value::Object(merged)).map_err(|e| fail(format!("json: {e}")))?;
+        let config: Config = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| fail(format!("json: {e}")))?;
         return Ok(config);
     }
-    serde_json::from_value(Value::Object(merged)).map_err(|e| Error::invalid(format!("invalid flags: {e}")))
+    serde_json::from_value(Value::Object(merged))
+        .map_err(|e| Error::invalid(format!("invalid flags: {e}")))
 }
 
 fn parse_file(data: &[u8]) -> Result<Map<String, Value>> {
     match decode::<Value>(data, Mode::Unmarshal)? {
         Value::Object(m) => Ok(m),
-        other => Err(Error::invalid(format!("json: cannot unmarshal {} into Go value of type map[string]interface {{}}", json_kind(&other)))),
+        other => Err(Error::invalid(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        ))),
     }
 }
 
@@ -408,7 +503,8 @@ mod tests {
     use super::*;
 
     fn tmpfile(name: &str, text: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("berth-config-{name}-{}.json", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("berth-config-{name}-{}.json", std::process::id()));
         std::fs::write(&p, text).unwrap();
         p
     }
@@ -427,7 +523,11 @@ mod tests {
         longs.sort();
         longs.dedup();
         assert_eq!(longs.len(), OPTIONS.len());
-        let mut keys: Vec<_> = OPTIONS.iter().map(|o| o.key).filter(|k| !k.is_empty()).collect();
+        let mut keys: Vec<_> = OPTIONS
+            .iter()
+            .map(|o| o.key)
+            .filter(|k| !k.is_empty())
+            .collect();
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), OPTIONS.len() - 1);
@@ -465,14 +565,23 @@ mod tests {
             add_flag(&mut m, find_long("mtu").unwrap(), "x").unwrap_err(),
             "invalid argument \"x\" for \"--mtu\" flag: strconv.ParseInt: parsing \"x\": invalid syntax"
         );
-        assert!(add_flag(&mut m, find_long("debug").unwrap(), "maybe").unwrap_err().contains("strconv.ParseBool"));
+        assert!(add_flag(&mut m, find_long("debug").unwrap(), "maybe")
+            .unwrap_err()
+            .contains("strconv.ParseBool"));
         assert!(add_flag(&mut m, find_long("add-runtime").unwrap(), "crun").is_err());
     }
 
     #[test]
     fn file_is_merged_with_flags() {
-        let p = tmpfile("merge", r#"{"data-root": "/srv/berth", "live-restore": true, "runtimes": {"crun": {"path": "/usr/bin/crun", "runtimeArgs": ["--debug"]}}}"#);
-        let c = load(flags(&[("debug", "true")]), &ConfigFile::Explicit(p.clone())).unwrap();
+        let p = tmpfile(
+            "merge",
+            r#"{"data-root": "/srv/berth", "live-restore": true, "runtimes": {"crun": {"path": "/usr/bin/crun", "runtimeArgs": ["--debug"]}}}"#,
+        );
+        let c = load(
+            flags(&[("debug", "true")]),
+            &ConfigFile::Explicit(p.clone()),
+        )
+        .unwrap();
         assert!(c.debug && c.live_restore);
         assert_eq!(c.data_root(), PathBuf::from("/srv/berth"));
         assert_eq!(c.runtimes["crun"].runtime_args, ["--debug"]);
@@ -482,24 +591,38 @@ mod tests {
     #[test]
     fn file_errors_use_dockerd_words() {
         let p = tmpfile("unknown", r#"{"foo": 1, "debug": true, "bar": 2}"#);
-        let e = load(Map::new(), &ConfigFile::Explicit(p.clone())).unwrap_err().to_string();
+        let e = load(Map::new(), &ConfigFile::Explicit(p.clone()))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             format!("unable to configure the Docker daemon with file {}: the following directives don't match any configuration option: bar, foo", p.display())
         );
         std::fs::write(&p, r#"{"debug": true, "hosts": ["unix:///tmp/x"]}"#).unwrap();
-        let e = load(flags(&[("debug", "true"), ("host", "unix:///tmp/y")]), &ConfigFile::Explicit(p.clone())).unwrap_err().to_string();
+        let e = load(
+            flags(&[("debug", "true"), ("host", "unix:///tmp/y")]),
+            &ConfigFile::Explicit(p.clone()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.ends_with("the following directives are specified both as a flag and in the configuration file: debug: (from flag: true, from file: true), hosts: (from flag: [unix:///tmp/y], from file: [unix:///tmp/x])"),
             "{e}"
         );
         std::fs::write(&p, "{bad").unwrap();
-        let e = load(Map::new(), &ConfigFile::Explicit(p.clone())).unwrap_err().to_string();
-        assert!(e.ends_with(": invalid character 'b' looking for beginning of object key string"), "{e}");
+        let e = load(Map::new(), &ConfigFile::Explicit(p.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(": invalid character 'b' looking for beginning of object key string"),
+            "{e}"
+        );
         std::fs::write(&p, r#"{"debug": "yes"}"#).unwrap();
         assert!(load(Map::new(), &ConfigFile::Explicit(p.clone())).is_err());
         std::fs::remove_file(&p).unwrap();
-        let e = load(Map::new(), &ConfigFile::Explicit(p.clone())).unwrap_err().to_string();
+        let e = load(Map::new(), &ConfigFile::Explicit(p.clone()))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, format!("unable to configure the Docker daemon with file {0}: open {0}: no such file or directory", p.display()));
     }
 
@@ -507,11 +630,21 @@ mod tests {
     fn unsupported_options_are_refused_clearly() {
         let c: Config = serde_json::from_value(serde_json::json!({"tlsverify": true})).unwrap();
         assert!(c.check_supported().unwrap_err().to_string().contains("TLS"));
-        let c: Config = serde_json::from_value(serde_json::json!({"storage-driver": "btrfs"})).unwrap();
-        assert!(c.check_supported().unwrap_err().to_string().contains("driver not supported: btrfs"));
+        let c: Config =
+            serde_json::from_value(serde_json::json!({"storage-driver": "btrfs"})).unwrap();
+        assert!(c
+            .check_supported()
+            .unwrap_err()
+            .to_string()
+            .contains("driver not supported: btrfs"));
         let c: Config = serde_json::from_value(serde_json::json!({"log-level": "chatty"})).unwrap();
-        assert_eq!(c.check_supported().unwrap_err().to_string(), "unable to parse logging level: chatty");
-        let c: Config = serde_json::from_value(serde_json::json!({"iptables": false, "bridge": "none"})).unwrap();
+        assert_eq!(
+            c.check_supported().unwrap_err().to_string(),
+            "unable to parse logging level: chatty"
+        );
+        let c: Config =
+            serde_json::from_value(serde_json::json!({"iptables": false, "bridge": "none"}))
+                .unwrap();
         assert!(c.check_supported().is_ok());
     }
 }

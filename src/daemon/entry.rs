@@ -51,8 +51,16 @@ fn init_logging(level: log::LevelFilter) {
             log::Level::Debug => "debug",
             log::Level::Trace => "trace",
         };
-        let msg = rec.args().to_string().replace('\\', "\\\\").replace('"', "\\\"");
-        writeln!(buf, "time=\"{}\" level={level} msg=\"{msg}\"", crate::base::time::now_rfc3339())
+        let msg = rec
+            .args()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        writeln!(
+            buf,
+            "time=\"{}\" level={level} msg=\"{msg}\"",
+            crate::base::time::now_rfc3339()
+        )
     });
     let _ = b.try_init();
 }
@@ -66,16 +74,24 @@ pub fn run(opts: Options) -> Result<()> {
     log::info!("Starting up");
     log::debug!("{}", banner());
     if effective_uid().is_some_and(|u| u != 0) {
-        return Err(Error::new(crate::base::ErrorKind::PermissionDenied, "dockerd needs to be started with root privileges"));
+        return Err(Error::new(
+            crate::base::ErrorKind::PermissionDenied,
+            "dockerd needs to be started with root privileges",
+        ));
     }
     start(cfg).map_err(|e| e.context("failed to start daemon"))
 }
 
 fn start(cfg: Config) -> Result<()> {
-    let mut signals = Signals::new([Signal::Term, Signal::Int]).map_err(|e| Error::from(e).context("catch SIGTERM and SIGINT"))?;
+    let mut signals = Signals::new([Signal::Term, Signal::Int])
+        .map_err(|e| Error::from(e).context("catch SIGTERM and SIGINT"))?;
     let roots = roots::prepare(&cfg.data_root(), &cfg.exec_root())?;
     let pidfile = PidFile::acquire(&cfg.pidfile())?;
-    let hosts = cfg.hosts().iter().map(|h| listen::parse_host(h)).collect::<Result<Vec<_>>>()?;
+    let hosts = cfg
+        .hosts()
+        .iter()
+        .map(|h| listen::parse_host(h))
+        .collect::<Result<Vec<_>>>()?;
     let gid = listen::socket_gid(cfg.socket_group(), cfg.group.is_none())?;
     let mut bound: Vec<Bound> = Vec::new();
     for h in &hosts {
@@ -89,7 +105,9 @@ fn start(cfg: Config) -> Result<()> {
     }
     let daemon = Arc::new(Daemon::new(cfg, roots)?);
     let listeners = bound.iter_mut().filter_map(|b| b.listener.take()).collect();
-    let service = Arc::new(ApiService { daemon: daemon.clone() });
+    let service = Arc::new(ApiService {
+        daemon: daemon.clone(),
+    });
 
     // One extra executor thread beside this one, so a slow handler does not stall the rest.
     let ex = Arc::new(Executor::new());
@@ -99,7 +117,9 @@ fn start(cfg: Config) -> Result<()> {
         let ex = ex.clone();
         std::thread::Builder::new()
             .name("berth-api".into())
-            .spawn(move || smol::block_on(ex.run(async move { while exit_rx.recv().await.is_ok() {} })))
+            .spawn(move || {
+                smol::block_on(ex.run(async move { while exit_rx.recv().await.is_ok() {} }))
+            })
             .map_err(|e| Error::from(e).context("start executor thread"))?
     };
     smol::block_on(ex.run(async {
@@ -108,7 +128,13 @@ fn start(cfg: Config) -> Result<()> {
         if let Err(e) = super::containers::lifecycle::restore(&daemon).await {
             log::error!("restore containers: {e}");
         }
-        let server = ex.spawn(crate::http::server::serve(listeners, service, ex.clone(), stop_rx, SHUTDOWN_GRACE));
+        let server = ex.spawn(crate::http::server::serve(
+            listeners,
+            service,
+            ex.clone(),
+            stop_rx,
+            SHUTDOWN_GRACE,
+        ));
         for b in &bound {
             match &b.host {
                 listen::Host::Unix(p) => log::info!("API listen on {}", p.display()),
@@ -118,12 +144,17 @@ fn start(cfg: Config) -> Result<()> {
         log::info!("Daemon has completed initialization");
         let sig = signals.next().await;
         log::info!("Processing signal '{}'", signal_name(sig));
-        daemon.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        daemon
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         drop(stop_tx);
         // A second signal during the grace period stops waiting.
         let second = async {
             let s = signals.next().await;
-            log::warn!("Processing signal '{}' during shutdown: exiting now", signal_name(s));
+            log::warn!(
+                "Processing signal '{}' during shutdown: exiting now",
+                signal_name(s)
+            );
         };
         server.or(second).await;
     }));

@@ -35,9 +35,15 @@ impl Events {
     /// Publish `action` on an object of `typ` (`container`, `image`, ...). For containers and
     /// images Docker also fills the legacy `status`/`id`/`from` fields.
     pub fn publish(&self, typ: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let (status, legacy_id, from) = match typ {
-            "container" => (action.to_string(), id.to_string(), attributes.get("image").cloned().unwrap_or_default()),
+            "container" => (
+                action.to_string(),
+                id.to_string(),
+                attributes.get("image").cloned().unwrap_or_default(),
+            ),
             "image" => (action.to_string(), id.to_string(), String::new()),
             _ => (String::new(), String::new(), String::new()),
         };
@@ -47,34 +53,46 @@ impl Events {
             from,
             Type: typ.to_string(),
             Action: action.to_string(),
-            Actor: EventActor { ID: id.to_string(), Attributes: attributes },
+            Actor: EventActor {
+                ID: id.to_string(),
+                Attributes: attributes,
+            },
             scope: "local".to_string(),
             time: now.as_secs() as i64,
             timeNano: now.as_nanos() as i64,
         };
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
         if inner.history.len() == HISTORY {
             inner.history.pop_front();
         }
         inner.history.push_back(msg.clone());
-        inner.subscribers.retain(|s| s.try_send(msg.clone()).is_ok());
+        inner
+            .subscribers
+            .retain(|s| s.try_send(msg.clone()).is_ok());
     }
 
     /// The kept history, then everything published from now on (one atomic step, so nothing
     /// falls between the two).
     pub fn subscribe(&self) -> (Vec<EventMessage>, smol::channel::Receiver<EventMessage>) {
         let (tx, rx) = smol::channel::bounded(QUEUE);
-        let Ok(mut inner) = self.inner.lock() else { return (Vec::new(), rx) };
+        let Ok(mut inner) = self.inner.lock() else {
+            return (Vec::new(), rx);
+        };
         inner.subscribers.push(tx);
         (inner.history.iter().cloned().collect(), rx)
     }
 
     /// Live subscribers (`docker info`'s NEventsListener).
     pub fn listeners(&self) -> usize {
-        self.inner.lock().map(|mut i| {
-            i.subscribers.retain(|s| !s.is_closed());
-            i.subscribers.len()
-        }).unwrap_or(0)
+        self.inner
+            .lock()
+            .map(|mut i| {
+                i.subscribers.retain(|s| !s.is_closed());
+                i.subscribers.len()
+            })
+            .unwrap_or(0)
     }
 }
 
@@ -85,7 +103,15 @@ mod tests {
     #[test]
     fn history_and_live_messages() {
         let ev = Events::new();
-        ev.publish("container", "create", "abc", BTreeMap::from([("image".to_string(), "bb".to_string()), ("name".to_string(), "x".to_string())]));
+        ev.publish(
+            "container",
+            "create",
+            "abc",
+            BTreeMap::from([
+                ("image".to_string(), "bb".to_string()),
+                ("name".to_string(), "x".to_string()),
+            ]),
+        );
         let (past, rx) = ev.subscribe();
         assert_eq!(past.len(), 1);
         assert_eq!(past[0].status, "create");
@@ -93,7 +119,10 @@ mod tests {
         assert_eq!(past[0].Actor.Attributes["name"], "x");
         ev.publish("container", "start", "abc", BTreeMap::new());
         let m = rx.try_recv().unwrap();
-        assert_eq!((m.Type.as_str(), m.Action.as_str(), m.scope.as_str()), ("container", "start", "local"));
+        assert_eq!(
+            (m.Type.as_str(), m.Action.as_str(), m.scope.as_str()),
+            ("container", "start", "local")
+        );
         assert!(m.timeNano / 1_000_000_000 == m.time);
         assert_eq!(ev.listeners(), 1);
         drop(rx);

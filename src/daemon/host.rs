@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn read_trimmed(p: &str) -> String {
-    std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string(p)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// `uname -r`.
@@ -41,7 +43,9 @@ pub fn parse_os_release(text: &str) -> (String, String) {
     let mut pretty = String::new();
     let mut version = String::new();
     for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let v = v.trim().trim_matches('"').trim_matches('\'').to_string();
         match k.trim() {
             "PRETTY_NAME" => pretty = v,
@@ -56,7 +60,9 @@ pub fn parse_os_release(text: &str) -> (String, String) {
 }
 
 pub fn os_release() -> (String, String) {
-    let text = std::fs::read_to_string("/etc/os-release").or_else(|_| std::fs::read_to_string("/usr/lib/os-release")).unwrap_or_default();
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
     parse_os_release(&text)
 }
 
@@ -78,15 +84,23 @@ pub fn count_cpu_list(list: &str) -> usize {
 
 fn status_field(name: &str) -> Option<String> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_string()))
+    s.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
 }
 
 pub fn ncpu() -> i64 {
-    let n = status_field("Cpus_allowed_list").map(|l| count_cpu_list(&l)).unwrap_or(0);
+    let n = status_field("Cpus_allowed_list")
+        .map(|l| count_cpu_list(&l))
+        .unwrap_or(0);
     if n > 0 {
         n as i64
     } else {
-        std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get() as i64)
+            .unwrap_or(1)
     }
 }
 
@@ -106,12 +120,16 @@ pub fn mem_total() -> i64 {
 
 /// Open file descriptors of this process (`NFd`).
 pub fn open_fds() -> i64 {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count() as i64).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as i64)
+        .unwrap_or(0)
 }
 
 /// Threads of this process (reported as `NGoroutines`, the nearest thing).
 pub fn threads() -> i64 {
-    status_field("Threads").and_then(|v| v.parse().ok()).unwrap_or(1)
+    status_field("Threads")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 pub fn ipv4_forwarding() -> bool {
@@ -134,7 +152,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -177,7 +198,9 @@ pub fn backing_fs(path: &Path) -> String {
         }
     }
     let p = std::fs::canonicalize(&p).unwrap_or(p);
-    fs_type_of(&info, &p).map(|t| docker_fs_name(&t)).unwrap_or_else(|| "<unknown>".into())
+    fs_type_of(&info, &p)
+        .map(|t| docker_fs_name(&t))
+        .unwrap_or_else(|| "<unknown>".into())
 }
 
 /// What the cgroup hierarchy offers, as `docker info` reports it.
@@ -200,17 +223,32 @@ pub struct CgroupFacts {
 /// this process's /proc/self/cgroup.
 pub fn cgroup_facts(root: &Path, mountinfo: &str, self_cgroup: &str) -> CgroupFacts {
     let root_s = root.to_string_lossy().into_owned();
-    let unified = mountinfo_entries(mountinfo).iter().any(|(mp, t)| *mp == root_s && t == "cgroup2");
+    let unified = mountinfo_entries(mountinfo)
+        .iter()
+        .any(|(mp, t)| *mp == root_s && t == "cgroup2");
     let has = |rel: &str| root.join(rel).exists();
     if unified {
-        let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let controllers =
+            std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
         let c = |name: &str| controllers.split_whitespace().any(|x| x == name);
-        let own = self_cgroup.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("/").trim_start_matches('/').to_string();
-        let own_dir = if own.is_empty() { root.to_path_buf() } else { root.join(own) };
+        let own = self_cgroup
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .unwrap_or("/")
+            .trim_start_matches('/')
+            .to_string();
+        let own_dir = if own.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(own)
+        };
         CgroupFacts {
             version: "2",
             memory: c("memory"),
-            swap: c("memory") && (own_dir.join("memory.swap.max").exists() || has("init.scope/memory.swap.max") || has("system.slice/memory.swap.max")),
+            swap: c("memory")
+                && (own_dir.join("memory.swap.max").exists()
+                    || has("init.scope/memory.swap.max")
+                    || has("system.slice/memory.swap.max")),
             kernel_memory_tcp: false,
             oom_kill_disable: false,
             cpu_cfs_period: c("cpu"),
@@ -262,7 +300,13 @@ mod tests {
     #[test]
     fn os_release_fields() {
         let t = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n";
-        assert_eq!(parse_os_release(t), ("Debian GNU/Linux 12 (bookworm)".to_string(), "12".to_string()));
+        assert_eq!(
+            parse_os_release(t),
+            (
+                "Debian GNU/Linux 12 (bookworm)".to_string(),
+                "12".to_string()
+            )
+        );
         assert_eq!(parse_os_release("").0, "Linux");
     }
 
@@ -276,7 +320,10 @@ mod tests {
 
     #[test]
     fn meminfo() {
-        assert_eq!(parse_mem_total("MemTotal:       24684092 kB\nMemFree: 1 kB\n"), 24684092 * 1024);
+        assert_eq!(
+            parse_mem_total("MemTotal:       24684092 kB\nMemFree: 1 kB\n"),
+            24684092 * 1024
+        );
     }
 
     #[test]
@@ -284,10 +331,19 @@ mod tests {
         let mi = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
                   30 22 0:26 / /tmp rw - tmpfs tmpfs rw\n\
                   31 22 0:27 / /var/lib/with\\040space rw - xfs /dev/sdb rw\n";
-        assert_eq!(fs_type_of(mi, Path::new("/var/lib/berth")).as_deref(), Some("ext4"));
-        assert_eq!(fs_type_of(mi, Path::new("/tmp/x")).as_deref(), Some("tmpfs"));
+        assert_eq!(
+            fs_type_of(mi, Path::new("/var/lib/berth")).as_deref(),
+            Some("ext4")
+        );
+        assert_eq!(
+            fs_type_of(mi, Path::new("/tmp/x")).as_deref(),
+            Some("tmpfs")
+        );
         assert_eq!(fs_type_of(mi, Path::new("/tmpx")).as_deref(), Some("ext4"));
-        assert_eq!(fs_type_of(mi, Path::new("/var/lib/with space/d")).as_deref(), Some("xfs"));
+        assert_eq!(
+            fs_type_of(mi, Path::new("/var/lib/with space/d")).as_deref(),
+            Some("xfs")
+        );
         assert_eq!(docker_fs_name("ext4"), "extfs");
     }
 
@@ -311,7 +367,10 @@ mod tests {
         std::fs::write(dir.join("cgroup.controllers"), "cpuset cpu memory pids\n").unwrap();
         let v2 = format!("31 23 0:28 / {d} rw - cgroup2 cgroup2 rw\n");
         let f = cgroup_facts(&dir, &v2, "0::/\n");
-        assert_eq!((f.version, f.memory, f.cpuset, f.pids, f.oom_kill_disable), ("2", true, true, true, false));
+        assert_eq!(
+            (f.version, f.memory, f.cpuset, f.pids, f.oom_kill_disable),
+            ("2", true, true, true, false)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

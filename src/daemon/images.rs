@@ -43,13 +43,22 @@ use std::sync::Arc;
 
 /// Open the image store under the data root: `--storage-driver vfs` selects copied snapshots,
 /// otherwise overlay when the kernel and file system allow it.
-pub fn open_store(cfg: &super::config::Config, roots: &super::roots::Roots) -> Result<crate::image::Store> {
+pub fn open_store(
+    cfg: &super::config::Config,
+    roots: &super::roots::Roots,
+) -> Result<crate::image::Store> {
     use crate::image::snapshot::SnapshotMode;
     let mode = match cfg.storage_driver.as_deref() {
         Some("vfs") => Some(SnapshotMode::Copy),
         _ => None,
     };
-    crate::image::Store::open(&roots.data.join("image"), crate::image::store::StoreOptions { snapshot_mode: mode }).map_err(|e| e.context("open the image store"))
+    crate::image::Store::open(
+        &roots.data.join("image"),
+        crate::image::store::StoreOptions {
+            snapshot_mode: mode,
+        },
+    )
+    .map_err(|e| e.context("open the image store"))
 }
 
 /// The containers using images (for rmi conflicts, prune and df), from the container store.
@@ -58,7 +67,10 @@ fn image_users(d: &Daemon) -> Vec<ContainerUse> {
 }
 
 /// Run blocking store work off the executor.
-async fn blocking<T: Send + 'static>(d: &Arc<Daemon>, f: impl FnOnce(&Daemon) -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    d: &Arc<Daemon>,
+    f: impl FnOnce(&Daemon) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let d = d.clone();
     smol::unblock(move || f(&d)).await
 }
@@ -94,9 +106,19 @@ fn human_size(n: u64) -> String {
     }
     let s = format!("{v:.4}");
     // %.4g: four significant digits, trailing zeros trimmed.
-    let digits = if v >= 100.0 { 1 } else if v >= 10.0 { 2 } else { 3 };
+    let digits = if v >= 100.0 {
+        1
+    } else if v >= 10.0 {
+        2
+    } else {
+        3
+    };
     let s = format!("{:.*}", digits.min(s.len()), v);
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
     format!("{s}{}", units[i])
 }
 
@@ -113,7 +135,9 @@ fn progress_msg(status: &str, id: &str, current: u64, total: u64) -> Vec<u8> {
         bar.push(']');
     }
     let text = format!("{bar} {:>8}/{}", human_size(current), human_size(total));
-    message(json!({ "status": status, "progressDetail": { "current": current, "total": total }, "progress": text, "id": id }))
+    message(
+        json!({ "status": status, "progressDetail": { "current": current, "total": total }, "progress": text, "id": id }),
+    )
 }
 
 // ----- request bodies as std::io::Read, responses from std::io::Write ----------------------------
@@ -121,7 +145,10 @@ fn progress_msg(status: &str, id: &str, current: u64, total: u64) -> Vec<u8> {
 /// Copy a request body into a channel until EOF. When the consumer stops early (it failed),
 /// the rest of the body is read and dropped: a client still sending would otherwise see the
 /// connection reset instead of the error response.
-async fn pump_body<R: smol::io::AsyncRead + Unpin>(body: &mut R, tx: Sender<Vec<u8>>) -> io::Result<u64> {
+async fn pump_body<R: smol::io::AsyncRead + Unpin>(
+    body: &mut R,
+    tx: Sender<Vec<u8>>,
+) -> io::Result<u64> {
     let mut total = 0u64;
     let mut consumer = true;
     let mut buf = vec![0u8; 256 * 1024];
@@ -146,7 +173,11 @@ struct ChannelReader {
 
 impl ChannelReader {
     fn new(rx: Receiver<Vec<u8>>) -> ChannelReader {
-        ChannelReader { rx, cur: Vec::new(), pos: 0 }
+        ChannelReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }
     }
 }
 
@@ -189,12 +220,18 @@ impl Write for ChannelWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx.send_blocking(Ok(chunk)).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        self.tx
+            .send_blocking(Ok(chunk))
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
     }
 }
 
 /// Run `f` (which reads the request body through a `ChannelReader`) while pumping the body.
-async fn with_body<T: Send + 'static>(d: &Arc<Daemon>, body: &mut Body<'_>, f: impl FnOnce(&Daemon, &mut ChannelReader) -> T + Send + 'static) -> (T, io::Result<u64>) {
+async fn with_body<T: Send + 'static>(
+    d: &Arc<Daemon>,
+    body: &mut Body<'_>,
+    f: impl FnOnce(&Daemon, &mut ChannelReader) -> T + Send + 'static,
+) -> (T, io::Result<u64>) {
     let (tx, rx) = smol::channel::bounded::<Vec<u8>>(16);
     let d = d.clone();
     let job = smol::unblock(move || {
@@ -243,10 +280,17 @@ pub fn list<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let mut f = filters(&req)?;
         if req.version.lt("1.41") {
             if let Some(p) = req.query.get("filter").filter(|p| !p.is_empty()) {
-                f.0.entry("reference".into()).or_default().insert(p.to_string());
+                f.0.entry("reference".into())
+                    .or_default()
+                    .insert(p.to_string());
             }
         }
-        let opts = ListOptions { all: req.query.bool("all"), filters: f, shared_size: req.version.ge("1.42") && req.query.bool("shared-size"), container_count: false };
+        let opts = ListOptions {
+            all: req.query.bool("all"),
+            filters: f,
+            shared_size: req.version.ge("1.42") && req.query.bool("shared-size"),
+            container_count: false,
+        };
         let list = blocking(&req.daemon, move |d| d.images.list(&opts, &image_users(d))).await?;
         let out: Vec<Value> = list.iter().map(|s| summary_json(s, &req)).collect();
         Ok(reply::json(200, &out))
@@ -263,23 +307,44 @@ pub fn inspect<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         v.insert("Id".into(), json!(i.image.id));
         v.insert("RepoTags".into(), json!(i.repo_tags));
         v.insert("RepoDigests".into(), json!(i.repo_digests));
-        v.insert("Parent".into(), json!(i.image.meta.parent.as_ref().map(|p| p.to_string()).unwrap_or_default()));
+        v.insert(
+            "Parent".into(),
+            json!(i
+                .image
+                .meta
+                .parent
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default()),
+        );
         v.insert("Comment".into(), json!(i.comment));
         match &c.created {
             Some(t) => v.insert("Created".into(), json!(t)),
-            None if req.version.lt("1.44") => v.insert("Created".into(), json!("0001-01-01T00:00:00Z")),
+            None if req.version.lt("1.44") => {
+                v.insert("Created".into(), json!("0001-01-01T00:00:00Z"))
+            }
             None => None,
         };
         if req.version.lt("1.45") {
             if !c.container.is_empty() {
                 v.insert("Container".into(), json!(c.container));
             }
-            v.insert("ContainerConfig".into(), json!(c.container_config.clone().unwrap_or_default()));
+            v.insert(
+                "ContainerConfig".into(),
+                json!(c.container_config.clone().unwrap_or_default()),
+            );
         }
         v.insert("DockerVersion".into(), json!(c.docker_version));
         v.insert("Author".into(), json!(c.author));
         let cfg = c.config.clone().unwrap_or_default();
-        v.insert("Config".into(), if req.version.lt("1.50") { json!(cfg) } else { cfg.to_oci_json() });
+        v.insert(
+            "Config".into(),
+            if req.version.lt("1.50") {
+                json!(cfg)
+            } else {
+                cfg.to_oci_json()
+            },
+        );
         v.insert("Architecture".into(), json!(c.architecture));
         if !c.variant.is_empty() {
             v.insert("Variant".into(), json!(c.variant));
@@ -292,7 +357,10 @@ pub fn inspect<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         if req.version.lt("1.44") {
             v.insert("VirtualSize".into(), json!(i.size));
         }
-        v.insert("GraphDriver".into(), json!({ "Data": i.graph_driver, "Name": crate::image::store::DRIVER_NAME }));
+        v.insert(
+            "GraphDriver".into(),
+            json!({ "Data": i.graph_driver, "Name": crate::image::store::DRIVER_NAME }),
+        );
         let layers: Vec<String> = c.diff_ids().iter().map(|d| d.to_string()).collect();
         let mut rootfs = json!({ "Type": c.rootfs.as_ref().map(|r| r.typ.clone()).unwrap_or_else(|| "layers".into()) });
         if !layers.is_empty() {
@@ -324,7 +392,9 @@ pub fn tag<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let repo = req.query.get("repo").unwrap_or("").to_string();
         let tag = req.query.get("tag").unwrap_or("").to_string();
         if repo.is_empty() {
-            return Err(Error::invalid("repository name must have at least one component"));
+            return Err(Error::invalid(
+                "repository name must have at least one component",
+            ));
         }
         blocking(&req.daemon, move |d| d.images.tag(&name, &repo, &tag)).await?;
         Ok(Response::empty(201))
@@ -347,7 +417,10 @@ pub fn delete<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         }
         let force = req.query.bool("force");
         let prune = !req.query.bool("noprune");
-        let recs = blocking(&req.daemon, move |d| d.images.delete(&name, force, prune, &image_users(d))).await?;
+        let recs = blocking(&req.daemon, move |d| {
+            d.images.delete(&name, force, prune, &image_users(d))
+        })
+        .await?;
         Ok(reply::json(200, &recs))
     })
 }
@@ -357,7 +430,14 @@ pub fn prune<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let f = filters(&req)?;
         let rep = blocking(&req.daemon, move |d| d.images.prune(&f, &image_users(d))).await?;
-        let out = PruneOut { images_deleted: if rep.images_deleted.is_empty() { None } else { Some(&rep.images_deleted) }, space_reclaimed: rep.space_reclaimed };
+        let out = PruneOut {
+            images_deleted: if rep.images_deleted.is_empty() {
+                None
+            } else {
+                Some(&rep.images_deleted)
+            },
+            space_reclaimed: rep.space_reclaimed,
+        };
         Ok(reply::json(200, &out))
     })
 }
@@ -370,12 +450,25 @@ pub fn disk_usage<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let want = |t: &str| types.is_empty() || types.iter().any(|x| x == t);
         let mut out = serde_json::Map::new();
         if want("image") {
-            let (total, images) = blocking(&req.daemon, move |d| d.images.disk_usage(&image_users(d))).await?;
+            let (total, images) =
+                blocking(&req.daemon, move |d| d.images.disk_usage(&image_users(d))).await?;
             out.insert("LayersSize".into(), json!(total));
-            out.insert("Images".into(), json!(images.iter().map(|s| summary_json(s, &req)).collect::<Vec<_>>()));
+            out.insert(
+                "Images".into(),
+                json!(images
+                    .iter()
+                    .map(|s| summary_json(s, &req))
+                    .collect::<Vec<_>>()),
+            );
         }
         if want("container") {
-            out.insert("Containers".into(), json!(super::containers::handlers::disk_usage(&req.daemon, &req.version)));
+            out.insert(
+                "Containers".into(),
+                json!(super::containers::handlers::disk_usage(
+                    &req.daemon,
+                    &req.version
+                )),
+            );
         }
         if want("volume") {
             out.insert("Volumes".into(), json!([]));
@@ -396,7 +489,9 @@ pub fn load<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let (res, pumped) = with_body(&daemon, &mut req.body, move |d, r| {
             let mut out = Vec::new();
             let res = d.images.load(r, &mut |ev| match ev {
-                LoadEvent::Progress { id, current, total } if !quiet => out.extend(progress_msg("Loading layer", &id, current, total)),
+                LoadEvent::Progress { id, current, total } if !quiet => {
+                    out.extend(progress_msg("Loading layer", &id, current, total))
+                }
                 LoadEvent::Progress { .. } => {}
                 LoadEvent::Line(l) => out.extend(stream_msg(&l)),
             });
@@ -421,7 +516,16 @@ pub fn load<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
 fn save_format(req: &Req<'_>) -> Result<SaveFormat> {
     match req.query.get("format") {
         Some(f) => SaveFormat::parse(f),
-        None if req.daemon.config.features.get("legacy-save-format").copied().unwrap_or(false) => Ok(SaveFormat::Legacy),
+        None if req
+            .daemon
+            .config
+            .features
+            .get("legacy-save-format")
+            .copied()
+            .unwrap_or(false) =>
+        {
+            Ok(SaveFormat::Legacy)
+        }
         None => Ok(SaveFormat::Oci),
     }
 }
@@ -430,13 +534,23 @@ fn save_format(req: &Req<'_>) -> Result<SaveFormat> {
 /// as HTTP errors (nothing was written yet); a failure later cuts the stream short.
 pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
-        let names: Vec<String> = if req.param("name").is_empty() { req.query.get_all("names").map(str::to_string).collect() } else { vec![req.param("name").to_string()] };
+        let names: Vec<String> = if req.param("name").is_empty() {
+            req.query.get_all("names").map(str::to_string).collect()
+        } else {
+            vec![req.param("name").to_string()]
+        };
         let format = save_format(&req)?;
         let (tx, rx) = smol::channel::bounded::<Result<Vec<u8>>>(8);
         let d = req.daemon.clone();
         smol::unblock(move || {
-            let mut w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-            let res = d.images.save(&names, format, &mut w).and_then(|()| w.flush().map_err(Error::from));
+            let mut w = ChannelWriter {
+                tx: tx.clone(),
+                buf: Vec::with_capacity(CHUNK),
+            };
+            let res = d
+                .images
+                .save(&names, format, &mut w)
+                .and_then(|()| w.flush().map_err(Error::from));
             if let Err(e) = res {
                 let _ = tx.send_blocking(Err(e));
             }
@@ -448,20 +562,34 @@ pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             Err(_) => Vec::new(),
         };
         let rest = rx.map(|r| r.map_err(|e| io::Error::other(e.to_string())));
-        Ok(Response::stream(200, "application/x-tar", Box::pin(smol::stream::once(Ok(first)).chain(rest))))
+        Ok(Response::stream(
+            200,
+            "application/x-tar",
+            Box::pin(smol::stream::once(Ok(first)).chain(rest)),
+        ))
     })
 }
 
 /// `http://IP[:port]/path` (or `localhost`) → address, path. berth resolves no host names.
 fn parse_http_url(src: &str) -> Result<(Addr, String, String)> {
-    let rest = src.strip_prefix("http://").ok_or_else(|| Error::invalid(format!("berth imports only from http:// URLs: {src}")))?;
+    let rest = src
+        .strip_prefix("http://")
+        .ok_or_else(|| Error::invalid(format!("berth imports only from http:// URLs: {src}")))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let hp = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
+    let hp = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
     let hp = hp.replacen("localhost:", "127.0.0.1:", 1);
-    let addr = Addr::parse(&hp).map_err(|_| Error::invalid(format!("cannot import from {src}: berth does not resolve host names, use an IP address")))?;
+    let addr = Addr::parse(&hp).map_err(|_| {
+        Error::invalid(format!(
+            "cannot import from {src}: berth does not resolve host names, use an IP address"
+        ))
+    })?;
     Ok((addr, path.to_string(), hostport.to_string()))
 }
 
@@ -473,33 +601,65 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             return super::registry::pull(req).await;
         }
         let src = req.query.get("fromSrc").unwrap_or("").to_string();
-        let reference = crate::image::reference::repo_tag(req.query.get("repo").unwrap_or(""), req.query.get("tag").unwrap_or("")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+        let reference = crate::image::reference::repo_tag(
+            req.query.get("repo").unwrap_or(""),
+            req.query.get("tag").unwrap_or(""),
+        )
+        .map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
         let mut message = req.query.get("message").unwrap_or("").to_string();
         if message.is_empty() {
             message = format!("Imported from {src}");
         }
         let changes: Vec<String> = req.query.get_all("changes").map(str::to_string).collect();
-        let opts = ImportOptions { reference, message, changes };
+        let opts = ImportOptions {
+            reference,
+            message,
+            changes,
+        };
         let daemon = req.daemon.clone();
         if src == "-" {
-            let (res, pumped) = with_body(&daemon, &mut req.body, move |d, r| d.images.import(r, &opts)).await;
+            let (res, pumped) = with_body(&daemon, &mut req.body, move |d, r| {
+                d.images.import(r, &opts)
+            })
+            .await;
             let id = res?;
             pumped.map_err(|e| Error::from(e).context("read request body"))?;
-            return Ok(Response::bytes(200, "application/json", status_msg(id.as_str())));
+            return Ok(Response::bytes(
+                200,
+                "application/json",
+                status_msg(id.as_str()),
+            ));
         }
         // A URL: output starts at once, so later errors go into the stream.
-        let url = if src.contains("://") { src.clone() } else { format!("http://{src}") };
+        let url = if src.contains("://") {
+            src.clone()
+        } else {
+            format!("http://{src}")
+        };
         let mut out = Vec::new();
         let res: Result<String> = async {
             let (addr, path, host) = parse_http_url(&url)?;
-            let mut conn = Conn::connect(&addr).await.map_err(|e| Error::from(e).context(format!("Get \"{url}\"")))?;
+            let mut conn = Conn::connect(&addr)
+                .await
+                .map_err(|e| Error::from(e).context(format!("Get \"{url}\"")))?;
             let mut headers = Headers::new();
             headers.set("Host", host);
             headers.set("User-Agent", "berth");
-            let mut resp = conn.send("GET", &path, &headers, RequestBody::Empty).await.map_err(|e| Error::from(e).context(format!("Get \"{url}\"")))?;
+            let mut resp = conn
+                .send("GET", &path, &headers, RequestBody::Empty)
+                .await
+                .map_err(|e| Error::from(e).context(format!("Get \"{url}\"")))?;
             if resp.status >= 400 {
                 let body = resp.body.read_all(64 * 1024).await.unwrap_or_default();
-                return Err(Error::new(ErrorKind::Unavailable, format!("failed to GET {url} with status {} {}: {}", resp.status, crate::http::head::reason(resp.status), String::from_utf8_lossy(&body).trim())));
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "failed to GET {url} with status {} {}: {}",
+                        resp.status,
+                        crate::http::head::reason(resp.status),
+                        String::from_utf8_lossy(&body).trim()
+                    ),
+                ));
             }
             out.extend(status_msg(&format!("Downloading from {url}")));
             let total = resp.body.content_length().unwrap_or(0);
@@ -507,7 +667,12 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             let (ptx, prx) = smol::channel::unbounded::<u64>();
             let d = daemon.clone();
             let job = smol::unblock(move || {
-                let mut r = Counting { inner: ChannelReader::new(rx), n: 0, last: 0, tx: ptx };
+                let mut r = Counting {
+                    inner: ChannelReader::new(rx),
+                    n: 0,
+                    last: 0,
+                    tx: ptx,
+                };
                 let res = d.images.import(&mut r, &opts);
                 drop(r);
                 res
@@ -556,10 +721,27 @@ mod tests {
 
     #[test]
     fn json_messages_as_streamformatter_writes_them() {
-        assert_eq!(stream_msg("Loaded image: a:b\n"), b"{\"stream\":\"Loaded image: a:b\\n\"}\r\n");
-        assert_eq!(error_msg("x"), b"{\"error\":\"x\",\"errorDetail\":{\"message\":\"x\"}}\r\n");
-        let p = String::from_utf8(progress_msg("Loading layer", "615df3819714", 1_064_960, 2_129_920)).unwrap();
-        assert!(p.contains("\"current\":1064960") && p.contains("1.065MB/2.13MB") && p.contains("[=========="), "{p}");
+        assert_eq!(
+            stream_msg("Loaded image: a:b\n"),
+            b"{\"stream\":\"Loaded image: a:b\\n\"}\r\n"
+        );
+        assert_eq!(
+            error_msg("x"),
+            b"{\"error\":\"x\",\"errorDetail\":{\"message\":\"x\"}}\r\n"
+        );
+        let p = String::from_utf8(progress_msg(
+            "Loading layer",
+            "615df3819714",
+            1_064_960,
+            2_129_920,
+        ))
+        .unwrap();
+        assert!(
+            p.contains("\"current\":1064960")
+                && p.contains("1.065MB/2.13MB")
+                && p.contains("[=========="),
+            "{p}"
+        );
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(2_129_920), "2.13MB");
         assert_eq!(human_size(999), "999B");
@@ -568,7 +750,14 @@ mod tests {
     #[test]
     fn import_urls_and_refs() {
         let (a, p, h) = parse_http_url("http://127.0.0.1:8000/x/rootfs.tar").unwrap();
-        assert_eq!((a, p.as_str(), h.as_str()), (Addr::Tcp("127.0.0.1:8000".parse().unwrap()), "/x/rootfs.tar", "127.0.0.1:8000"));
+        assert_eq!(
+            (a, p.as_str(), h.as_str()),
+            (
+                Addr::Tcp("127.0.0.1:8000".parse().unwrap()),
+                "/x/rootfs.tar",
+                "127.0.0.1:8000"
+            )
+        );
         assert!(parse_http_url("http://example.com/x").is_err());
         assert!(parse_http_url("https://127.0.0.1/x").is_err());
     }

@@ -7,8 +7,8 @@
 //! left alone.
 
 use super::host::lookup_group;
-use crate::base::fs::{mkdir_all, sync_parent, temp_sibling};
 use crate::base::error::Context;
+use crate::base::fs::{mkdir_all, sync_parent, temp_sibling};
 use crate::base::{Error, Result};
 use crate::http::server::Listener;
 use std::io::Write;
@@ -26,7 +26,11 @@ pub enum Host {
 pub fn parse_host(s: &str) -> Result<Host> {
     let bad = |why: &str| Error::invalid(format!("invalid host {s:?}: {why}"));
     if let Some(p) = s.strip_prefix("unix://") {
-        let p = if p.is_empty() { "/var/run/docker.sock" } else { p };
+        let p = if p.is_empty() {
+            "/var/run/docker.sock"
+        } else {
+            p
+        };
         if !p.starts_with('/') {
             return Err(bad("unix socket path must be absolute"));
         }
@@ -37,11 +41,21 @@ pub fn parse_host(s: &str) -> Result<Host> {
     }
     if let Some(rest) = s.strip_prefix("tcp://") {
         let rest = rest.trim_end_matches('/');
-        let rest = if rest.is_empty() { "127.0.0.1:2375".to_string() } else if rest.starts_with(':') { format!("127.0.0.1{rest}") } else { rest.to_string() };
-        return rest.parse().map(Host::Tcp).map_err(|_| bad("tcp hosts need a numeric IP address and port (berth does not resolve names)"));
+        let rest = if rest.is_empty() {
+            "127.0.0.1:2375".to_string()
+        } else if rest.starts_with(':') {
+            format!("127.0.0.1{rest}")
+        } else {
+            rest.to_string()
+        };
+        return rest.parse().map(Host::Tcp).map_err(|_| {
+            bad("tcp hosts need a numeric IP address and port (berth does not resolve names)")
+        });
     }
     if s.starts_with("fd://") {
-        return Err(bad("socket activation (fd://) is not supported; use unix:///path"));
+        return Err(bad(
+            "socket activation (fd://) is not supported; use unix:///path",
+        ));
     }
     if s.starts_with("ssh://") || s.starts_with("npipe://") {
         return Err(bad("only unix:// and tcp:// hosts can be served"));
@@ -79,17 +93,27 @@ pub fn socket_gid(name: &str, is_default: bool) -> Result<u32> {
 
 pub fn bind(host: &Host, gid: u32) -> Result<Bound> {
     match host {
-        Host::Unix(path) => bind_unix(path, gid).map(|l| Bound { host: host.clone(), listener: Some(l) }),
+        Host::Unix(path) => bind_unix(path, gid).map(|l| Bound {
+            host: host.clone(),
+            listener: Some(l),
+        }),
         Host::Tcp(addr) => {
             log::warn!("Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network. host=\"tcp://{addr}\"");
-            let l = smol::Async::<std::net::TcpListener>::bind(*addr).ctx(|| format!("listen tcp {addr}"))?;
-            Ok(Bound { host: host.clone(), listener: Some(Listener::Tcp(l)) })
+            let l = smol::Async::<std::net::TcpListener>::bind(*addr)
+                .ctx(|| format!("listen tcp {addr}"))?;
+            Ok(Bound {
+                host: host.clone(),
+                listener: Some(Listener::Tcp(l)),
+            })
         }
     }
 }
 
 fn bind_unix(path: &Path, gid: u32) -> Result<Listener> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("/"));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
     mkdir_all(dir, 0o755)?;
     remove_stale(path)?;
     // Bind in a private directory, fix mode and owner, then rename into place.
@@ -99,10 +123,14 @@ fn bind_unix(path: &Path, gid: u32) -> Result<Listener> {
     mkdir_all(&private, 0o700)?;
     let result = (|| -> Result<Listener> {
         let tmp = private.join("s");
-        let l = smol::Async::<std::os::unix::net::UnixListener>::bind(&tmp).ctx(|| format!("listen unix {}", path.display()))?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o660)).ctx(|| format!("chmod {}", tmp.display()))?;
-        std::os::unix::fs::chown(&tmp, Some(0), Some(gid)).ctx(|| format!("chown {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).ctx(|| format!("rename {} to {}", tmp.display(), path.display()))?;
+        let l = smol::Async::<std::os::unix::net::UnixListener>::bind(&tmp)
+            .ctx(|| format!("listen unix {}", path.display()))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o660))
+            .ctx(|| format!("chmod {}", tmp.display()))?;
+        std::os::unix::fs::chown(&tmp, Some(0), Some(gid))
+            .ctx(|| format!("chown {}", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .ctx(|| format!("rename {} to {}", tmp.display(), path.display()))?;
         Ok(Listener::Unix(l))
     })();
     let _ = std::fs::remove_dir_all(&private);
@@ -116,10 +144,16 @@ fn remove_stale(path: &Path) -> Result<()> {
         Err(e) => return Err(Error::from(e).context(format!("stat {}", path.display()))),
     };
     if !meta.file_type().is_socket() {
-        return Err(Error::conflict(format!("cannot listen on {}: the path exists and is not a socket", path.display())));
+        return Err(Error::conflict(format!(
+            "cannot listen on {}: the path exists and is not a socket",
+            path.display()
+        )));
     }
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(Error::conflict(format!("cannot listen on {}: another daemon is serving this socket", path.display())));
+        return Err(Error::conflict(format!(
+            "cannot listen on {}: another daemon is serving this socket",
+            path.display()
+        )));
     }
     std::fs::remove_file(path).ctx(|| format!("remove stale socket {}", path.display()))
 }
@@ -146,7 +180,11 @@ impl PidFile {
         let me = std::process::id();
         let tmp = temp_sibling(path);
         let write_tmp = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&tmp)?;
             f.write_all(me.to_string().as_bytes())?;
             f.sync_all()
         };
@@ -156,13 +194,18 @@ impl PidFile {
                 match std::fs::hard_link(&tmp, path) {
                     Ok(()) => {
                         sync_parent(path)?;
-                        return Ok(PidFile { path: path.to_path_buf() });
+                        return Ok(PidFile {
+                            path: path.to_path_buf(),
+                        });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                         let text = std::fs::read_to_string(path).unwrap_or_default();
                         match text.trim().parse::<u32>() {
                             Ok(pid) if pid != me && pid_alive(pid) => {
-                                return Err(Error::conflict(format!("pid file found, ensure docker is not running or delete {}", path.display())));
+                                return Err(Error::conflict(format!(
+                                    "pid file found, ensure docker is not running or delete {}",
+                                    path.display()
+                                )));
                             }
                             _ => {
                                 // Stale (dead pid, garbage, or our own from a reused pid): replace.
@@ -170,10 +213,17 @@ impl PidFile {
                             }
                         }
                     }
-                    Err(e) => return Err(Error::from(e).context(format!("create pid file {}", path.display()))),
+                    Err(e) => {
+                        return Err(
+                            Error::from(e).context(format!("create pid file {}", path.display()))
+                        )
+                    }
                 }
             }
-            Err(Error::conflict(format!("pid file {} keeps reappearing: is another daemon starting?", path.display())))
+            Err(Error::conflict(format!(
+                "pid file {} keeps reappearing: is another daemon starting?",
+                path.display()
+            )))
         })();
         let _ = std::fs::remove_file(&tmp);
         result
@@ -182,7 +232,10 @@ impl PidFile {
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let ours = std::fs::read_to_string(&self.path).ok().and_then(|t| t.trim().parse::<u32>().ok()) == Some(std::process::id());
+        let ours = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            == Some(std::process::id());
         if ours {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -195,11 +248,26 @@ mod tests {
 
     #[test]
     fn hosts_parse_like_dockerd() {
-        assert_eq!(parse_host("unix:///run/x.sock").unwrap(), Host::Unix("/run/x.sock".into()));
-        assert_eq!(parse_host("unix://").unwrap(), Host::Unix("/var/run/docker.sock".into()));
-        assert_eq!(parse_host("tcp://127.0.0.1:2375").unwrap(), Host::Tcp("127.0.0.1:2375".parse().unwrap()));
-        assert_eq!(parse_host("tcp://:2376").unwrap(), Host::Tcp("127.0.0.1:2376".parse().unwrap()));
-        assert!(parse_host("tcp://localhost:2375").unwrap_err().to_string().contains("numeric"));
+        assert_eq!(
+            parse_host("unix:///run/x.sock").unwrap(),
+            Host::Unix("/run/x.sock".into())
+        );
+        assert_eq!(
+            parse_host("unix://").unwrap(),
+            Host::Unix("/var/run/docker.sock".into())
+        );
+        assert_eq!(
+            parse_host("tcp://127.0.0.1:2375").unwrap(),
+            Host::Tcp("127.0.0.1:2375".parse().unwrap())
+        );
+        assert_eq!(
+            parse_host("tcp://:2376").unwrap(),
+            Host::Tcp("127.0.0.1:2376".parse().unwrap())
+        );
+        assert!(parse_host("tcp://localhost:2375")
+            .unwrap_err()
+            .to_string()
+            .contains("numeric"));
         assert!(parse_host("fd://").is_err());
         assert!(parse_host("unix://relative").is_err());
     }
@@ -213,13 +281,26 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(&p, "1").unwrap();
         let e = PidFile::acquire(&p).unwrap_err().to_string();
-        assert_eq!(e, format!("pid file found, ensure docker is not running or delete {}", p.display()));
+        assert_eq!(
+            e,
+            format!(
+                "pid file found, ensure docker is not running or delete {}",
+                p.display()
+            )
+        );
         std::fs::write(&p, "999999999").unwrap();
         let g = PidFile::acquire(&p).unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), std::process::id().to_string());
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            std::process::id().to_string()
+        );
         drop(g);
         assert!(!p.exists());
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert!(names.is_empty(), "left behind: {names:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -107,10 +107,13 @@ impl Daemon {
         let registry = registry::service(&config, &roots);
         let supervisor = match &config.containerd {
             Some(sock) => crate::supervisor::Supervisor::remote(sock.trim_start_matches("unix://")),
-            None => crate::supervisor::Supervisor::new(crate::supervisor::Config::new(&roots.exec))?,
+            None => {
+                crate::supervisor::Supervisor::new(crate::supervisor::Config::new(&roots.exec))?
+            }
         };
         let cg = host::cgroups();
-        let own_binary = std::env::current_exe().map_err(|e| crate::base::Error::from(e).context("find this executable"))?;
+        let own_binary = std::env::current_exe()
+            .map_err(|e| crate::base::Error::from(e).context("find this executable"))?;
         let spec_host = containers::spec::Host {
             cgroup_v2: cg.version == "2",
             cgroup_parent: "/docker".into(),
@@ -145,7 +148,11 @@ impl Daemon {
 
 impl std::fmt::Debug for Daemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Daemon").field("config", &self.config).field("roots", &self.roots).field("containers", &self.containers).finish_non_exhaustive()
+        f.debug_struct("Daemon")
+            .field("config", &self.config)
+            .field("roots", &self.roots)
+            .field("containers", &self.containers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -169,7 +176,11 @@ pub struct Req<'a> {
 impl Req<'_> {
     /// A path parameter named in the route pattern (empty if the pattern has none so named).
     pub fn param(&self, name: &str) -> &str {
-        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
     /// The body as JSON, as moby's handlers read it (Content-Type check, Docker's messages for an
     /// empty body and for syntax errors).
@@ -187,10 +198,16 @@ impl Query {
         Query(crate::http::url::parse_query(raw))
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn get_all<'q>(&'q self, key: &'q str) -> impl Iterator<Item = &'q str> + 'q {
-        self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     /// moby's `BoolValue`: true unless empty, "0", "no", "false" or "none".
     pub fn bool(&self, key: &str) -> bool {
@@ -209,7 +226,11 @@ impl Query {
     pub fn int_or(&self, key: &str, default: i64) -> Result<i64> {
         match self.get(key).map(str::trim) {
             None | Some("") => Ok(default),
-            Some(v) => v.parse().map_err(|_| crate::base::Error::invalid(format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))),
+            Some(v) => v.parse().map_err(|_| {
+                crate::base::Error::invalid(format!(
+                    "strconv.ParseInt: parsing {v:?}: invalid syntax"
+                ))
+            }),
         }
     }
 }

@@ -76,7 +76,8 @@ pub fn pull<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let from = req.query.get("fromImage").unwrap_or("");
         let tag = req.query.get("tag").unwrap_or("");
-        let mut r = Reference::parse_normalized(from).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+        let mut r = Reference::parse_normalized(from)
+            .map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
         if tag.is_empty() && r.is_name_only() {
             return pull_all_tags(req, r).await;
         }
@@ -88,7 +89,8 @@ pub fn pull<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                     r.digest = Some(d);
                 }
                 Err(_) => {
-                    r = Reference::parse(&format!("{}:{tag}", r.name())).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+                    r = Reference::parse(&format!("{}:{tag}", r.name()))
+                        .map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
                 }
             }
         }
@@ -114,14 +116,22 @@ async fn pull_all_tags(req: Req<'_>, r: Reference) -> Result<Response> {
     let creds = creds(&req)?;
     let daemon = req.daemon.clone();
     let reg = daemon.registry.connect(&r.domain, creds.clone()).await?;
-    let tags = reg.tags(&r.path, &[format!("repository:{}:pull", r.path)]).await?;
+    let tags = reg
+        .tags(&r.path, &[format!("repository:{}:pull", r.path)])
+        .await?;
     if tags.is_empty() {
-        return Err(Error::not_found(format!("repository {} not found: no tags", r.familiar_name())));
+        return Err(Error::not_found(format!(
+            "repository {} not found: no tags",
+            r.familiar_name()
+        )));
     }
     Ok(stream(move |out| async move {
         let sref: StoreRef = daemon.clone();
         for t in tags {
-            let one = Reference { tag: Some(t), ..r.clone() };
+            let one = Reference {
+                tag: Some(t),
+                ..r.clone()
+            };
             let plan = daemon.registry.prepare_pull(&one, creds.clone()).await?;
             daemon.registry.pull(&sref, plan, &out).await?;
         }
@@ -133,9 +143,12 @@ async fn pull_all_tags(req: Req<'_>, r: Reference) -> Result<Response> {
 pub fn push<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let name = req.param("name");
-        let mut r = Reference::parse_normalized(name).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
+        let mut r = Reference::parse_normalized(name)
+            .map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?;
         if r.digest.is_some() {
-            return Err(Error::invalid(format!("cannot push a digest reference: {name}")));
+            return Err(Error::invalid(format!(
+                "cannot push a digest reference: {name}"
+            )));
         }
         let mut tag = req.query.get("tag").unwrap_or("").to_string();
         if tag.is_empty() {
@@ -164,9 +177,17 @@ pub fn auth<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let creds: AuthConfig = req.json().await?;
         let daemon: Arc<Daemon> = req.daemon.clone();
         match daemon.registry.login(&creds).await {
-            Ok(token) => Ok(reply::json(200, &AuthOk { identity_token: token, status: "Login Succeeded" })),
+            Ok(token) => Ok(reply::json(
+                200,
+                &AuthOk {
+                    identity_token: token,
+                    status: "Login Succeeded",
+                },
+            )),
             // moby answers a refused login with 401 (errdefs.Unauthorized).
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(reply::error(401, &e.to_string())),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                Ok(reply::error(401, &e.to_string()))
+            }
             Err(e) => Err(e),
         }
     })

@@ -48,7 +48,11 @@ pub fn prepare(data: &Path, exec: &Path) -> Result<Roots> {
     mkdir_all(exec, 0o700)?;
     check_format(exec, EXEC_FORMAT, "exec root")?;
     let engine_id = engine_id(data)?;
-    Ok(Roots { data: data.to_path_buf(), exec: exec.to_path_buf(), engine_id })
+    Ok(Roots {
+        data: data.to_path_buf(),
+        exec: exec.to_path_buf(),
+        engine_id,
+    })
 }
 
 /// Read `<root>/format`; on a fresh (empty) root, write ours.
@@ -56,10 +60,14 @@ pub fn check_format(root: &Path, ours: u32, what: &str) -> Result<()> {
     let path = root.join(FORMAT_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let found: u32 = text
-                .trim()
-                .parse()
-                .map_err(|_| Error::invalid(format!("{what} {}: unreadable format file {}: {:?}", root.display(), path.display(), text.trim())))?;
+            let found: u32 = text.trim().parse().map_err(|_| {
+                Error::invalid(format!(
+                    "{what} {}: unreadable format file {}: {:?}",
+                    root.display(),
+                    path.display(),
+                    text.trim()
+                ))
+            })?;
             if found > ours {
                 return Err(Error::invalid(format!(
                     "{what} {} has layout format {found}, newer than this berth understands ({ours}): run a newer berth or use another --{}",
@@ -95,7 +103,15 @@ pub fn uuid_v4() -> String {
     let h = crate::base::id::random_hex_id();
     let b = h.as_bytes();
     let variant = b"89ab"[(b[16] as usize) % 4] as char;
-    format!("{}-{}-4{}-{}{}-{}", &h[0..8], &h[8..12], &h[13..16], variant, &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        variant,
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn engine_id(data: &Path) -> Result<String> {
@@ -128,8 +144,14 @@ mod tests {
     fn first_start_writes_format_and_id_then_reuses_them() {
         let t = tmp("first");
         let r = prepare(&t.join("data"), &t.join("exec")).unwrap();
-        assert_eq!(std::fs::read_to_string(t.join("data/format")).unwrap(), "1\n");
-        assert_eq!(std::fs::read_to_string(t.join("exec/format")).unwrap(), "1\n");
+        assert_eq!(
+            std::fs::read_to_string(t.join("data/format")).unwrap(),
+            "1\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(t.join("exec/format")).unwrap(),
+            "1\n"
+        );
         assert_eq!(r.engine_id.len(), 36);
         let again = prepare(&t.join("data"), &t.join("exec")).unwrap();
         assert_eq!(again.engine_id, r.engine_id);
@@ -141,11 +163,21 @@ mod tests {
         let t = tmp("newer");
         prepare(&t.join("data"), &t.join("exec")).unwrap();
         std::fs::write(t.join("data/format"), "2\n").unwrap();
-        let e = prepare(&t.join("data"), &t.join("exec")).unwrap_err().to_string();
-        assert!(e.contains("has layout format 2, newer than this berth understands (1)"), "{e}");
+        let e = prepare(&t.join("data"), &t.join("exec"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("has layout format 2, newer than this berth understands (1)"),
+            "{e}"
+        );
         std::fs::create_dir_all(t.join("docker/overlay2")).unwrap();
-        let e = prepare(&t.join("docker"), &t.join("exec")).unwrap_err().to_string();
-        assert!(e.contains("is not empty and has no berth format file (found overlay2)"), "{e}");
+        let e = prepare(&t.join("docker"), &t.join("exec"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is not empty and has no berth format file (found overlay2)"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&t).unwrap();
     }
 
@@ -153,7 +185,10 @@ mod tests {
     fn uuids_have_version_4() {
         let u = uuid_v4();
         let parts: Vec<&str> = u.split('-').collect();
-        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
         assert!(parts[2].starts_with('4'));
         assert!("89ab".contains(&parts[3][..1]));
     }

@@ -1,7 +1,10 @@
 //! The routes table and the request path through the daemon.
 
 use super::containers::handlers as containers;
-use super::{images, registry, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT, SERVER_VERSION};
+use super::{
+    images, registry, status_of, swarm, system, Daemon, Handler, Query, Req, GIT_COMMIT,
+    SERVER_VERSION,
+};
 use crate::api::reply;
 use crate::api::version::{split_prefix, ApiVersion, MAX_API_VERSION};
 use crate::http::server::{BoxFuture, Request, Service};
@@ -18,7 +21,11 @@ pub struct Route {
 }
 
 const fn route(method: &'static str, pattern: &'static str, handler: Handler) -> Route {
-    Route { method, pattern, handler }
+    Route {
+        method,
+        pattern,
+        handler,
+    }
 }
 
 /// Every endpoint the daemon serves. `{x}` is one path segment, `{x*}` one or more.
@@ -93,7 +100,10 @@ pub fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static 
     let segs: Vec<&str> = path.split('/').collect();
     let param = |p: &'static str| p.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
     let mut params = Vec::new();
-    match pat.iter().position(|p| param(p).is_some_and(|n| n.ends_with('*'))) {
+    match pat
+        .iter()
+        .position(|p| param(p).is_some_and(|n| n.ends_with('*')))
+    {
         None => {
             if pat.len() != segs.len() {
                 return None;
@@ -115,7 +125,11 @@ pub fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static 
                 return None;
             }
             let tail = segs.len() - after;
-            for (p, s) in pat[..g].iter().zip(&segs[..g]).chain(pat[g + 1..].iter().zip(&segs[tail..])) {
+            for (p, s) in pat[..g]
+                .iter()
+                .zip(&segs[..g])
+                .chain(pat[g + 1..].iter().zip(&segs[tail..]))
+            {
                 match param(p) {
                     Some(name) if !s.is_empty() => params.push((name, s.to_string())),
                     Some(_) => return None,
@@ -136,7 +150,10 @@ pub fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static 
 
 /// The route for `method` and `path`, with its parameters.
 pub fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
-    ROUTES.iter().filter(|r| r.method == method).find_map(|r| match_pattern(r.pattern, path).map(|p| (r, p)))
+    ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .find_map(|r| match_pattern(r.pattern, path).map(|p| (r, p)))
 }
 
 /// The HTTP service of the daemon: routing, version negotiation, errors, common headers.
@@ -146,9 +163,17 @@ pub struct ApiService {
 
 impl ApiService {
     async fn handle(&self, req: Request<'_>) -> Response {
-        let Request { method, path, query, headers, body, .. } = req;
+        let Request {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            ..
+        } = req;
         log::debug!("Calling {method} {path}");
-        let wants_upgrade = headers.has_token("Connection", "upgrade") && headers.get("Upgrade").is_some();
+        let wants_upgrade =
+            headers.has_token("Connection", "upgrade") && headers.get("Upgrade").is_some();
         let (requested, unversioned) = split_prefix(&path);
         if method == "OPTIONS" {
             // moby answers CORS preflights on any path.
@@ -185,7 +210,10 @@ impl ApiService {
             }
             Err(_) => {
                 log::error!("Handler for {method} {path} panicked");
-                reply::error(500, &format!("internal error: the handler for {method} {path} panicked"))
+                reply::error(
+                    500,
+                    &format!("internal error: the handler for {method} {path} panicked"),
+                )
             }
         }
     }
@@ -194,9 +222,13 @@ impl ApiService {
 /// Headers on every Engine API response (moby's version middleware).
 pub fn decorate(resp: &mut Response, experimental: bool) {
     resp.headers.set("Api-Version", MAX_API_VERSION);
-    resp.headers.set("Docker-Experimental", if experimental { "true" } else { "false" });
+    resp.headers.set(
+        "Docker-Experimental",
+        if experimental { "true" } else { "false" },
+    );
     resp.headers.set("Ostype", "linux");
-    resp.headers.set("Server", format!("Docker/{SERVER_VERSION} (linux)"));
+    resp.headers
+        .set("Server", format!("Docker/{SERVER_VERSION} (linux)"));
 }
 
 impl Service for ApiService {
@@ -226,17 +258,29 @@ mod tests {
     fn fixed_and_single_segment_parameters() {
         assert_eq!(m("/_ping", "/_ping"), Some(vec![]));
         assert_eq!(m("/_ping", "/_ping/"), None);
-        assert_eq!(m("/containers/{id}/json", "/containers/abc/json"), Some(vec![("id", "abc".to_string())]));
+        assert_eq!(
+            m("/containers/{id}/json", "/containers/abc/json"),
+            Some(vec![("id", "abc".to_string())])
+        );
         assert_eq!(m("/containers/{id}/json", "/containers//json"), None);
         assert_eq!(m("/containers/{id}/json", "/containers/a/b/json"), None);
     }
 
     #[test]
     fn greedy_parameters_take_slashes() {
-        assert_eq!(m("/images/{name*}/json", "/images/library/busybox/json"), Some(vec![("name", "library/busybox".to_string())]));
-        assert_eq!(m("/images/{name*}/json", "/images/busybox/json"), Some(vec![("name", "busybox".to_string())]));
+        assert_eq!(
+            m("/images/{name*}/json", "/images/library/busybox/json"),
+            Some(vec![("name", "library/busybox".to_string())])
+        );
+        assert_eq!(
+            m("/images/{name*}/json", "/images/busybox/json"),
+            Some(vec![("name", "busybox".to_string())])
+        );
         assert_eq!(m("/images/{name*}/json", "/images/json"), None);
-        assert_eq!(m("/images/{name*}", "/images/reg:5000/a/b:tag"), Some(vec![("name", "reg:5000/a/b:tag".to_string())]));
+        assert_eq!(
+            m("/images/{name*}", "/images/reg:5000/a/b:tag"),
+            Some(vec![("name", "reg:5000/a/b:tag".to_string())])
+        );
         assert_eq!(
             m("/images/{name*}/tag/{x}", "/images/a/b/tag/y"),
             Some(vec![("x", "y".to_string()), ("name", "a/b".to_string())])
@@ -248,9 +292,22 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for r in ROUTES {
             assert!(r.pattern.starts_with('/'), "{}", r.pattern);
-            assert!(["GET", "HEAD", "POST", "PUT", "DELETE"].contains(&r.method), "{}", r.method);
-            assert!(seen.insert((r.method, r.pattern)), "duplicate route {} {}", r.method, r.pattern);
-            assert!(r.pattern.matches('*').count() <= 1, "at most one greedy parameter: {}", r.pattern);
+            assert!(
+                ["GET", "HEAD", "POST", "PUT", "DELETE"].contains(&r.method),
+                "{}",
+                r.method
+            );
+            assert!(
+                seen.insert((r.method, r.pattern)),
+                "duplicate route {} {}",
+                r.method,
+                r.pattern
+            );
+            assert!(
+                r.pattern.matches('*').count() <= 1,
+                "at most one greedy parameter: {}",
+                r.pattern
+            );
         }
         assert!(find("GET", "/_ping").is_some() && find("HEAD", "/_ping").is_some());
         assert!(find("DELETE", "/_ping").is_none());

@@ -17,7 +17,12 @@ pub fn not_a_manager<'a>(_req: Req<'a>) -> HandlerFuture<'a> {
 
 /// `POST /swarm/leave`.
 pub fn leave<'a>(_req: Req<'a>) -> HandlerFuture<'a> {
-    Box::pin(async move { Err(Error::new(ErrorKind::Unavailable, "This node is not part of a swarm")) })
+    Box::pin(async move {
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "This node is not part of a swarm",
+        ))
+    })
 }
 
 /// The fields of `POST /swarm/init` and `/swarm/join` bodies whose types matter when decoding.

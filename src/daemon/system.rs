@@ -2,7 +2,8 @@
 
 use super::{host, reply, Daemon, HandlerFuture, Req, GIT_COMMIT, SERVER_VERSION};
 use crate::api::types::{
-    Commit, ComponentVersion, ContainerdInfo, ContainerdNamespaces, IndexInfo, Info, Platform, PluginsInfo, RegistryConfig, Runtime, SwarmInfo, Version,
+    Commit, ComponentVersion, ContainerdInfo, ContainerdNamespaces, IndexInfo, Info, Platform,
+    PluginsInfo, RegistryConfig, Runtime, SwarmInfo, Version,
 };
 use crate::api::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
 use crate::http::Response;
@@ -13,7 +14,8 @@ use std::collections::BTreeMap;
 pub fn ping<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let resp = if req.method == "HEAD" {
-            Response::bytes(200, "text/plain; charset=utf-8", Vec::new()).with_header("Content-Length", "0")
+            Response::bytes(200, "text/plain; charset=utf-8", Vec::new())
+                .with_header("Content-Length", "0")
         } else {
             Response::text(200, "OK")
         };
@@ -67,8 +69,15 @@ pub fn version_of(d: &Daemon) -> Version {
         ]),
     };
     Version {
-        Platform: Platform { Name: "berth".into() },
-        Components: vec![engine, component("containerd"), component("runc"), component("docker-init")],
+        Platform: Platform {
+            Name: "berth".into(),
+        },
+        Components: vec![
+            engine,
+            component("containerd"),
+            component("runc"),
+            component("docker-init"),
+        ],
         Version: SERVER_VERSION.into(),
         ApiVersion: MAX_API_VERSION.into(),
         MinAPIVersion: MIN_API_VERSION.into(),
@@ -83,7 +92,9 @@ pub fn version_of(d: &Daemon) -> Version {
 }
 
 fn env_either(upper: &str) -> String {
-    std::env::var(upper).or_else(|_| std::env::var(upper.to_ascii_lowercase())).unwrap_or_default()
+    std::env::var(upper)
+        .or_else(|_| std::env::var(upper.to_ascii_lowercase()))
+        .unwrap_or_default()
 }
 
 /// Insecure registries split as dockerd does: CIDRs go to InsecureRegistryCIDRs, names to
@@ -91,15 +102,34 @@ fn env_either(upper: &str) -> String {
 fn registry_config(d: &Daemon, version: &ApiVersion) -> RegistryConfig {
     let mut cidrs = vec!["::1/128".to_string(), "127.0.0.0/8".to_string()];
     let mut index = BTreeMap::new();
-    index.insert("docker.io".to_string(), IndexInfo { Name: "docker.io".into(), Mirrors: d.config.registry_mirrors.clone(), Secure: true, Official: true });
+    index.insert(
+        "docker.io".to_string(),
+        IndexInfo {
+            Name: "docker.io".into(),
+            Mirrors: d.config.registry_mirrors.clone(),
+            Secure: true,
+            Official: true,
+        },
+    );
     for r in &d.config.insecure_registries {
         if r.contains('/') && r.split('/').nth(1).is_some_and(|p| p.parse::<u8>().is_ok()) {
             if !cidrs.contains(r) {
                 cidrs.push(r.clone());
             }
         } else {
-            let name = r.trim_start_matches("http://").trim_start_matches("https://").to_string();
-            index.insert(name.clone(), IndexInfo { Name: name, Mirrors: vec![], Secure: false, Official: false });
+            let name = r
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .to_string();
+            index.insert(
+                name.clone(),
+                IndexInfo {
+                    Name: name,
+                    Mirrors: vec![],
+                    Secure: false,
+                    Official: false,
+                },
+            );
         }
     }
     let legacy = version.lt("1.47").then_some(None);
@@ -117,17 +147,35 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
     let (os, os_version) = host::os_release();
     let cfg = &d.config;
     let counts = super::containers::handlers::counts(d);
-    let commit = |id: &str| Commit { ID: id.to_string(), Expected: version.lt("1.49").then(|| id.to_string()) };
-    let mut runtimes = BTreeMap::from([("runc".to_string(), Runtime { path: "runc".into(), runtimeArgs: vec![] })]);
+    let commit = |id: &str| Commit {
+        ID: id.to_string(),
+        Expected: version.lt("1.49").then(|| id.to_string()),
+    };
+    let mut runtimes = BTreeMap::from([(
+        "runc".to_string(),
+        Runtime {
+            path: "runc".into(),
+            runtimeArgs: vec![],
+        },
+    )]);
     for (name, r) in &cfg.runtimes {
-        runtimes.insert(name.clone(), Runtime { path: r.path.clone(), runtimeArgs: r.runtime_args.clone() });
+        runtimes.insert(
+            name.clone(),
+            Runtime {
+                path: r.path.clone(),
+                runtimeArgs: r.runtime_args.clone(),
+            },
+        );
     }
     let ipv4_forwarding = host::ipv4_forwarding();
     let mut warnings = Vec::new();
     for (ok, what) in [
         (cg.memory, "WARNING: No memory limit support"),
         (cg.swap, "WARNING: No swap limit support"),
-        (cg.oom_kill_disable || cg.version == "2", "WARNING: No oom kill disable support"),
+        (
+            cg.oom_kill_disable || cg.version == "2",
+            "WARNING: No oom kill disable support",
+        ),
         (cg.cpu_cfs_quota, "WARNING: No cpu cfs quota support"),
         (cg.cpu_cfs_period, "WARNING: No cpu cfs period support"),
         (cg.cpu_shares, "WARNING: No cpu shares support"),
@@ -150,7 +198,10 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         Driver: cfg.storage_driver().to_string(),
         DriverStatus: if cfg.storage_driver() == "overlay2" {
             vec![
-                ["Backing Filesystem".to_string(), host::backing_fs(&data_root)],
+                [
+                    "Backing Filesystem".to_string(),
+                    host::backing_fs(&data_root),
+                ],
                 ["Supports d_type".to_string(), "true".to_string()],
                 ["Using metacopy".to_string(), "false".to_string()],
                 ["Native Overlay Diff".to_string(), "true".to_string()],
@@ -205,7 +256,10 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         ServerVersion: SERVER_VERSION.into(),
         Runtimes: runtimes,
         DefaultRuntime: cfg.default_runtime().to_string(),
-        Swarm: SwarmInfo { LocalNodeState: "inactive".into(), ..Default::default() },
+        Swarm: SwarmInfo {
+            LocalNodeState: "inactive".into(),
+            ..Default::default()
+        },
         LiveRestoreEnabled: cfg.live_restore,
         Isolation: String::new(),
         InitBinary: "docker-init".into(),
@@ -219,7 +273,10 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         Containerd: match &cfg.containerd {
             Some(addr) if version.ge("1.46") => Some(ContainerdInfo {
                 Address: addr.clone(),
-                Namespaces: ContainerdNamespaces { Containers: "moby".into(), Plugins: "plugins.moby".into() },
+                Namespaces: ContainerdNamespaces {
+                    Containers: "moby".into(),
+                    Plugins: "plugins.moby".into(),
+                },
             }),
             _ => None,
         },

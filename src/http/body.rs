@@ -23,8 +23,18 @@ pub struct BodyState {
 
 impl BodyState {
     pub fn new(framing: Framing) -> BodyState {
-        let left = if let Framing::Length(n) = framing { n } else { 0 };
-        BodyState { framing, left, decoder: Decoder::new(), finished: framing == Framing::Empty, failed: false }
+        let left = if let Framing::Length(n) = framing {
+            n
+        } else {
+            0
+        };
+        BodyState {
+            framing,
+            left,
+            decoder: Decoder::new(),
+            finished: framing == Framing::Empty,
+            failed: false,
+        }
     }
     pub fn framing(&self) -> Framing {
         self.framing
@@ -111,22 +121,35 @@ impl<'a> Body<'a> {
 }
 
 fn too_large(limit: usize) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("body larger than {limit} bytes"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("body larger than {limit} bytes"),
+    )
 }
 
 fn early_eof() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before the end of the body")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "connection closed before the end of the body",
+    )
 }
 
 impl AsyncRead for Body<'_> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let st = &mut *this.state;
         if st.finished || out.is_empty() {
             return Poll::Ready(Ok(0));
         }
         if st.failed {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "body already failed")));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "body already failed",
+            )));
         }
         let mut src = Pin::new(&mut *this.src);
         loop {

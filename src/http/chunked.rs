@@ -23,7 +23,9 @@ enum State {
     Size,
     Data(u64),
     /// After a chunk's data: the CRLF (`seen_cr` once the CR went by).
-    DataEnd { seen_cr: bool },
+    DataEnd {
+        seen_cr: bool,
+    },
     Trailers,
     Done,
 }
@@ -54,7 +56,11 @@ impl Default for Decoder {
 
 impl Decoder {
     pub fn new() -> Decoder {
-        Decoder { state: State::Size, line: Vec::new(), trailer_bytes: 0 }
+        Decoder {
+            state: State::Size,
+            line: Vec::new(),
+            trailer_bytes: 0,
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -65,9 +71,15 @@ impl Decoder {
     pub fn step(&mut self, input: &[u8]) -> Result<Step, ChunkError> {
         match self.state {
             State::Done => Ok(Step::Done(0)),
-            State::Data(rem) => Ok(Step::Data(if (input.len() as u64) < rem { input.len() } else { rem as usize })),
+            State::Data(rem) => Ok(Step::Data(if (input.len() as u64) < rem {
+                input.len()
+            } else {
+                rem as usize
+            })),
             State::DataEnd { seen_cr } => {
-                let Some(&c) = input.first() else { return Ok(Step::Framing(0)) };
+                let Some(&c) = input.first() else {
+                    return Ok(Step::Framing(0));
+                };
                 match (seen_cr, c) {
                     (false, b'\r') => {
                         self.state = State::DataEnd { seen_cr: true };
@@ -81,7 +93,9 @@ impl Decoder {
                 }
             }
             State::Size => {
-                let Some(taken) = self.take_line(input, MAX_CHUNK_LINE, "chunk size line too long")? else {
+                let Some(taken) =
+                    self.take_line(input, MAX_CHUNK_LINE, "chunk size line too long")?
+                else {
                     return Ok(Step::Framing(input.len()));
                 };
                 let line = std::mem::take(&mut self.line);
@@ -92,11 +106,17 @@ impl Decoder {
                     Ok(httparse::Status::Complete((_, size))) => size,
                     _ => return Err(ChunkError("invalid chunk size")),
                 };
-                self.state = if size == 0 { State::Trailers } else { State::Data(size) };
+                self.state = if size == 0 {
+                    State::Trailers
+                } else {
+                    State::Data(size)
+                };
                 Ok(Step::Framing(taken))
             }
             State::Trailers => {
-                let budget = MAX_TRAILERS.saturating_sub(self.trailer_bytes).min(MAX_CHUNK_LINE);
+                let budget = MAX_TRAILERS
+                    .saturating_sub(self.trailer_bytes)
+                    .min(MAX_CHUNK_LINE);
                 let Some(taken) = self.take_line(input, budget, "trailers too long")? else {
                     return Ok(Step::Framing(input.len()));
                 };
@@ -115,13 +135,22 @@ impl Decoder {
     pub fn data_taken(&mut self, n: usize) {
         if let State::Data(rem) = self.state {
             let rem = rem - (n as u64).min(rem);
-            self.state = if rem == 0 { State::DataEnd { seen_cr: false } } else { State::Data(rem) };
+            self.state = if rem == 0 {
+                State::DataEnd { seen_cr: false }
+            } else {
+                State::Data(rem)
+            };
         }
     }
 
     /// Append input up to and including a LF to `self.line`; returns how many bytes of `input`
     /// it took once the line is complete, `None` (all of input taken) while it is not.
-    fn take_line(&mut self, input: &[u8], limit: usize, too_long: &'static str) -> Result<Option<usize>, ChunkError> {
+    fn take_line(
+        &mut self,
+        input: &[u8],
+        limit: usize,
+        too_long: &'static str,
+    ) -> Result<Option<usize>, ChunkError> {
         let (chunk, complete) = match input.iter().position(|&c| c == b'\n') {
             Some(i) => (&input[..=i], true),
             None => (input, false),
@@ -224,11 +253,17 @@ mod tests {
         assert!(decode(b"ffffffffffffffffff\r\n", 100).is_err());
         let mut long = b"1;".to_vec();
         long.resize(MAX_CHUNK_LINE + 1, b'x');
-        assert_eq!(decode(&long, 100).unwrap_err(), ChunkError("chunk size line too long"));
+        assert_eq!(
+            decode(&long, 100).unwrap_err(),
+            ChunkError("chunk size line too long")
+        );
         let mut trailers = b"0\r\n".to_vec();
         for _ in 0..MAX_TRAILERS / 10 + 1 {
             trailers.extend_from_slice(b"X-T: abc\r\n");
         }
-        assert_eq!(decode(&trailers, 1000).unwrap_err(), ChunkError("trailers too long"));
+        assert_eq!(
+            decode(&trailers, 1000).unwrap_err(),
+            ChunkError("trailers too long")
+        );
     }
 }

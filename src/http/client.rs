@@ -31,12 +31,16 @@ impl Addr {
         if s.starts_with('/') {
             return Ok(Addr::Unix(PathBuf::from(s)));
         }
-        let hostport = s.strip_prefix("tcp://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+        let hostport = s
+            .strip_prefix("tcp://")
+            .or_else(|| s.strip_prefix("http://"))
+            .unwrap_or(s);
         let hostport = hostport.trim_end_matches('/');
-        hostport
-            .parse::<SocketAddr>()
-            .map(Addr::Tcp)
-            .map_err(|_| format!("invalid address {s:?}: expected unix://PATH or tcp://IP:PORT with a numeric IP"))
+        hostport.parse::<SocketAddr>().map(Addr::Tcp).map_err(|_| {
+            format!(
+                "invalid address {s:?}: expected unix://PATH or tcp://IP:PORT with a numeric IP"
+            )
+        })
     }
 
     /// The `Host` header value to send.
@@ -76,7 +80,10 @@ pub struct Conn {
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn").field("host", &self.host).field("broken", &self.broken).finish()
+        f.debug_struct("Conn")
+            .field("host", &self.host)
+            .field("broken", &self.broken)
+            .finish()
     }
 }
 
@@ -87,7 +94,13 @@ impl Conn {
             Addr::Tcp(a) => Stream::connect_tcp(*a).await?,
         };
         let stream = SharedStream::new(stream);
-        Ok(Conn { rd: ConnReader::new(stream.clone()), stream, state: BodyState::new(Framing::Empty), host: addr.host_header(), broken: false })
+        Ok(Conn {
+            rd: ConnReader::new(stream.clone()),
+            stream,
+            state: BodyState::new(Framing::Empty),
+            host: addr.host_header(),
+            broken: false,
+        })
     }
 
     /// Whether another request can go on this connection (the last body was read to its end).
@@ -95,12 +108,21 @@ impl Conn {
         !self.broken && self.state.is_finished()
     }
 
-    async fn write_request(&mut self, method: &str, target: &str, headers: &Headers, body: RequestBody<'_>) -> io::Result<()> {
+    async fn write_request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &Headers,
+        body: RequestBody<'_>,
+    ) -> io::Result<()> {
         if !self.is_reusable() {
             let mut rest = Body::new(&mut self.rd, &mut self.state);
             if self.broken || !rest.drain(256 * 1024).await.unwrap_or(false) {
                 self.broken = true;
-                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "connection not reusable: previous response body not consumed"));
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "connection not reusable: previous response body not consumed",
+                ));
             }
         }
         let mut h = headers.clone();
@@ -166,27 +188,48 @@ impl Conn {
             }
             if self.rd.read_more().await? == 0 {
                 self.broken = true;
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection before responding"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "server closed the connection before responding",
+                ));
             }
         }
     }
 
     /// Send a request and read the response head; the body is read from the returned response.
-    pub async fn send(&mut self, method: &str, target: &str, headers: &Headers, body: RequestBody<'_>) -> io::Result<ClientResponse<'_>> {
+    pub async fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &Headers,
+        body: RequestBody<'_>,
+    ) -> io::Result<ClientResponse<'_>> {
         self.write_request(method, target, headers, body).await?;
         let h = self.read_head().await?;
-        let framing = head::response_framing(method, h.status, &h.headers).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let framing = head::response_framing(method, h.status, &h.headers)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         if framing == Framing::Close || h.headers.has_token("Connection", "close") {
             self.broken = true;
         }
         self.state = BodyState::new(framing);
-        Ok(ClientResponse { status: h.status, reason: h.reason, headers: h.headers, body: Body::new(&mut self.rd, &mut self.state) })
+        Ok(ClientResponse {
+            status: h.status,
+            reason: h.reason,
+            headers: h.headers,
+            body: Body::new(&mut self.rd, &mut self.state),
+        })
     }
 
     /// Send a request asking to take the connection over (Docker's attach and exec). On `101`
     /// (or `200`, which old daemons send) returns the head, the socket and any bytes already read
     /// past the head; other statuses come back as `Err((head, body))` for the caller's error text.
-    pub async fn upgrade(mut self, method: &str, target: &str, headers: &Headers, body: RequestBody<'_>) -> io::Result<Result<(ResponseHead, SharedStream, Vec<u8>), (ResponseHead, Vec<u8>)>> {
+    pub async fn upgrade(
+        mut self,
+        method: &str,
+        target: &str,
+        headers: &Headers,
+        body: RequestBody<'_>,
+    ) -> io::Result<Result<(ResponseHead, SharedStream, Vec<u8>), (ResponseHead, Vec<u8>)>> {
         let mut h = headers.clone();
         h.set("Connection", "Upgrade");
         h.set("Upgrade", "tcp");
@@ -196,15 +239,25 @@ impl Conn {
             let (stream, rest) = self.rd.into_parts();
             return Ok(Ok((head, stream, rest)));
         }
-        let framing = head::response_framing(method, head.status, &head.headers).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let framing = head::response_framing(method, head.status, &head.headers)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         self.state = BodyState::new(framing);
-        let text = Body::new(&mut self.rd, &mut self.state).read_all(1 << 20).await?;
+        let text = Body::new(&mut self.rd, &mut self.state)
+            .read_all(1 << 20)
+            .await?;
         Ok(Err((head, text)))
     }
 }
 
 /// One request on a fresh connection, body read whole (up to `limit` bytes).
-pub async fn request(addr: &Addr, method: &str, target: &str, headers: &Headers, body: RequestBody<'_>, limit: usize) -> io::Result<(u16, Headers, Vec<u8>)> {
+pub async fn request(
+    addr: &Addr,
+    method: &str,
+    target: &str,
+    headers: &Headers,
+    body: RequestBody<'_>,
+    limit: usize,
+) -> io::Result<(u16, Headers, Vec<u8>)> {
     let mut c = Conn::connect(addr).await?;
     let mut resp = c.send(method, target, headers, body).await?;
     let data = resp.body.read_all(limit).await?;
@@ -217,10 +270,22 @@ mod tests {
 
     #[test]
     fn parses_addresses() {
-        assert_eq!(Addr::parse("unix:///var/run/docker.sock").unwrap(), Addr::Unix("/var/run/docker.sock".into()));
-        assert_eq!(Addr::parse("/x.sock").unwrap(), Addr::Unix("/x.sock".into()));
-        assert_eq!(Addr::parse("tcp://127.0.0.1:2375").unwrap(), Addr::Tcp("127.0.0.1:2375".parse().unwrap()));
-        assert_eq!(Addr::parse("[::1]:5000").unwrap(), Addr::Tcp("[::1]:5000".parse().unwrap()));
+        assert_eq!(
+            Addr::parse("unix:///var/run/docker.sock").unwrap(),
+            Addr::Unix("/var/run/docker.sock".into())
+        );
+        assert_eq!(
+            Addr::parse("/x.sock").unwrap(),
+            Addr::Unix("/x.sock".into())
+        );
+        assert_eq!(
+            Addr::parse("tcp://127.0.0.1:2375").unwrap(),
+            Addr::Tcp("127.0.0.1:2375".parse().unwrap())
+        );
+        assert_eq!(
+            Addr::parse("[::1]:5000").unwrap(),
+            Addr::Tcp("[::1]:5000".parse().unwrap())
+        );
         assert!(Addr::parse("tcp://localhost:2375").is_err());
         assert!(Addr::parse("unix://").is_err());
     }

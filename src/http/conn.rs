@@ -1,8 +1,8 @@
 //! Connections: a unix or TCP socket registered with the async reactor, shareable between a
 //! reading and a writing task, and a buffered reader whose unread bytes can be handed over.
 
-use smol::Async;
 use smol::io::{AsyncBufRead, AsyncRead, AsyncWrite};
+use smol::Async;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -57,16 +57,28 @@ macro_rules! delegate {
 }
 
 impl AsyncRead for &Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         delegate!(*self.get_mut(), s => Pin::new(&mut &*s).poll_read(cx, buf))
     }
 }
 
 impl AsyncWrite for &Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         delegate!(*self.get_mut(), s => Pin::new(&mut &*s).poll_write(cx, buf))
     }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         delegate!(*self.get_mut(), s => Pin::new(&mut &*s).poll_write_vectored(cx, bufs))
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -96,16 +108,28 @@ impl std::ops::Deref for SharedStream {
 }
 
 impl AsyncRead for SharedStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut &*self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for SharedStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut &*self.0).poll_write(cx, buf)
     }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut &*self.0).poll_write_vectored(cx, bufs)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -131,7 +155,12 @@ pub struct ConnReader<R> {
 
 impl<R: AsyncRead + Unpin> ConnReader<R> {
     pub fn new(inner: R) -> ConnReader<R> {
-        ConnReader { inner, buf: Vec::new(), pos: 0, end: 0 }
+        ConnReader {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            end: 0,
+        }
     }
 
     /// Bytes read from the socket and not consumed yet.
@@ -158,7 +187,8 @@ impl<R: AsyncRead + Unpin> ConnReader<R> {
             self.buf.resize(self.end + READ_CHUNK, 0);
         }
         let (inner, buf, end) = (&mut self.inner, &mut self.buf, self.end);
-        let n = smol::future::poll_fn(|cx| Pin::new(&mut *inner).poll_read(cx, &mut buf[end..])).await?;
+        let n = smol::future::poll_fn(|cx| Pin::new(&mut *inner).poll_read(cx, &mut buf[end..]))
+            .await?;
         self.end += n;
         Ok(n)
     }
@@ -207,7 +237,11 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ConnReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for ConnReader<R> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.pos == this.end && out.len() >= READ_CHUNK {
             // Large reads bypass the buffer.

@@ -15,10 +15,16 @@ impl Headers {
     }
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// Replace every value of `name` with `value`.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
@@ -39,7 +45,9 @@ impl Headers {
     }
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) lists `token`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).flat_map(|v| v.split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+        self.get_all(name)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
     }
 }
 
@@ -57,9 +65,14 @@ pub enum HeadError {
 impl fmt::Display for HeadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeadError::TooLarge => write!(f, "message head larger than {MAX_HEAD} bytes or {MAX_HEADERS} fields"),
+            HeadError::TooLarge => write!(
+                f,
+                "message head larger than {MAX_HEAD} bytes or {MAX_HEADERS} fields"
+            ),
             HeadError::Malformed(m) => write!(f, "malformed HTTP message: {m}"),
-            HeadError::UnsupportedTransferCoding(c) => write!(f, "unsupported transfer encoding: {c:?}"),
+            HeadError::UnsupportedTransferCoding(c) => {
+                write!(f, "unsupported transfer encoding: {c:?}")
+            }
         }
     }
 }
@@ -89,7 +102,11 @@ fn lossy(b: &[u8]) -> String {
 }
 
 fn collect_headers(hs: &[httparse::Header<'_>]) -> Headers {
-    Headers(hs.iter().map(|h| (h.name.to_string(), lossy(h.value).trim().to_string())).collect())
+    Headers(
+        hs.iter()
+            .map(|h| (h.name.to_string(), lossy(h.value).trim().to_string()))
+            .collect(),
+    )
 }
 
 fn map_err(e: httparse::Error) -> HeadError {
@@ -103,7 +120,11 @@ fn map_err(e: httparse::Error) -> HeadError {
 /// its length in bytes. Fails once `buf` holds [`MAX_HEAD`] bytes without a complete head.
 pub fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
     // RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request-line.
-    let skip = buf.iter().take_while(|&&c| c == b'\r' || c == b'\n').count().min(4);
+    let skip = buf
+        .iter()
+        .take_while(|&&c| c == b'\r' || c == b'\n')
+        .count()
+        .min(4);
     let body = &buf[skip..];
     let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut hs);
@@ -174,9 +195,13 @@ fn content_length(headers: &Headers) -> Result<Option<u64>, HeadError> {
         if v.is_empty() || !v.bytes().all(|c| c.is_ascii_digit()) || v.len() > 19 {
             return Err(HeadError::Malformed(format!("bad Content-Length {v:?}")));
         }
-        let n: u64 = v.parse().map_err(|_| HeadError::Malformed(format!("bad Content-Length {v:?}")))?;
+        let n: u64 = v
+            .parse()
+            .map_err(|_| HeadError::Malformed(format!("bad Content-Length {v:?}")))?;
         if found.is_some_and(|f| f != n) {
-            return Err(HeadError::Malformed("conflicting Content-Length headers".into()));
+            return Err(HeadError::Malformed(
+                "conflicting Content-Length headers".into(),
+            ));
         }
         found = Some(n);
     }
@@ -185,12 +210,22 @@ fn content_length(headers: &Headers) -> Result<Option<u64>, HeadError> {
 
 /// Transfer-Encoding: only `chunked` (optionally after `identity`) is supported.
 fn transfer_chunked(headers: &Headers) -> Result<bool, HeadError> {
-    let codings: Vec<String> =
-        headers.get_all("Transfer-Encoding").flat_map(|v| v.split(',')).map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+    let codings: Vec<String> = headers
+        .get_all("Transfer-Encoding")
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
     if codings.is_empty() {
         return Ok(false);
     }
-    match codings.iter().filter(|c| *c != "identity").map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match codings
+        .iter()
+        .filter(|c| *c != "identity")
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => Ok(false),
         ["chunked"] if codings.last().map(String::as_str) == Some("chunked") => Ok(true),
         _ => Err(HeadError::UnsupportedTransferCoding(codings.join(", "))),
@@ -209,8 +244,16 @@ pub fn request_framing(headers: &Headers) -> Result<Framing, HeadError> {
 }
 
 /// Framing of a response body to a request with `method`.
-pub fn response_framing(method: &str, status: u16, headers: &Headers) -> Result<Framing, HeadError> {
-    if method.eq_ignore_ascii_case("HEAD") || (100..200).contains(&status) || status == 204 || status == 304 {
+pub fn response_framing(
+    method: &str,
+    status: u16,
+    headers: &Headers,
+) -> Result<Framing, HeadError> {
+    if method.eq_ignore_ascii_case("HEAD")
+        || (100..200).contains(&status)
+        || status == 204
+        || status == 304
+    {
         return Ok(Framing::Empty);
     }
     if transfer_chunked(headers)? {
@@ -292,7 +335,14 @@ pub fn write_response_head(status: u16, reason_phrase: &str, headers: &Headers) 
 /// `<METHOD> <target> HTTP/1.1` followed by the headers and the blank line.
 pub fn write_request_head(method: &str, target: &str, headers: &Headers) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(format!("{} {} HTTP/1.1\r\n", clean(method), clean(target).replace(' ', "%20")).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "{} {} HTTP/1.1\r\n",
+            clean(method),
+            clean(target).replace(' ', "%20")
+        )
+        .as_bytes(),
+    );
     write_headers(&mut out, headers);
     out
 }
@@ -300,12 +350,24 @@ pub fn write_request_head(method: &str, target: &str, headers: &Headers) -> Vec<
 /// An IMF-fixdate for the `Date` header: `Mon, 23 Nov 2026 13:00:53 GMT`.
 pub fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     // The calendar arithmetic lives in base::time; reuse its RFC 3339 rendering.
-    let rfc = crate::base::time::rfc3339_nanos(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let rfc = crate::base::time::rfc3339_nanos(
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+    );
     let (y, mo, d, hms) = (&rfc[0..4], &rfc[5..7], &rfc[8..10], &rfc[11..19]);
-    let month = mo.parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).copied().unwrap_or("Jan");
+    let month = mo
+        .parse::<usize>()
+        .ok()
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or("Jan");
     let weekday = DAYS[((secs / 86400) % 7) as usize];
     format!("{weekday}, {d} {month} {y} {hms} GMT")
 }
@@ -328,13 +390,18 @@ mod tests {
 
     #[test]
     fn partial_heads_wait_for_more() {
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap(), None);
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap(),
+            None
+        );
         assert_eq!(parse_request(b"").unwrap(), None);
     }
 
     #[test]
     fn leading_blank_line_is_ignored() {
-        let (h, n) = parse_request(b"\r\nGET /_ping HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        let (h, n) = parse_request(b"\r\nGET /_ping HTTP/1.0\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!((h.target.as_str(), h.minor, n), ("/_ping", 0, 25));
     }
 
@@ -353,46 +420,102 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(matches!(parse_request(b"GARBAGE\r\n\r\n"), Err(HeadError::Malformed(_))));
-        assert!(matches!(parse_request(b"GET / HTTP/2.0\r\n\r\n"), Err(HeadError::Malformed(_))));
-        assert!(matches!(parse_request(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"), Err(HeadError::Malformed(_))));
+        assert!(matches!(
+            parse_request(b"GARBAGE\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_request(b"GET / HTTP/2.0\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_request(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
     }
 
     fn hs(pairs: &[(&str, &str)]) -> Headers {
-        Headers(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
+        Headers(
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn request_framing_rules() {
         assert_eq!(request_framing(&hs(&[])).unwrap(), Framing::Empty);
-        assert_eq!(request_framing(&hs(&[("Content-Length", "12")])).unwrap(), Framing::Length(12));
-        assert_eq!(request_framing(&hs(&[("content-length", "0")])).unwrap(), Framing::Empty);
-        assert_eq!(request_framing(&hs(&[("Transfer-Encoding", "chunked"), ("Content-Length", "3")])).unwrap(), Framing::Chunked);
-        assert_eq!(request_framing(&hs(&[("Content-Length", "5, 5")])).unwrap(), Framing::Length(5));
+        assert_eq!(
+            request_framing(&hs(&[("Content-Length", "12")])).unwrap(),
+            Framing::Length(12)
+        );
+        assert_eq!(
+            request_framing(&hs(&[("content-length", "0")])).unwrap(),
+            Framing::Empty
+        );
+        assert_eq!(
+            request_framing(&hs(&[
+                ("Transfer-Encoding", "chunked"),
+                ("Content-Length", "3")
+            ]))
+            .unwrap(),
+            Framing::Chunked
+        );
+        assert_eq!(
+            request_framing(&hs(&[("Content-Length", "5, 5")])).unwrap(),
+            Framing::Length(5)
+        );
         assert!(request_framing(&hs(&[("Content-Length", "5"), ("Content-Length", "6")])).is_err());
         assert!(request_framing(&hs(&[("Content-Length", "-1")])).is_err());
         assert!(request_framing(&hs(&[("Content-Length", "99999999999999999999")])).is_err());
-        assert!(matches!(request_framing(&hs(&[("Transfer-Encoding", "gzip, chunked")])), Err(HeadError::UnsupportedTransferCoding(_))));
+        assert!(matches!(
+            request_framing(&hs(&[("Transfer-Encoding", "gzip, chunked")])),
+            Err(HeadError::UnsupportedTransferCoding(_))
+        ));
         assert!(request_framing(&hs(&[("Transfer-Encoding", "chunked, identity")])).is_err());
     }
 
     #[test]
     fn response_framing_rules() {
-        assert_eq!(response_framing("HEAD", 200, &hs(&[("Content-Length", "9")])).unwrap(), Framing::Empty);
-        assert_eq!(response_framing("GET", 204, &hs(&[])).unwrap(), Framing::Empty);
-        assert_eq!(response_framing("GET", 200, &hs(&[])).unwrap(), Framing::Close);
-        assert_eq!(response_framing("GET", 200, &hs(&[("Transfer-Encoding", "chunked")])).unwrap(), Framing::Chunked);
+        assert_eq!(
+            response_framing("HEAD", 200, &hs(&[("Content-Length", "9")])).unwrap(),
+            Framing::Empty
+        );
+        assert_eq!(
+            response_framing("GET", 204, &hs(&[])).unwrap(),
+            Framing::Empty
+        );
+        assert_eq!(
+            response_framing("GET", 200, &hs(&[])).unwrap(),
+            Framing::Close
+        );
+        assert_eq!(
+            response_framing("GET", 200, &hs(&[("Transfer-Encoding", "chunked")])).unwrap(),
+            Framing::Chunked
+        );
     }
 
     #[test]
     fn serializes_heads_without_header_injection() {
-        let h = hs(&[("Content-Type", "text/plain"), ("X-Evil", "a\r\nInjected: 1")]);
+        let h = hs(&[
+            ("Content-Type", "text/plain"),
+            ("X-Evil", "a\r\nInjected: 1"),
+        ]);
         let out = String::from_utf8(write_response_head(200, "OK", &h)).unwrap();
-        assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Evil: a  Injected: 1\r\n\r\n");
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Evil: a  Injected: 1\r\n\r\n"
+        );
         let (back, _) = parse_response(out.as_bytes()).unwrap().unwrap();
         assert_eq!(back.status, 200);
         assert_eq!(back.headers.0.len(), 2);
-        let req = String::from_utf8(write_request_head("GET", "/a b", &hs(&[("Host", "docker")]))).unwrap();
+        let req = String::from_utf8(write_request_head(
+            "GET",
+            "/a b",
+            &hs(&[("Host", "docker")]),
+        ))
+        .unwrap();
         assert_eq!(req, "GET /a%20b HTTP/1.1\r\nHost: docker\r\n\r\n");
     }
 
@@ -405,7 +528,10 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(http_date(SystemTime::UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(SystemTime::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_438_053);
         assert_eq!(http_date(t), "Mon, 23 Nov 2026 12:47:33 GMT");
     }

@@ -92,26 +92,45 @@ pub struct Response {
 impl Response {
     /// A response with no body.
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: Headers::new(), body: ResponseBody::Empty }
+        Response {
+            status,
+            headers: Headers::new(),
+            body: ResponseBody::Empty,
+        }
     }
     pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Response {
         let mut headers = Headers::new();
         headers.set("Content-Type", content_type);
-        Response { status, headers, body: ResponseBody::Bytes(body) }
+        Response {
+            status,
+            headers,
+            body: ResponseBody::Bytes(body),
+        }
     }
     pub fn text(status: u16, body: &str) -> Response {
-        Response::bytes(status, "text/plain; charset=utf-8", body.as_bytes().to_vec())
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            body.as_bytes().to_vec(),
+        )
     }
     pub fn stream(status: u16, content_type: &str, body: BodyStream) -> Response {
         let mut headers = Headers::new();
         headers.set("Content-Type", content_type);
-        Response { status, headers, body: ResponseBody::Stream(body) }
+        Response {
+            status,
+            headers,
+            body: ResponseBody::Stream(body),
+        }
     }
     /// A streamed response fed through a channel: send chunks on the returned sender (from a
     /// spawned task); dropping the sender ends the body. `send` fails once the client is gone.
     pub fn channel(status: u16, content_type: &str) -> (smol::channel::Sender<Vec<u8>>, Response) {
         let (tx, rx) = smol::channel::bounded::<Vec<u8>>(16);
-        (tx, Response::stream(status, content_type, Box::pin(rx.map(Ok))))
+        (
+            tx,
+            Response::stream(status, content_type, Box::pin(rx.map(Ok))),
+        )
     }
     /// Hijack: after the head, `f` owns the connection. Docker's attach/exec write
     /// `101 UPGRADED` with `Connection: Upgrade`, `Upgrade: tcp` when the client asked for an
@@ -120,7 +139,11 @@ impl Response {
     pub fn upgrade(content_type: &str, f: UpgradeFn) -> Response {
         let mut headers = Headers::new();
         headers.set("Content-Type", content_type);
-        Response { status: 101, headers, body: ResponseBody::Upgrade(f) }
+        Response {
+            status: 101,
+            headers,
+            body: ResponseBody::Upgrade(f),
+        }
     }
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
         self.headers.set(name, value);
@@ -165,12 +188,19 @@ impl Listener {
 }
 
 /// Serve `listeners` until `stop` closes, then wait up to `grace` for requests in flight.
-pub async fn serve(listeners: Vec<Listener>, service: Arc<dyn Service>, ex: Arc<Executor<'static>>, stop: Receiver<()>, grace: Duration) {
+pub async fn serve(
+    listeners: Vec<Listener>,
+    service: Arc<dyn Service>,
+    ex: Arc<Executor<'static>>,
+    stop: Receiver<()>,
+    grace: Duration,
+) {
     let inflight = Arc::new(smol::lock::RwLock::new(()));
     let accepters: Vec<_> = listeners
         .into_iter()
         .map(|l| {
-            let (service, stop, inflight, ex2) = (service.clone(), stop.clone(), inflight.clone(), ex.clone());
+            let (service, stop, inflight, ex2) =
+                (service.clone(), stop.clone(), inflight.clone(), ex.clone());
             ex.spawn(async move {
                 accept_loop(l, service, ex2, stop, inflight).await;
             })
@@ -194,7 +224,13 @@ pub async fn serve(listeners: Vec<Listener>, service: Arc<dyn Service>, ex: Arc<
     }
 }
 
-async fn accept_loop(l: Listener, service: Arc<dyn Service>, ex: Arc<Executor<'static>>, stop: Receiver<()>, inflight: Arc<smol::lock::RwLock<()>>) {
+async fn accept_loop(
+    l: Listener,
+    service: Arc<dyn Service>,
+    ex: Arc<Executor<'static>>,
+    stop: Receiver<()>,
+    inflight: Arc<smol::lock::RwLock<()>>,
+) {
     loop {
         let accepted = async { Some(l.accept().await) }.or(async {
             let _ = stop.recv().await;
@@ -204,7 +240,8 @@ async fn accept_loop(l: Listener, service: Arc<dyn Service>, ex: Arc<Executor<'s
             None => return,
             Some(Ok(s)) => {
                 let (service, stop, inflight) = (service.clone(), stop.clone(), inflight.clone());
-                ex.spawn(serve_conn(SharedStream::new(s), service, stop, inflight)).detach();
+                ex.spawn(serve_conn(SharedStream::new(s), service, stop, inflight))
+                    .detach();
             }
             Some(Err(e)) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -222,7 +259,10 @@ enum Wait<T> {
 
 /// Read until a whole request head is buffered. `Ok(None)`: the connection ended or the server
 /// stops while idle.
-async fn read_head(rd: &mut ConnReader<SharedStream>, stop: &Receiver<()>) -> Result<Option<head::RequestHead>, HeadError> {
+async fn read_head(
+    rd: &mut ConnReader<SharedStream>,
+    stop: &Receiver<()>,
+) -> Result<Option<head::RequestHead>, HeadError> {
     loop {
         if let Some((h, n)) = head::parse_request(rd.buffered())? {
             rd.consume_bytes(n);
@@ -248,7 +288,12 @@ async fn read_head(rd: &mut ConnReader<SharedStream>, stop: &Receiver<()>) -> Re
     }
 }
 
-async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Receiver<()>, inflight: Arc<smol::lock::RwLock<()>>) {
+async fn serve_conn(
+    stream: SharedStream,
+    service: Arc<dyn Service>,
+    stop: Receiver<()>,
+    inflight: Arc<smol::lock::RwLock<()>>,
+) {
     let mut rd = ConnReader::new(stream.clone());
     let mut w = stream.clone();
     loop {
@@ -267,13 +312,18 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
         } else {
             head.headers.has_token("Connection", "keep-alive")
         };
-        let expects_continue = framing != Framing::Empty && head.headers.get("Expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        let expects_continue = framing != Framing::Empty
+            && head
+                .headers
+                .get("Expect")
+                .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         if expects_continue && w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
             return;
         }
         let method = head.method.clone();
         let minor = head.minor;
-        let wants_upgrade = head.headers.has_token("Connection", "upgrade") && head.headers.get("Upgrade").is_some();
+        let wants_upgrade = head.headers.has_token("Connection", "upgrade")
+            && head.headers.get("Upgrade").is_some();
         let mut state = BodyState::new(framing);
         let response = {
             let (path, query) = match head.target.split_once('?') {
@@ -291,7 +341,11 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
             };
             service.call(req).await
         };
-        let Response { status, mut headers, body } = response;
+        let Response {
+            status,
+            mut headers,
+            body,
+        } = response;
         headers.set_default("Date", head::http_date(SystemTime::now()));
         let is_head = method.eq_ignore_ascii_case("HEAD");
         let mut close = !keep_alive || stop.is_closed();
@@ -316,7 +370,12 @@ async fn serve_conn(stream: SharedStream, service: Arc<dyn Service>, stop: Recei
                 }
                 drop(_busy);
                 let (_, read_ahead) = rd.into_parts();
-                f(Upgraded { stream, read_ahead, stop }).await;
+                f(Upgraded {
+                    stream,
+                    read_ahead,
+                    stop,
+                })
+                .await;
                 return;
             }
             ResponseBody::Empty | ResponseBody::Bytes(_) => {
@@ -400,7 +459,13 @@ enum Next {
     Stop,
 }
 
-async fn write_stream(w: &mut SharedStream, rd: &mut ConnReader<SharedStream>, chunks: &mut BodyStream, chunked: bool, stop: &Receiver<()>) -> StreamEnd {
+async fn write_stream(
+    w: &mut SharedStream,
+    rd: &mut ConnReader<SharedStream>,
+    chunks: &mut BodyStream,
+    chunked: bool,
+    stop: &Receiver<()>,
+) -> StreamEnd {
     // While waiting for the next chunk, watch the client: EOF means it went away (Docker's
     // handlers use this to stop `events` or `wait` streams).
     let mut watch_client = true;
@@ -431,7 +496,8 @@ async fn write_stream(w: &mut SharedStream, rd: &mut ConnReader<SharedStream>, c
                 } else {
                     out = data;
                 }
-                if !out.is_empty() && (w.write_all(&out).await.is_err() || w.flush().await.is_err()) {
+                if !out.is_empty() && (w.write_all(&out).await.is_err() || w.flush().await.is_err())
+                {
                     return StreamEnd::Broken;
                 }
             }
@@ -445,7 +511,11 @@ async fn write_stream(w: &mut SharedStream, rd: &mut ConnReader<SharedStream>, c
                 if chunked && w.write_all(LAST_CHUNK).await.is_err() {
                     return StreamEnd::Broken;
                 }
-                return if matches!(next, Next::Stop) { StreamEnd::Stopped } else { StreamEnd::Complete };
+                return if matches!(next, Next::Stop) {
+                    StreamEnd::Stopped
+                } else {
+                    StreamEnd::Complete
+                };
             }
             Next::ClientGone => return StreamEnd::Broken,
             Next::ClientSentMore => watch_client = false,
@@ -582,9 +652,25 @@ mod tests {
         let (stop_tx, stop_rx) = smol::channel::bounded(1);
         let (rel_tx, rel_rx) = smol::channel::bounded(1);
         let gone = Arc::new(AtomicBool::new(false));
-        let svc: Arc<dyn Service> = Arc::new(TestService { release: rel_rx, client_gone: gone.clone() });
-        let server = ex.spawn(serve(vec![l], svc, ex.clone(), stop_rx, Duration::from_secs(2)));
-        Fixture { dir, addr: Addr::Unix(path), stop: Some(stop_tx), release: rel_tx, client_gone: gone, server: Some(server) }
+        let svc: Arc<dyn Service> = Arc::new(TestService {
+            release: rel_rx,
+            client_gone: gone.clone(),
+        });
+        let server = ex.spawn(serve(
+            vec![l],
+            svc,
+            ex.clone(),
+            stop_rx,
+            Duration::from_secs(2),
+        ));
+        Fixture {
+            dir,
+            addr: Addr::Unix(path),
+            stop: Some(stop_tx),
+            release: rel_tx,
+            client_gone: gone,
+            server: Some(server),
+        }
     }
 
     fn run_test(name: &str, f: impl for<'x> FnOnce(&'x mut Fixture) -> BoxFuture<'x, ()>) {
@@ -602,11 +688,27 @@ mod tests {
                 let mut c = Conn::connect(&fx.addr).await.unwrap();
                 let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
                 let mut reader = &data[..];
-                let mut r = c.send("POST", "/echo", &Headers::new(), RequestBody::Reader(&mut reader)).await.unwrap();
+                let mut r = c
+                    .send(
+                        "POST",
+                        "/echo",
+                        &Headers::new(),
+                        RequestBody::Reader(&mut reader),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(r.status, 200);
                 assert_eq!(r.body.read_all(1 << 20).await.unwrap(), data);
                 // Same connection, length-framed this time.
-                let mut r = c.send("POST", "/echo", &Headers::new(), RequestBody::Bytes(b"again")).await.unwrap();
+                let mut r = c
+                    .send(
+                        "POST",
+                        "/echo",
+                        &Headers::new(),
+                        RequestBody::Bytes(b"again"),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(r.body.read_all(100).await.unwrap(), b"again");
                 assert!(c.is_reusable());
             })
@@ -618,15 +720,24 @@ mod tests {
         run_test("stream", |fx| {
             Box::pin(async move {
                 let mut c = Conn::connect(&fx.addr).await.unwrap();
-                let mut r = c.send("GET", "/stream", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut r = c
+                    .send("GET", "/stream", &Headers::new(), RequestBody::Empty)
+                    .await
+                    .unwrap();
                 assert_eq!(r.headers.get("Transfer-Encoding"), Some("chunked"));
                 let mut first = vec![0u8; 8];
                 r.body.read_exact(&mut first).await.unwrap();
-                assert_eq!(first, b"{\"n\":1}\n", "the first chunk arrives before the second is produced");
+                assert_eq!(
+                    first, b"{\"n\":1}\n",
+                    "the first chunk arrives before the second is produced"
+                );
                 fx.release.send(()).await.unwrap();
                 let rest = r.body.read_all(100).await.unwrap();
                 assert_eq!(rest, b"{\"n\":2}\n");
-                let mut again = c.send("GET", "/echo", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut again = c
+                    .send("GET", "/echo", &Headers::new(), RequestBody::Empty)
+                    .await
+                    .unwrap();
                 assert_eq!(again.status, 200);
                 assert!(again.body.read_all(10).await.unwrap().is_empty());
             })
@@ -638,7 +749,10 @@ mod tests {
         run_test("gone", |fx| {
             Box::pin(async move {
                 let mut c = Conn::connect(&fx.addr).await.unwrap();
-                let mut r = c.send("GET", "/forever", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut r = c
+                    .send("GET", "/forever", &Headers::new(), RequestBody::Empty)
+                    .await
+                    .unwrap();
                 let mut tick = vec![0u8; 5];
                 r.body.read_exact(&mut tick).await.unwrap();
                 drop(c);
@@ -658,10 +772,16 @@ mod tests {
         run_test("upgrade", |fx| {
             Box::pin(async move {
                 // The client's first stream bytes travel in the same write as the request.
-                let Addr::Unix(p) = &fx.addr else { unreachable!() };
+                let Addr::Unix(p) = &fx.addr else {
+                    unreachable!()
+                };
                 let s = Stream::connect_unix(p).await.unwrap();
                 let mut w = &s;
-                w.write_all(b"POST /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly ").await.unwrap();
+                w.write_all(
+                    b"POST /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly ",
+                )
+                .await
+                .unwrap();
                 let mut head = Vec::new();
                 let mut b = [0u8; 1];
                 let mut r = &s;
@@ -671,7 +791,11 @@ mod tests {
                 }
                 let head = String::from_utf8(head).unwrap();
                 assert!(head.starts_with("HTTP/1.1 101 UPGRADED\r\n"), "{head}");
-                assert!(head.contains("Content-Type: application/vnd.docker.raw-stream\r\n") && head.contains("Upgrade: tcp\r\n"), "{head}");
+                assert!(
+                    head.contains("Content-Type: application/vnd.docker.raw-stream\r\n")
+                        && head.contains("Upgrade: tcp\r\n"),
+                    "{head}"
+                );
                 w.write_all(b"late").await.unwrap();
                 s.shutdown_write().unwrap();
                 let mut out = Vec::new();
@@ -680,7 +804,11 @@ mod tests {
 
                 // Through the client, without the upgrade header: 200 OK and the same stream.
                 let c = Conn::connect(&fx.addr).await.unwrap();
-                let (h, stream, rest) = c.upgrade("POST", "/upgrade", &Headers::new(), RequestBody::Empty).await.unwrap().unwrap();
+                let (h, stream, rest) = c
+                    .upgrade("POST", "/upgrade", &Headers::new(), RequestBody::Empty)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(h.status, 101);
                 assert!(rest.is_empty());
                 let mut w = stream.clone();
@@ -699,9 +827,22 @@ mod tests {
         run_test("shutdown", |fx| {
             Box::pin(async move {
                 let addr = fx.addr.clone();
-                let slow = smol::spawn(async move { crate::http::client::request(&addr, "GET", "/slow", &Headers::new(), RequestBody::Empty, 100).await });
+                let slow = smol::spawn(async move {
+                    crate::http::client::request(
+                        &addr,
+                        "GET",
+                        "/slow",
+                        &Headers::new(),
+                        RequestBody::Empty,
+                        100,
+                    )
+                    .await
+                });
                 let mut c = Conn::connect(&fx.addr).await.unwrap();
-                let mut r = c.send("GET", "/forever", &Headers::new(), RequestBody::Empty).await.unwrap();
+                let mut r = c
+                    .send("GET", "/forever", &Headers::new(), RequestBody::Empty)
+                    .await
+                    .unwrap();
                 let mut tick = vec![0u8; 5];
                 r.body.read_exact(&mut tick).await.unwrap();
                 Timer::after(Duration::from_millis(50)).await;
@@ -712,11 +853,15 @@ mod tests {
                 let (status, _, body) = slow.await.unwrap();
                 assert_eq!((status, body.as_slice()), (200, &b"done"[..]));
                 fx.server.take().unwrap().await;
-                assert!(Conn::connect(&fx.addr).await.is_err() || {
-                    // The socket file may linger (removal is the daemon's job) but nobody accepts.
-                    let mut c = Conn::connect(&fx.addr).await.unwrap();
-                    c.send("GET", "/echo", &Headers::new(), RequestBody::Empty).await.is_err()
-                });
+                assert!(
+                    Conn::connect(&fx.addr).await.is_err() || {
+                        // The socket file may linger (removal is the daemon's job) but nobody accepts.
+                        let mut c = Conn::connect(&fx.addr).await.unwrap();
+                        c.send("GET", "/echo", &Headers::new(), RequestBody::Empty)
+                            .await
+                            .is_err()
+                    }
+                );
             })
         });
     }

@@ -50,7 +50,9 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s.as_bytes() {
         match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(c as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(c as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{c:02X}")),
         }
@@ -63,9 +65,19 @@ pub fn path_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s.as_bytes() {
         match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b':' | b'@' | b'+' | b'=' | b',' => {
-                out.push(c as char)
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'/'
+            | b':'
+            | b'@'
+            | b'+'
+            | b'='
+            | b',' => out.push(c as char),
             _ => out.push_str(&format!("%{c:02X}")),
         }
     }
@@ -74,7 +86,11 @@ pub fn path_escape(s: &str) -> String {
 
 /// Build `a=1&b=2` from pairs.
 pub fn encode_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    pairs.into_iter().map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -83,21 +99,35 @@ mod tests {
 
     #[test]
     fn decodes_paths_and_queries() {
-        assert_eq!(percent_decode("/images/library%2Fbusybox/json", false), "/images/library/busybox/json");
+        assert_eq!(
+            percent_decode("/images/library%2Fbusybox/json", false),
+            "/images/library/busybox/json"
+        );
         assert_eq!(percent_decode("a+b%zz%4", false), "a+b%zz%4");
         assert_eq!(
             parse_query("all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D&x=y+z&flag"),
-            [("all", "1"), ("filters", r#"{"label":["a=b"]}"#), ("x", "y z"), ("flag", "")]
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            [
+                ("all", "1"),
+                ("filters", r#"{"label":["a=b"]}"#),
+                ("x", "y z"),
+                ("flag", "")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
     }
 
     #[test]
     fn encodes_round_trip() {
         let q = encode_query([("filters", r#"{"dangling":["true"]}"#), ("t", "a b&c")]);
-        assert_eq!(q, "filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D&t=a+b%26c");
+        assert_eq!(
+            q,
+            "filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D&t=a+b%26c"
+        );
         let back = parse_query(&q);
         assert_eq!(back[1].1, "a b&c");
-        assert_eq!(path_escape("/images/reg:5000/a b/json"), "/images/reg:5000/a%20b/json");
+        assert_eq!(
+            path_escape("/images/reg:5000/a b/json"),
+            "/images/reg:5000/a%20b/json"
+        );
     }
 }

@@ -63,7 +63,10 @@ pub fn clean_name(name: &[u8]) -> Result<Vec<Vec<u8>>> {
             b"" | b"." => {}
             b".." => {
                 if out.pop().is_none() {
-                    return Err(Error::invalid(format!("invalid tar entry {:?}: path is outside of the layer root", String::from_utf8_lossy(name))));
+                    return Err(Error::invalid(format!(
+                        "invalid tar entry {:?}: path is outside of the layer root",
+                        String::from_utf8_lossy(name)
+                    )));
                 }
             }
             c => out.push(c.to_vec()),
@@ -74,7 +77,11 @@ pub fn clean_name(name: &[u8]) -> Result<Vec<Vec<u8>>> {
 
 /// Apply a layer blob (plain, gzip or zstd tar, detected by magic) into `dest`.
 /// `split`, when given, receives what is needed to rebuild the uncompressed tar.
-pub fn apply_blob<R: Read>(blob: R, dest: &Dir, split: Option<&mut SplitBuilder>) -> Result<Applied> {
+pub fn apply_blob<R: Read>(
+    blob: R,
+    dest: &Dir,
+    split: Option<&mut SplitBuilder>,
+) -> Result<Applied> {
     let mut outer = HashReader::new(blob);
     let peeked = compress::Peeked::new(&mut outer, 6)?;
     let compression = compress::detect(peeked.head())?;
@@ -82,7 +89,15 @@ pub fn apply_blob<R: Read>(blob: R, dest: &Dir, split: Option<&mut SplitBuilder>
         // The blob is the tar: one digest serves as both (sha256 is most of the CPU a load costs).
         let (content_size, entries) = apply_tar(peeked, dest, split)?;
         let d = outer.digest();
-        return Ok(Applied { diff_id: d.clone(), tar_size: outer.count, blob_digest: d, blob_size: outer.count, compression, content_size, entries });
+        return Ok(Applied {
+            diff_id: d.clone(),
+            tar_size: outer.count,
+            blob_digest: d,
+            blob_size: outer.count,
+            compression,
+            content_size,
+            entries,
+        });
     }
     let (content_size, entries, diff_id, tar_size) = {
         let (_, dec) = compress::decompress(peeked)?;
@@ -92,12 +107,24 @@ pub fn apply_blob<R: Read>(blob: R, dest: &Dir, split: Option<&mut SplitBuilder>
     };
     // Bytes after the compressed stream's end still belong to the blob's digest.
     compress::drain(&mut outer)?;
-    Ok(Applied { diff_id, tar_size, blob_digest: outer.digest(), blob_size: outer.count, compression, content_size, entries })
+    Ok(Applied {
+        diff_id,
+        tar_size,
+        blob_digest: outer.digest(),
+        blob_size: outer.count,
+        compression,
+        content_size,
+        entries,
+    })
 }
 
 /// Apply an uncompressed tar stream; returns (content size, entries). The stream is read to its
 /// end, so a digesting reader below sees every byte.
-pub fn apply_tar<R: Read>(tar: R, dest: &Dir, split: Option<&mut SplitBuilder>) -> Result<(u64, u64)> {
+pub fn apply_tar<R: Read>(
+    tar: R,
+    dest: &Dir,
+    split: Option<&mut SplitBuilder>,
+) -> Result<(u64, u64)> {
     let recording = split.is_some();
     let mut tr = TarReader::new(BufReader::with_capacity(256 * 1024, tar), recording);
     let mut a = Applier::new(dest, split)?;
@@ -160,7 +187,12 @@ impl<'a> Applier<'a> {
             match self.root.open_dir_beneath(p(parent)) {
                 Ok(d) => (d, parent.to_vec()),
                 Err(e) if e.errno() == Some(libc::ENOENT) && create => self.mkdir_p(parent)?,
-                Err(e) if matches!(e.errno(), Some(libc::ELOOP) | Some(libc::EXDEV) | Some(libc::ENOENT)) => {
+                Err(e)
+                    if matches!(
+                        e.errno(),
+                        Some(libc::ELOOP) | Some(libc::EXDEV) | Some(libc::ENOENT)
+                    ) =>
+                {
                     // A symlink on the way (ENOENT: a component missing beyond one): follow it,
                     // contained in the root.
                     match self.root.open_dir_in_root(p(parent)) {
@@ -168,7 +200,9 @@ impl<'a> Applier<'a> {
                             let c = self.canonical(&d)?;
                             (d, c)
                         }
-                        Err(e2) if e2.errno() == Some(libc::ENOENT) && create => self.mkdir_p(parent)?,
+                        Err(e2) if e2.errno() == Some(libc::ENOENT) && create => {
+                            self.mkdir_p(parent)?
+                        }
                         Err(e2) => return Err(e2),
                     }
                 }
@@ -179,13 +213,19 @@ impl<'a> Applier<'a> {
             self.cache.clear();
         }
         let rc = Rc::new(dir);
-        self.cache.insert(parent.to_vec(), (rc.clone(), canon.clone()));
+        self.cache
+            .insert(parent.to_vec(), (rc.clone(), canon.clone()));
         Ok((rc, canon))
     }
 
     fn canonical(&self, d: &Dir) -> Result<Vec<u8>> {
         let real = d.real_path()?;
-        let rel = real.strip_prefix(&self.root_real).map_err(|_| Error::internal(format!("{} resolved outside the layer root", real.display())))?;
+        let rel = real.strip_prefix(&self.root_real).map_err(|_| {
+            Error::internal(format!(
+                "{} resolved outside the layer root",
+                real.display()
+            ))
+        })?;
         Ok(rel.as_os_str().as_bytes().to_vec())
     }
 
@@ -207,17 +247,37 @@ impl<'a> Applier<'a> {
                 Some(st) if st.is_dir() => cur = cur.open_subdir(os(c))?,
                 Some(st) if st.is_symlink() => {
                     crossed_link = true;
-                    cur = self.root.open_dir_in_root(p(&so_far)).map_err(|e| e.context(format!("parent of tar entry {}", String::from_utf8_lossy(path))))?;
+                    cur = self.root.open_dir_in_root(p(&so_far)).map_err(|e| {
+                        e.context(format!(
+                            "parent of tar entry {}",
+                            String::from_utf8_lossy(path)
+                        ))
+                    })?;
                 }
-                Some(_) => return Err(Error::from_errno(libc::ENOTDIR, format!("mkdir {}", String::from_utf8_lossy(&so_far)))),
+                Some(_) => {
+                    return Err(Error::from_errno(
+                        libc::ENOTDIR,
+                        format!("mkdir {}", String::from_utf8_lossy(&so_far)),
+                    ))
+                }
             }
         }
-        let canon = if crossed_link { self.canonical(&cur)? } else { path.to_vec() };
+        let canon = if crossed_link {
+            self.canonical(&cur)?
+        } else {
+            path.to_vec()
+        };
         Ok((cur, canon))
     }
 
     /// Remove whatever is at `name` in `dir` (canonical path `canon`).
-    fn remove_existing(&mut self, dir: &Dir, name: &[u8], canon: &[u8], is_dir: bool) -> Result<()> {
+    fn remove_existing(
+        &mut self,
+        dir: &Dir,
+        name: &[u8],
+        canon: &[u8],
+        is_dir: bool,
+    ) -> Result<()> {
         if let Some(s) = self.split.as_deref_mut() {
             s.before_remove(self.root, canon)?;
         }
@@ -239,8 +299,12 @@ impl<'a> Applier<'a> {
             }
             match dir.set_xattr(os(name), k, v) {
                 Ok(()) => {}
-                Err(e) if matches!(e.errno(), Some(libc::ENOTSUP)) => log::debug!("xattr {k} not supported here: {e}"),
-                Err(e) if e.errno() == Some(libc::EPERM) && h.kind == Kind::Symlink => log::debug!("xattr {k} on a symlink: {e}"),
+                Err(e) if matches!(e.errno(), Some(libc::ENOTSUP)) => {
+                    log::debug!("xattr {k} not supported here: {e}")
+                }
+                Err(e) if e.errno() == Some(libc::EPERM) && h.kind == Kind::Symlink => {
+                    log::debug!("xattr {k} on a symlink: {e}")
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -295,7 +359,8 @@ impl<'a> Applier<'a> {
             let (pd, canon_parent) = self.parent_dir(&parent, true).map_err(ctx)?;
             let canon = join(&canon_parent, target);
             if let Some(st) = pd.stat(os(target))? {
-                self.remove_existing(&pd, target, &canon, st.is_dir()).map_err(ctx)?;
+                self.remove_existing(&pd, target, &canon, st.is_dir())
+                    .map_err(ctx)?;
             }
             pd.mknod(os(target), Node::Char(0, 0), 0).map_err(ctx)?;
             pd.chown(os(target), h.uid, h.gid).map_err(ctx)?;
@@ -313,9 +378,12 @@ impl<'a> Applier<'a> {
                 keep_dir = true;
             } else {
                 if st.is_file() || st.is_symlink() {
-                    self.content_size = self.content_size.saturating_sub(if st.nlink <= 1 { st.size } else { 0 });
+                    self.content_size =
+                        self.content_size
+                            .saturating_sub(if st.nlink <= 1 { st.size } else { 0 });
                 }
-                self.remove_existing(&pd, name, &canon, st.is_dir()).map_err(ctx)?;
+                self.remove_existing(&pd, name, &canon, st.is_dir())
+                    .map_err(ctx)?;
             }
         }
         let n = os(name);
@@ -338,7 +406,9 @@ impl<'a> Applier<'a> {
                 while left > 0 {
                     let want = (left as usize).min(self.buf.len());
                     let got = tr.read_content(&mut self.buf[..want]).map_err(ctx)?;
-                    f.write_all(&self.buf[..got]).map_err(|e| ctx(Error::from(e).context(format!("write {}", h.path_lossy()))))?;
+                    f.write_all(&self.buf[..got]).map_err(|e| {
+                        ctx(Error::from(e).context(format!("write {}", h.path_lossy())))
+                    })?;
                     left -= got as u64;
                     // The layer is synced before it is published: start the disk writes of big
                     // files as they are written, so they overlap with reading the archive.
@@ -379,8 +449,18 @@ impl<'a> Applier<'a> {
                 let Some((tname, tparents)) = tcomps.split_last() else {
                     return Err(ctx(Error::invalid("invalid hardlink target")));
                 };
-                let (tdir, _) = self.parent_dir(&tparents.join(&b'/'), false).map_err(|e| ctx(e.context(format!("hardlink target {}", String::from_utf8_lossy(&h.link)))))?;
-                let tst = tdir.stat(os(tname))?.ok_or_else(|| ctx(Error::not_found(format!("hardlink target {} not found", String::from_utf8_lossy(&h.link)))))?;
+                let (tdir, _) = self.parent_dir(&tparents.join(&b'/'), false).map_err(|e| {
+                    ctx(e.context(format!(
+                        "hardlink target {}",
+                        String::from_utf8_lossy(&h.link)
+                    )))
+                })?;
+                let tst = tdir.stat(os(tname))?.ok_or_else(|| {
+                    ctx(Error::not_found(format!(
+                        "hardlink target {} not found",
+                        String::from_utf8_lossy(&h.link)
+                    )))
+                })?;
                 if tst.is_dir() {
                     return Err(ctx(Error::invalid("hardlink to a directory")));
                 }
@@ -404,7 +484,11 @@ impl<'a> Applier<'a> {
                 pd.set_times(n, atime, mtime).map_err(ctx)?;
             }
             Kind::Other(b'V') | Kind::Other(b'D') | Kind::Other(b'N') => {}
-            Kind::Other(t) => return Err(ctx(Error::invalid(format!("unhandled tar header type {t}")))),
+            Kind::Other(t) => {
+                return Err(ctx(Error::invalid(format!(
+                    "unhandled tar header type {t}"
+                ))))
+            }
         }
         tr.finish_entry(keep_content_raw)?;
         self.flush_raw(tr);
@@ -416,7 +500,14 @@ impl<'a> Applier<'a> {
         for (canon, a, m) in std::mem::take(&mut self.dir_times) {
             let d = match self.root.open_dir_beneath(p(&canon)) {
                 Ok(d) => d,
-                Err(e) if matches!(e.errno(), Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)) => continue,
+                Err(e)
+                    if matches!(
+                        e.errno(),
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(e),
             };
             d.set_times(os(b""), a, m)?;
@@ -441,7 +532,14 @@ mod tests {
 
     #[test]
     fn clean_names_like_docker() {
-        let c = |s: &str| clean_name(s.as_bytes()).map(|v| v.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("/"));
+        let c = |s: &str| {
+            clean_name(s.as_bytes()).map(|v| {
+                v.iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+        };
         assert_eq!(c("./a/b/").unwrap(), "a/b");
         assert_eq!(c("/etc/passwd").unwrap(), "etc/passwd");
         assert_eq!(c("a/../b").unwrap(), "b");

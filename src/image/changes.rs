@@ -7,7 +7,19 @@ use crate::base::{Error, Result};
 use crate::oci::image::ContainerConfig;
 use std::collections::BTreeMap;
 
-const VALID: &[&str] = &["cmd", "entrypoint", "healthcheck", "env", "expose", "label", "onbuild", "stopsignal", "user", "volume", "workdir"];
+const VALID: &[&str] = &[
+    "cmd",
+    "entrypoint",
+    "healthcheck",
+    "env",
+    "expose",
+    "label",
+    "onbuild",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
+];
 
 /// Apply `changes` (one instruction each) to `cfg`.
 pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()> {
@@ -24,7 +36,9 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             None => (line.to_ascii_lowercase(), String::new()),
         };
         if !VALID.contains(&instr.as_str()) {
-            return Err(Error::invalid(format!("{instr} is not a valid change command")));
+            return Err(Error::invalid(format!(
+                "{instr} is not a valid change command"
+            )));
         }
         parsed.push((instr, rest));
     }
@@ -51,7 +65,10 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                 let mut vars = cfg.env.take().unwrap_or_default();
                 for (k, v) in pairs {
                     let nv = format!("{k}={v}");
-                    match vars.iter_mut().find(|e| e.split('=').next() == Some(k.as_str())) {
+                    match vars
+                        .iter_mut()
+                        .find(|e| e.split('=').next() == Some(k.as_str()))
+                    {
                         Some(e) => *e = nv,
                         None => vars.push(nv),
                     }
@@ -89,7 +106,11 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                     return Err(Error::invalid("WORKDIR requires exactly one argument"));
                 }
                 let req = &w[0];
-                cfg.working_dir = if req.starts_with('/') { req.clone() } else { clean_join(&["/", &cfg.working_dir, req]) };
+                cfg.working_dir = if req.starts_with('/') {
+                    req.clone()
+                } else {
+                    clean_join(&["/", &cfg.working_dir, req])
+                };
             }
             "volume" => {
                 let vols = match json_array(&rest) {
@@ -102,7 +123,9 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                 let m = cfg.volumes.get_or_insert_with(BTreeMap::new);
                 for v in vols {
                     if v.trim().is_empty() {
-                        return Err(Error::invalid("VOLUME specified can not be an empty string"));
+                        return Err(Error::invalid(
+                            "VOLUME specified can not be an empty string",
+                        ));
                     }
                     m.insert(v, serde_json::json!({}));
                 }
@@ -118,14 +141,24 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                 cfg.stop_signal = w[0].clone();
             }
             "onbuild" => {
-                let (trigger, _) = rest.split_once(char::is_whitespace).unwrap_or((rest.as_str(), ""));
+                let (trigger, _) = rest
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((rest.as_str(), ""));
                 let t = trigger.to_ascii_uppercase();
                 if t.is_empty() {
                     return Err(Error::invalid("ONBUILD requires at least one argument"));
                 }
                 match t.as_str() {
-                    "ONBUILD" => return Err(Error::invalid("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")),
-                    "MAINTAINER" | "FROM" => return Err(Error::invalid(format!("{t} isn't allowed as an ONBUILD trigger"))),
+                    "ONBUILD" => {
+                        return Err(Error::invalid(
+                            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                        ))
+                    }
+                    "MAINTAINER" | "FROM" => {
+                        return Err(Error::invalid(format!(
+                            "{t} isn't allowed as an ONBUILD trigger"
+                        )))
+                    }
                     _ => {}
                 }
                 cfg.on_build.get_or_insert_with(Vec::new).push(rest.clone());
@@ -166,7 +199,11 @@ fn cmd_line(rest: &str, cfg: &ContainerConfig) -> Result<Vec<String>> {
     if rest.is_empty() {
         return Ok(Vec::new());
     }
-    let mut shell = cfg.shell.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+    let mut shell = cfg
+        .shell
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
     shell.push(rest.to_string());
     Ok(shell)
 }
@@ -181,7 +218,13 @@ fn json_array(s: &str) -> Option<Vec<String>> {
 
 /// Shell-like words: quotes removed, backslash escapes, `$VAR` and `${VAR}` expanded from `env`.
 fn words(s: &str, env: &[String]) -> Result<Vec<String>> {
-    let lookup = |name: &str| env.iter().rev().find_map(|e| e.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+    let lookup = |name: &str| {
+        env.iter().rev().find_map(|e| {
+            e.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    };
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -208,19 +251,37 @@ fn words(s: &str, env: &[String]) -> Result<Vec<String>> {
                 cur.push(chars[i]);
                 in_word = true;
             }
-            (_, '$') if i + 1 < chars.len() && (chars[i + 1] == '{' || chars[i + 1].is_alphanumeric() || chars[i + 1] == '_') => {
+            (_, '$')
+                if i + 1 < chars.len()
+                    && (chars[i + 1] == '{'
+                        || chars[i + 1].is_alphanumeric()
+                        || chars[i + 1] == '_') =>
+            {
                 in_word = true;
                 if chars[i + 1] == '{' {
-                    let end = chars[i + 2..].iter().position(|x| *x == '}').ok_or_else(|| Error::invalid(format!("failed to process {s:?}: missing '}}'")))?;
+                    let end = chars[i + 2..]
+                        .iter()
+                        .position(|x| *x == '}')
+                        .ok_or_else(|| {
+                            Error::invalid(format!("failed to process {s:?}: missing '}}'"))
+                        })?;
                     let inner: String = chars[i + 2..i + 2 + end].iter().collect();
                     let (name, default) = match inner.split_once(":-") {
                         Some((n, d)) => (n.to_string(), Some(d.to_string())),
                         None => (inner.clone(), None),
                     };
-                    cur.push_str(&lookup(&name).filter(|v| !v.is_empty() || default.is_none()).or(default).unwrap_or_default());
+                    cur.push_str(
+                        &lookup(&name)
+                            .filter(|v| !v.is_empty() || default.is_none())
+                            .or(default)
+                            .unwrap_or_default(),
+                    );
                     i += 2 + end;
                 } else {
-                    let name: String = chars[i + 1..].iter().take_while(|x| x.is_alphanumeric() || **x == '_').collect();
+                    let name: String = chars[i + 1..]
+                        .iter()
+                        .take_while(|x| x.is_alphanumeric() || **x == '_')
+                        .collect();
                     cur.push_str(&lookup(&name).unwrap_or_default());
                     i += name.chars().count();
                 }
@@ -233,7 +294,10 @@ fn words(s: &str, env: &[String]) -> Result<Vec<String>> {
         i += 1;
     }
     if quote.is_some() {
-        return Err(Error::invalid(format!("failed to process {s:?}: unexpected end of statement while looking for matching {}", quote.unwrap_or('"'))));
+        return Err(Error::invalid(format!(
+            "failed to process {s:?}: unexpected end of statement while looking for matching {}",
+            quote.unwrap_or('"')
+        )));
     }
     if in_word {
         out.push(cur);
@@ -245,7 +309,9 @@ fn words(s: &str, env: &[String]) -> Result<Vec<String>> {
 fn name_values(instr: &str, rest: &str, env: &[String]) -> Result<Vec<(String, String)>> {
     let ws = words(rest, env)?;
     if ws.is_empty() {
-        return Err(Error::invalid(format!("{instr} requires at least one argument")));
+        return Err(Error::invalid(format!(
+            "{instr} requires at least one argument"
+        )));
     }
     if !ws[0].contains('=') {
         if ws.len() < 2 {
@@ -255,7 +321,11 @@ fn name_values(instr: &str, rest: &str, env: &[String]) -> Result<Vec<(String, S
     }
     let mut out = Vec::new();
     for w in ws {
-        let (k, v) = w.split_once('=').ok_or_else(|| Error::invalid(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value")))?;
+        let (k, v) = w.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+            ))
+        })?;
         if k.is_empty() {
             return Err(Error::invalid(format!("{instr} names can not be blank")));
         }
@@ -275,7 +345,10 @@ fn port_specs(spec: &str) -> Result<Vec<String>> {
         return Err(Error::invalid(format!("invalid proto: {proto}")));
     }
     let (lo, hi) = match ports.split_once('-') {
-        Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        ),
         None => {
             let p = ports.parse::<u16>().map_err(|_| bad())?;
             (p, p)
@@ -289,7 +362,9 @@ fn port_specs(spec: &str) -> Result<Vec<String>> {
 
 fn valid_signal(s: &str) -> bool {
     const NAMES: &[&str] = &[
-        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
+        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
+        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
     ];
     if let Ok(n) = s.parse::<u32>() {
         return n > 0 && n < 65;
@@ -297,10 +372,18 @@ fn valid_signal(s: &str) -> bool {
     let u = s.to_ascii_uppercase();
     let name = u.strip_prefix("SIG").unwrap_or(&u);
     if let Some(rt) = name.strip_prefix("RTMIN") {
-        return rt.is_empty() || rt.strip_prefix('+').and_then(|x| x.parse::<u32>().ok()).is_some_and(|x| x <= 15);
+        return rt.is_empty()
+            || rt
+                .strip_prefix('+')
+                .and_then(|x| x.parse::<u32>().ok())
+                .is_some_and(|x| x <= 15);
     }
     if let Some(rt) = name.strip_prefix("RTMAX") {
-        return rt.is_empty() || rt.strip_prefix('-').and_then(|x| x.parse::<u32>().ok()).is_some_and(|x| x <= 14);
+        return rt.is_empty()
+            || rt
+                .strip_prefix('-')
+                .and_then(|x| x.parse::<u32>().ok())
+                .is_some_and(|x| x <= 14);
     }
     NAMES.contains(&name)
 }
@@ -328,7 +411,9 @@ fn healthcheck(rest: &str) -> Result<serde_json::Value> {
     let mut m = serde_json::Map::new();
     while let Some(flag) = rest.strip_prefix("--") {
         let (f, tail) = flag.split_once(char::is_whitespace).unwrap_or((flag, ""));
-        let (name, val) = f.split_once('=').ok_or_else(|| Error::invalid(format!("missing a value on flag: --{f}")))?;
+        let (name, val) = f
+            .split_once('=')
+            .ok_or_else(|| Error::invalid(format!("missing a value on flag: --{f}")))?;
         let key = match name {
             "interval" => "Interval",
             "timeout" => "Timeout",
@@ -338,12 +423,15 @@ fn healthcheck(rest: &str) -> Result<serde_json::Value> {
             other => return Err(Error::invalid(format!("Unknown flag: {other}"))),
         };
         if key == "Retries" {
-            let n: i64 = val.parse().map_err(|_| Error::invalid(format!("invalid retries {val:?}")))?;
+            let n: i64 = val
+                .parse()
+                .map_err(|_| Error::invalid(format!("invalid retries {val:?}")))?;
             if n > 0 {
                 m.insert(key.into(), serde_json::json!(n));
             }
         } else {
-            let secs = go_duration_nanos(val).ok_or_else(|| Error::invalid(format!("time: invalid duration \"{val}\"")))?;
+            let secs = go_duration_nanos(val)
+                .ok_or_else(|| Error::invalid(format!("time: invalid duration \"{val}\"")))?;
             if secs > 0 {
                 m.insert(key.into(), serde_json::json!(secs));
             }
@@ -366,7 +454,11 @@ fn healthcheck(rest: &str) -> Result<serde_json::Value> {
             }
             None => vec!["CMD-SHELL".to_string(), args.trim().to_string()],
         },
-        other => return Err(Error::invalid(format!("Unknown type {other:?} in HEALTHCHECK (try CMD)"))),
+        other => {
+            return Err(Error::invalid(format!(
+                "Unknown type {other:?} in HEALTHCHECK (try CMD)"
+            )))
+        }
     };
     let mut out = serde_json::Map::new();
     out.insert("Test".into(), serde_json::json!(test));
@@ -381,7 +473,9 @@ fn go_duration_nanos(s: &str) -> Option<i64> {
         let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let val: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1.0,
             "us" => 1e3,
@@ -403,7 +497,10 @@ mod tests {
 
     fn cfg(changes: &[&str]) -> Result<ContainerConfig> {
         let mut c = ContainerConfig::default();
-        apply_changes(&mut c, &changes.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+        apply_changes(
+            &mut c,
+            &changes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )?;
         Ok(c)
     }
 
@@ -427,9 +524,19 @@ mod tests {
             "HEALTHCHECK --interval=5s --retries=3 CMD curl -f http://localhost/",
         ])
         .unwrap();
-        assert_eq!(c.cmd.as_deref().unwrap(), ["sh", "-c", "echo hi"], "CMD set before ENTRYPOINT is kept");
-        assert_eq!(c.entrypoint.as_deref().unwrap(), ["/bin/sh", "-c", "/bin/entry --flag"]);
-        assert_eq!(c.env.as_deref().unwrap(), ["A=replaced", "B=two words", "C=three four"]);
+        assert_eq!(
+            c.cmd.as_deref().unwrap(),
+            ["sh", "-c", "echo hi"],
+            "CMD set before ENTRYPOINT is kept"
+        );
+        assert_eq!(
+            c.entrypoint.as_deref().unwrap(),
+            ["/bin/sh", "-c", "/bin/entry --flag"]
+        );
+        assert_eq!(
+            c.env.as_deref().unwrap(),
+            ["A=replaced", "B=two words", "C=three four"]
+        );
         assert_eq!(c.working_dir, "/app/x");
         let ports: Vec<&String> = c.exposed_ports.as_ref().unwrap().keys().collect();
         assert_eq!(ports, ["443/udp", "80/tcp", "8000/tcp", "8001/tcp"]);
@@ -439,7 +546,10 @@ mod tests {
         assert_eq!(c.stop_signal, "SIGQUIT");
         assert_eq!(c.on_build.as_deref().unwrap(), ["RUN echo built"]);
         let h = c.healthcheck.unwrap();
-        assert_eq!(h["Test"], serde_json::json!(["CMD-SHELL", "curl -f http://localhost/"]));
+        assert_eq!(
+            h["Test"],
+            serde_json::json!(["CMD-SHELL", "curl -f http://localhost/"])
+        );
         assert_eq!(h["Interval"], 5_000_000_000i64);
         assert_eq!(h["Retries"], 3);
     }
@@ -448,9 +558,18 @@ mod tests {
     fn entrypoint_resets_unset_cmd_and_errors_match_docker() {
         let c = cfg(&["ENTRYPOINT [\"/e\"]"]).unwrap();
         assert_eq!(c.cmd, None);
-        assert_eq!(cfg(&["RUN echo"]).unwrap_err().to_string(), "run is not a valid change command");
-        assert_eq!(cfg(&["FROM x"]).unwrap_err().to_string(), "from is not a valid change command");
-        assert_eq!(cfg(&["STOPSIGNAL SIGNOPE"]).unwrap_err().to_string(), "Invalid signal: SIGNOPE");
+        assert_eq!(
+            cfg(&["RUN echo"]).unwrap_err().to_string(),
+            "run is not a valid change command"
+        );
+        assert_eq!(
+            cfg(&["FROM x"]).unwrap_err().to_string(),
+            "from is not a valid change command"
+        );
+        assert_eq!(
+            cfg(&["STOPSIGNAL SIGNOPE"]).unwrap_err().to_string(),
+            "Invalid signal: SIGNOPE"
+        );
         assert!(cfg(&["ONBUILD ONBUILD RUN x"]).is_err());
         assert!(cfg(&["EXPOSE 99999"]).is_err());
         let c = cfg(&["ENV HOME=/root", "WORKDIR $HOME/app", "USER ${NOPE:-1000}"]).unwrap();

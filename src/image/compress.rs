@@ -61,7 +61,11 @@ impl<R: Read> Peeked<R> {
             }
         }
         head.truncate(got);
-        Ok(Peeked { head, pos: 0, inner })
+        Ok(Peeked {
+            head,
+            pos: 0,
+            inner,
+        })
     }
 
     pub fn head(&self) -> &[u8] {
@@ -94,7 +98,11 @@ pub struct HashReader<R> {
 
 impl<R: Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
-        HashReader { inner, hasher: Sha256::new(), count: 0 }
+        HashReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     pub fn digest(&self) -> Digest {
@@ -128,7 +136,11 @@ pub struct HashWriter<W> {
 
 impl<W: io::Write> HashWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashWriter { inner, hasher: Sha256::new(), count: 0 }
+        HashWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     pub fn digest(&self) -> Digest {
         Digest::from_sha256(self.hasher.clone().finalize().into())
@@ -154,7 +166,10 @@ pub fn decompress<'a, R: Read + 'a>(r: R) -> Result<(Compression, Box<dyn Read +
     let out: Box<dyn Read + 'a> = match c {
         Compression::None => Box::new(p),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(p)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(p).map_err(|e| Error::from(e).context("start zstd decoder"))?),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(p)
+                .map_err(|e| Error::from(e).context("start zstd decoder"))?,
+        ),
     };
     Ok((c, out))
 }
@@ -185,14 +200,21 @@ mod tests {
         gz.write_all(&data).unwrap();
         let gz = gz.finish().unwrap();
         let zs = zstd::stream::encode_all(&data[..], 3).unwrap();
-        for (input, want) in [(&data[..], Compression::None), (&gz[..], Compression::Gzip), (&zs[..], Compression::Zstd)] {
+        for (input, want) in [
+            (&data[..], Compression::None),
+            (&gz[..], Compression::Gzip),
+            (&zs[..], Compression::Zstd),
+        ] {
             let (c, mut r) = decompress(input).unwrap();
             assert_eq!(c, want);
             let mut out = Vec::new();
             r.read_to_end(&mut out).unwrap();
             assert_eq!(out, data);
         }
-        assert!(detect(b"BZh91AY").unwrap_err().to_string().contains("bzip2"));
+        assert!(detect(b"BZh91AY")
+            .unwrap_err()
+            .to_string()
+            .contains("bzip2"));
         let mut h = HashReader::new(&b""[..]);
         drain(&mut h).unwrap();
         assert_eq!(h.digest(), Digest::of(b""));

@@ -22,7 +22,10 @@ impl ContentStore {
     pub fn open(root: &Path, tmp: &Path) -> Result<ContentStore> {
         let dir = root.join("content/sha256");
         crate::base::fs::mkdir_all(&dir, 0o700)?;
-        Ok(ContentStore { dir, tmp: tmp.to_path_buf() })
+        Ok(ContentStore {
+            dir,
+            tmp: tmp.to_path_buf(),
+        })
     }
 
     pub fn path(&self, d: &Digest) -> PathBuf {
@@ -38,7 +41,9 @@ impl ContentStore {
         let d = Digest::of(data);
         if let Some(e) = expected {
             if *e != d {
-                return Err(Error::invalid(format!("failed to verify content: expected {e}, got {d}")));
+                return Err(Error::invalid(format!(
+                    "failed to verify content: expected {e}, got {d}"
+                )));
             }
         }
         if self.exists(&d) {
@@ -50,17 +55,31 @@ impl ContentStore {
 
     /// Stream a blob of known digest into the store (verified before it becomes visible).
     pub fn put_stream<R: Read>(&self, mut r: R, expected: &Digest) -> Result<u64> {
-        let tmp = self.tmp.join(format!("blob-{}-{}", expected.short(), crate::base::id::random_hex_id()));
+        let tmp = self.tmp.join(format!(
+            "blob-{}-{}",
+            expected.short(),
+            crate::base::id::random_hex_id()
+        ));
         let res = (|| -> Result<u64> {
-            let f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).ctx(|| format!("create {}", tmp.display()))?;
+            let f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .ctx(|| format!("create {}", tmp.display()))?;
             let mut w = HashWriter::new(f);
             let n = std::io::copy(&mut r, &mut w).ctx(|| format!("write blob {expected}"))?;
             let got = w.digest();
             if got != *expected {
-                return Err(Error::invalid(format!("failed to verify content: expected {expected}, got {got}")));
+                return Err(Error::invalid(format!(
+                    "failed to verify content: expected {expected}, got {got}"
+                )));
             }
-            w.inner.sync_all().ctx(|| format!("fsync {}", tmp.display()))?;
-            fs::rename(&tmp, self.path(expected)).ctx(|| format!("rename blob {expected} into place"))?;
+            w.inner
+                .sync_all()
+                .ctx(|| format!("fsync {}", tmp.display()))?;
+            fs::rename(&tmp, self.path(expected))
+                .ctx(|| format!("rename blob {expected} into place"))?;
             Ok(n)
         })();
         if res.is_err() {
@@ -77,7 +96,9 @@ impl ContentStore {
         let data = fs::read(&p).map_err(|e| Error::from(e).context(format!("read blob {d}")))?;
         let got = Digest::of(&data);
         if got != *d {
-            return Err(Error::internal(format!("failed to verify {d}: content has digest {got}")));
+            return Err(Error::internal(format!(
+                "failed to verify {d}: content has digest {got}"
+            )));
         }
         Ok(data)
     }
@@ -87,7 +108,9 @@ impl ContentStore {
     }
 
     pub fn size(&self, d: &Digest) -> Result<u64> {
-        Ok(fs::metadata(self.path(d)).ctx(|| format!("stat blob {d}"))?.len())
+        Ok(fs::metadata(self.path(d))
+            .ctx(|| format!("stat blob {d}"))?
+            .len())
     }
 
     /// Remove a blob (missing is fine); durable once this returns.
@@ -105,7 +128,11 @@ impl ContentStore {
         let mut junk = Vec::new();
         for e in fs::read_dir(&self.dir).ctx(|| format!("read {}", self.dir.display()))? {
             let e = e?;
-            match e.file_name().to_str().and_then(|n| Digest::from_hex(n).ok()) {
+            match e
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+            {
                 Some(d) => good.push(d),
                 None => junk.push(e.path()),
             }
@@ -116,7 +143,14 @@ impl ContentStore {
 
 /// Write `data` into a new file and fsync it (inside a staging directory).
 pub fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).ctx(|| format!("create {}", path.display()))?;
-    f.write_all(data).ctx(|| format!("write {}", path.display()))?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .ctx(|| format!("create {}", path.display()))?;
+    f.write_all(data)
+        .ctx(|| format!("write {}", path.display()))?;
     f.sync_all().ctx(|| format!("fsync {}", path.display()))
 }

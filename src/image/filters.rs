@@ -23,8 +23,11 @@ impl Filters {
         if json.trim().is_empty() {
             return Ok(Filters::default());
         }
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
-        let obj = v.as_object().ok_or_else(|| Error::invalid("invalid filter: not an object"))?;
+        let v: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::invalid("invalid filter: not an object"))?;
         let mut out = BTreeMap::new();
         for (k, vals) in obj {
             let mut set = BTreeSet::new();
@@ -38,7 +41,11 @@ impl Filters {
                 }
                 serde_json::Value::Array(a) => {
                     for x in a {
-                        set.insert(x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
+                        set.insert(
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string()),
+                        );
                     }
                 }
                 _ => return Err(Error::invalid(format!("invalid filter '{k}'"))),
@@ -71,18 +78,35 @@ impl Filters {
     }
 
     pub fn get(&self, key: &str) -> Vec<String> {
-        self.0.get(key).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.0
+            .get(key)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// `GetBoolOrDefault`: "true"/"1" or "false"/"0", anything else (or both) is an error.
     pub fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
-        let Some(vals) = self.0.get(key) else { return Ok(default) };
+        let Some(vals) = self.0.get(key) else {
+            return Ok(default);
+        };
         if vals.is_empty() {
             return Ok(default);
         }
-        let t = vals.iter().any(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        let f = vals.iter().any(|v| v.eq_ignore_ascii_case("false") || v == "0");
-        if t == f || vals.len() > 1 && vals.iter().any(|v| !matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "1" | "0")) {
+        let t = vals
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        let f = vals
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("false") || v == "0");
+        if t == f
+            || vals.len() > 1
+                && vals.iter().any(|v| {
+                    !matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "true" | "false" | "1" | "0"
+                    )
+                })
+        {
             return Err(invalid_filter(key, Some(vals)));
         }
         Ok(t)
@@ -90,7 +114,9 @@ impl Filters {
 
     /// `MatchKVList`: every `k` or `k=v` value of `key` matches the labels (true when absent).
     pub fn match_kv(&self, key: &str, labels: Option<&BTreeMap<String, String>>) -> bool {
-        let Some(vals) = self.0.get(key) else { return true };
+        let Some(vals) = self.0.get(key) else {
+            return true;
+        };
         let empty = BTreeMap::new();
         let labels = labels.unwrap_or(&empty);
         if labels.is_empty() && !vals.is_empty() {
@@ -106,11 +132,26 @@ impl Filters {
 /// Parse RFC 3339 (`2026-11-22T13:06:49.668261992Z`, offsets allowed) into (seconds, nanos).
 pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { std::str::from_utf8(&b[r]).ok()?.parse().ok() };
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        std::str::from_utf8(&b[r]).ok()?.parse().ok()
+    };
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut i = 19;
     let mut nanos: u32 = 0;
     if b.get(i) == Some(&b'.') {
@@ -133,7 +174,10 @@ pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
         }
         _ => return None,
     };
-    Some((days_from_civil(y, mo as u32, d as u32) * 86400 + h * 3600 + mi * 60 + sec - offset, nanos))
+    Some((
+        days_from_civil(y, mo as u32, d as u32) * 86400 + h * 3600 + mi * 60 + sec - offset,
+        nanos,
+    ))
 }
 
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -149,7 +193,11 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// Docker's `GetTimestamp` for `until`/`since` values: unix seconds (with fraction), RFC 3339
 /// dates or times, or a Go duration (`10m`, `1h30m`) meaning that long before `now`.
 pub fn parse_timestamp(v: &str, now: i64) -> Result<(i64, u32)> {
-    let bad = || Error::invalid(format!("failed to parse value as time or duration: \"{v}\""));
+    let bad = || {
+        Error::invalid(format!(
+            "failed to parse value as time or duration: \"{v}\""
+        ))
+    };
     if let Some(d) = parse_duration(v) {
         return Ok((now - d, 0));
     }
@@ -192,7 +240,9 @@ fn parse_duration(s: &str) -> Option<i64> {
         }
         let val: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -217,21 +267,34 @@ mod tests {
         let f = Filters::parse(r#"{"dangling":{"true":true},"label":["a=b","c"]}"#).unwrap();
         assert!(f.bool_or("dangling", false).unwrap());
         assert_eq!(f.get("label"), ["a=b", "c"]);
-        assert!(f.validate(&["dangling"]).unwrap_err().to_string().contains("invalid filter 'label'"));
+        assert!(f
+            .validate(&["dangling"])
+            .unwrap_err()
+            .to_string()
+            .contains("invalid filter 'label'"));
         let mut labels = BTreeMap::new();
         labels.insert("a".to_string(), "b".to_string());
         labels.insert("c".to_string(), "".to_string());
         assert!(f.match_kv("label", Some(&labels)));
         labels.insert("a".into(), "x".into());
         assert!(!f.match_kv("label", Some(&labels)));
-        assert!(Filters::parse(r#"{"dangling":["maybe"]}"#).unwrap().bool_or("dangling", false).is_err());
+        assert!(Filters::parse(r#"{"dangling":["maybe"]}"#)
+            .unwrap()
+            .bool_or("dangling", false)
+            .is_err());
     }
 
     #[test]
     fn timestamps() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some((0, 0)));
-        assert_eq!(parse_rfc3339("2026-11-22T13:06:49.668261992Z"), Some((1795352809, 668261992)));
-        assert_eq!(parse_rfc3339("2026-11-22T14:06:49+01:00"), Some((1795352809, 0)));
+        assert_eq!(
+            parse_rfc3339("2026-11-22T13:06:49.668261992Z"),
+            Some((1795352809, 668261992))
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T14:06:49+01:00"),
+            Some((1795352809, 0))
+        );
         assert_eq!(parse_timestamp("1795352809", 0).unwrap(), (1795352809, 0));
         assert_eq!(parse_timestamp("10m", 1000).unwrap(), (400, 0));
         assert_eq!(parse_timestamp("1h30m", 10000).unwrap(), (4600, 0));

@@ -28,7 +28,10 @@ pub struct ImportOptions {
 /// Go's time.Format(RFC3339Nano) of a UTC instant: fraction without trailing zeros.
 pub fn go_time(t: SystemTime) -> String {
     let full = crate::base::time::rfc3339_nanos(t);
-    let d = t.duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let d = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     if d == 0 {
         return format!("{}Z", &full[..19]);
     }
@@ -50,7 +53,14 @@ impl Store {
             }
         };
         let chain = applied.diff_id.clone();
-        let prepared = self.layers.prepare(st, &chain, &applied.diff_id, None, applied.tar_size, applied.content_size)?;
+        let prepared = self.layers.prepare(
+            st,
+            &chain,
+            &applied.diff_id,
+            None,
+            applied.tar_size,
+            applied.content_size,
+        )?;
         self.layers.sync()?;
         let created = go_time(SystemTime::now());
         // Go's image.Image marshals through a map: top-level keys sorted, values as Go writes them.
@@ -63,14 +73,38 @@ impl Store {
         fields.insert("container_config", go_json(&ContainerConfig::default())?);
         fields.insert("created", go_json(&created)?);
         fields.insert("docker_version", go_json(&DOCKER_VERSION)?);
-        let history = vec![History { created: Some(created.clone()), comment: opts.message.clone(), ..Default::default() }];
+        let history = vec![History {
+            created: Some(created.clone()),
+            comment: opts.message.clone(),
+            ..Default::default()
+        }];
         fields.insert("history", go_json(&history)?);
         fields.insert("os", go_json(&"linux")?);
-        fields.insert("rootfs", format!("{{\"type\":\"layers\",\"diff_ids\":[{}]}}", go_json(&applied.diff_id.as_str())?));
-        let raw = format!("{{{}}}", fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+        fields.insert(
+            "rootfs",
+            format!(
+                "{{\"type\":\"layers\",\"diff_ids\":[{}]}}",
+                go_json(&applied.diff_id.as_str())?
+            ),
+        );
+        let raw = format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let config = ImageConfig::from_json(raw.as_bytes())?;
         let tags: Vec<Reference> = opts.reference.iter().cloned().collect();
-        self.commit_image(raw.as_bytes(), config, vec![(chain, Some(prepared))], &tags, None, true)?;
+        self.commit_image(
+            raw.as_bytes(),
+            config,
+            vec![(chain, Some(prepared))],
+            &tags,
+            None,
+            true,
+        )?;
         Ok(Digest::of(raw.as_bytes()))
     }
 }

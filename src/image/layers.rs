@@ -60,7 +60,14 @@ fn short_link() -> String {
     // Base-32-ish (A-Z, 2-7) from random bytes: 10 characters, 50 bits.
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let hex = crate::base::id::random_hex_id();
-    hex.as_bytes().chunks(2).take(LINK_LEN).map(|c| ALPHA[(u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0) & 31) as usize] as char).collect()
+    hex.as_bytes()
+        .chunks(2)
+        .take(LINK_LEN)
+        .map(|c| {
+            ALPHA[(u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0) & 31)
+                as usize] as char
+        })
+        .collect()
 }
 
 impl LayerStore {
@@ -69,7 +76,11 @@ impl LayerStore {
         let links = root.join("l");
         crate::base::fs::mkdir_all(&layers, 0o700)?;
         crate::base::fs::mkdir_all(&links, 0o700)?;
-        Ok(LayerStore { layers, links, tmp: tmp.to_path_buf() })
+        Ok(LayerStore {
+            layers,
+            links,
+            tmp: tmp.to_path_buf(),
+        })
     }
 
     pub fn dir(&self, chain: &Digest) -> PathBuf {
@@ -94,24 +105,52 @@ impl LayerStore {
 
     /// A fresh staging directory with an empty `diff/`.
     pub fn stage(&self) -> Result<Staging> {
-        let path = self.tmp.join(format!("layer-{}", crate::base::id::random_hex_id()));
+        let path = self
+            .tmp
+            .join(format!("layer-{}", crate::base::id::random_hex_id()));
         crate::base::fs::mkdir_all(&path.join("diff"), 0o755)?;
-        fs::set_permissions(path.join("diff"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).ctx(|| format!("chmod {}", path.display()))?;
+        fs::set_permissions(
+            path.join("diff"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .ctx(|| format!("chmod {}", path.display()))?;
         let diff = Dir::open(&path.join("diff"))?;
-        Ok(Staging { path, diff, split: SplitBuilder::default() })
+        Ok(Staging {
+            path,
+            diff,
+            split: SplitBuilder::default(),
+        })
     }
 
     /// Write what a staged layer needs besides its files (tar-split, layer.json, short link)
     /// as layer `chain`. Not durable until `sync`, not visible until `publish`.
-    pub fn prepare(&self, st: Staging, chain: &Digest, diff_id: &Digest, parent: Option<&Digest>, tar_size: u64, size: u64) -> Result<Prepared> {
+    pub fn prepare(
+        &self,
+        st: Staging,
+        chain: &Digest,
+        diff_id: &Digest,
+        parent: Option<&Digest>,
+        tar_size: u64,
+        size: u64,
+    ) -> Result<Prepared> {
         let ctx = || format!("prepare layer {chain}");
         let split_file = fs::File::create(st.path.join("tar-split.zst")).ctx(ctx)?;
-        st.split.write_to(split_file).map_err(|e| e.context(ctx()))?;
+        st.split
+            .write_to(split_file)
+            .map_err(|e| e.context(ctx()))?;
         drop(st.diff);
         self.finish_prepare(st.path, chain, diff_id, parent, tar_size, size)
     }
 
-    fn finish_prepare(&self, path: PathBuf, chain: &Digest, diff_id: &Digest, parent: Option<&Digest>, tar_size: u64, size: u64) -> Result<Prepared> {
+    fn finish_prepare(
+        &self,
+        path: PathBuf,
+        chain: &Digest,
+        diff_id: &Digest,
+        parent: Option<&Digest>,
+        tar_size: u64,
+        size: u64,
+    ) -> Result<Prepared> {
         let target = Path::new("../layers").join(chain.hex()).join("diff");
         let link = loop {
             let l = short_link();
@@ -121,20 +160,43 @@ impl LayerStore {
                 Err(e) => return Err(Error::from(e).context(format!("create link l/{l}"))),
             }
         };
-        let info = LayerInfo { chain_id: chain.clone(), diff_id: diff_id.clone(), parent: parent.cloned(), tar_size, size, link };
-        fs::write(path.join("layer.json"), serde_json::to_vec(&info)?).ctx(|| format!("write layer.json of {chain}"))?;
+        let info = LayerInfo {
+            chain_id: chain.clone(),
+            diff_id: diff_id.clone(),
+            parent: parent.cloned(),
+            tar_size,
+            size,
+            link,
+        };
+        fs::write(path.join("layer.json"), serde_json::to_vec(&info)?)
+            .ctx(|| format!("write layer.json of {chain}"))?;
         Ok(Prepared { path, info })
     }
 
     /// A second prepared layer with the same files as `from` (the same blob used at another
     /// place in a layer stack, e.g. an empty layer).
-    pub fn prepare_copy(&self, from: &Prepared, chain: &Digest, parent: Option<&Digest>) -> Result<Prepared> {
-        let path = self.tmp.join(format!("layer-{}", crate::base::id::random_hex_id()));
+    pub fn prepare_copy(
+        &self,
+        from: &Prepared,
+        chain: &Digest,
+        parent: Option<&Digest>,
+    ) -> Result<Prepared> {
+        let path = self
+            .tmp
+            .join(format!("layer-{}", crate::base::id::random_hex_id()));
         crate::base::fs::mkdir_all(&path.join("diff"), 0o755)?;
         let res = (|| -> Result<Prepared> {
             super::snapshot::copy_raw(&from.path.join("diff"), &path.join("diff"))?;
-            fs::copy(from.path.join("tar-split.zst"), path.join("tar-split.zst")).ctx(|| format!("copy tar-split of {}", from.info.chain_id))?;
-            self.finish_prepare(path.clone(), chain, &from.info.diff_id, parent, from.info.tar_size, from.info.size)
+            fs::copy(from.path.join("tar-split.zst"), path.join("tar-split.zst"))
+                .ctx(|| format!("copy tar-split of {}", from.info.chain_id))?;
+            self.finish_prepare(
+                path.clone(),
+                chain,
+                &from.info.diff_id,
+                parent,
+                from.info.tar_size,
+                from.info.size,
+            )
         })();
         if res.is_err() {
             let _ = fs::remove_dir_all(&path);
@@ -159,7 +221,9 @@ impl LayerStore {
             Ok(()) => {}
             Err(e) if matches!(e.errno(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) => {
                 self.discard(p);
-                return self.read(&chain)?.ok_or_else(|| Error::internal(format!("layer {chain} vanished")));
+                return self
+                    .read(&chain)?
+                    .ok_or_else(|| Error::internal(format!("layer {chain} vanished")));
             }
             Err(e) => return Err(e.context(format!("publish layer {chain}"))),
         }
@@ -174,7 +238,15 @@ impl LayerStore {
     }
 
     /// prepare + sync + publish, for a single layer (import).
-    pub fn commit(&self, st: Staging, chain: &Digest, diff_id: &Digest, parent: Option<&Digest>, tar_size: u64, size: u64) -> Result<LayerInfo> {
+    pub fn commit(
+        &self,
+        st: Staging,
+        chain: &Digest,
+        diff_id: &Digest,
+        parent: Option<&Digest>,
+        tar_size: u64,
+        size: u64,
+    ) -> Result<LayerInfo> {
         let p = self.prepare(st, chain, diff_id, parent, tar_size, size)?;
         self.sync()?;
         self.publish(p)
@@ -184,7 +256,9 @@ impl LayerStore {
     pub fn read(&self, chain: &Digest) -> Result<Option<LayerInfo>> {
         let p = self.dir(chain).join("layer.json");
         match fs::read(&p) {
-            Ok(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| Error::internal(format!("corrupt {}: {e}", p.display())))?)),
+            Ok(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| {
+                Error::internal(format!("corrupt {}: {e}", p.display()))
+            })?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::from(e).context(format!("read {}", p.display()))),
         }
@@ -196,12 +270,22 @@ impl LayerStore {
         let mut junk = Vec::new();
         for e in fs::read_dir(&self.layers).ctx(|| format!("read {}", self.layers.display()))? {
             let e = e?;
-            let Some(chain) = e.file_name().to_str().and_then(|n| Digest::from_hex(n).ok()) else {
+            let Some(chain) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+            else {
                 junk.push(e.path());
                 continue;
             };
             match self.read(&chain) {
-                Ok(Some(info)) if info.chain_id == chain && e.path().join("diff").is_dir() && self.split_path(&chain).is_file() => good.push(info),
+                Ok(Some(info))
+                    if info.chain_id == chain
+                        && e.path().join("diff").is_dir()
+                        && self.split_path(&chain).is_file() =>
+                {
+                    good.push(info)
+                }
                 _ => junk.push(e.path()),
             }
         }
@@ -212,8 +296,17 @@ impl LayerStore {
     pub fn remove(&self, info: &LayerInfo) -> Result<()> {
         let tmpd = Dir::open(&self.tmp)?;
         let layersd = Dir::open(&self.layers)?;
-        let trash = format!("trash-{}-{}", info.chain_id.short(), &crate::base::id::random_hex_id()[..8]);
-        match layersd.rename(OsStr::new(info.chain_id.hex()), &tmpd, OsStr::new(&trash), true) {
+        let trash = format!(
+            "trash-{}-{}",
+            info.chain_id.short(),
+            &crate::base::id::random_hex_id()[..8]
+        );
+        match layersd.rename(
+            OsStr::new(info.chain_id.hex()),
+            &tmpd,
+            OsStr::new(&trash),
+            true,
+        ) {
             Ok(()) => {}
             Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(()),
             Err(e) => return Err(e.context(format!("remove layer {}", info.chain_id))),

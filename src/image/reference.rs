@@ -32,7 +32,9 @@ fn invalid_format() -> Error {
 }
 
 fn is_64_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == 64
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
@@ -75,9 +77,15 @@ fn valid_path_component(c: &str) -> bool {
 /// `host[:port]` where host is a DNS-ish name, an IPv4 address or `[IPv6]`.
 fn valid_domain(d: &str) -> bool {
     let (host, port) = if let Some(rest) = d.strip_prefix('[') {
-        let Some(end) = rest.find(']') else { return false };
+        let Some(end) = rest.find(']') else {
+            return false;
+        };
         let host = &rest[..end];
-        if host.is_empty() || !host.bytes().all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.') {
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        {
             return false;
         }
         let after = &rest[end + 1..];
@@ -100,13 +108,20 @@ fn valid_domain(d: &str) -> bool {
     !host.is_empty()
         && host.split('.').all(|c| {
             let b = c.as_bytes();
-            !b.is_empty() && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric() && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
         })
 }
 
 fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
-    !b.is_empty() && b.len() <= 128 && (b[0].is_ascii_alphanumeric() || b[0] == b'_') && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
 }
 
 /// Split the first path element off as a registry domain the way Docker decides it.
@@ -114,8 +129,15 @@ fn split_docker_domain(name: &str) -> (String, String) {
     let Some((maybe_domain, rest)) = name.split_once('/') else {
         return (DEFAULT_DOMAIN.into(), format!("{OFFICIAL_PREFIX}{name}"));
     };
-    let (domain, mut remote) = if maybe_domain == "localhost" || maybe_domain.contains(['.', ':']) || maybe_domain.to_lowercase() != maybe_domain {
-        let d = if maybe_domain == LEGACY_DOMAIN { DEFAULT_DOMAIN } else { maybe_domain };
+    let (domain, mut remote) = if maybe_domain == "localhost"
+        || maybe_domain.contains(['.', ':'])
+        || maybe_domain.to_lowercase() != maybe_domain
+    {
+        let d = if maybe_domain == LEGACY_DOMAIN {
+            DEFAULT_DOMAIN
+        } else {
+            maybe_domain
+        };
         (d.to_string(), rest.to_string())
     } else {
         (DEFAULT_DOMAIN.to_string(), name.to_string())
@@ -130,7 +152,9 @@ impl Reference {
     /// `ParseNormalizedNamed`: accepts familiar names and fills in docker.io / library/.
     pub fn parse_normalized(s: &str) -> Result<Reference> {
         if is_64_hex(s) {
-            return Err(Error::invalid(format!("invalid repository name ({s}), cannot specify 64-byte hexadecimal strings")));
+            return Err(Error::invalid(format!(
+                "invalid repository name ({s}), cannot specify 64-byte hexadecimal strings"
+            )));
         }
         let (domain, remainder) = split_docker_domain(s);
         let remote_name = match remainder.find(':') {
@@ -139,7 +163,9 @@ impl Reference {
         };
         let remote_name = remote_name.split('@').next().unwrap_or(remote_name);
         if remote_name.to_lowercase() != remote_name {
-            return Err(Error::invalid(format!("invalid reference format: repository name ({remote_name}) must be lowercase")));
+            return Err(Error::invalid(format!(
+                "invalid reference format: repository name ({remote_name}) must be lowercase"
+            )));
         }
         Self::parse(&format!("{domain}/{remainder}"))
     }
@@ -147,14 +173,27 @@ impl Reference {
     /// `Parse`: a full reference, `domain/path[:tag][@digest]` (the domain may be absent).
     pub fn parse(s: &str) -> Result<Reference> {
         if s.is_empty() {
-            return Err(Error::invalid("repository name must have at least one component"));
+            return Err(Error::invalid(
+                "repository name must have at least one component",
+            ));
         }
         let (name_tag, digest) = match s.split_once('@') {
-            Some((a, d)) => (a, Some(Digest::parse(d).map_err(|e| if e.message().contains("unsupported") { e } else { Error::invalid("invalid reference format") })?)),
+            Some((a, d)) => (
+                a,
+                Some(Digest::parse(d).map_err(|e| {
+                    if e.message().contains("unsupported") {
+                        e
+                    } else {
+                        Error::invalid("invalid reference format")
+                    }
+                })?),
+            ),
             None => (s, None),
         };
         let (name, tag) = match name_tag.rfind(':') {
-            Some(i) if !name_tag[i..].contains('/') => (&name_tag[..i], Some(name_tag[i + 1..].to_string())),
+            Some(i) if !name_tag[i..].contains('/') => {
+                (&name_tag[..i], Some(name_tag[i + 1..].to_string()))
+            }
             _ => (name_tag, None),
         };
         if let Some(t) = &tag {
@@ -163,25 +202,45 @@ impl Reference {
             }
         }
         if name.is_empty() {
-            return Err(Error::invalid("repository name must have at least one component"));
+            return Err(Error::invalid(
+                "repository name must have at least one component",
+            ));
         }
         let (domain, path) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => (first.to_string(), rest.to_string()),
+            Some((first, rest))
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.to_lowercase() != first =>
+            {
+                (first.to_string(), rest.to_string())
+            }
             _ => (String::new(), name.to_string()),
         };
         if !domain.is_empty() && !valid_domain(&domain) {
             return Err(invalid_format());
         }
         if !path.split('/').all(valid_path_component) {
-            if path.split('/').all(|c| valid_path_component(&c.to_lowercase())) {
-                return Err(Error::invalid("invalid reference format: repository name must be lowercase"));
+            if path
+                .split('/')
+                .all(|c| valid_path_component(&c.to_lowercase()))
+            {
+                return Err(Error::invalid(
+                    "invalid reference format: repository name must be lowercase",
+                ));
             }
             return Err(invalid_format());
         }
         if name.len() > NAME_MAX {
-            return Err(Error::invalid("repository name must not be more than 255 characters"));
+            return Err(Error::invalid(
+                "repository name must not be more than 255 characters",
+            ));
         }
-        Ok(Reference { domain, path, tag, digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag,
+            digest,
+        })
     }
 
     /// The full repository name (`docker.io/library/busybox`).
@@ -386,7 +445,13 @@ mod tests {
     #[test]
     fn normalizes_like_docker() {
         assert_eq!(full("busybox"), "docker.io/library/busybox");
-        assert_eq!(Reference::parse_normalized("busybox").unwrap().with_default_tag().full(), "docker.io/library/busybox:latest");
+        assert_eq!(
+            Reference::parse_normalized("busybox")
+                .unwrap()
+                .with_default_tag()
+                .full(),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(full("small:peer"), "docker.io/library/small:peer");
         assert_eq!(full("user/app:1.0"), "docker.io/user/app:1.0");
         assert_eq!(full("localhost:5000/x:y"), "localhost:5000/x:y");
@@ -400,31 +465,60 @@ mod tests {
         assert_eq!(r.familiar(), format!("busybox@{d}"));
         let r = Reference::parse_normalized("docker.io/library/busybox:1").unwrap();
         assert_eq!(r.familiar(), "busybox:1");
-        assert_eq!(Reference::parse_normalized("docker.io/user/app").unwrap().familiar_name(), "user/app");
-        assert_eq!(Reference::parse_normalized("localhost:5000/library/x").unwrap().familiar_name(), "localhost:5000/library/x");
+        assert_eq!(
+            Reference::parse_normalized("docker.io/user/app")
+                .unwrap()
+                .familiar_name(),
+            "user/app"
+        );
+        assert_eq!(
+            Reference::parse_normalized("localhost:5000/library/x")
+                .unwrap()
+                .familiar_name(),
+            "localhost:5000/library/x"
+        );
     }
 
     #[test]
     fn rejects_like_docker() {
         let e = |s: &str| Reference::parse_normalized(s).unwrap_err().to_string();
-        assert_eq!(e("Busybox"), "invalid reference format: repository name (library/Busybox) must be lowercase");
+        assert_eq!(
+            e("Busybox"),
+            "invalid reference format: repository name (library/Busybox) must be lowercase"
+        );
         assert_eq!(e("a:b:c"), "invalid reference format");
         assert_eq!(e("a b"), "invalid reference format");
         assert_eq!(e(""), "invalid reference format");
-        assert!(e(&"a".repeat(64).replace('a', "f")).contains("cannot specify 64-byte hexadecimal strings"));
+        assert!(e(&"a".repeat(64).replace('a', "f"))
+            .contains("cannot specify 64-byte hexadecimal strings"));
         assert_eq!(e("x:-tag"), "invalid reference format");
-        assert_eq!(e(&format!("x:{}", "t".repeat(129))), "invalid reference format");
+        assert_eq!(
+            e(&format!("x:{}", "t".repeat(129))),
+            "invalid reference format"
+        );
         assert_eq!(e("a//b"), "invalid reference format");
         assert_eq!(e("a__-b"), "invalid reference format");
         assert!(Reference::parse_normalized("a__b.c-d---e").is_ok());
-        assert!(e(&"a/".repeat(130)).contains("invalid reference format") || e(&"a/".repeat(130)).contains("255"));
+        assert!(
+            e(&"a/".repeat(130)).contains("invalid reference format")
+                || e(&"a/".repeat(130)).contains("255")
+        );
     }
 
     #[test]
     fn repo_tag_like_moby() {
-        assert_eq!(repo_tag("imp:1", "").unwrap().unwrap().full(), "docker.io/library/imp:1");
-        assert_eq!(repo_tag("imp:1", "2").unwrap().unwrap().full(), "docker.io/library/imp:2");
-        assert_eq!(repo_tag("imp", "").unwrap().unwrap().full(), "docker.io/library/imp:latest");
+        assert_eq!(
+            repo_tag("imp:1", "").unwrap().unwrap().full(),
+            "docker.io/library/imp:1"
+        );
+        assert_eq!(
+            repo_tag("imp:1", "2").unwrap().unwrap().full(),
+            "docker.io/library/imp:2"
+        );
+        assert_eq!(
+            repo_tag("imp", "").unwrap().unwrap().full(),
+            "docker.io/library/imp:latest"
+        );
         assert!(repo_tag("", "x").unwrap().is_none());
         assert!(repo_tag("a", "-bad").is_err());
     }
@@ -433,8 +527,14 @@ mod tests {
     fn parse_any_sees_ids() {
         let hex = "9f27a38a616979eaf28207c2d2670a9c3980941c75965700f081635a10c2706c";
         assert!(matches!(parse_any(hex).unwrap(), AnyRef::Digest(_)));
-        assert!(matches!(parse_any(&format!("sha256:{hex}")).unwrap(), AnyRef::Digest(_)));
-        assert!(matches!(parse_any("9f27a38a6169").unwrap(), AnyRef::Named(_)));
+        assert!(matches!(
+            parse_any(&format!("sha256:{hex}")).unwrap(),
+            AnyRef::Digest(_)
+        ));
+        assert!(matches!(
+            parse_any("9f27a38a6169").unwrap(),
+            AnyRef::Named(_)
+        ));
     }
 
     #[test]

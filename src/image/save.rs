@@ -17,7 +17,10 @@ use super::store::{no_such_image, Image, State, Store};
 use super::tarsplit::Assembler;
 use super::tarstream::{Kind, TarWriter, WriteHeader};
 use crate::base::{Error, ErrorKind, Result};
-use crate::oci::image::{Descriptor, Digest, Index, Manifest, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX, MEDIA_OCI_LAYER, MEDIA_OCI_MANIFEST};
+use crate::oci::image::{
+    Descriptor, Digest, Index, Manifest, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME,
+    MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX, MEDIA_OCI_LAYER, MEDIA_OCI_MANIFEST,
+};
 use crate::sys::fsat::Dir;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,7 +41,9 @@ impl SaveFormat {
         match s {
             "" | "oci" | "docker25" => Ok(SaveFormat::Oci),
             "legacy" | "docker-archive" | "v1" => Ok(SaveFormat::Legacy),
-            other => Err(Error::invalid(format!("unknown save format {other:?} (use \"oci\" or \"legacy\")"))),
+            other => Err(Error::invalid(format!(
+                "unknown save format {other:?} (use \"oci\" or \"legacy\")"
+            ))),
         }
     }
 }
@@ -71,7 +76,11 @@ const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion": "1.0.0"}"#;
 
 /// Go's json.Marshal escapes <, > and & (and U+2028/9) inside strings; v1 IDs hash that form.
 fn go_escape(s: String) -> String {
-    s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
 }
 
 pub(crate) fn go_json<T: Serialize>(v: &T) -> Result<String> {
@@ -107,7 +116,16 @@ impl Store {
                     add(img.id, None);
                 }
                 AnyRef::Named(r) if r.is_name_only() => {
-                    let assoc: Vec<(Reference, Digest)> = st.refs.iter().filter_map(|(k, v)| Reference::parse(k).ok().filter(|x| x.name() == r.name()).map(|x| (x, v.clone()))).collect();
+                    let assoc: Vec<(Reference, Digest)> = st
+                        .refs
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Reference::parse(k)
+                                .ok()
+                                .filter(|x| x.name() == r.name())
+                                .map(|x| (x, v.clone()))
+                        })
+                        .collect();
                     if assoc.is_empty() {
                         let img = Store::resolve_in(st, name).map_err(|_| no_such_image(name))?;
                         add(img.id, None);
@@ -117,7 +135,11 @@ impl Store {
                     }
                 }
                 AnyRef::Named(r) => {
-                    let id = st.refs.get(&r.full()).cloned().ok_or_else(|| Error::not_found("reference does not exist"))?;
+                    let id = st
+                        .refs
+                        .get(&r.full())
+                        .cloned()
+                        .ok_or_else(|| Error::not_found("reference does not exist"))?;
                     add(id, Some(r));
                 }
             }
@@ -133,12 +155,20 @@ impl Store {
             let mut images = Vec::new();
             let mut chains = Vec::new();
             for (id, tags) in sel {
-                let img = st.images.get(&id).cloned().ok_or_else(|| no_such_image(id.as_str()))?;
+                let img = st
+                    .images
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| no_such_image(id.as_str()))?;
                 if img.chain.is_empty() {
                     return Err(Error::unsupported("empty export - not implemented"));
                 }
                 chains.extend(img.chain.iter().cloned());
-                images.push(SaveImage { raw_config: self.content.read(&id)?, img, tags });
+                images.push(SaveImage {
+                    raw_config: self.content.read(&id)?,
+                    img,
+                    tags,
+                });
             }
             drop(st);
             let lease = self.lease(&chains);
@@ -157,24 +187,56 @@ impl Store {
             .iter()
             .zip(img.config.diff_ids())
             .map(|(c, d)| {
-                let info = self.layer(c).ok_or_else(|| Error::not_found(format!("layer {c} does not exist")))?;
-                Ok(SaveLayer { diff_id: d.clone(), chain: c.clone(), tar_size: info.tar_size })
+                let info = self
+                    .layer(c)
+                    .ok_or_else(|| Error::not_found(format!("layer {c} does not exist")))?;
+                Ok(SaveLayer {
+                    diff_id: d.clone(),
+                    chain: c.clone(),
+                    tar_size: info.tar_size,
+                })
             })
             .collect()
     }
 
     /// Stream one layer's tar into the archive, checking it still has its diff ID.
-    fn write_layer<W: Write>(&self, w: &mut TarWriter<W>, path: &str, l: &SaveLayer, mtime: i64) -> Result<()> {
-        w.header(&WriteHeader { path, kind: Kind::File, mode: 0o644, size: l.tar_size, mtime, link: "" })?;
-        let asm = Assembler::open(&self.layers.split_path(&l.chain), Dir::open(&self.layers.diff_dir(&l.chain))?)?;
+    fn write_layer<W: Write>(
+        &self,
+        w: &mut TarWriter<W>,
+        path: &str,
+        l: &SaveLayer,
+        mtime: i64,
+    ) -> Result<()> {
+        w.header(&WriteHeader {
+            path,
+            kind: Kind::File,
+            mode: 0o644,
+            size: l.tar_size,
+            mtime,
+            link: "",
+        })?;
+        let asm = Assembler::open(
+            &self.layers.split_path(&l.chain),
+            Dir::open(&self.layers.diff_dir(&l.chain))?,
+        )?;
         let mut h = HashReader::new(asm);
         w.content(&mut h, l.tar_size)?;
         let mut extra = [0u8; 1];
-        if h.read(&mut extra).map_err(|e| Error::from(e).context(format!("read layer {}", l.chain)))? != 0 {
-            return Err(Error::internal(format!("layer {} is longer than recorded", l.diff_id)));
+        if h.read(&mut extra)
+            .map_err(|e| Error::from(e).context(format!("read layer {}", l.chain)))?
+            != 0
+        {
+            return Err(Error::internal(format!(
+                "layer {} is longer than recorded",
+                l.diff_id
+            )));
         }
         if h.digest() != l.diff_id {
-            return Err(Error::internal(format!("layer {} no longer matches its content: got {}", l.diff_id, h.digest())));
+            return Err(Error::internal(format!(
+                "layer {} no longer matches its content: got {}",
+                l.diff_id,
+                h.digest()
+            )));
         }
         Ok(())
     }
@@ -186,7 +248,14 @@ impl Store {
             Layer(SaveLayer),
         }
         let mut blobs: BTreeMap<String, BlobSrc> = BTreeMap::new();
-        let mut index = Index { schema_version: 2, media_type: MEDIA_OCI_INDEX.into(), artifact_type: None, manifests: Vec::new(), subject: None, annotations: BTreeMap::new() };
+        let mut index = Index {
+            schema_version: 2,
+            media_type: MEDIA_OCI_INDEX.into(),
+            artifact_type: None,
+            manifests: Vec::new(),
+            subject: None,
+            annotations: BTreeMap::new(),
+        };
         let mut items = Vec::new();
         let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let ids: Vec<&Digest> = images.iter().map(|i| &i.img.id).collect();
@@ -196,35 +265,67 @@ impl Store {
                 schema_version: 2,
                 media_type: MEDIA_OCI_MANIFEST.into(),
                 artifact_type: None,
-                config: Descriptor::new(MEDIA_OCI_CONFIG, si.img.id.clone(), si.raw_config.len() as i64),
-                layers: layers.iter().map(|l| Descriptor::new(MEDIA_OCI_LAYER, l.diff_id.clone(), l.tar_size as i64)).collect(),
+                config: Descriptor::new(
+                    MEDIA_OCI_CONFIG,
+                    si.img.id.clone(),
+                    si.raw_config.len() as i64,
+                ),
+                layers: layers
+                    .iter()
+                    .map(|l| Descriptor::new(MEDIA_OCI_LAYER, l.diff_id.clone(), l.tar_size as i64))
+                    .collect(),
                 subject: None,
                 annotations: BTreeMap::new(),
             };
             let mbytes = go_json(&manifest)?.into_bytes();
             let mdigest = Digest::of(&mbytes);
-            let untagged = Descriptor::new(MEDIA_OCI_MANIFEST, mdigest.clone(), mbytes.len() as i64);
+            let untagged =
+                Descriptor::new(MEDIA_OCI_MANIFEST, mdigest.clone(), mbytes.len() as i64);
             blobs.insert(mdigest.hex().to_string(), BlobSrc::Bytes(mbytes));
             blobs.insert(si.img.id.hex().to_string(), BlobSrc::Config(&si.raw_config));
             for l in &layers {
-                blobs.entry(l.diff_id.hex().to_string()).or_insert_with(|| BlobSrc::Layer(l.clone()));
+                blobs
+                    .entry(l.diff_id.hex().to_string())
+                    .or_insert_with(|| BlobSrc::Layer(l.clone()));
             }
-            let top = layers.last().map(|l| l.diff_id.hex().to_string()).unwrap_or_default();
+            let top = layers
+                .last()
+                .map(|l| l.diff_id.hex().to_string())
+                .unwrap_or_default();
             for t in &si.tags {
-                repos.entry(t.familiar_name()).or_default().insert(t.tag.clone().unwrap_or_default(), top.clone());
+                repos
+                    .entry(t.familiar_name())
+                    .or_default()
+                    .insert(t.tag.clone().unwrap_or_default(), top.clone());
                 let mut d = untagged.clone();
                 d.annotations.insert(ANNOTATION_IMAGE_NAME.into(), t.full());
-                d.annotations.insert(ANNOTATION_REF_NAME.into(), t.tag.clone().unwrap_or_default());
+                d.annotations.insert(
+                    ANNOTATION_REF_NAME.into(),
+                    t.tag.clone().unwrap_or_default(),
+                );
                 index.manifests.push(d);
             }
             if si.tags.is_empty() {
                 index.manifests.push(untagged);
             }
-            let parent = si.img.meta.parent.as_ref().filter(|p| ids.contains(p)).map(|p| p.to_string());
+            let parent = si
+                .img
+                .meta
+                .parent
+                .as_ref()
+                .filter(|p| ids.contains(p))
+                .map(|p| p.to_string());
             items.push(ManifestItem {
                 config: format!("blobs/sha256/{}", si.img.id.hex()),
-                repo_tags: if si.tags.is_empty() { None } else { Some(si.tags.iter().map(|t| t.familiar()).collect()) },
-                layers: layers.iter().map(|l| format!("blobs/sha256/{}", l.diff_id.hex())).collect(),
+                repo_tags: if si.tags.is_empty() {
+                    None
+                } else {
+                    Some(si.tags.iter().map(|t| t.familiar()).collect())
+                },
+                layers: layers
+                    .iter()
+                    .map(|l| format!("blobs/sha256/{}", l.diff_id.hex()))
+                    .collect(),
                 parent,
             });
         }
@@ -239,10 +340,18 @@ impl Store {
             }
         }
         w.file("index.json", go_json(&index)?.as_bytes(), 0)?;
-        w.file("manifest.json", format!("{}\n", go_json(&items)?).as_bytes(), 0)?;
+        w.file(
+            "manifest.json",
+            format!("{}\n", go_json(&items)?).as_bytes(),
+            0,
+        )?;
         w.file("oci-layout", OCI_LAYOUT, 0)?;
         if !repos.is_empty() {
-            w.file("repositories", format!("{}\n", go_json(&repos)?).as_bytes(), 0)?;
+            w.file(
+                "repositories",
+                format!("{}\n", go_json(&repos)?).as_bytes(),
+                0,
+            )?;
         }
         Ok(())
     }
@@ -269,21 +378,56 @@ impl Store {
                 let top = i == layers.len() - 1;
                 let fields = v1_fields(&si.img, top)?;
                 // Docker sets `os` on the lower layers' V1Image only after computing their ID.
-                let id_fields: Vec<(String, String)> = fields.iter().filter(|(k, _)| top || k != "os").cloned().collect();
+                let id_fields: Vec<(String, String)> = fields
+                    .iter()
+                    .filter(|(k, _)| top || k != "os")
+                    .cloned()
+                    .collect();
                 let v1id = v1_create_id(&id_fields, &l.chain, parent.as_ref())?;
                 let mut json_fields = vec![("id".to_string(), go_json(&v1id.hex())?)];
                 if let Some(p) = &parent {
                     json_fields.push(("parent".to_string(), go_json(&p.hex())?));
                 }
-                json_fields.extend(fields.into_iter().filter(|(k, _)| k != "id" && k != "parent"));
-                let order = ["id", "parent", "comment", "created", "container", "container_config", "docker_version", "author", "config", "architecture", "variant", "os"];
-                json_fields.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
-                let json = format!("{{{}}}", json_fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+                json_fields.extend(
+                    fields
+                        .into_iter()
+                        .filter(|(k, _)| k != "id" && k != "parent"),
+                );
+                let order = [
+                    "id",
+                    "parent",
+                    "comment",
+                    "created",
+                    "container",
+                    "container_config",
+                    "docker_version",
+                    "author",
+                    "config",
+                    "architecture",
+                    "variant",
+                    "os",
+                ];
+                json_fields
+                    .sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+                let json = format!(
+                    "{{{}}}",
+                    json_fields
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
                 let dir = v1id.hex().to_string();
                 if !entries.contains_key(&format!("{dir}/")) {
                     entries.insert(format!("{dir}/"), (Entry::Dir, created));
-                    entries.insert(format!("{dir}/VERSION"), (Entry::Bytes(b"1.0".to_vec()), created));
-                    entries.insert(format!("{dir}/json"), (Entry::Bytes(json.into_bytes()), created));
+                    entries.insert(
+                        format!("{dir}/VERSION"),
+                        (Entry::Bytes(b"1.0".to_vec()), created),
+                    );
+                    entries.insert(
+                        format!("{dir}/json"),
+                        (Entry::Bytes(json.into_bytes()), created),
+                    );
                     let lpath = format!("{dir}/layer.tar");
                     match diff_paths.get(&l.diff_id) {
                         Some(first) => {
@@ -298,33 +442,72 @@ impl Store {
                 v1_ids.push(dir);
                 parent = Some(v1id);
             }
-            entries.insert(format!("{}.json", si.img.id.hex()), (Entry::Bytes(si.raw_config.clone()), created));
+            entries.insert(
+                format!("{}.json", si.img.id.hex()),
+                (Entry::Bytes(si.raw_config.clone()), created),
+            );
             let top = v1_ids.last().cloned().unwrap_or_default();
             for t in &si.tags {
-                repos.entry(t.familiar_name()).or_default().insert(t.tag.clone().unwrap_or_default(), top.clone());
+                repos
+                    .entry(t.familiar_name())
+                    .or_default()
+                    .insert(t.tag.clone().unwrap_or_default(), top.clone());
             }
-            let parent_id = si.img.meta.parent.as_ref().filter(|p| ids.contains(p)).map(|p| p.to_string());
+            let parent_id = si
+                .img
+                .meta
+                .parent
+                .as_ref()
+                .filter(|p| ids.contains(p))
+                .map(|p| p.to_string());
             items.push(ManifestItem {
                 config: format!("{}.json", si.img.id.hex()),
-                repo_tags: if si.tags.is_empty() { None } else { Some(si.tags.iter().map(|t| t.familiar()).collect()) },
+                repo_tags: if si.tags.is_empty() {
+                    None
+                } else {
+                    Some(si.tags.iter().map(|t| t.familiar()).collect())
+                },
                 layers: v1_ids.iter().map(|d| format!("{d}/layer.tar")).collect(),
                 parent: parent_id,
             });
         }
-        entries.insert("manifest.json".into(), (Entry::Bytes(format!("{}\n", go_json(&items)?).into_bytes()), 0));
+        entries.insert(
+            "manifest.json".into(),
+            (
+                Entry::Bytes(format!("{}\n", go_json(&items)?).into_bytes()),
+                0,
+            ),
+        );
         if !repos.is_empty() {
-            entries.insert("repositories".into(), (Entry::Bytes(format!("{}\n", go_json(&repos)?).into_bytes()), 0));
+            entries.insert(
+                "repositories".into(),
+                (
+                    Entry::Bytes(format!("{}\n", go_json(&repos)?).into_bytes()),
+                    0,
+                ),
+            );
         }
         // Directory-walk order: compare path components, so "x/" sorts before "x.json".
         let mut keys: Vec<&String> = entries.keys().collect();
-        keys.sort_by(|a, b| a.trim_end_matches('/').split('/').cmp(b.trim_end_matches('/').split('/')));
+        keys.sort_by(|a, b| {
+            a.trim_end_matches('/')
+                .split('/')
+                .cmp(b.trim_end_matches('/').split('/'))
+        });
         for k in keys {
             let (e, mtime) = &entries[k];
             match e {
                 Entry::Dir => w.dir(k, *mtime)?,
                 Entry::Bytes(b) => w.file(k, b, *mtime)?,
                 Entry::Layer(l) => self.write_layer(w, k, l, *mtime)?,
-                Entry::Link(t) => w.header(&WriteHeader { path: k, kind: Kind::Symlink, mode: 0o777, size: 0, mtime: *mtime, link: t })?,
+                Entry::Link(t) => w.header(&WriteHeader {
+                    path: k,
+                    kind: Kind::Symlink,
+                    mode: 0o777,
+                    size: 0,
+                    mtime: *mtime,
+                    link: t,
+                })?,
             }
         }
         Ok(())
@@ -347,7 +530,10 @@ fn v1_fields(img: &Image, top: bool) -> Result<Vec<(String, String)>> {
         if !c.container.is_empty() {
             put("container", go_json(&c.container)?);
         }
-        put("container_config", go_json(&c.container_config.clone().unwrap_or_default())?);
+        put(
+            "container_config",
+            go_json(&c.container_config.clone().unwrap_or_default())?,
+        );
         if !c.docker_version.is_empty() {
             put("docker_version", go_json(&c.docker_version)?);
         }
@@ -365,7 +551,10 @@ fn v1_fields(img: &Image, top: bool) -> Result<Vec<(String, String)>> {
         }
     } else {
         put("created", go_json(&"1970-01-01T00:00:00Z")?);
-        put("container_config", go_json(&crate::oci::image::ContainerConfig::default())?);
+        put(
+            "container_config",
+            go_json(&crate::oci::image::ContainerConfig::default())?,
+        );
     }
     put("os", go_json(&c.os().to_string())?);
     Ok(f)
@@ -373,12 +562,23 @@ fn v1_fields(img: &Image, top: bool) -> Result<Vec<(String, String)>> {
 
 /// Docker's v1.CreateID: sha256 of the V1Image JSON (without id) re-marshalled as a map with
 /// `layer_id` and `parent` added, keys sorted.
-fn v1_create_id(fields: &[(String, String)], chain: &Digest, parent: Option<&Digest>) -> Result<Digest> {
-    let mut m: BTreeMap<String, String> = fields.iter().filter(|(k, _)| k != "id").cloned().collect();
+fn v1_create_id(
+    fields: &[(String, String)],
+    chain: &Digest,
+    parent: Option<&Digest>,
+) -> Result<Digest> {
+    let mut m: BTreeMap<String, String> =
+        fields.iter().filter(|(k, _)| k != "id").cloned().collect();
     m.insert("layer_id".into(), go_json(&chain.as_str())?);
     if let Some(p) = parent {
         m.insert("parent".into(), go_json(&p.as_str())?);
     }
-    let json = format!("{{{}}}", m.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+    let json = format!(
+        "{{{}}}",
+        m.iter()
+            .map(|(k, v)| format!("\"{k}\":{v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     Ok(Digest::of(json.as_bytes()))
 }

@@ -50,7 +50,12 @@ impl Mount {
 
     /// The data string for mount(2): options other than the flags berth handles itself.
     pub fn data(&self) -> String {
-        self.options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw" | "bind" | "rbind")).cloned().collect::<Vec<_>>().join(",")
+        self.options
+            .iter()
+            .filter(|o| !matches!(o.as_str(), "ro" | "rw" | "bind" | "rbind"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Make this mount at `target`.
@@ -58,8 +63,21 @@ impl Mount {
         match self.typ.as_str() {
             "bind" => fsat::bind_mount(Path::new(&self.source), target, self.read_only()),
             _ => match &self.cwd {
-                Some(cwd) => fsat::mount_fs_in(cwd, &self.typ, &self.source, target, &self.data(), self.read_only()),
-                None => fsat::mount_fs(&self.typ, &self.source, target, &self.data(), self.read_only()),
+                Some(cwd) => fsat::mount_fs_in(
+                    cwd,
+                    &self.typ,
+                    &self.source,
+                    target,
+                    &self.data(),
+                    self.read_only(),
+                ),
+                None => fsat::mount_fs(
+                    &self.typ,
+                    &self.source,
+                    target,
+                    &self.data(),
+                    self.read_only(),
+                ),
             },
         }
     }
@@ -84,19 +102,43 @@ pub struct SnapshotInfo {
 }
 
 /// Build the overlay mount for `upper`/`work` over `lowers` (short link names, bottom first).
-pub fn overlay_mount(store_root: &Path, lowers_bottom_first: &[String], upper: &Path, work: &Path, read_only: bool) -> Mount {
-    let abs: Vec<String> = lowers_bottom_first.iter().rev().map(|l| store_root.join("l").join(l).to_string_lossy().into_owned()).collect();
-    let mut options = vec![format!("lowerdir={}", abs.join(":")), format!("upperdir={}", upper.display()), format!("workdir={}", work.display()), "index=off".to_string()];
+pub fn overlay_mount(
+    store_root: &Path,
+    lowers_bottom_first: &[String],
+    upper: &Path,
+    work: &Path,
+    read_only: bool,
+) -> Mount {
+    let abs: Vec<String> = lowers_bottom_first
+        .iter()
+        .rev()
+        .map(|l| store_root.join("l").join(l).to_string_lossy().into_owned())
+        .collect();
+    let mut options = vec![
+        format!("lowerdir={}", abs.join(":")),
+        format!("upperdir={}", upper.display()),
+        format!("workdir={}", work.display()),
+        "index=off".to_string(),
+    ];
     let mut cwd = None;
     if options.join(",").len() >= fsat::page_size() {
-        let rel: Vec<String> = lowers_bottom_first.iter().rev().map(|l| format!("l/{l}")).collect();
+        let rel: Vec<String> = lowers_bottom_first
+            .iter()
+            .rev()
+            .map(|l| format!("l/{l}"))
+            .collect();
         options[0] = format!("lowerdir={}", rel.join(":"));
         cwd = Some(store_root.to_path_buf());
     }
     if read_only {
         options.push("ro".into());
     }
-    Mount { typ: "overlay".into(), source: "overlay".into(), options, cwd }
+    Mount {
+        typ: "overlay".into(),
+        source: "overlay".into(),
+        options,
+        cwd,
+    }
 }
 
 /// Can this store use overlayfs? Builds a tiny overlay from directories in `tmp` (detached,
@@ -108,7 +150,12 @@ pub fn probe_overlay(tmp: &Path) -> bool {
             crate::base::fs::mkdir_all(&base.join(d), 0o700)?;
         }
         Dir::open(&base.join("lower"))?.set_xattr(OsStr::new(""), OPAQUE_XATTR, b"y")?;
-        fsat::probe_overlay(&base.join("lower"), &base.join("upper"), &base.join("work"), &base.join("merged"))
+        fsat::probe_overlay(
+            &base.join("lower"),
+            &base.join("upper"),
+            &base.join("work"),
+            &base.join("merged"),
+        )
     })();
     if let Err(e) = &ok {
         log::warn!("overlayfs is not usable for the image store, falling back to copies: {e}");
@@ -132,7 +179,9 @@ pub fn merge_layers(layer_dirs: &[PathBuf], dest: &Path) -> Result<()> {
 /// An exact copy of a layer directory in overlay form (whiteouts and opaque markers kept).
 pub fn copy_raw(src: &Path, dest: &Path) -> Result<()> {
     let (s, d) = (Dir::open(src)?, Dir::open(dest)?);
-    let st = s.stat(OsStr::new(""))?.ok_or_else(|| Error::not_found(format!("{} vanished", src.display())))?;
+    let st = s
+        .stat(OsStr::new(""))?
+        .ok_or_else(|| Error::not_found(format!("{} vanished", src.display())))?;
     copy_tree(&s, &d, &d, Path::new(""), &mut HashMap::new(), true)?;
     d.chown(OsStr::new(""), st.uid, st.gid)?;
     d.chmod(OsStr::new(""), st.perm())?;
@@ -164,7 +213,14 @@ fn copy_meta(src: &Dir, dst: &Dir, name: &OsStr, st: &fsat::FileStat, raw: bool)
 
 /// Copy one layer directory over `dst`: whiteouts delete, opaque directories are emptied
 /// first, hardlinks within the layer stay hardlinks.
-fn copy_tree(src: &Dir, dst: &Dir, root: &Dir, rel: &Path, links: &mut HashMap<(u64, u64), PathBuf>, raw: bool) -> Result<()> {
+fn copy_tree(
+    src: &Dir,
+    dst: &Dir,
+    root: &Dir,
+    rel: &Path,
+    links: &mut HashMap<(u64, u64), PathBuf>,
+    raw: bool,
+) -> Result<()> {
     let mut entries = src.entries()?;
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     for e in entries {
@@ -205,7 +261,10 @@ fn copy_tree(src: &Dir, dst: &Dir, root: &Dir, rel: &Path, links: &mut HashMap<(
         let here = rel.join(n);
         if st.nlink > 1 && !st.is_dir() {
             if let Some(first) = links.get(&(st.dev, st.ino)) {
-                let (fp, fname) = (first.parent().unwrap_or(Path::new("")), first.file_name().unwrap_or_default());
+                let (fp, fname) = (
+                    first.parent().unwrap_or(Path::new("")),
+                    first.file_name().unwrap_or_default(),
+                );
                 let fdir = root.open_dir_beneath(fp)?;
                 dst.hardlink(&fdir, fname, n)?;
                 continue;
@@ -216,7 +275,8 @@ fn copy_tree(src: &Dir, dst: &Dir, root: &Dir, rel: &Path, links: &mut HashMap<(
             libc::S_IFREG => {
                 let mut from = src.open_file(n)?;
                 let mut to = dst.create_file(n, 0o600)?;
-                std::io::copy(&mut from, &mut to).map_err(|e| Error::from(e).context(format!("copy {}", here.display())))?;
+                std::io::copy(&mut from, &mut to)
+                    .map_err(|e| Error::from(e).context(format!("copy {}", here.display())))?;
             }
             libc::S_IFLNK => dst.symlink(&src.readlink(n)?, n)?,
             libc::S_IFCHR => dst.mknod(n, Node::Char(st.rdev_major, st.rdev_minor), st.perm())?,

@@ -201,8 +201,18 @@ impl Store {
         let version_file = root.join("VERSION");
         match fs::read_to_string(&version_file) {
             Ok(v) if v.trim() == FORMAT_VERSION.to_string() => {}
-            Ok(v) => return Err(Error::unsupported(format!("image store {} has format {}, this berth reads {FORMAT_VERSION}", root.display(), v.trim()))),
-            Err(_) => crate::base::fs::write_atomic(&version_file, format!("{FORMAT_VERSION}\n").as_bytes(), 0o600)?,
+            Ok(v) => {
+                return Err(Error::unsupported(format!(
+                    "image store {} has format {}, this berth reads {FORMAT_VERSION}",
+                    root.display(),
+                    v.trim()
+                )))
+            }
+            Err(_) => crate::base::fs::write_atomic(
+                &version_file,
+                format!("{FORMAT_VERSION}\n").as_bytes(),
+                0o600,
+            )?,
         }
         let content = ContentStore::open(root, &tmp)?;
         let layers = LayerStore::open(root, &tmp)?;
@@ -217,7 +227,13 @@ impl Store {
             content,
             layers,
             mode,
-            state: Mutex::new(State { images: BTreeMap::new(), refs: BTreeMap::new(), layers: HashMap::new(), snapshots: BTreeMap::new(), leases: HashMap::new() }),
+            state: Mutex::new(State {
+                images: BTreeMap::new(),
+                refs: BTreeMap::new(),
+                layers: HashMap::new(),
+                snapshots: BTreeMap::new(),
+                leases: HashMap::new(),
+            }),
         };
         store.recover()?;
         Ok(store)
@@ -244,15 +260,27 @@ impl Store {
 
     fn read_db(&self) -> Result<Db> {
         match fs::read(self.db_path()) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::internal(format!("corrupt {}: {e}", self.db_path().display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Db { version: FORMAT_VERSION, ..Default::default() }),
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::internal(format!("corrupt {}: {e}", self.db_path().display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Db {
+                version: FORMAT_VERSION,
+                ..Default::default()
+            }),
             Err(e) => Err(Error::from(e).context(format!("read {}", self.db_path().display()))),
         }
     }
 
     /// The commit point of every change to names and images.
     pub(crate) fn write_db(&self, st: &State) -> Result<()> {
-        let db = Db { version: FORMAT_VERSION, images: st.images.iter().map(|(k, v)| (k.clone(), v.meta.clone())).collect(), refs: st.refs.clone() };
+        let db = Db {
+            version: FORMAT_VERSION,
+            images: st
+                .images
+                .iter()
+                .map(|(k, v)| (k.clone(), v.meta.clone()))
+                .collect(),
+            refs: st.refs.clone(),
+        };
         crate::base::fs::write_atomic(&self.db_path(), &serde_json::to_vec(&db)?, 0o600)
     }
 
@@ -261,7 +289,10 @@ impl Store {
         let mut st = self.lock();
         let (layers, junk) = self.layers.read_all()?;
         for j in junk {
-            log::warn!("image store: removing incomplete layer directory {}", j.display());
+            log::warn!(
+                "image store: removing incomplete layer directory {}",
+                j.display()
+            );
             super::layers::remove_tree(&j)?;
         }
         for l in layers {
@@ -269,12 +300,24 @@ impl Store {
         }
         // Layers whose parent is gone cannot be used (cannot happen when commits are ordered).
         loop {
-            let orphans: Vec<LayerInfo> = st.layers.values().filter(|l| l.parent.as_ref().is_some_and(|p| !st.layers.contains_key(p))).cloned().collect();
+            let orphans: Vec<LayerInfo> = st
+                .layers
+                .values()
+                .filter(|l| {
+                    l.parent
+                        .as_ref()
+                        .is_some_and(|p| !st.layers.contains_key(p))
+                })
+                .cloned()
+                .collect();
             if orphans.is_empty() {
                 break;
             }
             for o in orphans {
-                log::warn!("image store: removing layer {} whose parent is missing", o.chain_id);
+                log::warn!(
+                    "image store: removing layer {} whose parent is missing",
+                    o.chain_id
+                );
                 self.layers.remove(&o)?;
                 st.layers.remove(&o.chain_id);
             }
@@ -311,9 +354,15 @@ impl Store {
         for e in fs::read_dir(&snaps).ctx(|| format!("read {}", snaps.display()))? {
             let e = e?;
             let key = e.file_name().to_string_lossy().into_owned();
-            let info: Option<SnapshotInfo> = fs::read(e.path().join("snapshot.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            let info: Option<SnapshotInfo> = fs::read(e.path().join("snapshot.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
             match info {
-                Some(i) if i.parent.as_ref().map_or(true, |p| st.layers.contains_key(p)) => {
+                Some(i)
+                    if i.parent
+                        .as_ref()
+                        .map_or(true, |p| st.layers.contains_key(p)) =>
+                {
                     st.snapshots.insert(key, i);
                 }
                 _ => {
@@ -339,12 +388,19 @@ impl Store {
                 return Err(Error::not_found(format!("layer {c} is missing")));
             }
         }
-        Ok(Image { id: id.clone(), config, chain, meta })
+        Ok(Image {
+            id: id.clone(),
+            config,
+            chain,
+            meta,
+        })
     }
 
     /// Move a directory into tmp/ (atomic) and delete it.
     pub(crate) fn trash(&self, p: &Path) -> Result<()> {
-        let t = self.tmp.join(format!("trash-{}", &crate::base::id::random_hex_id()[..16]));
+        let t = self
+            .tmp
+            .join(format!("trash-{}", &crate::base::id::random_hex_id()[..16]));
         match fs::rename(p, &t) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -362,7 +418,11 @@ impl Store {
         for img in st.images.values() {
             used.extend(img.chain.iter().cloned());
         }
-        let mut stack: Vec<Digest> = st.snapshots.values().filter_map(|s| s.parent.clone()).collect();
+        let mut stack: Vec<Digest> = st
+            .snapshots
+            .values()
+            .filter_map(|s| s.parent.clone())
+            .collect();
         stack.extend(st.leases.keys().cloned());
         while let Some(c) = stack.pop() {
             if let Some(p) = st.layers.get(&c).and_then(|l| l.parent.clone()) {
@@ -378,7 +438,12 @@ impl Store {
     /// Remove layers and blobs nothing uses; returns the removed layers, top first.
     pub(crate) fn collect(&self, st: &mut State) -> Result<Vec<LayerInfo>> {
         let used = Self::used_layers(st);
-        let mut unused: Vec<LayerInfo> = st.layers.values().filter(|l| !used.contains(&l.chain_id)).cloned().collect();
+        let mut unused: Vec<LayerInfo> = st
+            .layers
+            .values()
+            .filter(|l| !used.contains(&l.chain_id))
+            .cloned()
+            .collect();
         // Children before parents (Docker lists removed layers top first).
         let depth = |l: &LayerInfo, layers: &HashMap<Digest, LayerInfo>| {
             let mut d = 0;
@@ -413,7 +478,8 @@ impl Store {
     pub fn fsck(root: &Path) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         let db: Db = match fs::read(root.join("db.json")) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::internal(format!("corrupt db.json: {e}")))?,
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::internal(format!("corrupt db.json: {e}")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Db::default(),
             Err(e) => return Err(e.into()),
         };
@@ -433,7 +499,10 @@ impl Store {
             }
         }
         for id in db.images.keys() {
-            match content.read(id).and_then(|raw| ImageConfig::from_json(&raw)) {
+            match content
+                .read(id)
+                .and_then(|raw| ImageConfig::from_json(&raw))
+            {
                 Ok(cfg) => {
                     for c in chain_ids(cfg.diff_ids()) {
                         if !chains.contains(&c) {
@@ -496,7 +565,11 @@ impl Store {
     pub(crate) fn resolve_in(st: &State, name: &str) -> Result<Image> {
         match reference::parse_any(name) {
             Err(e) => Err(e.with_kind(ErrorKind::InvalidArgument)),
-            Ok(AnyRef::Digest(d)) => st.images.get(&d).cloned().ok_or_else(|| no_such_image(d.as_str())),
+            Ok(AnyRef::Digest(d)) => st
+                .images
+                .get(&d)
+                .cloned()
+                .ok_or_else(|| no_such_image(d.as_str())),
             Ok(AnyRef::Named(r)) => {
                 let key = r.clone().with_default_tag().full();
                 if let Some(img) = st.refs.get(&key).and_then(|id| st.images.get(id)) {
@@ -515,7 +588,11 @@ impl Store {
     /// A unique image ID with this (hex, or sha256:hex) prefix.
     fn search_id(st: &State, term: &str) -> Option<Digest> {
         let hex = term.strip_prefix("sha256:").unwrap_or(term);
-        if hex.is_empty() || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        if hex.is_empty()
+            || !hex
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
             return None;
         }
         let mut hits = st.images.keys().filter(|id| id.hex().starts_with(hex));
@@ -536,17 +613,29 @@ impl Store {
     }
 
     pub(crate) fn refs_of(st: &State, id: &Digest) -> Vec<Reference> {
-        let mut v: Vec<Reference> = st.refs.iter().filter(|(_, v)| *v == id).filter_map(|(k, _)| Reference::parse(k).ok()).collect();
+        let mut v: Vec<Reference> = st
+            .refs
+            .iter()
+            .filter(|(_, v)| *v == id)
+            .filter_map(|(k, _)| Reference::parse(k).ok())
+            .collect();
         v.sort_by_key(|r| r.full());
         v
     }
 
     fn children(st: &State, id: &Digest) -> usize {
-        st.images.values().filter(|i| i.meta.parent.as_ref() == Some(id)).count()
+        st.images
+            .values()
+            .filter(|i| i.meta.parent.as_ref() == Some(id))
+            .count()
     }
 
     fn image_size(st: &State, img: &Image) -> i64 {
-        img.chain.iter().filter_map(|c| st.layers.get(c)).map(|l| l.size as i64).sum()
+        img.chain
+            .iter()
+            .filter_map(|c| st.layers.get(c))
+            .map(|l| l.size as i64)
+            .sum()
     }
 
     // ----- list, inspect, history, df ------------------------------------------------------
@@ -565,7 +654,10 @@ impl Store {
                 }
             }
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         for v in f.get("until") {
             let t = parse_timestamp(&v, now)?;
             if before.map_or(true, |b| b > t) {
@@ -582,7 +674,11 @@ impl Store {
             }
         }
         let patterns = f.get("reference");
-        let all_users = if opts.container_count { users.users() } else { Vec::new() };
+        let all_users = if opts.container_count {
+            users.users()
+        } else {
+            Vec::new()
+        };
         let mut out = Vec::new();
         for img in st.images.values() {
             if dangling_only && Self::children(&st, &img.id) > 0 {
@@ -598,7 +694,9 @@ impl Store {
                     continue;
                 }
             }
-            if f.contains("label") && (img.config.config.is_none() || !f.match_kv("label", img.config.labels())) {
+            if f.contains("label")
+                && (img.config.config.is_none() || !f.match_kv("label", img.config.labels()))
+            {
                 continue;
             }
             let mut tags = Vec::new();
@@ -639,14 +737,23 @@ impl Store {
             }
             out.push(ImageSummary {
                 id: img.id.to_string(),
-                parent_id: img.meta.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                parent_id: img
+                    .meta
+                    .parent
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
                 repo_tags: tags,
                 repo_digests: digests,
                 created: img.created_unix(),
                 size: Self::image_size(&st, img),
                 shared_size: -1,
                 labels: img.config.labels().cloned().unwrap_or_default(),
-                containers: if opts.container_count { all_users.iter().filter(|u| u.image == img.id).count() as i64 } else { -1 },
+                containers: if opts.container_count {
+                    all_users.iter().filter(|u| u.image == img.id).count() as i64
+                } else {
+                    -1
+                },
             });
         }
         if opts.shared_size {
@@ -657,9 +764,17 @@ impl Store {
                 }
             }
             for s in out.iter_mut() {
-                let Ok(id) = Digest::parse(&s.id) else { continue };
+                let Ok(id) = Digest::parse(&s.id) else {
+                    continue;
+                };
                 let img = &st.images[&id];
-                s.shared_size = img.chain.iter().filter(|c| refs.get(c).copied().unwrap_or(0) > 1).filter_map(|c| st.layers.get(c)).map(|l| l.size as i64).sum();
+                s.shared_size = img
+                    .chain
+                    .iter()
+                    .filter(|c| refs.get(c).copied().unwrap_or(0) > 1)
+                    .filter_map(|c| st.layers.get(c))
+                    .map(|l| l.size as i64)
+                    .sum();
             }
         }
         out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
@@ -680,21 +795,53 @@ impl Store {
         }
         let mut comment = img.config.comment.clone();
         if comment.is_empty() {
-            comment = img.config.history.last().map(|h| h.comment.clone()).unwrap_or_default();
+            comment = img
+                .config
+                .history
+                .last()
+                .map(|h| h.comment.clone())
+                .unwrap_or_default();
         }
         let mut gd = BTreeMap::new();
         if let Some(top) = img.top_chain() {
-            let lowers: Vec<String> = img.chain.iter().rev().skip(1).map(|c| self.layers.diff_dir(c).to_string_lossy().into_owned()).collect();
+            let lowers: Vec<String> = img
+                .chain
+                .iter()
+                .rev()
+                .skip(1)
+                .map(|c| self.layers.diff_dir(c).to_string_lossy().into_owned())
+                .collect();
             if !lowers.is_empty() {
                 gd.insert("LowerDir".to_string(), lowers.join(":"));
             }
-            gd.insert("MergedDir".to_string(), self.layers.dir(top).join("merged").to_string_lossy().into_owned());
-            gd.insert("UpperDir".to_string(), self.layers.diff_dir(top).to_string_lossy().into_owned());
-            gd.insert("WorkDir".to_string(), self.layers.dir(top).join("work").to_string_lossy().into_owned());
+            gd.insert(
+                "MergedDir".to_string(),
+                self.layers
+                    .dir(top)
+                    .join("merged")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            gd.insert(
+                "UpperDir".to_string(),
+                self.layers.diff_dir(top).to_string_lossy().into_owned(),
+            );
+            gd.insert(
+                "WorkDir".to_string(),
+                self.layers
+                    .dir(top)
+                    .join("work")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
         Ok(ImageInspect {
             size: Self::image_size(&st, &img),
-            last_tag_time: img.meta.last_tag_time.clone().unwrap_or_else(|| ZERO_TIME.to_string()),
+            last_tag_time: img
+                .meta
+                .last_tag_time
+                .clone()
+                .unwrap_or_else(|| ZERO_TIME.to_string()),
             image: img,
             repo_tags: tags,
             repo_digests: digests,
@@ -711,7 +858,9 @@ impl Store {
         for h in &img.config.history {
             let mut size = 0;
             if !h.empty_layer {
-                let c = img.chain.get(n).ok_or_else(|| Error::invalid("too many non-empty layers in History section"))?;
+                let c = img.chain.get(n).ok_or_else(|| {
+                    Error::invalid("too many non-empty layers in History section")
+                })?;
                 size = st.layers.get(c).map(|l| l.size as i64).unwrap_or(0);
                 n += 1;
             }
@@ -719,7 +868,12 @@ impl Store {
                 0,
                 HistoryItem {
                     id: "<missing>".into(),
-                    created: h.created.as_deref().and_then(parse_rfc3339).map(|t| t.0).unwrap_or(0),
+                    created: h
+                        .created
+                        .as_deref()
+                        .and_then(parse_rfc3339)
+                        .map(|t| t.0)
+                        .unwrap_or(0),
                     created_by: h.created_by.clone(),
                     tags: Vec::new(),
                     size,
@@ -731,8 +885,17 @@ impl Store {
         for item in items.iter_mut() {
             let Some(i) = cur.take() else { break };
             item.id = i.id.to_string();
-            item.tags = Self::refs_of(&st, &i.id).into_iter().filter(|r| r.is_tagged()).map(|r| r.familiar()).collect();
-            cur = i.meta.parent.as_ref().and_then(|p| st.images.get(p)).cloned();
+            item.tags = Self::refs_of(&st, &i.id)
+                .into_iter()
+                .filter(|r| r.is_tagged())
+                .map(|r| r.familiar())
+                .collect();
+            cur = i
+                .meta
+                .parent
+                .as_ref()
+                .and_then(|p| st.images.get(p))
+                .cloned();
         }
         Ok(items)
     }
@@ -741,7 +904,15 @@ impl Store {
     /// and container counts.
     pub fn disk_usage(&self, users: &dyn ImageUsers) -> Result<(i64, Vec<ImageSummary>)> {
         let total: i64 = self.lock().layers.values().map(|l| l.size as i64).sum();
-        let images = self.list(&ListOptions { all: true, filters: Filters::default(), shared_size: true, container_count: true }, users)?;
+        let images = self.list(
+            &ListOptions {
+                all: true,
+                filters: Filters::default(),
+                shared_size: true,
+                container_count: true,
+            },
+            users,
+        )?;
         Ok((total, images))
     }
 
@@ -749,9 +920,12 @@ impl Store {
 
     /// `docker tag`: point `repo:tag` (tag defaults to latest) at the image `name`.
     pub fn tag(&self, name: &str, repo: &str, tag: &str) -> Result<()> {
-        let r = reference::repo_tag(repo, tag)?.ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
+        let r = reference::repo_tag(repo, tag)?
+            .ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
         if r.familiar_name() == "sha256" {
-            return Err(Error::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
+            return Err(Error::invalid(
+                "refusing to create an ambiguous tag using digest algorithm as name",
+            ));
         }
         let mut st = self.lock();
         let img = Self::resolve_in(&st, name).map_err(|e| e.with_kind(ErrorKind::NotFound))?;
@@ -763,13 +937,26 @@ impl Store {
     }
 
     /// `docker rmi` with Docker's rules (see moby daemon/images/image_delete.go).
-    pub fn delete(&self, name: &str, force: bool, prune: bool, users: &dyn ImageUsers) -> Result<Vec<DeleteItem>> {
+    pub fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        prune: bool,
+        users: &dyn ImageUsers,
+    ) -> Result<Vec<DeleteItem>> {
         let mut st = self.lock();
         let users = users.users();
         self.delete_locked(&mut st, name, force, prune, &users)
     }
 
-    fn delete_locked(&self, st: &mut State, name: &str, force: bool, prune: bool, users: &[ContainerUse]) -> Result<Vec<DeleteItem>> {
+    fn delete_locked(
+        &self,
+        st: &mut State,
+        name: &str,
+        force: bool,
+        prune: bool,
+        users: &[ContainerUse],
+    ) -> Result<Vec<DeleteItem>> {
         let img = Self::resolve_in(st, name)?;
         let id = img.id.clone();
         let mut records = Vec::new();
@@ -790,7 +977,11 @@ impl Store {
             st.refs.remove(&parsed.full());
             records.push(DeleteItem::Untagged(parsed.familiar()));
             repo_refs = Self::refs_of(st, &id);
-            if !parsed.is_canonical() && !repo_refs.iter().any(|r| !r.is_canonical() && r.name() == parsed.name()) {
+            if !parsed.is_canonical()
+                && !repo_refs
+                    .iter()
+                    .any(|r| !r.is_canonical() && r.name() == parsed.name())
+            {
                 let mut remaining = Vec::new();
                 for r in repo_refs {
                     if r.is_canonical() && r.name() == parsed.name() {
@@ -817,7 +1008,15 @@ impl Store {
                 records.push(DeleteItem::Untagged(r.familiar()));
             }
         }
-        match self.delete_helper(st, &id, &mut records, force, prune, removed_repository_ref, users) {
+        match self.delete_helper(
+            st,
+            &id,
+            &mut records,
+            force,
+            prune,
+            removed_repository_ref,
+            users,
+        ) {
             Ok(()) => {}
             Err(e) => {
                 if !records.is_empty() {
@@ -832,26 +1031,55 @@ impl Store {
 
     fn conflict(st: &State, id: &Digest, mask: u8, users: &[ContainerUse]) -> Option<Conflict> {
         if mask & CHILD != 0 && Self::children(st, id) > 0 {
-            return Some(Conflict { hard: true, used: false, id: id.clone(), msg: "image has dependent child images".into() });
+            return Some(Conflict {
+                hard: true,
+                used: false,
+                id: id.clone(),
+                msg: "image has dependent child images".into(),
+            });
         }
         if mask & RUNNING != 0 {
             if let Some(c) = users.iter().find(|u| u.image == *id && u.running) {
-                return Some(Conflict { hard: true, used: true, id: id.clone(), msg: format!("image is being used by running container {}", short(&c.id)) });
+                return Some(Conflict {
+                    hard: true,
+                    used: true,
+                    id: id.clone(),
+                    msg: format!("image is being used by running container {}", short(&c.id)),
+                });
             }
         }
         if mask & REFERENCE != 0 && !Self::refs_of(st, id).is_empty() {
-            return Some(Conflict { hard: false, used: false, id: id.clone(), msg: "image is referenced in multiple repositories".into() });
+            return Some(Conflict {
+                hard: false,
+                used: false,
+                id: id.clone(),
+                msg: "image is referenced in multiple repositories".into(),
+            });
         }
         if mask & STOPPED != 0 {
             if let Some(c) = users.iter().find(|u| u.image == *id && !u.running) {
-                return Some(Conflict { hard: false, used: true, id: id.clone(), msg: format!("image is being used by stopped container {}", short(&c.id)) });
+                return Some(Conflict {
+                    hard: false,
+                    used: true,
+                    id: id.clone(),
+                    msg: format!("image is being used by stopped container {}", short(&c.id)),
+                });
             }
         }
         None
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn delete_helper(&self, st: &mut State, id: &Digest, records: &mut Vec<DeleteItem>, force: bool, prune: bool, quiet: bool, users: &[ContainerUse]) -> Result<()> {
+    fn delete_helper(
+        &self,
+        st: &mut State,
+        id: &Digest,
+        records: &mut Vec<DeleteItem>,
+        force: bool,
+        prune: bool,
+        quiet: bool,
+        users: &[ContainerUse],
+    ) -> Result<()> {
         let mask = if force { HARD } else { HARD | SOFT };
         if let Some(c) = Self::conflict(st, id, mask, users) {
             let dangling = Self::refs_of(st, id).is_empty() && Self::children(st, id) == 0;
@@ -872,7 +1100,9 @@ impl Store {
             records.push(DeleteItem::Deleted(l.chain_id.to_string()));
         }
         match parent {
-            Some(p) if prune && st.images.contains_key(&p) => self.delete_helper(st, &p, records, false, true, true, users),
+            Some(p) if prune && st.images.contains_key(&p) => {
+                self.delete_helper(st, &p, records, false, true, true, users)
+            }
             _ => Ok(()),
         }
     }
@@ -884,14 +1114,18 @@ impl Store {
         let until = match filters.get("until").as_slice() {
             [] => None,
             [one] => {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
                 Some(parse_timestamp(one, now)?)
             }
             _ => return Err(Error::invalid("more than one until filter specified")),
         };
         let users = users.users();
         let mut st = self.lock();
-        let sizes: HashMap<Digest, u64> = st.layers.iter().map(|(k, v)| (k.clone(), v.size)).collect();
+        let sizes: HashMap<Digest, u64> =
+            st.layers.iter().map(|(k, v)| (k.clone(), v.size)).collect();
         let mut top: Vec<Digest> = Vec::new();
         for img in st.images.values() {
             if dangling_only && Self::children(&st, &img.id) > 0 {
@@ -967,9 +1201,17 @@ impl Store {
             let dirs: Vec<PathBuf> = img.chain.iter().map(|c| self.layers.diff_dir(c)).collect();
             (img, dirs)
         };
-        let work = self.tmp.join(format!("snap-{}", &crate::base::id::random_hex_id()[..16]));
+        let work = self
+            .tmp
+            .join(format!("snap-{}", &crate::base::id::random_hex_id()[..16]));
         crate::base::fs::mkdir_all(&work, 0o700)?;
-        let info = SnapshotInfo { key: key.to_string(), image: img.id.clone(), parent: img.top_chain().cloned(), mode: self.mode, read_only };
+        let info = SnapshotInfo {
+            key: key.to_string(),
+            image: img.id.clone(),
+            parent: img.top_chain().cloned(),
+            mode: self.mode,
+            read_only,
+        };
         let res = (|| -> Result<()> {
             match self.mode {
                 SnapshotMode::Overlay => {
@@ -991,7 +1233,10 @@ impl Store {
         let mut st = self.lock();
         if st.snapshots.contains_key(key) || !img.chain.iter().all(|c| st.layers.contains_key(c)) {
             let _ = fs::remove_dir_all(&work);
-            return Err(Error::conflict(format!("snapshot {key}: image {} changed while preparing", img.id)));
+            return Err(Error::conflict(format!(
+                "snapshot {key}: image {} changed while preparing",
+                img.id
+            )));
         }
         let dest = self.root.join("snapshots").join(key);
         fs::rename(&work, &dest).ctx(|| format!("commit snapshot {key}"))?;
@@ -1004,19 +1249,29 @@ impl Store {
     /// The mounts of an existing snapshot.
     pub fn snapshot_mounts(&self, key: &str) -> Result<Vec<Mount>> {
         let st = self.lock();
-        let info = st.snapshots.get(key).ok_or_else(|| Error::not_found(format!("snapshot {key} does not exist")))?;
+        let info = st
+            .snapshots
+            .get(key)
+            .ok_or_else(|| Error::not_found(format!("snapshot {key} does not exist")))?;
         let dir = self.root.join("snapshots").join(key);
         match info.mode {
             SnapshotMode::Copy => {
                 let mut options = vec!["rbind".to_string()];
                 options.push(if info.read_only { "ro" } else { "rw" }.to_string());
-                Ok(vec![Mount { typ: "bind".into(), source: dir.join("rootfs").to_string_lossy().into_owned(), options, cwd: None }])
+                Ok(vec![Mount {
+                    typ: "bind".into(),
+                    source: dir.join("rootfs").to_string_lossy().into_owned(),
+                    options,
+                    cwd: None,
+                }])
             }
             SnapshotMode::Overlay => {
                 let mut chain = Vec::new();
                 let mut c = info.parent.clone();
                 while let Some(x) = c {
-                    let l = st.layers.get(&x).ok_or_else(|| Error::internal(format!("snapshot {key}: layer {x} missing")))?;
+                    let l = st.layers.get(&x).ok_or_else(|| {
+                        Error::internal(format!("snapshot {key}: layer {x} missing"))
+                    })?;
                     chain.push(l.link.clone());
                     c = l.parent.clone();
                 }
@@ -1025,11 +1280,23 @@ impl Store {
                     // An image without layers: an empty lower directory.
                     let empty = dir.join("empty");
                     crate::base::fs::mkdir_all(&empty, 0o755)?;
-                    let mut m = snapshot::overlay_mount(&self.root, &[], &dir.join("upper"), &dir.join("work"), info.read_only);
+                    let mut m = snapshot::overlay_mount(
+                        &self.root,
+                        &[],
+                        &dir.join("upper"),
+                        &dir.join("work"),
+                        info.read_only,
+                    );
                     m.options[0] = format!("lowerdir={}", empty.display());
                     return Ok(vec![m]);
                 }
-                Ok(vec![snapshot::overlay_mount(&self.root, &chain, &dir.join("upper"), &dir.join("work"), info.read_only)])
+                Ok(vec![snapshot::overlay_mount(
+                    &self.root,
+                    &chain,
+                    &dir.join("upper"),
+                    &dir.join("work"),
+                    info.read_only,
+                )])
             }
         }
     }
@@ -1055,7 +1322,10 @@ impl Store {
         for c in chains {
             *st.leases.entry(c.clone()).or_default() += 1;
         }
-        Lease { store: self, chains: chains.to_vec() }
+        Lease {
+            store: self,
+            chains: chains.to_vec(),
+        }
     }
 
     pub fn layer(&self, chain: &Digest) -> Option<LayerInfo> {
@@ -1079,7 +1349,10 @@ impl Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("root", &self.root).field("mode", &self.mode).finish()
+        f.debug_struct("Store")
+            .field("root", &self.root)
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -1125,8 +1398,16 @@ struct Conflict {
 
 impl Conflict {
     fn message(&self) -> String {
-        let force = if self.hard { "cannot be forced" } else { "must be forced" };
-        format!("conflict: unable to delete {} ({force}) - {}", self.id.short(), self.msg)
+        let force = if self.hard {
+            "cannot be forced"
+        } else {
+            "must be forced"
+        };
+        format!(
+            "conflict: unable to delete {} ({force}) - {}",
+            self.id.short(),
+            self.msg
+        )
     }
 }
 
@@ -1136,7 +1417,10 @@ fn short(id: &str) -> &str {
 }
 
 fn is_id_prefix(id: &str, prefix: &str) -> bool {
-    id.starts_with(prefix) || id.split_once(':').is_some_and(|(_, hex)| hex.starts_with(prefix))
+    id.starts_with(prefix)
+        || id
+            .split_once(':')
+            .is_some_and(|(_, hex)| hex.starts_with(prefix))
 }
 
 /// All references from one repository and at most one tag (false for none).

@@ -21,7 +21,10 @@ const MAGIC: &[u8; 4] = b"BTS1";
 pub enum Record {
     Raw(Vec<u8>),
     /// `size` bytes read from the file at this (canonical, symlink-free) path in the layer.
-    File { path: Vec<u8>, size: u64 },
+    File {
+        path: Vec<u8>,
+        size: u64,
+    },
 }
 
 /// Records of one layer being built, with the bookkeeping needed when an entry later replaces
@@ -60,18 +63,31 @@ impl SplitBuilder {
         }
         let mut prefix = path.to_vec();
         prefix.push(b'/');
-        let hit: Vec<Vec<u8>> = self.files.keys().filter(|k| k.as_slice() == path || k.starts_with(&prefix)).cloned().collect();
+        let hit: Vec<Vec<u8>> = self
+            .files
+            .keys()
+            .filter(|k| k.as_slice() == path || k.starts_with(&prefix))
+            .cloned()
+            .collect();
         for k in hit {
-            let Some(idx) = self.files.remove(&k) else { continue };
+            let Some(idx) = self.files.remove(&k) else {
+                continue;
+            };
             if let Record::File { path, size } = &self.records[idx] {
                 if *size > super::tarstream::MAX_RECORDED {
                     return Err(Error::unsupported(format!("layer replaces {} ({size} bytes) within itself: too big to keep for its tar-split", String::from_utf8_lossy(path))));
                 }
                 let mut data = Vec::with_capacity(*size as usize);
                 let p = Path::new(std::ffi::OsStr::from_bytes(path));
-                root.open_file_beneath(p)?.take(*size).read_to_end(&mut data).ctx(|| format!("read {}", p.display()))?;
+                root.open_file_beneath(p)?
+                    .take(*size)
+                    .read_to_end(&mut data)
+                    .ctx(|| format!("read {}", p.display()))?;
                 if data.len() as u64 != *size {
-                    return Err(Error::internal(format!("{} is shorter than its tar entry", p.display())));
+                    return Err(Error::internal(format!(
+                        "{} is shorter than its tar entry",
+                        p.display()
+                    )));
                 }
                 self.records[idx] = Record::Raw(data);
             }
@@ -120,7 +136,11 @@ fn read_varint<R: Read>(r: &mut R) -> io::Result<Option<u64>> {
     loop {
         let mut b = [0u8; 1];
         if r.read(&mut b)? == 0 {
-            return if shift == 0 { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
+            return if shift == 0 {
+                Ok(None)
+            } else {
+                Err(io::ErrorKind::UnexpectedEof.into())
+            };
         }
         if shift > 63 {
             return Err(io::ErrorKind::InvalidData.into());
@@ -149,14 +169,24 @@ enum Current {
 impl Assembler<io::BufReader<zstd::stream::read::Decoder<'static, io::BufReader<std::fs::File>>>> {
     pub fn open(split_file: &Path, layer_dir: Dir) -> Result<Self> {
         let f = std::fs::File::open(split_file).ctx(|| format!("open {}", split_file.display()))?;
-        let dec = zstd::stream::read::Decoder::new(f).ctx(|| format!("read {}", split_file.display()))?;
+        let dec =
+            zstd::stream::read::Decoder::new(f).ctx(|| format!("read {}", split_file.display()))?;
         let mut split = io::BufReader::new(dec);
         let mut magic = [0u8; 4];
-        split.read_exact(&mut magic).ctx(|| format!("read {}", split_file.display()))?;
+        split
+            .read_exact(&mut magic)
+            .ctx(|| format!("read {}", split_file.display()))?;
         if &magic != MAGIC {
-            return Err(Error::internal(format!("{} is not a berth tar-split file", split_file.display())));
+            return Err(Error::internal(format!(
+                "{} is not a berth tar-split file",
+                split_file.display()
+            )));
         }
-        Ok(Assembler { split, root: layer_dir, current: Current::None })
+        Ok(Assembler {
+            split,
+            root: layer_dir,
+            current: Current::None,
+        })
     }
 }
 
@@ -178,7 +208,10 @@ impl<R: Read> Read for Assembler<R> {
                     let n = f.read(&mut buf[..want])?;
                     if n == 0 {
                         let p = String::from_utf8_lossy(path).into_owned();
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("layer file {p} is shorter than recorded")));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("layer file {p} is shorter than recorded"),
+                        ));
                     }
                     *left -= n as u64;
                     return Ok(n);
@@ -203,10 +236,18 @@ impl<R: Read> Read for Assembler<R> {
                     }
                     let mut path = vec![0u8; plen as usize];
                     self.split.read_exact(&mut path)?;
-                    let f = self.root.open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&path))).map_err(|e| io::Error::other(e.to_string()))?;
+                    let f = self
+                        .root
+                        .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&path)))
+                        .map_err(|e| io::Error::other(e.to_string()))?;
                     self.current = Current::File(f.take(size), size, path);
                 }
-                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt tar-split record")),
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt tar-split record",
+                    ))
+                }
             }
         }
     }
@@ -235,7 +276,8 @@ mod tests {
         std::fs::remove_file(dir.join("layer/g")).unwrap();
         let f = std::fs::File::create(dir.join("split")).unwrap();
         b.write_to(f).unwrap();
-        let mut a = Assembler::open(&dir.join("split"), Dir::open(&dir.join("layer")).unwrap()).unwrap();
+        let mut a =
+            Assembler::open(&dir.join("split"), Dir::open(&dir.join("layer")).unwrap()).unwrap();
         let mut out = Vec::new();
         a.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"HEAD0123456789PADabcEND");

@@ -72,7 +72,17 @@ pub struct TarReader<R: Read> {
 
 impl<R: Read> TarReader<R> {
     pub fn new(inner: R, recording: bool) -> Self {
-        TarReader { inner, recording, raw: Vec::new(), remaining: 0, padding: 0, globals: Vec::new(), consumed: 0, done: false, recorded: 0 }
+        TarReader {
+            inner,
+            recording,
+            raw: Vec::new(),
+            remaining: 0,
+            padding: 0,
+            globals: Vec::new(),
+            consumed: 0,
+            done: false,
+            recorded: 0,
+        }
     }
 
     pub fn into_inner(self) -> R {
@@ -96,7 +106,10 @@ impl<R: Read> TarReader<R> {
     fn record(&mut self, b: &[u8]) -> Result<()> {
         self.recorded += b.len() as u64;
         if self.recorded > MAX_RECORDED {
-            return Err(bad(format!("more than {} MiB of headers and non-file data in one layer", MAX_RECORDED >> 20)));
+            return Err(bad(format!(
+                "more than {} MiB of headers and non-file data in one layer",
+                MAX_RECORDED >> 20
+            )));
         }
         self.raw.extend_from_slice(b);
         Ok(())
@@ -108,7 +121,10 @@ impl<R: Read> TarReader<R> {
             return Ok(0);
         }
         let want = (buf.len() as u64).min(self.remaining) as usize;
-        let n = self.inner.read(&mut buf[..want]).map_err(|e| Error::from(e).context("read tar entry content"))?;
+        let n = self
+            .inner
+            .read(&mut buf[..want])
+            .map_err(|e| Error::from(e).context("read tar entry content"))?;
         if n == 0 {
             return Err(bad("unexpected EOF in entry content"));
         }
@@ -160,7 +176,8 @@ impl<R: Read> TarReader<R> {
         let mut long_link: Option<Vec<u8>> = None;
         loop {
             let mut block = [0u8; BLOCK];
-            let got = read_some(&mut self.inner, &mut block).map_err(|e| e.context("read tar header"))?;
+            let got =
+                read_some(&mut self.inner, &mut block).map_err(|e| e.context("read tar header"))?;
             self.consumed += got as u64;
             if self.recording {
                 self.record(&block[..got])?;
@@ -257,7 +274,9 @@ impl<R: Read> TarReader<R> {
             b'6' => Kind::Fifo,
             other => Kind::Other(other),
         };
-        let num = |r: std::ops::Range<usize>, what: &str| parse_num(&b[r]).ok_or_else(|| bad(format!("invalid {what} field")));
+        let num = |r: std::ops::Range<usize>, what: &str| {
+            parse_num(&b[r]).ok_or_else(|| bad(format!("invalid {what} field")))
+        };
         let mut atime = None;
         if gnu {
             let a = parse_num(&b[345..357]).unwrap_or(0);
@@ -265,7 +284,14 @@ impl<R: Read> TarReader<R> {
                 atime = Some((a as i64, 0));
             }
         }
-        let (dev_major, dev_minor) = if ustar || gnu { (num(329..337, "devmajor").unwrap_or(0) as u32, num(337..345, "devminor").unwrap_or(0) as u32) } else { (0, 0) };
+        let (dev_major, dev_minor) = if ustar || gnu {
+            (
+                num(329..337, "devmajor").unwrap_or(0) as u32,
+                num(337..345, "devminor").unwrap_or(0) as u32,
+            )
+        } else {
+            (0, 0)
+        };
         Ok(Header {
             path,
             link: cstr(&b[157..257]).to_vec(),
@@ -307,13 +333,17 @@ pub struct EntryReader<'a, R: Read> {
 
 impl<R: Read> Read for EntryReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tr.read_content(buf).map_err(|e| io::Error::other(e.to_string()))
+        self.tr
+            .read_content(buf)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 }
 
 /// Does this 512-byte block look like a tar header (valid checksum and size)?
 pub fn is_tar_header(block: &[u8]) -> bool {
-    let Ok(b) = <&[u8; BLOCK]>::try_from(block) else { return false };
+    let Ok(b) = <&[u8; BLOCK]>::try_from(block) else {
+        return false;
+    };
     !b.iter().all(|c| *c == 0) && checksum_ok(b) && parse_num(&b[124..136]).is_some()
 }
 
@@ -357,7 +387,9 @@ pub fn padding_of(size: u64) -> u64 {
 }
 
 fn checksum_ok(b: &[u8; BLOCK]) -> bool {
-    let Some(want) = parse_num(&b[148..156]) else { return false };
+    let Some(want) = parse_num(&b[148..156]) else {
+        return false;
+    };
     let mut unsigned: u64 = 0;
     let mut signed: i64 = 0;
     for (i, c) in b.iter().enumerate() {
@@ -382,7 +414,12 @@ fn parse_num(f: &[u8]) -> Option<u64> {
             return Some(v);
         }
     }
-    let s: Vec<u8> = f.iter().copied().skip_while(|c| *c == b' ').take_while(|c| *c != 0 && *c != b' ').collect();
+    let s: Vec<u8> = f
+        .iter()
+        .copied()
+        .skip_while(|c| *c == b' ')
+        .take_while(|c| *c != 0 && *c != b' ')
+        .collect();
     if s.is_empty() {
         return Some(0);
     }
@@ -400,13 +437,22 @@ fn parse_pax(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let sp = rest.iter().position(|c| *c == b' ').ok_or_else(|| bad("invalid PAX record"))?;
-        let len: usize = std::str::from_utf8(&rest[..sp]).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad("invalid PAX record length"))?;
+        let sp = rest
+            .iter()
+            .position(|c| *c == b' ')
+            .ok_or_else(|| bad("invalid PAX record"))?;
+        let len: usize = std::str::from_utf8(&rest[..sp])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("invalid PAX record length"))?;
         if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
             return Err(bad("invalid PAX record"));
         }
         let rec = &rest[sp + 1..len - 1];
-        let eq = rec.iter().position(|c| *c == b'=').ok_or_else(|| bad("invalid PAX record"))?;
+        let eq = rec
+            .iter()
+            .position(|c| *c == b'=')
+            .ok_or_else(|| bad("invalid PAX record"))?;
         let key = String::from_utf8_lossy(&rec[..eq]).into_owned();
         out.push((key, rec[eq + 1..].to_vec()));
         rest = &rest[len..];
@@ -431,7 +477,12 @@ fn pax_time(v: &[u8]) -> Option<(i64, u32)> {
 }
 
 fn apply_pax(h: &mut Header, k: &str, v: &[u8]) -> Result<()> {
-    let num = || -> Result<u64> { std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad(format!("invalid PAX {k}"))) };
+    let num = || -> Result<u64> {
+        std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(format!("invalid PAX {k}")))
+    };
     match k {
         "path" => h.path = v.to_vec(),
         "linkpath" => h.link = v.to_vec(),
@@ -440,7 +491,9 @@ fn apply_pax(h: &mut Header, k: &str, v: &[u8]) -> Result<()> {
         "gid" => h.gid = num()? as u32,
         "mtime" => h.mtime = pax_time(v).ok_or_else(|| bad("invalid PAX mtime"))?,
         "atime" => h.atime = pax_time(v),
-        _ if k.starts_with("SCHILY.xattr.") => h.xattrs.push((k["SCHILY.xattr.".len()..].to_string(), v.to_vec())),
+        _ if k.starts_with("SCHILY.xattr.") => h
+            .xattrs
+            .push((k["SCHILY.xattr.".len()..].to_string(), v.to_vec())),
         _ if k.starts_with("GNU.sparse.") => return Err(bad("GNU sparse files are not supported")),
         _ => {}
     }
@@ -470,7 +523,9 @@ impl<W: Write> TarWriter<W> {
     }
 
     fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.out.write_all(b).map_err(|e| Error::from(e).context("write tar stream"))?;
+        self.out
+            .write_all(b)
+            .map_err(|e| Error::from(e).context("write tar stream"))?;
         self.written += b.len() as u64;
         Ok(())
     }
@@ -518,7 +573,9 @@ impl<W: Write> TarWriter<W> {
         let mut left = size;
         while left > 0 {
             let want = (left as usize).min(buf.len());
-            let n = r.read(&mut buf[..want]).map_err(|e| Error::from(e).context("read entry content"))?;
+            let n = r
+                .read(&mut buf[..want])
+                .map_err(|e| Error::from(e).context("read entry content"))?;
             if n == 0 {
                 return Err(Error::internal("entry content ended early"));
             }
@@ -529,18 +586,34 @@ impl<W: Write> TarWriter<W> {
     }
 
     pub fn file(&mut self, path: &str, data: &[u8], mtime: i64) -> Result<()> {
-        self.header(&WriteHeader { path, kind: Kind::File, mode: 0o644, size: data.len() as u64, mtime, link: "" })?;
+        self.header(&WriteHeader {
+            path,
+            kind: Kind::File,
+            mode: 0o644,
+            size: data.len() as u64,
+            mtime,
+            link: "",
+        })?;
         self.content(data, data.len() as u64)
     }
 
     pub fn dir(&mut self, path: &str, mtime: i64) -> Result<()> {
-        self.header(&WriteHeader { path, kind: Kind::Dir, mode: 0o755, size: 0, mtime, link: "" })
+        self.header(&WriteHeader {
+            path,
+            kind: Kind::Dir,
+            mode: 0o755,
+            size: 0,
+            mtime,
+            link: "",
+        })
     }
 
     /// The end-of-archive marker (two zero blocks).
     pub fn finish(&mut self) -> Result<()> {
         self.put(&[0u8; BLOCK * 2])?;
-        self.out.flush().map_err(|e| Error::from(e).context("flush tar stream"))
+        self.out
+            .flush()
+            .map_err(|e| Error::from(e).context("flush tar stream"))
     }
 }
 
@@ -589,7 +662,15 @@ fn octal(field: &mut [u8], v: u64) {
     field[w] = 0;
 }
 
-fn ustar_block(name: &[u8], prefix: &[u8], typ: u8, mode: u32, size: u64, mtime: i64, link: &[u8]) -> [u8; BLOCK] {
+fn ustar_block(
+    name: &[u8],
+    prefix: &[u8],
+    typ: u8,
+    mode: u32,
+    size: u64,
+    mtime: i64,
+    link: &[u8],
+) -> [u8; BLOCK] {
     let mut b = [0u8; BLOCK];
     b[..name.len()].copy_from_slice(name);
     octal(&mut b[100..108], mode as u64);
@@ -637,7 +718,15 @@ mod tests {
         w.file("blobs/sha256/abc", b"hello", 0).unwrap();
         w.file(&long, b"1", 5).unwrap();
         w.file(&very_long, b"22", 5).unwrap();
-        w.header(&WriteHeader { path: "l", kind: Kind::Symlink, mode: 0o777, size: 0, mtime: 0, link: &"t".repeat(150) }).unwrap();
+        w.header(&WriteHeader {
+            path: "l",
+            kind: Kind::Symlink,
+            mode: 0o777,
+            size: 0,
+            mtime: 0,
+            link: &"t".repeat(150),
+        })
+        .unwrap();
         w.finish().unwrap();
         let hs = roundtrip_entries(&w.out);
         assert_eq!(hs.len(), 5);
@@ -651,8 +740,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("berth-tarw-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("t.tar"), &w.out).unwrap();
-        let out = std::process::Command::new("tar").arg("tf").arg(dir.join("t.tar")).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("tar")
+            .arg("tf")
+            .arg(dir.join("t.tar"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let names = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(names.contains(&very_long), "{names}");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -668,11 +765,21 @@ mod tests {
         std::os::unix::fs::symlink("c".repeat(120), dir.join("src/l")).unwrap();
         for fmt in ["gnu", "posix"] {
             let t = dir.join(format!("{fmt}.tar"));
-            let st = std::process::Command::new("tar").args(["--format", fmt, "-C"]).arg(dir.join("src")).arg("-cf").arg(&t).arg(".").status().unwrap();
+            let st = std::process::Command::new("tar")
+                .args(["--format", fmt, "-C"])
+                .arg(dir.join("src"))
+                .arg("-cf")
+                .arg(&t)
+                .arg(".")
+                .status()
+                .unwrap();
             assert!(st.success());
             let data = std::fs::read(&t).unwrap();
             let hs = roundtrip_entries(&data);
-            let f = hs.iter().find(|h| h.path.ends_with(b"/file")).unwrap_or_else(|| panic!("{fmt}: no file"));
+            let f = hs
+                .iter()
+                .find(|h| h.path.ends_with(b"/file"))
+                .unwrap_or_else(|| panic!("{fmt}: no file"));
             assert_eq!(f.size, 7);
             assert!(f.path.len() > 160);
             let l = hs.iter().find(|h| h.path == b"./l").unwrap();
@@ -693,7 +800,11 @@ mod tests {
         while r.next_header().unwrap().is_some() {
             r.finish_entry(true).unwrap();
         }
-        assert!(r.drain_trailer().unwrap_err().to_string().contains("MiB of headers"));
+        assert!(r
+            .drain_trailer()
+            .unwrap_err()
+            .to_string()
+            .contains("MiB of headers"));
     }
 
     #[test]
@@ -704,11 +815,18 @@ mod tests {
         let mut data = w.out.clone();
         data[0] = b'b';
         let mut r = TarReader::new(&data[..], false);
-        assert!(r.next_header().unwrap_err().to_string().contains("checksum"));
+        assert!(r
+            .next_header()
+            .unwrap_err()
+            .to_string()
+            .contains("checksum"));
         let mut f = [0u8; 12];
         octal(&mut f, 1 << 40);
         assert_eq!(parse_num(&f), Some(1 << 40));
         assert_eq!(parse_num(b"0000644\0"), Some(0o644));
-        assert_eq!(pax_time(b"1700000000.5"), Some((1_700_000_000, 500_000_000)));
+        assert_eq!(
+            pax_time(b"1700000000.5"),
+            Some((1_700_000_000, 500_000_000))
+        );
     }
 }

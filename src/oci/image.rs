@@ -19,13 +19,16 @@ pub const MEDIA_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const MEDIA_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const MEDIA_OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const MEDIA_OCI_LAYER_NONDIST: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar";
-pub const MEDIA_OCI_LAYER_NONDIST_GZIP: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+pub const MEDIA_OCI_LAYER_NONDIST_GZIP: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const MEDIA_DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_DOCKER_MANIFEST_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const MEDIA_DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 pub const MEDIA_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-pub const MEDIA_DOCKER_LAYER_FOREIGN: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+pub const MEDIA_DOCKER_LAYER_FOREIGN: &str =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
 /// `index.json` annotation holding the full image name (containerd, Docker 25+ save).
 pub const ANNOTATION_IMAGE_NAME: &str = "io.containerd.image.name";
@@ -48,20 +51,38 @@ pub struct Digest(String);
 impl Digest {
     pub fn parse(s: &str) -> Result<Digest> {
         let Some((alg, hex)) = s.split_once(':') else {
-            return Err(Error::invalid(format!("invalid checksum digest format: {s:?}")));
+            return Err(Error::invalid(format!(
+                "invalid checksum digest format: {s:?}"
+            )));
         };
         if alg != "sha256" {
-            if alg.is_empty() || !alg.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+._-".contains(&c)) {
-                return Err(Error::invalid(format!("invalid checksum digest format: {s:?}")));
+            if alg.is_empty()
+                || !alg
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+._-".contains(&c))
+            {
+                return Err(Error::invalid(format!(
+                    "invalid checksum digest format: {s:?}"
+                )));
             }
-            return Err(Error::invalid(format!("unsupported digest algorithm: {s:?}")));
+            return Err(Error::invalid(format!(
+                "unsupported digest algorithm: {s:?}"
+            )));
         }
-        Self::from_hex(hex).map_err(|_| Error::invalid(format!("invalid checksum digest length or characters: {s:?}")))
+        Self::from_hex(hex).map_err(|_| {
+            Error::invalid(format!(
+                "invalid checksum digest length or characters: {s:?}"
+            ))
+        })
     }
 
     /// From the 64 hex characters alone (as in `blobs/sha256/<hex>` or a legacy `<hex>.json`).
     pub fn from_hex(hex: &str) -> Result<Digest> {
-        if hex.len() != 64 || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
             return Err(Error::invalid(format!("invalid sha256 hex {hex:?}")));
         }
         Ok(Digest(format!("sha256:{hex}")))
@@ -145,7 +166,11 @@ pub struct Platform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
-    #[serde(default, rename = "os.version", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default, rename = "os.features", skip_serializing_if = "Vec::is_empty")]
     pub os_features: Vec<String>,
@@ -174,7 +199,16 @@ pub struct Descriptor {
 
 impl Descriptor {
     pub fn new(media_type: &str, digest: Digest, size: i64) -> Descriptor {
-        Descriptor { media_type: media_type.into(), digest, size, urls: Vec::new(), annotations: BTreeMap::new(), data: None, platform: None, artifact_type: None }
+        Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            urls: Vec::new(),
+            annotations: BTreeMap::new(),
+            data: None,
+            platform: None,
+            artifact_type: None,
+        }
     }
 }
 
@@ -294,7 +328,11 @@ pub struct ContainerConfig {
     pub stop_signal: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "str_slice")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "str_slice"
+    )]
     pub shell: Option<Vec<String>>,
 }
 
@@ -302,11 +340,15 @@ fn empty_map<V>(m: &Option<BTreeMap<String, V>>) -> bool {
     m.as_ref().map_or(true, |m| m.is_empty())
 }
 
-fn null_or_vec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
+fn null_or_vec<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
     Option::<Vec<String>>::deserialize(d)
 }
 
-fn str_slice<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
+fn str_slice<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum StrSlice {
@@ -333,15 +375,31 @@ impl ContainerConfig {
             put("User", json!(self.user));
         }
         if let Some(p) = self.exposed_ports.as_ref().filter(|p| !p.is_empty()) {
-            put("ExposedPorts", json!(p.keys().map(|k| (k.clone(), json!({}))).collect::<Map<_, _>>()));
+            put(
+                "ExposedPorts",
+                json!(p
+                    .keys()
+                    .map(|k| (k.clone(), json!({})))
+                    .collect::<Map<_, _>>()),
+            );
         }
-        for (k, v) in [("Env", &self.env), ("Entrypoint", &self.entrypoint), ("Cmd", &self.cmd)] {
+        for (k, v) in [
+            ("Env", &self.env),
+            ("Entrypoint", &self.entrypoint),
+            ("Cmd", &self.cmd),
+        ] {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 put(k, json!(v));
             }
         }
         if let Some(v) = self.volumes.as_ref().filter(|v| !v.is_empty()) {
-            put("Volumes", json!(v.keys().map(|k| (k.clone(), json!({}))).collect::<Map<_, _>>()));
+            put(
+                "Volumes",
+                json!(v
+                    .keys()
+                    .map(|k| (k.clone(), json!({})))
+                    .collect::<Map<_, _>>()),
+            );
         }
         if !self.working_dir.is_empty() {
             put("WorkingDir", json!(self.working_dir));
@@ -395,7 +453,11 @@ pub struct ImageConfig {
     pub variant: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub os: String,
-    #[serde(default, rename = "os.version", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default, rename = "os.features", skip_serializing_if = "Vec::is_empty")]
     pub os_features: Vec<String>,
@@ -407,17 +469,25 @@ pub struct ImageConfig {
 
 impl ImageConfig {
     pub fn from_json(raw: &[u8]) -> Result<ImageConfig> {
-        serde_json::from_slice(raw).map_err(|e| Error::invalid(format!("invalid image config: {e}")))
+        serde_json::from_slice(raw)
+            .map_err(|e| Error::invalid(format!("invalid image config: {e}")))
     }
 
     /// Diff IDs of the layers, bottom first.
     pub fn diff_ids(&self) -> &[Digest] {
-        self.rootfs.as_ref().map(|r| r.diff_ids.as_slice()).unwrap_or(&[])
+        self.rootfs
+            .as_ref()
+            .map(|r| r.diff_ids.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The OS, defaulting to linux as Docker does for images that omit it.
     pub fn os(&self) -> &str {
-        if self.os.is_empty() { "linux" } else { &self.os }
+        if self.os.is_empty() {
+            "linux"
+        } else {
+            &self.os
+        }
     }
 
     pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
@@ -431,15 +501,33 @@ mod tests {
 
     #[test]
     fn digest_parse_and_reject() {
-        let d = Digest::parse("sha256:615df381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65").unwrap();
+        let d = Digest::parse(
+            "sha256:615df381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65",
+        )
+        .unwrap();
         assert_eq!(d.short(), "615df3819714");
         assert_eq!(d.hex().len(), 64);
-        assert!(Digest::parse("sha256:615DF381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65").is_err());
+        assert!(Digest::parse(
+            "sha256:615DF381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65"
+        )
+        .is_err());
         assert!(Digest::parse("sha256:abc").is_err());
-        assert!(Digest::parse("615df381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65").is_err());
-        assert!(Digest::parse("sha512:00").unwrap_err().to_string().contains("unsupported digest algorithm"));
-        assert_eq!(Digest::of(b"").hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        let j: Digest = serde_json::from_str("\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"").unwrap();
+        assert!(
+            Digest::parse("615df381971417291f223fd1a8933314dfb0734d4bec30db95b722557824ad65")
+                .is_err()
+        );
+        assert!(Digest::parse("sha512:00")
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported digest algorithm"));
+        assert_eq!(
+            Digest::of(b"").hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let j: Digest = serde_json::from_str(
+            "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"",
+        )
+        .unwrap();
         assert_eq!(j, Digest::of(b""));
         assert!(serde_json::from_str::<Digest>("\"sha256:zz\"").is_err());
     }
@@ -471,8 +559,16 @@ mod tests {
         let want: serde_json::Value = serde_json::from_str(r#"{"ExposedPorts":{"80/tcp":{}},"Env":["A=1"],"Cmd":["sh"],"WorkingDir":"/data","Labels":{"x":"y"}}"#).unwrap();
         assert_eq!(cc.to_oci_json(), want);
         let legacy = serde_json::to_string(cc).unwrap();
-        assert!(legacy.starts_with(r#"{"Hostname":"","Domainname":"","User":"","AttachStdin":false"#), "{legacy}");
-        assert!(legacy.contains(r#""Image":"","Volumes":null,"WorkingDir":"/data","Entrypoint":null,"OnBuild":null"#), "{legacy}");
+        assert!(
+            legacy.starts_with(r#"{"Hostname":"","Domainname":"","User":"","AttachStdin":false"#),
+            "{legacy}"
+        );
+        assert!(
+            legacy.contains(
+                r#""Image":"","Volumes":null,"WorkingDir":"/data","Entrypoint":null,"OnBuild":null"#
+            ),
+            "{legacy}"
+        );
         assert!(c.history[0].empty_layer);
     }
 
@@ -482,7 +578,13 @@ mod tests {
         let parsed: Manifest = serde_json::from_str(m).unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), m);
         let i: Index = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1,"annotations":{"org.opencontainers.image.ref.name":"small:peer"},"platform":{"architecture":"amd64","os":"linux"}}]}"#).unwrap();
-        assert_eq!(i.manifests[0].annotations[ANNOTATION_REF_NAME], "small:peer");
-        assert_eq!(i.manifests[0].platform.as_ref().unwrap().architecture, "amd64");
+        assert_eq!(
+            i.manifests[0].annotations[ANNOTATION_REF_NAME],
+            "small:peer"
+        );
+        assert_eq!(
+            i.manifests[0].platform.as_ref().unwrap().architecture,
+            "amd64"
+        );
     }
 }

@@ -268,7 +268,11 @@ pub struct Memory {
     pub kernel_tcp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swappiness: Option<u64>,
-    #[serde(rename = "disableOOMKiller", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "disableOOMKiller",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub disable_oom_killer: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_hierarchy: Option<bool>,
@@ -315,9 +319,17 @@ pub struct BlockIo {
     pub throttle_read_bps_device: Vec<ThrottleDevice>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub throttle_write_bps_device: Vec<ThrottleDevice>,
-    #[serde(rename = "throttleReadIOPSDevice", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "throttleReadIOPSDevice",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub throttle_read_iops_device: Vec<ThrottleDevice>,
-    #[serde(rename = "throttleWriteIOPSDevice", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "throttleWriteIOPSDevice",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub throttle_write_iops_device: Vec<ThrottleDevice>,
 }
 
@@ -422,13 +434,40 @@ mod tests {
         let linux = s.linux.as_ref().unwrap();
         assert_eq!(linux.uid_mappings[0].host_id, 1000);
         assert_eq!(linux.namespaces[1].path.as_deref(), Some("/proc/1/ns/net"));
-        assert_eq!(linux.resources.as_ref().unwrap().block_io.as_ref().unwrap().weight, Some(10));
-        assert_eq!(linux.resources.as_ref().unwrap().memory.as_ref().unwrap().disable_oom_killer, Some(true));
-        assert_eq!(linux.seccomp.as_ref().unwrap().syscalls[0].args[0].value_two, 0);
+        assert_eq!(
+            linux
+                .resources
+                .as_ref()
+                .unwrap()
+                .block_io
+                .as_ref()
+                .unwrap()
+                .weight,
+            Some(10)
+        );
+        assert_eq!(
+            linux
+                .resources
+                .as_ref()
+                .unwrap()
+                .memory
+                .as_ref()
+                .unwrap()
+                .disable_oom_killer,
+            Some(true)
+        );
+        assert_eq!(
+            linux.seccomp.as_ref().unwrap().syscalls[0].args[0].value_two,
+            0
+        );
         assert_eq!(s.process.as_ref().unwrap().rlimits[0].kind, "RLIMIT_NOFILE");
         let back: Spec = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
         let out = serde_json::to_string(&s).unwrap();
-        assert!(out.contains("\"containerID\":0") && out.contains("\"blockIO\"") && out.contains("\"disableOOMKiller\""));
+        assert!(
+            out.contains("\"containerID\":0")
+                && out.contains("\"blockIO\"")
+                && out.contains("\"disableOOMKiller\"")
+        );
     }
 }

@@ -6,18 +6,57 @@ use crate::sys::capability as cap;
 
 /// Capability numbers from linux/capability.h, in order.
 const NAMES: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
-    "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-    "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 /// `CAP_NET_ADMIN` (or `NET_ADMIN`, any case) → 12.
 pub fn number(name: &str) -> Option<u32> {
     let up = name.to_ascii_uppercase();
-    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    let full = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    };
     NAMES.iter().position(|n| *n == full).map(|i| i as u32)
 }
 
@@ -77,8 +116,12 @@ pub fn apply_bounding(keep: u64) -> Result<()> {
 /// both permitted and inheritable; like runc, ones that are not are skipped, not an error
 /// (`runc spec`'s default lists ambient capabilities with an empty inheritable set).
 pub fn apply_process_sets(r: &Resolved) -> Result<()> {
-    cap::set(cap::Sets { effective: r.effective, permitted: r.permitted, inheritable: r.inheritable })
-        .map_err(|e| e.context("apply the process capabilities"))?;
+    cap::set(cap::Sets {
+        effective: r.effective,
+        permitted: r.permitted,
+        inheritable: r.inheritable,
+    })
+    .map_err(|e| e.context("apply the process capabilities"))?;
     cap::clear_ambient()?;
     for c in 0..64u32 {
         if r.ambient & (1 << c) != 0 && r.permitted & r.inheritable & (1 << c) != 0 {
@@ -103,8 +146,20 @@ mod tests {
 
     #[test]
     fn masks_and_unknown_names() {
-        let m = mask(&["CAP_KILL".into(), "CAP_AUDIT_WRITE".into(), "CAP_NET_BIND_SERVICE".into()]).unwrap();
-        assert_eq!(m, 0x2000_0420, "the default set of runc spec, as /proc/self/status shows it");
-        assert_eq!(mask(&["CAP_FLY".into(), "CAP_KILL".into()]).unwrap(), 1 << 5, "unknown names are ignored");
+        let m = mask(&[
+            "CAP_KILL".into(),
+            "CAP_AUDIT_WRITE".into(),
+            "CAP_NET_BIND_SERVICE".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            m, 0x2000_0420,
+            "the default set of runc spec, as /proc/self/status shows it"
+        );
+        assert_eq!(
+            mask(&["CAP_FLY".into(), "CAP_KILL".into()]).unwrap(),
+            1 << 5,
+            "unknown names are ignored"
+        );
     }
 }

@@ -11,12 +11,20 @@ use std::path::Path;
 
 /// In the container (after pivot_root): allocate the pty, hand the master to `socket`, make the
 /// slave the controlling terminal and stdio; with `bind_console`, also /dev/console.
-pub fn setup(socket: OwnedFd, size: Option<ConsoleSize>, uid: u32, gid: u32, bind_console: bool) -> Result<()> {
+pub fn setup(
+    socket: OwnedFd,
+    size: Option<ConsoleSize>,
+    uid: u32,
+    gid: u32,
+    bind_console: bool,
+) -> Result<()> {
     let ptmx = Path::new("/dev/ptmx");
     let probe = sfd::open(ptmx, sfd::O_PATH, 0).map_err(|e| e.context("open /dev/ptmx"))?;
     // The ptmx must belong to a devpts instance: a rootfs could put anything at /dev/ptmx.
     if sfd::fs_magic(probe.as_fd())? != sfd::DEVPTS_SUPER_MAGIC {
-        return Err(Error::invalid("/dev/ptmx is not a devpts ptmx (is /dev/pts mounted?)"));
+        return Err(Error::invalid(
+            "/dev/ptmx is not a devpts ptmx (is /dev/pts mounted?)",
+        ));
     }
     drop(probe);
     let (master, slave) = st::open_pty(ptmx)?;
@@ -47,9 +55,11 @@ pub fn setup(socket: OwnedFd, size: Option<ConsoleSize>, uid: u32, gid: u32, bin
 
 fn bind_dev_console(slave: BorrowedFd<'_>) -> Result<()> {
     let root = sfd::open(Path::new("/"), sfd::O_PATH | sfd::O_DIRECTORY, 0)?;
-    let target = rootfs::ensure_in(root.as_fd(), Path::new("dev/console"), false).map_err(|e| e.context("create /dev/console"))?;
+    let target = rootfs::ensure_in(root.as_fd(), Path::new("dev/console"), false)
+        .map_err(|e| e.context("create /dev/console"))?;
     let clone = sm::clone_tree(slave, "", false)?;
-    sm::move_mount_to(clone.as_fd(), target.as_fd()).map_err(|e| e.context("bind the console to /dev/console"))
+    sm::move_mount_to(clone.as_fd(), target.as_fd())
+        .map_err(|e| e.context("bind the console to /dev/console"))
 }
 
 /// The runtime's end of a console socket pair it made for itself (foreground terminal).
@@ -74,7 +84,11 @@ impl Proxy {
             }
             st::make_raw(s).ok()
         });
-        Proxy { master, stdin_open: true, saved }
+        Proxy {
+            master,
+            stdin_open: true,
+            saved,
+        }
     }
 
     /// The fds to poll: (master, stdin when still open).

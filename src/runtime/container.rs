@@ -3,10 +3,10 @@
 
 use crate::base::{Error, ErrorKind, Result};
 use crate::oci::runtime::{Linux, State};
+use crate::runtime::cgroups::Manager;
 use crate::runtime::init::{self, Init};
 use crate::runtime::protocol::{error_from, Channel, Msg};
 use crate::runtime::state::{self, Container, Status, Store, EXEC_FIFO};
-use crate::runtime::cgroups::Manager;
 use crate::runtime::{console, hooks, namespaces, spec};
 use crate::sys::{fd as sfd, namespace as sn, process as sp};
 use serde::Serialize;
@@ -47,7 +47,11 @@ pub fn view(store: &Store, c: &Container, owner: String) -> StateView {
     StateView {
         oci_version: spec::OCI_VERSION.into(),
         id: c.id.clone(),
-        pid: if status == Status::Stopped { 0 } else { c.init_pid },
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            c.init_pid
+        },
         status: status.as_str().into(),
         bundle: c.bundle.to_string_lossy().into_owned(),
         rootfs: c.rootfs.to_string_lossy().into_owned(),
@@ -109,19 +113,34 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         return Err(Error::invalid("invalid container ID format"));
     }
     let t0 = std::time::Instant::now();
-    let phase = |what: &str| log::debug!("create {}: {what} at {} µs", o.id, t0.elapsed().as_micros());
+    let phase =
+        |what: &str| log::debug!("create {}: {what} at {} µs", o.id, t0.elapsed().as_micros());
     let b = spec::load_bundle(&o.bundle)?;
-    let p = b.spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
+    let p = b
+        .spec
+        .process
+        .as_ref()
+        .ok_or_else(|| Error::invalid("process property must not be empty"))?;
     if p.terminal && o.console_socket.is_none() && !foreground {
-        return Err(Error::invalid("cannot allocate tty if runc will detach without setting console socket"));
+        return Err(Error::invalid(
+            "cannot allocate tty if runc will detach without setting console socket",
+        ));
     }
     if !p.terminal && o.console_socket.is_some() {
-        return Err(Error::invalid("cannot use console socket if runc will not detach or allocate tty"));
+        return Err(Error::invalid(
+            "cannot use console socket if runc will not detach or allocate tty",
+        ));
     }
     let linux = b.spec.linux.as_ref();
     let plan = namespaces::plan(linux)?;
     let dir = store.reserve(&o.id)?;
-    let mut cleanup = Cleanup { store, id: o.id.clone(), pid: None, cgroup: None, armed: true };
+    let mut cleanup = Cleanup {
+        store,
+        id: o.id.clone(),
+        pid: None,
+        cgroup: None,
+        armed: true,
+    };
     let cgroup = Manager::new(linux.and_then(|l| l.cgroups_path.as_deref()), &o.id)?;
 
     let fifo_path = dir.join(EXEC_FIFO);
@@ -131,7 +150,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     let (console_init, console_ours) = match (&o.console_socket, p.terminal) {
         (Some(path), true) => (Some(sfd::connect_unix(path)?), None),
         (None, true) => {
-            let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| Error::from(e).context("console socket pair"))?;
+            let (a, b) = std::os::unix::net::UnixStream::pair()
+                .map_err(|e| Error::from(e).context("console socket pair"))?;
             (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
         }
         _ => (None, None),
@@ -143,7 +163,11 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     let own_pidns = match &plan.join_pid {
         Some(j) => {
             let own = sfd::open(Path::new("/proc/self/ns/pid"), sfd::O_RDONLY, 0)?;
-            sn::setns(j.fd.as_fd(), sn::NEWPID, &format!("pid namespace {}", j.path))?;
+            sn::setns(
+                j.fd.as_fd(),
+                sn::NEWPID,
+                &format!("pid namespace {}", j.path),
+            )?;
             Some(own)
         }
         None => None,
@@ -167,7 +191,14 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             no_new_keyring: o.no_new_keyring,
             preserve_fds: o.preserve_fds + listen_fds(),
         };
-        init::run(&i, init::Fds { channel: theirs, fifo, console: console_init });
+        init::run(
+            &i,
+            init::Fds {
+                channel: theirs,
+                fifo,
+                console: console_init,
+            },
+        );
     }
     if let Some(own) = &own_pidns {
         sn::setns(own.as_fd(), sn::NEWPID, "the runtime's own pid namespace")?;
@@ -190,8 +221,11 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         }
     }
     if let Some(adj) = p.oom_score_adj {
-        std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
-            .map_err(|e| Error::from(e).context(format!("set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)")))?;
+        std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string()).map_err(|e| {
+            Error::from(e).context(format!(
+                "set oom_score_adj to {adj} (lowering it needs CAP_SYS_RESOURCE)"
+            ))
+        })?;
     }
     ours.send(&Msg::Go { pid })?;
     // The container's cgroup, joined while the init starts its setup: the first write to a
@@ -224,7 +258,8 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             Some(Msg::RunHooks) => {
                 let h = b.spec.hooks.clone().unwrap_or_default();
                 let st = state_of(pid);
-                let r = hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
+                let r =
+                    hooks::run(&h.prestart, &st).and_then(|_| hooks::run(&h.create_runtime, &st));
                 match r {
                     Ok(()) => ours.send(&Msg::HooksDone)?,
                     Err(e) => {
@@ -242,11 +277,19 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
                 break;
             }
             Some(Msg::Error { kind, message }) => return Err(init_error(&kind, message)),
-            Some(other) => return Err(Error::internal(format!("unexpected message from init: {other:?}"))),
+            Some(other) => {
+                return Err(Error::internal(format!(
+                    "unexpected message from init: {other:?}"
+                )))
+            }
             None => {
-                let how = sp::wait_pid(pid).map(|x| format!(" (exit {})", x.code())).unwrap_or_default();
+                let how = sp::wait_pid(pid)
+                    .map(|x| format!(" (exit {})", x.code()))
+                    .unwrap_or_default();
                 cleanup.pid = None;
-                return Err(Error::internal(format!("container init exited prematurely{how}")));
+                return Err(Error::internal(format!(
+                    "container init exited prematurely{how}"
+                )));
             }
         }
     }
@@ -269,12 +312,20 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         write_pid_file(pf, pid)?;
     }
     cleanup.armed = false;
-    Ok(Launched { container: c, channel: ours, pid, console: console_ours })
+    Ok(Launched {
+        container: c,
+        channel: ours,
+        pid,
+        console: console_ours,
+    })
 }
 
 /// $LISTEN_FDS (socket activation) are passed on like --preserve-fds, as runc does.
 fn listen_fds() -> u32 {
-    std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Errors from the init read like runc's ("unable to start container process: ...").
@@ -282,23 +333,36 @@ fn init_error(kind: &str, message: String) -> Error {
     if message.starts_with("unable to start container process") {
         error_from(kind, message)
     } else {
-        error_from(kind, format!("unable to start container process: error during container init: {message}"))
+        error_from(
+            kind,
+            format!("unable to start container process: error during container init: {message}"),
+        )
     }
 }
 
 /// uid_map/gid_map of a new user namespace, written by us (privileged in the parent
 /// namespace) while the init waits.
 fn write_id_maps(pid: i32, l: &Linux) -> Result<()> {
-    let fmt = |m: &[crate::oci::runtime::IdMapping]| m.iter().map(|x| format!("{} {} {}\n", x.container_id, x.host_id, x.size)).collect::<String>();
+    let fmt = |m: &[crate::oci::runtime::IdMapping]| {
+        m.iter()
+            .map(|x| format!("{} {} {}\n", x.container_id, x.host_id, x.size))
+            .collect::<String>()
+    };
     for (file, maps) in [("uid_map", &l.uid_mappings), ("gid_map", &l.gid_mappings)] {
-        std::fs::write(format!("/proc/{pid}/{file}"), fmt(maps)).map_err(|e| Error::from(e).context(format!("write {file} of the container's user namespace")))?;
+        std::fs::write(format!("/proc/{pid}/{file}"), fmt(maps)).map_err(|e| {
+            Error::from(e).context(format!("write {file} of the container's user namespace"))
+        })?;
     }
     Ok(())
 }
 
 /// The pid file, written atomically like runc's (no trailing newline).
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
     state::write_replace(&abs, pid.to_string().as_bytes(), 0o644)
 }
 
@@ -323,16 +387,21 @@ fn signal_start(store: &Store, c: &Container) -> Result<()> {
     let f = match sfd::open(&path, sfd::O_WRONLY | sfd::O_NONBLOCK, 0) {
         Ok(f) => f,
         // No reader: the init is gone.
-        Err(e) if e.errno() == Some(6) || e.errno() == Some(2) => return Err(Error::invalid("cannot start a container that has stopped")),
+        Err(e) if e.errno() == Some(6) || e.errno() == Some(2) => {
+            return Err(Error::invalid("cannot start a container that has stopped"))
+        }
         Err(e) => return Err(e),
     };
     sfd::write_all(f.as_fd(), b"0")?;
     drop(f);
-    std::fs::remove_file(&path).map_err(|e| Error::from(e).context(format!("remove {}", path.display())))
+    std::fs::remove_file(&path)
+        .map_err(|e| Error::from(e).context(format!("remove {}", path.display())))
 }
 
 fn poststart(c: &Container) -> Result<()> {
-    let Some(h) = c.spec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else { return Ok(()) };
+    let Some(h) = c.spec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
+        return Ok(());
+    };
     if let Err(e) = hooks::run(&h.poststart, &oci_state(c, "running", Some(c.init_pid))) {
         let _ = kill_and_wait(c);
         return Err(e);
@@ -343,7 +412,11 @@ fn poststart(c: &Container) -> Result<()> {
 /// `run`: create + start; in the foreground, wait and return the container's exit code (and
 /// delete the container unless `keep`).
 pub fn run(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
-    let mask = if detach { None } else { Some(sp::block_all_signals()?) };
+    let mask = if detach {
+        None
+    } else {
+        Some(sp::block_all_signals()?)
+    };
     let res = run_inner(store, o, detach, keep);
     if let Some(m) = mask {
         let _ = sp::restore_signal_mask(&m);
@@ -361,7 +434,9 @@ fn run_inner(store: &Store, o: &CreateOpts, detach: bool, keep: bool) -> Result<
     let started = signal_start(store, c).and_then(|_| match l.channel.recv()? {
         None => Ok(()),
         Some(Msg::Error { kind, message }) => Err(init_error(&kind, message)),
-        Some(other) => Err(Error::internal(format!("unexpected message from init: {other:?}"))),
+        Some(other) => Err(Error::internal(format!(
+            "unexpected message from init: {other:?}"
+        ))),
     });
     if let Err(e) = started {
         let _ = sp::kill(l.pid, 9);
@@ -390,7 +465,10 @@ pub fn wait_foreground(pid: i32, mut proxy: Option<console::Proxy>) -> Result<i3
     let sigfd = sp::signalfd_all()?;
     let pidfd = sp::pidfd_open(pid)?;
     loop {
-        let mut fds = vec![(sigfd.as_raw_fd(), sfd::POLLIN), (pidfd.as_raw_fd(), sfd::POLLIN)];
+        let mut fds = vec![
+            (sigfd.as_raw_fd(), sfd::POLLIN),
+            (pidfd.as_raw_fd(), sfd::POLLIN),
+        ];
         if let Some(p) = &proxy {
             fds.extend(p.poll_fds());
         }
@@ -453,7 +531,10 @@ pub fn kill(store: &Store, id: &str, sig: i32, all: bool) -> Result<()> {
         return kill_all(&c, sig);
     }
     signal_init(&c, sig).map_err(|e| match e.errno() {
-        Some(_) => Error::new(e.kind(), format!("unable to signal init: {}", e.message().to_lowercase())),
+        Some(_) => Error::new(
+            e.kind(),
+            format!("unable to signal init: {}", e.message().to_lowercase()),
+        ),
         None => e,
     })
 }
@@ -482,7 +563,9 @@ fn kill_all(c: &Container, sig: i32) -> Result<()> {
         return Ok(());
     }
     for e in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         if pid != c.init_pid && ns(pid) == init_ns {
             let _ = sp::kill(pid, sig);
         }
@@ -497,9 +580,18 @@ fn kill_and_wait(c: &Container) -> Result<()> {
         _ => return Ok(()),
     };
     let _ = kill_all(c, 9);
-    let r = sfd::poll(&[(fd.as_raw_fd(), sfd::POLLIN)], Duration::from_secs(10).as_millis() as i32)?;
+    let r = sfd::poll(
+        &[(fd.as_raw_fd(), sfd::POLLIN)],
+        Duration::from_secs(10).as_millis() as i32,
+    )?;
     if r[0] == 0 {
-        return Err(Error::new(ErrorKind::Unavailable, format!("container {} did not exit within 10 seconds of SIGKILL", c.id)));
+        return Err(Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "container {} did not exit within 10 seconds of SIGKILL",
+                c.id
+            ),
+        ));
     }
     // Reap it if it happens to be our child (run in the same process); harmless otherwise.
     let _ = sp::try_wait_pid(c.init_pid);
@@ -516,7 +608,12 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
         _ if force => kill_and_wait(&c)?,
-        s => return Err(Error::conflict(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
+        s => {
+            return Err(Error::conflict(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                s.as_str()
+            )))
+        }
     }
     destroy(store, &c)
 }

@@ -10,7 +10,12 @@ use serde::Serialize;
 use std::time::Duration;
 
 fn require_manager(c: &Container) -> Result<Manager> {
-    c.cgroup.clone().ok_or_else(|| Error::new(ErrorKind::NotFound, format!("container {} has no cgroup", c.id)))
+    c.cgroup.clone().ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("container {} has no cgroup", c.id),
+        )
+    })
 }
 
 /// `pause`: freeze every process of a running (or created) container.
@@ -54,13 +59,26 @@ pub struct Event {
 /// `events`: with `interval` None, one stats event; otherwise a stats event every interval and an
 /// "oom" event whenever the OOM killer struck in between, until the container stops or `emit`
 /// fails (a closed pipe ends the stream quietly in the caller).
-pub fn events(store: &Store, id: &str, interval: Option<Duration>, emit: &mut dyn FnMut(&Event) -> Result<()>) -> Result<()> {
+pub fn events(
+    store: &Store,
+    id: &str,
+    interval: Option<Duration>,
+    emit: &mut dyn FnMut(&Event) -> Result<()>,
+) -> Result<()> {
     let c = store.load(id)?;
     if store.status(&c) == Status::Stopped {
-        return Err(Error::invalid(format!("container with id {id} is not running")));
+        return Err(Error::invalid(format!(
+            "container with id {id} is not running"
+        )));
     }
     let m = require_manager(&c)?;
-    let stats = |m: &Manager| -> Result<Event> { Ok(Event { kind: "stats".into(), id: id.to_string(), data: Some(m.stats()?) }) };
+    let stats = |m: &Manager| -> Result<Event> {
+        Ok(Event {
+            kind: "stats".into(),
+            id: id.to_string(),
+            data: Some(m.stats()?),
+        })
+    };
     let Some(every) = interval else {
         return emit(&stats(&m)?);
     };
@@ -72,7 +90,11 @@ pub fn events(store: &Store, id: &str, interval: Option<Duration>, emit: &mut dy
         }
         let now = m.oom_kill_count().unwrap_or(ooms);
         if now > ooms {
-            emit(&Event { kind: "oom".into(), id: id.to_string(), data: None })?;
+            emit(&Event {
+                kind: "oom".into(),
+                id: id.to_string(),
+                data: None,
+            })?;
             ooms = now;
         }
         match stats(&m) {
@@ -133,20 +155,41 @@ pub fn merge(old: &Resources, u: &Update) -> Resources {
             if let Some(b) = &r.block_io {
                 let nb = new.block_io.get_or_insert_with(Default::default);
                 for (src, dst) in [
-                    (&b.throttle_read_bps_device, &mut nb.throttle_read_bps_device),
-                    (&b.throttle_write_bps_device, &mut nb.throttle_write_bps_device),
-                    (&b.throttle_read_iops_device, &mut nb.throttle_read_iops_device),
-                    (&b.throttle_write_iops_device, &mut nb.throttle_write_iops_device),
+                    (
+                        &b.throttle_read_bps_device,
+                        &mut nb.throttle_read_bps_device,
+                    ),
+                    (
+                        &b.throttle_write_bps_device,
+                        &mut nb.throttle_write_bps_device,
+                    ),
+                    (
+                        &b.throttle_read_iops_device,
+                        &mut nb.throttle_read_iops_device,
+                    ),
+                    (
+                        &b.throttle_write_iops_device,
+                        &mut nb.throttle_write_iops_device,
+                    ),
                 ] {
                     for t in src {
-                        match dst.iter_mut().rev().find(|x| x.major == t.major && x.minor == t.minor) {
+                        match dst
+                            .iter_mut()
+                            .rev()
+                            .find(|x| x.major == t.major && x.minor == t.minor)
+                        {
                             Some(x) => x.rate = t.rate,
                             None => dst.push(t.clone()),
                         }
                     }
                 }
                 for w in &b.weight_device {
-                    match nb.weight_device.iter_mut().rev().find(|x| x.major == w.major && x.minor == w.minor) {
+                    match nb
+                        .weight_device
+                        .iter_mut()
+                        .rev()
+                        .find(|x| x.major == w.major && x.minor == w.minor)
+                    {
                         Some(x) => {
                             x.weight = w.weight.or(x.weight);
                             x.leaf_weight = w.leaf_weight.or(x.leaf_weight);
@@ -195,7 +238,11 @@ pub fn merge(old: &Resources, u: &Update) -> Resources {
         if p != 0 {
             c.period = Some(p);
         }
-        for (v, dst) in [(u.cpu_shares, &mut c.shares), (u.cpu_burst, &mut c.burst), (u.cpu_rt_period, &mut c.realtime_period)] {
+        for (v, dst) in [
+            (u.cpu_shares, &mut c.shares),
+            (u.cpu_burst, &mut c.burst),
+            (u.cpu_rt_period, &mut c.realtime_period),
+        ] {
             if v.is_some() {
                 *dst = v;
             }
@@ -228,7 +275,10 @@ pub fn merge(old: &Resources, u: &Update) -> Resources {
 fn delta(new: &Resources, old: &Resources) -> Resources {
     let mut d = Resources::default();
     if new.memory != old.memory {
-        let (n, o) = (new.memory.clone().unwrap_or_default(), old.memory.clone().unwrap_or_default());
+        let (n, o) = (
+            new.memory.clone().unwrap_or_default(),
+            old.memory.clone().unwrap_or_default(),
+        );
         let mut m = crate::oci::runtime::Memory::default();
         // memory and memory+swap go together: the order of their writes depends on both.
         if n.limit != o.limit || n.swap != o.swap {
@@ -241,7 +291,10 @@ fn delta(new: &Resources, old: &Resources) -> Resources {
         d.memory = Some(m);
     }
     if new.cpu != old.cpu {
-        let (n, o) = (new.cpu.clone().unwrap_or_default(), old.cpu.clone().unwrap_or_default());
+        let (n, o) = (
+            new.cpu.clone().unwrap_or_default(),
+            old.cpu.clone().unwrap_or_default(),
+        );
         let mut c = crate::oci::runtime::Cpu::default();
         if n.shares != o.shares {
             c.shares = n.shares;
@@ -273,7 +326,10 @@ fn delta(new: &Resources, old: &Resources) -> Resources {
         d.pids = new.pids.clone();
     }
     if new.block_io != old.block_io {
-        let (n, o) = (new.block_io.clone().unwrap_or_default(), old.block_io.clone().unwrap_or_default());
+        let (n, o) = (
+            new.block_io.clone().unwrap_or_default(),
+            old.block_io.clone().unwrap_or_default(),
+        );
         let mut b = n.clone();
         if n.weight == o.weight {
             b.weight = None;
@@ -283,7 +339,12 @@ fn delta(new: &Resources, old: &Resources) -> Resources {
         }
         d.block_io = Some(b);
     }
-    d.unified = new.unified.iter().filter(|(k, v)| old.unified.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    d.unified = new
+        .unified
+        .iter()
+        .filter(|(k, v)| old.unified.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     d
 }
 
@@ -294,7 +355,12 @@ pub fn update(store: &Store, id: &str, u: &Update) -> Result<()> {
         return Err(Error::invalid("container not running"));
     }
     let m = require_manager(&c)?;
-    let old = c.spec.linux.as_ref().and_then(|l| l.resources.clone()).unwrap_or_default();
+    let old = c
+        .spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.resources.clone())
+        .unwrap_or_default();
     let new = merge(&old, u);
     m.update(&delta(&new, &old))?;
     c.spec.linux.get_or_insert_with(Default::default).resources = Some(new);
@@ -302,18 +368,69 @@ pub fn update(store: &Store, id: &str, u: &Update) -> Result<()> {
 }
 
 /// Hook names of the runtime spec, all run by berth.
-const HOOKS: &[&str] = &["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+const HOOKS: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
 
 /// Mount options the rootfs code understands (each is checked against it in the tests below).
 const MOUNT_OPTIONS: &[&str] = &[
-    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "loud", "mand", "noatime", "nodev",
-    "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind", "rdev", "relatime",
-    "remount", "rexec", "rnodev", "rnoexec", "rnosuid", "ro", "rprivate", "rro", "rrw", "rshared", "rslave", "rsuid", "runbindable",
-    "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable",
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "lazytime",
+    "loud",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "private",
+    "rbind",
+    "rdev",
+    "relatime",
+    "remount",
+    "rexec",
+    "rnodev",
+    "rnoexec",
+    "rnosuid",
+    "ro",
+    "rprivate",
+    "rro",
+    "rrw",
+    "rshared",
+    "rslave",
+    "rsuid",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "tmpcopyup",
+    "unbindable",
 ];
 
 /// Namespace types berth creates and joins.
-const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
+const NAMESPACES: &[&str] = &[
+    "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
+];
 
 /// The runtime-spec features document (`runc features`), fields in the spec's (and runc's) order.
 #[derive(Debug, Clone, Serialize)]
@@ -388,33 +505,69 @@ mod tests {
     fn features_list_only_what_the_runtime_handles() {
         for o in MOUNT_OPTIONS {
             let parsed = crate::runtime::rootfs::parse_options(&[o.to_string()]);
-            assert!(parsed.data.is_empty(), "mount option {o} is not understood by rootfs::parse_options");
+            assert!(
+                parsed.data.is_empty(),
+                "mount option {o} is not understood by rootfs::parse_options"
+            );
         }
         for n in NAMESPACES {
-            assert!(crate::runtime::namespaces::kind(n).is_some(), "namespace {n}");
+            assert!(
+                crate::runtime::namespaces::kind(n).is_some(),
+                "namespace {n}"
+            );
         }
         let f = serde_json::to_value(features()).unwrap();
         assert_eq!(f["linux"]["cgroup"]["v2"], true);
-        assert_eq!(f["linux"]["seccomp"]["actions"].as_array().unwrap().len(), 8);
-        assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
+        assert_eq!(
+            f["linux"]["seccomp"]["actions"].as_array().unwrap().len(),
+            8
+        );
+        assert!(f["linux"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "CAP_SYS_ADMIN"));
     }
 
     fn old() -> Resources {
         Resources {
-            memory: Some(Memory { limit: Some(100), swap: Some(200), ..Default::default() }),
-            cpu: Some(Cpu { shares: Some(1024), quota: Some(50_000), period: Some(100_000), ..Default::default() }),
-            block_io: Some(BlockIo { weight: Some(300), ..Default::default() }),
+            memory: Some(Memory {
+                limit: Some(100),
+                swap: Some(200),
+                ..Default::default()
+            }),
+            cpu: Some(Cpu {
+                shares: Some(1024),
+                quota: Some(50_000),
+                period: Some(100_000),
+                ..Default::default()
+            }),
+            block_io: Some(BlockIo {
+                weight: Some(300),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
 
     #[test]
     fn flags_replace_stored_values_and_keep_the_rest() {
-        let new = merge(&old(), &Update { memory: Some(150), cpu_quota: Some(20_000), pids_limit: Some(5), ..Default::default() });
+        let new = merge(
+            &old(),
+            &Update {
+                memory: Some(150),
+                cpu_quota: Some(20_000),
+                pids_limit: Some(5),
+                ..Default::default()
+            },
+        );
         let m = new.memory.as_ref().unwrap();
         assert_eq!((m.limit, m.swap), (Some(150), Some(200)));
         let c = new.cpu.as_ref().unwrap();
-        assert_eq!((c.quota, c.period, c.shares), (Some(20_000), Some(100_000), Some(1024)));
+        assert_eq!(
+            (c.quota, c.period, c.shares),
+            (Some(20_000), Some(100_000), Some(1024))
+        );
         assert_eq!(new.pids, Some(Pids { limit: 5 }));
         // Only what changed is written: memory (with its swap partner), the cpu quota/period
         // pair and pids, not the untouched blkio weight.
@@ -428,7 +581,13 @@ mod tests {
 
     #[test]
     fn unlimited_memory_without_swap_lifts_swap() {
-        let new = merge(&old(), &Update { memory: Some(-1), ..Default::default() });
+        let new = merge(
+            &old(),
+            &Update {
+                memory: Some(-1),
+                ..Default::default()
+            },
+        );
         let m = new.memory.unwrap();
         assert_eq!((m.limit, m.swap), (Some(-1), Some(-1)));
     }
@@ -436,8 +595,19 @@ mod tests {
     #[test]
     fn resources_document_is_merged_like_the_flags() {
         let doc: Resources = serde_json::from_str(r#"{"memory":{"limit":300},"cpu":{"cpus":"0"},"blockIO":{"weight":400,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":10}]}}"#).unwrap();
-        let new = merge(&old(), &Update { resources: Some(doc), memory: Some(1), ..Default::default() });
-        assert_eq!(new.memory.as_ref().unwrap().limit, Some(300), "flags are ignored with -r");
+        let new = merge(
+            &old(),
+            &Update {
+                resources: Some(doc),
+                memory: Some(1),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            new.memory.as_ref().unwrap().limit,
+            Some(300),
+            "flags are ignored with -r"
+        );
         assert_eq!(new.cpu.as_ref().unwrap().cpus.as_deref(), Some("0"));
         let b = new.block_io.as_ref().unwrap();
         assert_eq!((b.weight, b.throttle_read_bps_device.len()), (Some(400), 1));

@@ -102,7 +102,12 @@ pub fn update(root: &Path, id: &str, u: &Update) -> Result<()> {
 }
 
 /// `events`: one stats event (`interval` None) or a stream until the container stops.
-pub fn events(root: &Path, id: &str, interval: Option<std::time::Duration>, emit: &mut dyn FnMut(&Event) -> Result<()>) -> Result<()> {
+pub fn events(
+    root: &Path,
+    id: &str,
+    interval: Option<std::time::Duration>,
+    emit: &mut dyn FnMut(&Event) -> Result<()>,
+) -> Result<()> {
     crate::runtime::control::events(&Store::new(root), id, interval, emit)
 }
 

@@ -35,8 +35,10 @@ pub struct ExecOpts {
 /// rules: args replaced, env appended, caps added to every set but inheritable).
 pub fn build_process(spec: &Spec, o: &ExecOpts) -> Result<Process> {
     if let Some(f) = &o.process_file {
-        let data = std::fs::read(f).map_err(|e| Error::from(e).context(format!("open {}", f.display())))?;
-        return serde_json::from_slice(&data).map_err(|e| Error::invalid(format!("parse {}: {e}", f.display())));
+        let data = std::fs::read(f)
+            .map_err(|e| Error::from(e).context(format!("open {}", f.display())))?;
+        return serde_json::from_slice(&data)
+            .map_err(|e| Error::invalid(format!("parse {}: {e}", f.display())));
     }
     let mut p = spec.process.clone().unwrap_or_default();
     p.args = o.args.clone();
@@ -51,16 +53,30 @@ pub fn build_process(spec: &Spec, o: &ExecOpts) -> Result<Process> {
             Some((a, b)) => (a, Some(b)),
             None => (u.as_str(), None),
         };
-        p.user.uid = uid.parse().map_err(|_| Error::invalid(format!("parsing {uid} as int for uid failed: invalid syntax")))?;
+        p.user.uid = uid.parse().map_err(|_| {
+            Error::invalid(format!(
+                "parsing {uid} as int for uid failed: invalid syntax"
+            ))
+        })?;
         if let Some(g) = gid {
-            p.user.gid = g.parse().map_err(|_| Error::invalid(format!("parsing {g} as int for gid failed: invalid syntax")))?;
+            p.user.gid = g.parse().map_err(|_| {
+                Error::invalid(format!("parsing {g} as int for gid failed: invalid syntax"))
+            })?;
         }
     }
-    p.user.additional_gids.extend(o.additional_gids.iter().copied());
+    p.user
+        .additional_gids
+        .extend(o.additional_gids.iter().copied());
     if !o.caps.is_empty() {
         let c = p.capabilities.get_or_insert_with(Default::default);
-        for set in [&mut c.bounding, &mut c.effective, &mut c.permitted, &mut c.ambient] {
-            set.get_or_insert_with(Vec::new).extend(o.caps.iter().cloned());
+        for set in [
+            &mut c.bounding,
+            &mut c.effective,
+            &mut c.permitted,
+            &mut c.ambient,
+        ] {
+            set.get_or_insert_with(Vec::new)
+                .extend(o.caps.iter().cloned());
         }
     }
     if o.no_new_privs {
@@ -70,7 +86,14 @@ pub fn build_process(spec: &Spec, o: &ExecOpts) -> Result<Process> {
 }
 
 /// Namespaces the exec'd process joins: the init's, where they differ from ours.
-const NS_ORDER: &[(&str, i32)] = &[("user", sn::NEWUSER), ("ipc", sn::NEWIPC), ("uts", sn::NEWUTS), ("net", sn::NEWNET), ("cgroup", sn::NEWCGROUP), ("mnt", sn::NEWNS)];
+const NS_ORDER: &[(&str, i32)] = &[
+    ("user", sn::NEWUSER),
+    ("ipc", sn::NEWIPC),
+    ("uts", sn::NEWUTS),
+    ("net", sn::NEWNET),
+    ("cgroup", sn::NEWCGROUP),
+    ("mnt", sn::NEWNS),
+];
 
 pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
     let c = store.load(&o.id)?;
@@ -84,10 +107,13 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
         return Err(Error::invalid("args must not be empty"));
     }
     if p.terminal && o.detach && o.console_socket.is_none() {
-        return Err(Error::invalid("cannot allocate tty if runc will detach without setting console socket"));
+        return Err(Error::invalid(
+            "cannot allocate tty if runc will detach without setting console socket",
+        ));
     }
     let init = c.init_pid;
-    let pidfd = sp::pidfd_open(init).map_err(|_| Error::invalid("cannot exec in a stopped container"))?;
+    let pidfd =
+        sp::pidfd_open(init).map_err(|_| Error::invalid("cannot exec in a stopped container"))?;
     let mut joins: Vec<(OwnedFd, i32, &str)> = Vec::new();
     for &(name, flag) in NS_ORDER {
         let theirs = PathBuf::from(format!("/proc/{init}/ns/{name}"));
@@ -96,8 +122,16 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
         }
     }
     let their_pid = PathBuf::from(format!("/proc/{init}/ns/pid"));
-    let pidns = if sn::identity(&their_pid)? != sn::identity(Path::new("/proc/self/ns/pid"))? { Some(sfd::open(&their_pid, sfd::O_RDONLY, 0)?) } else { None };
-    let root = sfd::open(Path::new(&format!("/proc/{init}/root")), sfd::O_PATH | sfd::O_DIRECTORY, 0)?;
+    let pidns = if sn::identity(&their_pid)? != sn::identity(Path::new("/proc/self/ns/pid"))? {
+        Some(sfd::open(&their_pid, sfd::O_RDONLY, 0)?)
+    } else {
+        None
+    };
+    let root = sfd::open(
+        Path::new(&format!("/proc/{init}/root")),
+        sfd::O_PATH | sfd::O_DIRECTORY,
+        0,
+    )?;
     // Everything above was opened by pid: only now, with the start time still the recorded one,
     // do we know those fds belong to the container's init and not to a recycled pid.
     if !state::init_alive(init, c.init_start) {
@@ -108,12 +142,17 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
     let (console_child, console_ours) = match (&o.console_socket, p.terminal) {
         (Some(path), true) => (Some(sfd::connect_unix(path)?), None),
         (None, true) => {
-            let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| Error::from(e).context("console socket pair"))?;
+            let (a, b) = std::os::unix::net::UnixStream::pair()
+                .map_err(|e| Error::from(e).context("console socket pair"))?;
             (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
         }
         _ => (None, None),
     };
-    let mask = if o.detach { None } else { Some(sp::block_all_signals()?) };
+    let mask = if o.detach {
+        None
+    } else {
+        Some(sp::block_all_signals()?)
+    };
     let res = (|| -> Result<i32> {
         let (ours, theirs) = Channel::pair()?;
         sp::set_dumpable(false)?;
@@ -130,7 +169,15 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
             drop(ours);
             drop(console_ours);
             sp::reset_signals();
-            child(&c.spec, &p, &joins, &root, theirs, console_child, o.preserve_fds);
+            child(
+                &c.spec,
+                &p,
+                &joins,
+                &root,
+                theirs,
+                console_child,
+                o.preserve_fds,
+            );
         }
         if let Some(own) = &own_pidns {
             sn::setns(own.as_fd(), sn::NEWPID, "the runtime's own pid namespace")?;
@@ -166,7 +213,11 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
                 let _ = sp::wait_pid(pid);
                 return Err(error_from(&kind, message));
             }
-            Some(other) => return Err(Error::internal(format!("unexpected message from exec child: {other:?}"))),
+            Some(other) => {
+                return Err(Error::internal(format!(
+                    "unexpected message from exec child: {other:?}"
+                )))
+            }
         }
         if let Some(pf) = &o.pid_file {
             write_pid_file(pf, pid)?;
@@ -183,7 +234,15 @@ pub fn exec(store: &Store, o: &ExecOpts) -> Result<i32> {
 }
 
 /// The cloned child: join, take the container's root, become the process. Never returns.
-fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedFd, ch: Channel, console_sock: Option<OwnedFd>, preserve_fds: u32) -> ! {
+fn child(
+    spec: &Spec,
+    p: &Process,
+    joins: &[(OwnedFd, i32, &str)],
+    root: &OwnedFd,
+    ch: Channel,
+    console_sock: Option<OwnedFd>,
+    preserve_fds: u32,
+) -> ! {
     let r = (|| -> Result<(Program, Option<crate::runtime::seccomp::Program>)> {
         match ch.recv()? {
             Some(Msg::Go { .. }) => {}
@@ -191,18 +250,27 @@ fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedF
         }
         // User namespace first: it decides what the other joins may do.
         for (fd, flag, name) in joins {
-            sn::setns(fd.as_fd(), *flag, &format!("the container's {name} namespace"))?;
+            sn::setns(
+                fd.as_fd(),
+                *flag,
+                &format!("the container's {name} namespace"),
+            )?;
         }
         // The init's root, whether it got there by pivot_root or by chroot (--no-pivot).
         sm::fchdir(root.as_fd())?;
         sm::chroot(Path::new("."))?;
         sm::chdir(Path::new("/"))?;
         if p.terminal {
-            let sock = console_sock.ok_or_else(|| Error::invalid("cannot allocate tty if runc will detach without setting console socket"))?;
+            let sock = console_sock.ok_or_else(|| {
+                Error::invalid(
+                    "cannot allocate tty if runc will detach without setting console socket",
+                )
+            })?;
             console::setup(sock, p.console_size, p.user.uid, p.user.gid, false)?;
         }
         process::set_rlimits(&p.rlimits)?;
-        let mut seccomp = process::compile_seccomp(spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
+        let mut seccomp =
+            process::compile_seccomp(spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
         if !p.no_new_privileges {
             // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the caps drop.
             if let Some(f) = seccomp.take() {
@@ -215,11 +283,21 @@ fn child(spec: &Spec, p: &Process, joins: &[(OwnedFd, i32, &str)], root: &OwnedF
         process::enter_cwd(&p.cwd)?;
         sp::umask(p.user.umask.unwrap_or(0o022));
         let env = process::environment(p);
-        let path = process::lookup(&p.args[0], &env).map_err(|e| e.context("unable to start container process"))?;
-        Ok((Program { path, args: p.args.clone(), env }, seccomp))
+        let path = process::lookup(&p.args[0], &env)
+            .map_err(|e| e.context("unable to start container process"))?;
+        Ok((
+            Program {
+                path,
+                args: p.args.clone(),
+                env,
+            },
+            seccomp,
+        ))
     })();
     let e = match r {
-        Ok((prog, seccomp)) => process::exec(&prog, preserve_fds, p.no_new_privileges, seccomp.as_ref()),
+        Ok((prog, seccomp)) => {
+            process::exec(&prog, preserve_fds, p.no_new_privileges, seccomp.as_ref())
+        }
         Err(e) => e,
     };
     let _ = ch.send(&Msg::from_error(&e));
@@ -237,7 +315,10 @@ mod tests {
                 args: vec!["sh".into()],
                 env: vec!["PATH=/bin".into()],
                 cwd: "/".into(),
-                capabilities: Some(Capabilities { bounding: Some(vec!["CAP_KILL".into()]), ..Default::default() }),
+                capabilities: Some(Capabilities {
+                    bounding: Some(vec!["CAP_KILL".into()]),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -263,7 +344,14 @@ mod tests {
         assert_eq!(c.bounding.unwrap(), ["CAP_KILL", "CAP_NET_ADMIN"]);
         assert_eq!(c.ambient.unwrap(), ["CAP_NET_ADMIN"]);
         assert!(c.inheritable.is_none());
-        let bad = ExecOpts { user: Some("bob".into()), args: vec!["x".into()], ..Default::default() };
-        assert!(build_process(&spec(), &bad).unwrap_err().to_string().contains("parsing bob as int for uid"));
+        let bad = ExecOpts {
+            user: Some("bob".into()),
+            args: vec!["x".into()],
+            ..Default::default()
+        };
+        assert!(build_process(&spec(), &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("parsing bob as int for uid"));
     }
 }

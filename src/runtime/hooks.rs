@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 pub fn run(hooks: &[Hook], state: &State) -> Result<()> {
     let json = serde_json::to_vec(state).map_err(|e| Error::internal(e.to_string()))?;
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, &json).map_err(|e| Error::new(e.kind(), format!("error running hook #{i}: {e}")))?;
+        run_one(h, &json)
+            .map_err(|e| Error::new(e.kind(), format!("error running hook #{i}: {e}")))?;
     }
     Ok(())
 }
@@ -40,8 +41,12 @@ fn run_one(h: &Hook, stdin: &[u8]) -> Result<()> {
             }
         }
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| Error::from(e).context(format!("fork/exec {}", h.path)))?;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::from(e).context(format!("fork/exec {}", h.path)))?;
     if let Some(mut si) = child.stdin.take() {
         // A hook that does not read its stdin is fine (EPIPE); the state is far below a pipe's
         // buffer, so this write cannot block on a hook that never reads.
@@ -49,7 +54,10 @@ fn run_one(h: &Hook, stdin: &[u8]) -> Result<()> {
     }
     let pid = child.id() as i32;
     let pidfd = sp::pidfd_open(pid)?;
-    let deadline = h.timeout.filter(|t| *t > 0).map(|t| Instant::now() + Duration::from_secs(t as u64));
+    let deadline = h
+        .timeout
+        .filter(|t| *t > 0)
+        .map(|t| Instant::now() + Duration::from_secs(t as u64));
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut so = child.stdout.take();
@@ -73,7 +81,10 @@ fn run_one(h: &Hook, stdin: &[u8]) -> Result<()> {
                 if left.is_zero() {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(Error::new(crate::base::ErrorKind::Unavailable, format!("timeout after {} seconds", h.timeout.unwrap_or(0))));
+                    return Err(Error::new(
+                        crate::base::ErrorKind::Unavailable,
+                        format!("timeout after {} seconds", h.timeout.unwrap_or(0)),
+                    ));
                 }
                 left.as_millis().min(i32::MAX as u128) as i32
             }
@@ -99,16 +110,25 @@ fn run_one(h: &Hook, stdin: &[u8]) -> Result<()> {
             }
         }
     }
-    let status = child.wait().map_err(|e| Error::from(e).context(format!("wait for hook {}", h.path)))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::from(e).context(format!("wait for hook {}", h.path)))?;
     if status.success() {
         return Ok(());
     }
-    let how = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => format!("signal: {s}"),
         _ => "failed".to_string(),
     };
-    Err(Error::internal(format!("{how}, stdout: {}, stderr: {}", String::from_utf8_lossy(&out).trim_end(), String::from_utf8_lossy(&err).trim_end())))
+    Err(Error::internal(format!(
+        "{how}, stdout: {}, stderr: {}",
+        String::from_utf8_lossy(&out).trim_end(),
+        String::from_utf8_lossy(&err).trim_end()
+    )))
 }
 
 /// Read what is there into `buf` (capped); false at EOF or error.
@@ -130,28 +150,58 @@ mod tests {
     use super::*;
 
     fn hook(script: &str, timeout: Option<i64>) -> Hook {
-        Hook { path: "/bin/sh".into(), args: vec!["sh".into(), "-c".into(), script.into()], env: vec!["X=1".into()], timeout }
+        Hook {
+            path: "/bin/sh".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec!["X=1".into()],
+            timeout,
+        }
     }
 
     fn state() -> State {
-        State { oci_version: "1.2.0".into(), id: "c1".into(), status: "creating".into(), pid: Some(7), bundle: "/b".into(), ..Default::default() }
+        State {
+            oci_version: "1.2.0".into(),
+            id: "c1".into(),
+            status: "creating".into(),
+            pid: Some(7),
+            bundle: "/b".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn hook_gets_state_on_stdin_and_its_env() {
         let d = std::env::temp_dir().join(format!("berth-hook-test-{}", std::process::id()));
-        let h = hook(&format!("cat > {}; echo $X >> {}", d.display(), d.display()), None);
+        let h = hook(
+            &format!("cat > {}; echo $X >> {}", d.display(), d.display()),
+            None,
+        );
         run(&[h], &state()).unwrap();
         let got = std::fs::read_to_string(&d).unwrap();
-        assert!(got.starts_with("{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":7"), "{got}");
+        assert!(
+            got.starts_with(
+                "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":7"
+            ),
+            "{got}"
+        );
         assert!(got.ends_with("1\n"));
         std::fs::remove_file(&d).unwrap();
     }
 
     #[test]
     fn failures_carry_status_and_output() {
-        let e = run(&[hook("true", None), hook("echo out; echo err >&2; exit 3", None)], &state()).unwrap_err();
-        assert_eq!(e.to_string(), "error running hook #1: exit status 3, stdout: out, stderr: err");
+        let e = run(
+            &[
+                hook("true", None),
+                hook("echo out; echo err >&2; exit 3", None),
+            ],
+            &state(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "error running hook #1: exit status 3, stdout: out, stderr: err"
+        );
     }
 
     #[test]
@@ -164,7 +214,13 @@ mod tests {
 
     #[test]
     fn missing_hook_binary() {
-        let h = Hook { path: "/nonexistent/hook".into(), ..Default::default() };
-        assert!(run(&[h], &state()).unwrap_err().to_string().starts_with("error running hook #0: fork/exec /nonexistent/hook"));
+        let h = Hook {
+            path: "/nonexistent/hook".into(),
+            ..Default::default()
+        };
+        assert!(run(&[h], &state())
+            .unwrap_err()
+            .to_string()
+            .starts_with("error running hook #0: fork/exec /nonexistent/hook"));
     }
 }

@@ -35,7 +35,11 @@ pub struct Fds {
 
 /// Run the init in the cloned child. Never returns.
 pub fn run(i: &Init<'_>, fds: Fds) -> ! {
-    let Fds { channel, fifo, console } = fds;
+    let Fds {
+        channel,
+        fifo,
+        console,
+    } = fds;
     let (program, host_pid, seccomp) = match setup(i, &channel, console) {
         Ok(p) => p,
         Err(e) => fail(&channel, e),
@@ -51,13 +55,23 @@ pub fn run(i: &Init<'_>, fds: Fds) -> ! {
         fail(&channel, e);
     }
     // startContainer hooks: part of start, in the container, before the user's program.
-    let hooks = i.spec.hooks.as_ref().map(|h| h.start_container.as_slice()).unwrap_or(&[]);
+    let hooks = i
+        .spec
+        .hooks
+        .as_ref()
+        .map(|h| h.start_container.as_slice())
+        .unwrap_or(&[]);
     if !hooks.is_empty() {
         if let Err(e) = hooks::run(hooks, &state(i, "created", host_pid)) {
             fail(&channel, e);
         }
     }
-    let nnp = i.spec.process.as_ref().map(|p| p.no_new_privileges).unwrap_or(false);
+    let nnp = i
+        .spec
+        .process
+        .as_ref()
+        .map(|p| p.no_new_privileges)
+        .unwrap_or(false);
     let e = process::exec(&program, i.preserve_fds, nnp, seccomp.as_ref());
     fail(&channel, e)
 }
@@ -86,16 +100,27 @@ fn state(i: &Init<'_>, status: &str, pid: i32) -> State {
 
 /// The setup up to "created": the program to exec, the init's pid as the runtime sees it, and
 /// the seccomp filter still to install (when no_new_privs lets it wait until the very end).
-fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Program, i32, Option<crate::runtime::seccomp::Program>)> {
+fn setup(
+    i: &Init<'_>,
+    ch: &Channel,
+    console: Option<OwnedFd>,
+) -> Result<(Program, i32, Option<crate::runtime::seccomp::Program>)> {
     let spec = i.spec;
-    let proc_ = spec.process.as_ref().ok_or_else(|| Error::invalid("process property must not be empty"))?;
+    let proc_ = spec
+        .process
+        .as_ref()
+        .ok_or_else(|| Error::invalid("process property must not be empty"))?;
     let linux = spec.linux.as_ref();
 
     // 0. Wait for the parent: in a new user namespace we are nobody until it has written our
     //    id maps.
     let host_pid = match ch.recv()? {
         Some(Msg::Go { pid }) => pid,
-        Some(other) => return Err(Error::internal(format!("init: unexpected message {other:?}"))),
+        Some(other) => {
+            return Err(Error::internal(format!(
+                "init: unexpected message {other:?}"
+            )))
+        }
         None => return Err(Error::internal("init: the runtime exited during setup")),
     };
     // Setup creates device nodes and files with exact modes; the process's umask comes last.
@@ -104,7 +129,11 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     let _ = sp::setsid();
 
     // The parent joins us to the container's cgroup meanwhile; `cgroup.ready()` waits for that.
-    let mut cgroup = CgroupGate { ch, paths: None, new_ns: i.ns.new_cgroup };
+    let mut cgroup = CgroupGate {
+        ch,
+        paths: None,
+        new_ns: i.ns.new_cgroup,
+    };
 
     // 1. Namespaces (linux.namespaces). Joins first and the user namespace first among them:
     //    it decides what we may do in the others. Then act as root of the new user namespace.
@@ -141,10 +170,15 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     }
 
     // 2. hostname and domainname need a private UTS namespace (spec: "hostname").
-    for (what, v) in [("hostname", &spec.hostname), ("domainname", &spec.domainname)] {
+    for (what, v) in [
+        ("hostname", &spec.hostname),
+        ("domainname", &spec.domainname),
+    ] {
         if let Some(name) = v.as_deref().filter(|s| !s.is_empty()) {
             if !i.ns.new_uts {
-                return Err(Error::invalid(format!("unable to set {what} without a private UTS namespace")));
+                return Err(Error::invalid(format!(
+                    "unable to set {what} without a private UTS namespace"
+                )));
             }
             if what == "hostname" {
                 sp::sethostname(name)?;
@@ -158,10 +192,18 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     //    tree is still our root: sources are host paths, destinations resolve inside the rootfs.
     //    Only in a mount namespace of our own: a joined one is used as it is.
     if !i.ns.has_mount {
-        return Err(Error::invalid("a mount namespace is required (linux.namespaces has no \"mount\")"));
+        return Err(Error::invalid(
+            "a mount namespace is required (linux.namespaces has no \"mount\")",
+        ));
     }
     let prepared = if i.ns.new_mount {
-        let cx = rootfs::Context { rootfs: i.rootfs, bundle: i.bundle, spec, userns: i.ns.new_user || i.ns.user_joined(), cgroupns: i.ns.new_cgroup };
+        let cx = rootfs::Context {
+            rootfs: i.rootfs,
+            bundle: i.bundle,
+            spec,
+            userns: i.ns.new_user || i.ns.user_joined(),
+            cgroupns: i.ns.new_cgroup,
+        };
         Some(rootfs::prepare(&cx, &mut || cgroup.ready())?)
     } else {
         None
@@ -176,8 +218,14 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
             ch.send(&Msg::RunHooks)?;
             match ch.recv()? {
                 Some(Msg::HooksDone) => {}
-                Some(Msg::Error { kind, message }) => return Err(crate::runtime::protocol::error_from(&kind, message)),
-                _ => return Err(Error::internal("init: the runtime exited while running hooks")),
+                Some(Msg::Error { kind, message }) => {
+                    return Err(crate::runtime::protocol::error_from(&kind, message))
+                }
+                _ => {
+                    return Err(Error::internal(
+                        "init: the runtime exited while running hooks",
+                    ))
+                }
             }
         }
         // 5. createContainer hooks: in the container's namespaces, before pivot_root.
@@ -210,8 +258,16 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
 
     // 8. The terminal, after pivot_root: the pty must come from the container's own devpts.
     if proc_.terminal {
-        let sock = console.ok_or_else(|| Error::invalid("cannot allocate tty if runc will detach without setting console socket"))?;
-        console::setup(sock, proc_.console_size, proc_.user.uid, proc_.user.gid, i.ns.new_mount)?;
+        let sock = console.ok_or_else(|| {
+            Error::invalid("cannot allocate tty if runc will detach without setting console socket")
+        })?;
+        console::setup(
+            sock,
+            proc_.console_size,
+            proc_.user.uid,
+            proc_.user.gid,
+            i.ns.new_mount,
+        )?;
     }
 
     // 9. root.readonly: after everything below the root is mounted.
@@ -236,8 +292,17 @@ fn setup(i: &Init<'_>, ch: &Channel, console: Option<OwnedFd>) -> Result<(Progra
     process::enter_cwd(&proc_.cwd)?;
     sp::umask(proc_.user.umask.unwrap_or(0o022));
     let env = process::environment(proc_);
-    let path = process::lookup(&proc_.args[0], &env).map_err(|e| e.context("unable to start container process"))?;
-    Ok((Program { path, args: proc_.args.clone(), env }, host_pid, seccomp))
+    let path = process::lookup(&proc_.args[0], &env)
+        .map_err(|e| e.context("unable to start container process"))?;
+    Ok((
+        Program {
+            path,
+            args: proc_.args.clone(),
+            env,
+        },
+        host_pid,
+        seccomp,
+    ))
 }
 
 /// The container's cgroup as the init waits for it: `ready` blocks until the parent reports
@@ -257,7 +322,11 @@ impl CgroupGate<'_> {
         }
         match self.ch.recv()? {
             Some(Msg::CgroupJoined) => {}
-            Some(other) => return Err(Error::internal(format!("init: unexpected message {other:?}"))),
+            Some(other) => {
+                return Err(Error::internal(format!(
+                    "init: unexpected message {other:?}"
+                )))
+            }
             None => return Err(Error::internal("init: the runtime exited during setup")),
         }
         let paths = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();

@@ -63,17 +63,27 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
     let mut seen = 0;
     let mut new = 0;
     for n in &linux.namespaces {
-        let (flag, name) = kind(&n.kind).ok_or_else(|| Error::invalid(format!("namespace {:?} does not exist", n.kind)))?;
+        let (flag, name) = kind(&n.kind)
+            .ok_or_else(|| Error::invalid(format!("namespace {:?} does not exist", n.kind)))?;
         if seen & flag != 0 {
-            return Err(Error::invalid(format!("malformed spec file: duplicated ns {:?}", n.kind)));
+            return Err(Error::invalid(format!(
+                "malformed spec file: duplicated ns {:?}",
+                n.kind
+            )));
         }
         seen |= flag;
         match n.path.as_deref().filter(|s| !s.is_empty()) {
             None => new |= flag,
             Some(path) => {
-                let fd = crate::sys::fd::open(std::path::Path::new(path), crate::sys::fd::O_RDONLY, 0)
-                    .map_err(|e| e.context(format!("open {} namespace", n.kind)))?;
-                let j = Join { flag, name, path: path.to_string(), fd };
+                let fd =
+                    crate::sys::fd::open(std::path::Path::new(path), crate::sys::fd::O_RDONLY, 0)
+                        .map_err(|e| e.context(format!("open {} namespace", n.kind)))?;
+                let j = Join {
+                    flag,
+                    name,
+                    path: path.to_string(),
+                    fd,
+                };
                 if flag == ns::NEWPID {
                     p.join_pid = Some(j);
                 } else if flag == ns::NEWUSER {
@@ -103,10 +113,14 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
     }
     let maps = !linux.uid_mappings.is_empty() || !linux.gid_mappings.is_empty();
     if p.new_user && (linux.uid_mappings.is_empty() || linux.gid_mappings.is_empty()) {
-        return Err(Error::invalid("user namespaces enabled, but no user mapping found"));
+        return Err(Error::invalid(
+            "user namespaces enabled, but no user mapping found",
+        ));
     }
     if maps && !p.new_user && !p.user_joined() {
-        return Err(Error::invalid("user namespaces not enabled in config, but uid/gid mappings were given"));
+        return Err(Error::invalid(
+            "user namespaces not enabled in config, but uid/gid mappings were given",
+        ));
     }
     Ok(p)
 }
@@ -120,7 +134,11 @@ pub fn needs_second_fork(p: &Plan) -> bool {
 /// Enter the joined namespaces (the init, after its parent said Go).
 pub fn enter(p: &Plan) -> Result<()> {
     for j in &p.joins {
-        ns::setns(j.fd.as_fd(), j.flag, &format!("{} namespace {}", j.name, j.path))?;
+        ns::setns(
+            j.fd.as_fd(),
+            j.flag,
+            &format!("{} namespace {}", j.name, j.path),
+        )?;
     }
     if p.unshare_flags != 0 {
         ns::unshare(p.unshare_flags)?;
@@ -134,37 +152,77 @@ mod tests {
     use crate::oci::runtime::{IdMapping, Namespace};
 
     fn linux(kinds: &[&str]) -> Linux {
-        Linux { namespaces: kinds.iter().map(|k| Namespace { kind: k.to_string(), path: None }).collect(), ..Default::default() }
+        Linux {
+            namespaces: kinds
+                .iter()
+                .map(|k| Namespace {
+                    kind: k.to_string(),
+                    path: None,
+                })
+                .collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn new_namespaces_are_cloned_except_cgroup() {
-        let p = plan(Some(&linux(&["pid", "network", "ipc", "uts", "mount", "cgroup"]))).unwrap();
-        assert_eq!(p.clone_flags, ns::NEWPID | ns::NEWNET | ns::NEWIPC | ns::NEWUTS | ns::NEWNS);
+        let p = plan(Some(&linux(&[
+            "pid", "network", "ipc", "uts", "mount", "cgroup",
+        ])))
+        .unwrap();
+        assert_eq!(
+            p.clone_flags,
+            ns::NEWPID | ns::NEWNET | ns::NEWIPC | ns::NEWUTS | ns::NEWNS
+        );
         assert!(p.new_cgroup && p.new_mount && p.new_pid);
     }
 
     #[test]
     fn duplicates_unknown_and_mapping_rules() {
-        assert!(plan(Some(&linux(&["pid", "pid"]))).unwrap_err().to_string().contains("duplicated ns"));
+        assert!(plan(Some(&linux(&["pid", "pid"])))
+            .unwrap_err()
+            .to_string()
+            .contains("duplicated ns"));
         assert!(plan(Some(&linux(&["nope"]))).is_err());
-        assert!(plan(Some(&linux(&["user"]))).unwrap_err().to_string().contains("no user mapping"));
+        assert!(plan(Some(&linux(&["user"])))
+            .unwrap_err()
+            .to_string()
+            .contains("no user mapping"));
         let mut l = linux(&["mount"]);
-        l.uid_mappings = vec![IdMapping { container_id: 0, host_id: 1000, size: 1 }];
+        l.uid_mappings = vec![IdMapping {
+            container_id: 0,
+            host_id: 1000,
+            size: 1,
+        }];
         assert!(plan(Some(&l)).is_err());
     }
 
     #[test]
     fn paths_are_opened_and_user_goes_first() {
         let mut l = linux(&["mount"]);
-        l.namespaces.push(Namespace { kind: "network".into(), path: Some("/proc/self/ns/net".into()) });
-        l.namespaces.push(Namespace { kind: "user".into(), path: Some("/proc/self/ns/user".into()) });
+        l.namespaces.push(Namespace {
+            kind: "network".into(),
+            path: Some("/proc/self/ns/net".into()),
+        });
+        l.namespaces.push(Namespace {
+            kind: "user".into(),
+            path: Some("/proc/self/ns/user".into()),
+        });
         let p = plan(Some(&l)).unwrap();
         assert_eq!(p.joins[0].flag, ns::NEWUSER);
-        assert_eq!(p.clone_flags, 0, "with a joined user ns, new namespaces are unshared after the join");
+        assert_eq!(
+            p.clone_flags, 0,
+            "with a joined user ns, new namespaces are unshared after the join"
+        );
         assert_eq!(p.unshare_flags, ns::NEWNS);
         let mut bad = linux(&[]);
-        bad.namespaces.push(Namespace { kind: "network".into(), path: Some("/nonexistent/ns".into()) });
-        assert!(plan(Some(&bad)).unwrap_err().to_string().contains("open network namespace"));
+        bad.namespaces.push(Namespace {
+            kind: "network".into(),
+            path: Some("/nonexistent/ns".into()),
+        });
+        assert!(plan(Some(&bad))
+            .unwrap_err()
+            .to_string()
+            .contains("open network namespace"));
     }
 }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 /// process.rlimits. Without CAP_SYS_RESOURCE a hard limit cannot be raised: say so plainly.
 pub fn set_rlimits(rl: &[Rlimit]) -> Result<()> {
     for r in rl {
-        let res = sp::rlimit_resource(&r.kind).ok_or_else(|| Error::invalid(format!("rlimit {:?} is not a valid resource", r.kind)))?;
+        let res = sp::rlimit_resource(&r.kind).ok_or_else(|| {
+            Error::invalid(format!("rlimit {:?} is not a valid resource", r.kind))
+        })?;
         if let Err(e) = sp::setrlimit(res, r.soft, r.hard) {
             let (_, cur_hard) = sp::getrlimit(res).unwrap_or((0, u64::MAX));
             let hint = if e.errno() == Some(1) && r.hard > cur_hard {
@@ -18,7 +20,10 @@ pub fn set_rlimits(rl: &[Rlimit]) -> Result<()> {
             } else {
                 String::new()
             };
-            return Err(e.context(format!("error setting rlimit type {}{hint}", r.kind.trim_start_matches("RLIMIT_").to_ascii_lowercase())));
+            return Err(e.context(format!(
+                "error setting rlimit type {}{hint}",
+                r.kind.trim_start_matches("RLIMIT_").to_ascii_lowercase()
+            )));
         }
     }
     Ok(())
@@ -28,7 +33,10 @@ pub fn set_rlimits(rl: &[Rlimit]) -> Result<()> {
 pub fn environment(p: &Process) -> Vec<String> {
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(p.user.uid).unwrap_or_else(|| "/".into())));
+        env.push(format!(
+            "HOME={}",
+            home_of(p.user.uid).unwrap_or_else(|| "/".into())
+        ));
     }
     env
 }
@@ -61,15 +69,25 @@ pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
         // directory or a file without exec bits is "permission denied", with no stat prefix.
         return match check(Path::new(name)) {
             Ok(()) => Ok(PathBuf::from(name)),
-            Err(e) if matches!(e.raw_os_error(), Some(13) | Some(21)) => Err(Error::new(ErrorKind::PermissionDenied, format!("exec: {name:?}: permission denied"))),
+            Err(e) if matches!(e.raw_os_error(), Some(13) | Some(21)) => Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("exec: {name:?}: permission denied"),
+            )),
             Err(e) => {
                 let err = Error::from(e);
                 let msg = go_errno_text(err.message());
-                Err(Error::new(err.kind(), format!("exec: {name:?}: stat {name}: {msg}")))
+                Err(Error::new(
+                    err.kind(),
+                    format!("exec: {name:?}: stat {name}: {msg}"),
+                ))
             }
         };
     }
-    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("");
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let cand = Path::new(dir).join(name);
@@ -77,7 +95,9 @@ pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
             return Ok(cand);
         }
     }
-    Err(Error::not_found(format!("exec: {name:?}: executable file not found in $PATH")))
+    Err(Error::not_found(format!(
+        "exec: {name:?}: executable file not found in $PATH"
+    )))
 }
 
 /// An errno's text as Go spells it (lower-case first letter: "no such file or directory").
@@ -108,7 +128,8 @@ pub fn switch_user(user: &User, caps: &Resolved, setgroups: bool) -> Result<()> 
 /// leaked fd (/proc/self/fd/N) would sit outside our root (CVE-2024-21626).
 pub fn enter_cwd(cwd: &str) -> Result<()> {
     let cwd = if cwd.is_empty() { "/" } else { cwd };
-    crate::sys::mount::chdir(Path::new(cwd)).map_err(|e| e.context("unable to start container process"))?;
+    crate::sys::mount::chdir(Path::new(cwd))
+        .map_err(|e| e.context("unable to start container process"))?;
     let wd = sfd::getcwd()?;
     if wd.first() != Some(&b'/') {
         return Err(Error::new(
@@ -129,9 +150,12 @@ pub fn fix_stdio(uid: u32, gid: u32) {
         if !sfd::is_open(fd) {
             continue;
         }
-        let Some(b) = sfd::borrow_stdio(fd) else { continue };
+        let Some(b) = sfd::borrow_stdio(fd) else {
+            continue;
+        };
         if let Ok((_, _, mode, rdev)) = sfd::fstat(b) {
-            if mode & sfd::S_IFMT == sfd::S_IFCHR && sfd::major(rdev) == 1 && sfd::minor(rdev) == 3 {
+            if mode & sfd::S_IFMT == sfd::S_IFCHR && sfd::major(rdev) == 1 && sfd::minor(rdev) == 3
+            {
                 continue;
             }
             let _ = sfd::fchown(b, uid, gid);
@@ -147,14 +171,21 @@ pub struct Program {
 }
 
 /// The seccomp filter of the config, compiled while errors can still fail `create`.
-pub fn compile_seccomp(s: Option<&crate::oci::runtime::Seccomp>) -> Result<Option<crate::runtime::seccomp::Program>> {
+pub fn compile_seccomp(
+    s: Option<&crate::oci::runtime::Seccomp>,
+) -> Result<Option<crate::runtime::seccomp::Program>> {
     s.map(crate::runtime::seccomp::compile).transpose()
 }
 
 /// The last steps: no_new_privs, close-on-exec for everything but stdio and preserved fds
 /// (CVE-2024-21626), default signal handling, then seccomp as the very last thing before
 /// execve so that the filter does not have to allow the runtime's own syscalls.
-pub fn exec(p: &Program, preserve_fds: u32, nnp: bool, seccomp: Option<&crate::runtime::seccomp::Program>) -> Error {
+pub fn exec(
+    p: &Program,
+    preserve_fds: u32,
+    nnp: bool,
+    seccomp: Option<&crate::runtime::seccomp::Program>,
+) -> Error {
     let run = || -> Result<Error> {
         if nnp {
             sp::set_no_new_privs()?;
@@ -185,17 +216,37 @@ mod tests {
     fn lookup_like_go() {
         let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
         assert!(lookup("sh", &env).unwrap().ends_with("sh"));
-        assert_eq!(lookup("berth-nosuch", &env).unwrap_err().to_string(), "exec: \"berth-nosuch\": executable file not found in $PATH");
-        assert!(lookup("/nonexistent/x", &env).unwrap_err().to_string().starts_with("exec: \"/nonexistent/x\": stat /nonexistent/x: no such file or directory"));
-        assert_eq!(lookup("/", &env).unwrap_err().to_string(), "exec: \"/\": permission denied");
-        assert!(lookup("sh", &[]).is_err(), "no PATH, no search (Go's LookPath)");
+        assert_eq!(
+            lookup("berth-nosuch", &env).unwrap_err().to_string(),
+            "exec: \"berth-nosuch\": executable file not found in $PATH"
+        );
+        assert!(lookup("/nonexistent/x", &env)
+            .unwrap_err()
+            .to_string()
+            .starts_with(
+                "exec: \"/nonexistent/x\": stat /nonexistent/x: no such file or directory"
+            ));
+        assert_eq!(
+            lookup("/", &env).unwrap_err().to_string(),
+            "exec: \"/\": permission denied"
+        );
+        assert!(
+            lookup("sh", &[]).is_err(),
+            "no PATH, no search (Go's LookPath)"
+        );
     }
 
     #[test]
     fn home_defaults() {
-        let p = Process { env: vec!["A=1".into()], ..Default::default() };
+        let p = Process {
+            env: vec!["A=1".into()],
+            ..Default::default()
+        };
         assert!(environment(&p).iter().any(|e| e.starts_with("HOME=")));
-        let p = Process { env: vec!["HOME=/x".into()], ..Default::default() };
+        let p = Process {
+            env: vec!["HOME=/x".into()],
+            ..Default::default()
+        };
         assert_eq!(environment(&p), ["HOME=/x"]);
     }
 }

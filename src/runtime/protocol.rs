@@ -33,7 +33,10 @@ pub enum Msg {
 
 impl Msg {
     pub fn from_error(e: &Error) -> Msg {
-        Msg::Error { kind: kind_name(e.kind()).to_string(), message: e.to_string() }
+        Msg::Error {
+            kind: kind_name(e.kind()).to_string(),
+            message: e.to_string(),
+        }
     }
 
     /// Encode, refusing anything over the limit rather than sending a truncated datagram.
@@ -43,9 +46,16 @@ impl Msg {
             if let Msg::Error { kind, message } = self {
                 // An error must still get through: cut the message, keep the kind.
                 let cut: String = message.chars().take(MAX_MSG / 8).collect();
-                v = serde_json::to_vec(&Msg::Error { kind: kind.clone(), message: cut + "…" }).map_err(|e| Error::internal(e.to_string()))?;
+                v = serde_json::to_vec(&Msg::Error {
+                    kind: kind.clone(),
+                    message: cut + "…",
+                })
+                .map_err(|e| Error::internal(e.to_string()))?;
             } else {
-                return Err(Error::internal(format!("init protocol message of {} bytes exceeds {MAX_MSG}", v.len())));
+                return Err(Error::internal(format!(
+                    "init protocol message of {} bytes exceeds {MAX_MSG}",
+                    v.len()
+                )));
             }
         }
         Ok(v)
@@ -53,9 +63,13 @@ impl Msg {
 
     pub fn decode(b: &[u8]) -> Result<Msg> {
         if b.len() > MAX_MSG {
-            return Err(Error::invalid(format!("init protocol message of {} bytes exceeds {MAX_MSG}", b.len())));
+            return Err(Error::invalid(format!(
+                "init protocol message of {} bytes exceeds {MAX_MSG}",
+                b.len()
+            )));
         }
-        serde_json::from_slice(b).map_err(|e| Error::invalid(format!("bad init protocol message: {e}")))
+        serde_json::from_slice(b)
+            .map_err(|e| Error::invalid(format!("bad init protocol message: {e}")))
     }
 }
 
@@ -117,7 +131,18 @@ mod tests {
     #[test]
     fn messages_round_trip_over_a_real_socket_pair() {
         let (a, b) = Channel::pair().unwrap();
-        for m in [Msg::Go { pid: 9 }, Msg::CgroupJoined, Msg::RunHooks, Msg::HooksDone, Msg::Pid { pid: 42 }, Msg::Ready, Msg::Error { kind: "invalid".into(), message: "bad".into() }] {
+        for m in [
+            Msg::Go { pid: 9 },
+            Msg::CgroupJoined,
+            Msg::RunHooks,
+            Msg::HooksDone,
+            Msg::Pid { pid: 42 },
+            Msg::Ready,
+            Msg::Error {
+                kind: "invalid".into(),
+                message: "bad".into(),
+            },
+        ] {
             a.send(&m).unwrap();
             assert_eq!(b.recv().unwrap(), Some(m));
         }
@@ -136,7 +161,10 @@ mod tests {
 
     #[test]
     fn huge_errors_are_cut_but_delivered() {
-        let m = Msg::Error { kind: "internal".into(), message: "y".repeat(MAX_MSG * 2) };
+        let m = Msg::Error {
+            kind: "internal".into(),
+            message: "y".repeat(MAX_MSG * 2),
+        };
         let v = m.encode().unwrap();
         assert!(v.len() <= MAX_MSG);
         assert!(matches!(Msg::decode(&v).unwrap(), Msg::Error { .. }));
@@ -146,7 +174,9 @@ mod tests {
     #[test]
     fn errors_keep_their_kind() {
         let e = Error::not_found("container does not exist");
-        let Msg::Error { kind, message } = Msg::from_error(&e) else { panic!() };
+        let Msg::Error { kind, message } = Msg::from_error(&e) else {
+            panic!()
+        };
         let back = error_from(&kind, message);
         assert_eq!(back.kind(), ErrorKind::NotFound);
         assert_eq!(back.to_string(), "container does not exist");

@@ -7,7 +7,10 @@
 
 use crate::base::{Error, Result};
 use crate::oci::runtime::{Device, Mount, Spec};
-use crate::sys::fd::{self as sfd, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
+use crate::sys::fd::{
+    self as sfd, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY, S_IFCHR, S_IFDIR,
+    S_IFLNK, S_IFMT,
+};
 use crate::sys::mount::{self as sm, *};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
@@ -65,7 +68,8 @@ pub fn parse_options(opts: &[String]) -> Options {
                 o.recursive = true;
                 (0, 0)
             }
-            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable" | "runbindable" => {
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
+            | "runbindable" => {
                 o.propagation.push(propagation(opt).unwrap_or(0));
                 (0, 0)
             }
@@ -166,7 +170,11 @@ fn is_enoent(e: &Error) -> bool {
 
 /// Open `rel` (a cleaned relative path) inside the rootfs, O_PATH.
 fn open_in(root: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd> {
-    let p = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+    let p = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
     sm::open_in_root(root, p, O_PATH, 0)
 }
 
@@ -184,20 +192,30 @@ pub fn mkdir_all_in(root: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd> {
             }
             continue;
         }
-        let cur = stack.last().map(|f| f.as_fd()).ok_or_else(|| Error::internal("empty walk"))?;
+        let cur = stack
+            .last()
+            .map(|f| f.as_fd())
+            .ok_or_else(|| Error::internal("empty walk"))?;
         match sm::lstatat(cur, &c)? {
             None => {
                 match sm::mkdirat(cur, &c, 0o755) {
                     Ok(()) => {}
                     Err(e) if e.errno() == Some(17) => {}
-                    Err(e) => return Err(e.context(format!("mkdir {} in the container rootfs", rel.display()))),
+                    Err(e) => {
+                        return Err(
+                            e.context(format!("mkdir {} in the container rootfs", rel.display()))
+                        )
+                    }
                 }
                 todo.push_front(c);
             }
             Some((mode, _)) if mode & S_IFMT == S_IFLNK => {
                 links += 1;
                 if links > 40 {
-                    return Err(Error::from_errno(40, format!("resolve {} in the container rootfs", rel.display())));
+                    return Err(Error::from_errno(
+                        40,
+                        format!("resolve {} in the container rootfs", rel.display()),
+                    ));
                 }
                 let target = sm::readlinkat(cur, &c)?;
                 if target.starts_with('/') {
@@ -208,10 +226,17 @@ pub fn mkdir_all_in(root: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd> {
                 }
             }
             Some((mode, _)) if mode & S_IFMT == S_IFDIR => {
-                let fd = sm::openat_nofollow(cur, &c, O_PATH | O_DIRECTORY, 0).map_err(|e| e.context(format!("walk {} in the container rootfs", rel.display())))?;
+                let fd = sm::openat_nofollow(cur, &c, O_PATH | O_DIRECTORY, 0).map_err(|e| {
+                    e.context(format!("walk {} in the container rootfs", rel.display()))
+                })?;
                 stack.push(fd);
             }
-            Some(_) => return Err(Error::from_errno(20, format!("mkdir {} in the container rootfs", rel.display()))),
+            Some(_) => {
+                return Err(Error::from_errno(
+                    20,
+                    format!("mkdir {} in the container rootfs", rel.display()),
+                ))
+            }
         }
     }
     stack.pop().ok_or_else(|| Error::internal("empty walk"))
@@ -221,7 +246,11 @@ fn components(p: &Path) -> Result<std::collections::VecDeque<String>> {
     let mut v = std::collections::VecDeque::new();
     for c in p.components() {
         match c {
-            Component::Normal(s) => v.push_back(s.to_str().ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", p.display())))?.to_string()),
+            Component::Normal(s) => v.push_back(
+                s.to_str()
+                    .ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", p.display())))?
+                    .to_string(),
+            ),
             Component::ParentDir => v.push_back("..".into()),
             _ => {}
         }
@@ -241,7 +270,10 @@ pub fn ensure_in(root: BorrowedFd<'_>, rel: &Path, dir: bool) -> Result<OwnedFd>
         return mkdir_all_in(root, rel);
     }
     let parent = rel.parent().unwrap_or(Path::new(""));
-    let name = rel.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::invalid(format!("bad mount destination {}", rel.display())))?;
+    let name = rel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::invalid(format!("bad mount destination {}", rel.display())))?;
     let pfd = mkdir_all_in(root, parent)?;
     match sm::openat_nofollow(pfd.as_fd(), name, O_CREAT | O_EXCL | O_WRONLY, 0o644) {
         Ok(_) => {}
@@ -275,18 +307,28 @@ pub type CgroupReady<'b> = &'b mut dyn FnMut() -> Result<String>;
 pub fn prepare(cx: &Context<'_>, cgroup: CgroupReady<'_>) -> Result<Prepared> {
     let linux = cx.spec.linux.as_ref();
     // Propagation first: nothing mounted below may propagate back to the host's mounts.
-    let prop = match linux.and_then(|l| l.rootfs_propagation.as_deref()).filter(|p| !p.is_empty()) {
+    let prop = match linux
+        .and_then(|l| l.rootfs_propagation.as_deref())
+        .filter(|p| !p.is_empty())
+    {
         None => MS_SLAVE | MS_REC,
-        Some(p) => propagation(p).ok_or_else(|| Error::invalid(format!("rootfsPropagation {p:?} is not a propagation type")))?,
+        Some(p) => propagation(p).ok_or_else(|| {
+            Error::invalid(format!("rootfsPropagation {p:?} is not a propagation type"))
+        })?,
     };
-    sm::mount(None, Path::new("/"), None, prop, None).map_err(|e| e.context("set the propagation of /"))?;
+    sm::mount(None, Path::new("/"), None, prop, None)
+        .map_err(|e| e.context("set the propagation of /"))?;
     if prop & MS_SHARED != 0 {
         // pivot_root refuses a new root whose parent mount is shared.
         make_parent_private(cx.rootfs)?;
     }
     // pivot_root needs the new root to be a mount point.
-    let rootfs_str = cx.rootfs.to_str().ok_or_else(|| Error::invalid("rootfs path is not UTF-8"))?;
-    sm::mount(Some(rootfs_str), cx.rootfs, None, MS_BIND | MS_REC, None).map_err(|e| e.context("bind the rootfs onto itself"))?;
+    let rootfs_str = cx
+        .rootfs
+        .to_str()
+        .ok_or_else(|| Error::invalid("rootfs path is not UTF-8"))?;
+    sm::mount(Some(rootfs_str), cx.rootfs, None, MS_BIND | MS_REC, None)
+        .map_err(|e| e.context("bind the rootfs onto itself"))?;
     let root = sfd::open(cx.rootfs, O_PATH | O_DIRECTORY, 0)?;
 
     // The host's /dev/null, checked now: masking binds it over files, and a /dev/null the
@@ -299,13 +341,23 @@ pub fn prepare(cx: &Context<'_>, cgroup: CgroupReady<'_>) -> Result<Prepared> {
 
     let mut dev_bound = false;
     for m in &cx.spec.mounts {
-        mount_one(cx, root.as_fd(), m, &mut *cgroup).map_err(|e| e.context(format!("error mounting {:?} to rootfs at {:?}", m.source.as_deref().unwrap_or(""), m.destination)))?;
+        mount_one(cx, root.as_fd(), m, &mut *cgroup).map_err(|e| {
+            e.context(format!(
+                "error mounting {:?} to rootfs at {:?}",
+                m.source.as_deref().unwrap_or(""),
+                m.destination
+            ))
+        })?;
         if clean_relative(&m.destination) == Path::new("dev") && parse_options(&m.options).bind {
             dev_bound = true;
         }
     }
     if !dev_bound {
-        create_devices(root.as_fd(), linux.map(|l| l.devices.as_slice()).unwrap_or(&[]), cx.userns)?;
+        create_devices(
+            root.as_fd(),
+            linux.map(|l| l.devices.as_slice()).unwrap_or(&[]),
+            cx.userns,
+        )?;
     }
     Ok(Prepared { root, dev_null })
 }
@@ -314,14 +366,21 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let mut best: Option<PathBuf> = None;
     for l in info.lines() {
-        let Some(mp) = l.split(' ').nth(4) else { continue };
+        let Some(mp) = l.split(' ').nth(4) else {
+            continue;
+        };
         let mp = PathBuf::from(unescape(mp));
-        if rootfs.starts_with(&mp) && best.as_ref().is_none_or(|b| mp.as_os_str().len() > b.as_os_str().len()) {
+        if rootfs.starts_with(&mp)
+            && best
+                .as_ref()
+                .is_none_or(|b| mp.as_os_str().len() > b.as_os_str().len())
+        {
             best = Some(mp);
         }
     }
     let mp = best.unwrap_or_else(|| PathBuf::from("/"));
-    sm::mount(None, &mp, None, MS_PRIVATE, None).map_err(|e| e.context("make the rootfs parent mount private"))
+    sm::mount(None, &mp, None, MS_PRIVATE, None)
+        .map_err(|e| e.context("make the rootfs parent mount private"))
 }
 
 fn unescape(s: &str) -> String {
@@ -329,7 +388,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len() + 0
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -340,7 +402,12 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount, cgroup: CgroupReady<'_>) -> Result<()> {
+fn mount_one(
+    cx: &Context<'_>,
+    root: BorrowedFd<'_>,
+    m: &Mount,
+    cgroup: CgroupReady<'_>,
+) -> Result<()> {
     let o = parse_options(&m.options);
     let kind = m.kind.as_deref().unwrap_or("");
     let rel = clean_relative(&m.destination);
@@ -364,13 +431,25 @@ fn mount_one(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount, cgroup: CgroupRe
     let data = o.data.join(",");
     let src = m.source.as_deref().unwrap_or(kind);
     let fs = if kind.is_empty() { None } else { Some(kind) };
-    match sm::mount(Some(src), &fd_path(target.as_fd()), fs, o.flags, Some(&data)) {
+    match sm::mount(
+        Some(src),
+        &fd_path(target.as_fd()),
+        fs,
+        o.flags,
+        Some(&data),
+    ) {
         Ok(()) => {}
         Err(e) if kind == "sysfs" && e.errno() == Some(1) => {
             // A user namespace without its own network namespace may not mount sysfs: bind
             // the host's read-only instead, as runc does.
             let mut ro = m.clone();
-            ro.options = vec!["rbind".into(), "nosuid".into(), "noexec".into(), "nodev".into(), "ro".into()];
+            ro.options = vec![
+                "rbind".into(),
+                "nosuid".into(),
+                "noexec".into(),
+                "nodev".into(),
+                "ro".into(),
+            ];
             ro.source = Some("/sys".into());
             return bind_mount(cx, root, &ro, &rel, &parse_options(&ro.options));
         }
@@ -390,21 +469,38 @@ fn refuse_symlinked_destination(root: BorrowedFd<'_>, rel: &Path, kind: &str) ->
         Err(e) => return Err(e),
     };
     match sm::lstatat(pfd.as_fd(), name)? {
-        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!("filesystem {kind:?} must be mounted on ordinary directory"))),
+        Some((mode, _)) if mode & S_IFMT != S_IFDIR => Err(Error::invalid(format!(
+            "filesystem {kind:?} must be mounted on ordinary directory"
+        ))),
         _ => Ok(()),
     }
 }
 
-fn bind_mount(cx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount, rel: &Path, o: &Options) -> Result<()> {
-    let src = m.source.as_deref().ok_or_else(|| Error::invalid("bind mount without a source"))?;
-    let src = if Path::new(src).is_absolute() { PathBuf::from(src) } else { cx.bundle.join(src) };
-    let meta = std::fs::metadata(&src).map_err(|e| Error::from(e).context(format!("stat {}", src.display())))?;
+fn bind_mount(
+    cx: &Context<'_>,
+    root: BorrowedFd<'_>,
+    m: &Mount,
+    rel: &Path,
+    o: &Options,
+) -> Result<()> {
+    let src = m
+        .source
+        .as_deref()
+        .ok_or_else(|| Error::invalid("bind mount without a source"))?;
+    let src = if Path::new(src).is_absolute() {
+        PathBuf::from(src)
+    } else {
+        cx.bundle.join(src)
+    };
+    let meta = std::fs::metadata(&src)
+        .map_err(|e| Error::from(e).context(format!("stat {}", src.display())))?;
     // Clone the source as a detached mount, set its flags while nobody can see it, then attach
     // it onto the destination fd: no window where the bind is writable, no path re-resolution.
     let clone = sm::clone_path(&src, o.recursive)?;
     let (set, clr) = attrs_of(o.flags);
     if set != 0 || clr != 0 {
-        sm::set_mount_attr(clone.as_fd(), set, clr, false).map_err(|e| e.context(format!("set the flags of the bind of {}", src.display())))?;
+        sm::set_mount_attr(clone.as_fd(), set, clr, false)
+            .map_err(|e| e.context(format!("set the flags of the bind of {}", src.display())))?;
     }
     if o.rec_attrs != 0 {
         sm::set_mount_attr(clone.as_fd(), o.rec_attrs, 0, true)?;
@@ -430,18 +526,31 @@ fn apply_propagation(root: BorrowedFd<'_>, rel: &Path, o: &Options) -> Result<()
 /// hierarchy (a fresh cgroup mount inside a cgroup namespace, where it shows the container's
 /// cgroup as its root; otherwise a bind of the container's own cgroup directory); on a pure v2
 /// host, cgroup2 itself.
-fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options, cgroup_paths: &str) -> Result<()> {
+fn mount_cgroup(
+    cx: &Context<'_>,
+    root: BorrowedFd<'_>,
+    rel: &Path,
+    o: &Options,
+    cgroup_paths: &str,
+) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let mut hier: Vec<(String, String, String, String)> = Vec::new(); // (mountpoint, fstype, superopts, mount root)
     for l in info.lines() {
-        let Some((pre, post)) = l.split_once(" - ") else { continue };
+        let Some((pre, post)) = l.split_once(" - ") else {
+            continue;
+        };
         let pf: Vec<&str> = pre.split(' ').collect();
         let qf: Vec<&str> = post.split(' ').collect();
         if pf.len() < 5 || qf.len() < 3 {
             continue;
         }
         if qf[0] == "cgroup" || qf[0] == "cgroup2" {
-            hier.push((unescape(pf[4]), qf[0].to_string(), qf[2].to_string(), unescape(pf[3])));
+            hier.push((
+                unescape(pf[4]),
+                qf[0].to_string(),
+                qf[2].to_string(),
+                unescape(pf[3]),
+            ));
         }
     }
     let flags = o.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_RDONLY);
@@ -449,7 +558,13 @@ fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options,
     if v2_only {
         let target = ensure_in(root, rel, true)?;
         if cx.cgroupns {
-            return sm::mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), flags, None);
+            return sm::mount(
+                Some("cgroup2"),
+                &fd_path(target.as_fd()),
+                Some("cgroup2"),
+                flags,
+                None,
+            );
         }
         let own = own_cgroup(cgroup_paths, "");
         let src = Path::new(&hier[0].0).join(own.trim_start_matches('/'));
@@ -459,17 +574,50 @@ fn mount_cgroup(cx: &Context<'_>, root: BorrowedFd<'_>, rel: &Path, o: &Options,
         return sm::move_mount_to(clone.as_fd(), target.as_fd());
     }
     let target = ensure_in(root, rel, true)?;
-    sm::mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), flags & !MS_RDONLY, Some("mode=755"))?;
+    sm::mount(
+        Some("tmpfs"),
+        &fd_path(target.as_fd()),
+        Some("tmpfs"),
+        flags & !MS_RDONLY,
+        Some("mode=755"),
+    )?;
     for (mp, fstype, superopts, mroot) in &hier {
-        let Some(name) = Path::new(mp).file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = Path::new(mp).file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         let sub = rel.join(name);
         let t = ensure_in(root, &sub, true)?;
-        let controllers: Vec<&str> = superopts.split(',').filter(|s| *s != "rw" && *s != "ro").collect();
-        let key = if fstype == "cgroup2" { "" } else { controllers.iter().find(|c| !c.starts_with("name=")).copied().unwrap_or(controllers.first().copied().unwrap_or("")) };
-        let key = if fstype == "cgroup" && key.is_empty() { controllers.first().copied().unwrap_or("") } else { key };
+        let controllers: Vec<&str> = superopts
+            .split(',')
+            .filter(|s| *s != "rw" && *s != "ro")
+            .collect();
+        let key = if fstype == "cgroup2" {
+            ""
+        } else {
+            controllers
+                .iter()
+                .find(|c| !c.starts_with("name="))
+                .copied()
+                .unwrap_or(controllers.first().copied().unwrap_or(""))
+        };
+        let key = if fstype == "cgroup" && key.is_empty() {
+            controllers.first().copied().unwrap_or("")
+        } else {
+            key
+        };
         if cx.cgroupns && !cx.userns {
-            let data = if fstype == "cgroup" { controllers.join(",") } else { String::new() };
-            sm::mount(Some("cgroup"), &fd_path(t.as_fd()), Some(fstype), flags, Some(&data))?;
+            let data = if fstype == "cgroup" {
+                controllers.join(",")
+            } else {
+                String::new()
+            };
+            sm::mount(
+                Some("cgroup"),
+                &fd_path(t.as_fd()),
+                Some(fstype),
+                flags,
+                Some(&data),
+            )?;
         } else {
             let own = own_cgroup(cgroup_paths, if fstype == "cgroup2" { "" } else { key });
             let rel_own = own.strip_prefix(mroot.as_str()).unwrap_or(&own);
@@ -499,7 +647,11 @@ fn own_cgroup(text: &str, controller: &str) -> String {
     for l in text.lines() {
         let mut f = l.splitn(3, ':');
         let (_, ctrls, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or("/"));
-        let hit = if controller.is_empty() { ctrls.is_empty() } else { ctrls.split(',').any(|c| c == controller) };
+        let hit = if controller.is_empty() {
+            ctrls.is_empty()
+        } else {
+            ctrls.split(',').any(|c| c == controller)
+        };
         if hit {
             return path.to_string();
         }
@@ -507,22 +659,45 @@ fn own_cgroup(text: &str, controller: &str) -> String {
     "/".into()
 }
 
-const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0)];
+const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
+    ("/dev/null", 1, 3),
+    ("/dev/zero", 1, 5),
+    ("/dev/full", 1, 7),
+    ("/dev/random", 1, 8),
+    ("/dev/urandom", 1, 9),
+    ("/dev/tty", 5, 0),
+];
 
 /// /dev: runc's default nodes, the config's devices, the usual symlinks and ptmx.
 fn create_devices(root: BorrowedFd<'_>, devices: &[Device], userns: bool) -> Result<()> {
     let dev = mkdir_all_in(root, Path::new("dev"))?;
     for &(path, major, minor) in DEFAULT_DEVICES {
-        if devices.iter().any(|d| clean_relative(&d.path) == clean_relative(path)) {
+        if devices
+            .iter()
+            .any(|d| clean_relative(&d.path) == clean_relative(path))
+        {
             continue;
         }
-        let d = Device { path: path.into(), kind: "c".into(), major: major as i64, minor: minor as i64, file_mode: Some(0o666), uid: Some(0), gid: Some(0) };
+        let d = Device {
+            path: path.into(),
+            kind: "c".into(),
+            major: major as i64,
+            minor: minor as i64,
+            file_mode: Some(0o666),
+            uid: Some(0),
+            gid: Some(0),
+        };
         make_node(root, &d, userns)?;
     }
     for d in devices {
         make_node(root, d, userns).map_err(|e| e.context(format!("create device {}", d.path)))?;
     }
-    let links: &[(&str, &str)] = &[("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")];
+    let links: &[(&str, &str)] = &[
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
     for (name, target) in links {
         if sm::lstatat(dev.as_fd(), name)?.is_none() {
             sm::symlinkat(target, dev.as_fd(), name)?;
@@ -542,19 +717,33 @@ fn create_devices(root: BorrowedFd<'_>, devices: &[Device], userns: bool) -> Res
 fn make_node(root: BorrowedFd<'_>, d: &Device, userns: bool) -> Result<()> {
     let rel = clean_relative(&d.path);
     if !rel.starts_with("dev") {
-        return Err(Error::invalid(format!("device {} is not under /dev", d.path)));
+        return Err(Error::invalid(format!(
+            "device {} is not under /dev",
+            d.path
+        )));
     }
     let parent = mkdir_all_in(root, rel.parent().unwrap_or(Path::new("")))?;
-    let name = rel.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::invalid(format!("bad device path {}", d.path)))?;
+    let name = rel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::invalid(format!("bad device path {}", d.path)))?;
     let kind = match d.kind.as_str() {
         "c" | "u" => S_IFCHR,
         "b" => sfd::S_IFBLK,
         "p" => sfd::S_IFIFO,
-        other => return Err(Error::invalid(format!("{other} is not a valid device type for device {}", d.path))),
+        other => {
+            return Err(Error::invalid(format!(
+                "{other} is not a valid device type for device {}",
+                d.path
+            )))
+        }
     };
     if let Some((mode, _)) = sm::lstatat(parent.as_fd(), name)? {
         if mode & S_IFMT == S_IFDIR {
-            return Err(Error::invalid(format!("device path {} is a directory", d.path)));
+            return Err(Error::invalid(format!(
+                "device path {} is a directory",
+                d.path
+            )));
         }
         sm::unlinkat(parent.as_fd(), name, false)?;
     }
@@ -566,7 +755,11 @@ fn make_node(root: BorrowedFd<'_>, d: &Device, userns: bool) -> Result<()> {
         return sm::move_mount_to(clone.as_fd(), target.as_fd());
     }
     let mode = d.file_mode.unwrap_or(0o666) & 0o7777;
-    let dev = if kind == sfd::S_IFIFO { 0 } else { sfd::makedev(d.major as u64, d.minor as u64) };
+    let dev = if kind == sfd::S_IFIFO {
+        0
+    } else {
+        sfd::makedev(d.major as u64, d.minor as u64)
+    };
     sm::mknodat(parent.as_fd(), name, kind | mode, dev)?;
     sm::fchmodat(parent.as_fd(), name, mode)?;
     sm::fchownat(parent.as_fd(), name, d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
@@ -595,7 +788,11 @@ pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// rootfs is unmounted first so the host tree is not left reachable below the chroot.
 fn move_root(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-    let mut points: Vec<String> = info.lines().filter_map(|l| l.split(' ').nth(4)).map(unescape).collect();
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape)
+        .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in points {
         let pp = Path::new(&p);
@@ -604,8 +801,11 @@ fn move_root(rootfs: &Path) -> Result<()> {
         }
     }
     sm::chdir(rootfs)?;
-    let s = rootfs.to_str().ok_or_else(|| Error::invalid("rootfs path is not UTF-8"))?;
-    sm::mount(Some(s), Path::new("/"), None, MS_MOVE, None).map_err(|e| e.context("move the rootfs to /"))?;
+    let s = rootfs
+        .to_str()
+        .ok_or_else(|| Error::invalid("rootfs path is not UTF-8"))?;
+    sm::mount(Some(s), Path::new("/"), None, MS_MOVE, None)
+        .map_err(|e| e.context("move the rootfs to /"))?;
     sm::chroot(Path::new("."))?;
     sm::chdir(Path::new("/"))
 }
@@ -613,7 +813,8 @@ fn move_root(rootfs: &Path) -> Result<()> {
 /// root.readonly: the root mount only (submounts keep their own flags).
 pub fn readonly_root() -> Result<()> {
     let fd = sfd::open(Path::new("/"), O_PATH | O_DIRECTORY, 0)?;
-    sm::set_mount_attr(fd.as_fd(), MOUNT_ATTR_RDONLY, 0, false).map_err(|e| e.context("make the root filesystem read-only"))
+    sm::set_mount_attr(fd.as_fd(), MOUNT_ATTR_RDONLY, 0, false)
+        .map_err(|e| e.context("make the root filesystem read-only"))
 }
 
 /// linux.readonlyPaths: a read-only bind of each path onto itself (missing paths are skipped).
@@ -625,10 +826,17 @@ pub fn readonly_paths(root: BorrowedFd<'_>, paths: &[String]) -> Result<()> {
             Err(e) if is_enoent(&e) => continue,
             Err(e) => return Err(e.context(format!("readonly path {p}"))),
         };
-        let clone = sm::clone_tree(fd.as_fd(), "", true).map_err(|e| e.context(format!("readonly path {p}")))?;
-        sm::set_mount_attr(clone.as_fd(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, true)
+        let clone = sm::clone_tree(fd.as_fd(), "", true)
             .map_err(|e| e.context(format!("readonly path {p}")))?;
-        sm::move_mount_to(clone.as_fd(), fd.as_fd()).map_err(|e| e.context(format!("readonly path {p}")))?;
+        sm::set_mount_attr(
+            clone.as_fd(),
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            0,
+            true,
+        )
+        .map_err(|e| e.context(format!("readonly path {p}")))?;
+        sm::move_mount_to(clone.as_fd(), fd.as_fd())
+            .map_err(|e| e.context(format!("readonly path {p}")))?;
     }
     Ok(())
 }
@@ -644,7 +852,11 @@ pub fn mask_paths(root: BorrowedFd<'_>, paths: &[String], dev_null: BorrowedFd<'
         };
         let (_, _, mode, _) = sfd::fstat(fd.as_fd())?;
         let cover = if mode & S_IFMT == S_IFDIR {
-            sm::new_fs_mount("tmpfs", &[("size", Some("0")), ("mode", Some("0555"))], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+            sm::new_fs_mount(
+                "tmpfs",
+                &[("size", Some("0")), ("mode", Some("0555"))],
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            )
         } else {
             sm::clone_tree(dev_null, "", false)
         }
@@ -656,17 +868,22 @@ pub fn mask_paths(root: BorrowedFd<'_>, paths: &[String], dev_null: BorrowedFd<'
 
 /// linux.sysctl, written through the container's own procfs (verified to be procfs, so a
 /// rootfs that put something else at /proc cannot take the writes).
-pub fn sysctl(root: BorrowedFd<'_>, values: &std::collections::BTreeMap<String, String>) -> Result<()> {
+pub fn sysctl(
+    root: BorrowedFd<'_>,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
     for (k, v) in values {
         if k.contains("..") || k.contains('\0') {
             return Err(Error::invalid(format!("sysctl {k:?} is not valid")));
         }
         let rel = PathBuf::from("proc/sys").join(k.replace('.', "/"));
-        let fd = sm::open_in_root(root, &rel, O_WRONLY | O_NOFOLLOW, 0).map_err(|e| e.context(format!("sysctl {k}")))?;
+        let fd = sm::open_in_root(root, &rel, O_WRONLY | O_NOFOLLOW, 0)
+            .map_err(|e| e.context(format!("sysctl {k}")))?;
         if sfd::fs_magic(fd.as_fd())? != sfd::PROC_SUPER_MAGIC {
             return Err(Error::invalid(format!("sysctl {k}: /proc is not procfs")));
         }
-        sfd::write_all(fd.as_fd(), v.as_bytes()).map_err(|e| e.context(format!("write sysctl {k}={v}")))?;
+        sfd::write_all(fd.as_fd(), v.as_bytes())
+            .map_err(|e| e.context(format!("write sysctl {k}={v}")))?;
     }
     Ok(())
 }
@@ -681,7 +898,15 @@ mod tests {
 
     #[test]
     fn options_split_into_flags_data_and_propagation() {
-        let o = parse_options(&s(&["nosuid", "noexec", "mode=755", "size=65536k", "rbind", "rslave", "ro"]));
+        let o = parse_options(&s(&[
+            "nosuid",
+            "noexec",
+            "mode=755",
+            "size=65536k",
+            "rbind",
+            "rslave",
+            "ro",
+        ]));
         assert_eq!(o.flags, MS_NOSUID | MS_NOEXEC | MS_RDONLY);
         assert_eq!(o.data, ["mode=755", "size=65536k"]);
         assert!(o.bind && o.recursive);
@@ -700,7 +925,10 @@ mod tests {
 
     #[test]
     fn bind_flags_become_mount_attrs() {
-        assert_eq!(attrs_of(MS_RDONLY | MS_NOSUID), (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0));
+        assert_eq!(
+            attrs_of(MS_RDONLY | MS_NOSUID),
+            (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0)
+        );
         assert_eq!(attrs_of(MS_NOATIME).1, 0x70);
     }
 
@@ -722,12 +950,29 @@ mod tests {
         let root = sfd::open(&d, O_PATH | O_DIRECTORY, 0).unwrap();
         // ".." in a symlink target stops at the root: a/up -> /b inside the root.
         let fd = mkdir_all_in(root.as_fd(), Path::new("a/up/c")).unwrap();
-        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("b/c"));
+        assert_eq!(
+            std::fs::read_link(fd_path(fd.as_fd())).unwrap(),
+            d.join("b/c")
+        );
         let fd = mkdir_all_in(root.as_fd(), Path::new("../../x/../y")).unwrap();
-        assert_eq!(std::fs::read_link(fd_path(fd.as_fd())).unwrap(), d.join("y"));
-        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("loop/x")).unwrap_err().errno(), Some(40), "symlink loops end with ELOOP");
+        assert_eq!(
+            std::fs::read_link(fd_path(fd.as_fd())).unwrap(),
+            d.join("y")
+        );
+        assert_eq!(
+            mkdir_all_in(root.as_fd(), Path::new("loop/x"))
+                .unwrap_err()
+                .errno(),
+            Some(40),
+            "symlink loops end with ELOOP"
+        );
         std::fs::write(d.join("file"), "").unwrap();
-        assert_eq!(mkdir_all_in(root.as_fd(), Path::new("file/x")).unwrap_err().errno(), Some(20));
+        assert_eq!(
+            mkdir_all_in(root.as_fd(), Path::new("file/x"))
+                .unwrap_err()
+                .errno(),
+            Some(20)
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -741,7 +986,11 @@ mod tests {
         let root = sfd::open(&d, O_PATH | O_DIRECTORY, 0).unwrap();
         let fd = ensure_in(root.as_fd(), Path::new("evil/berth-target"), true).unwrap();
         let where_ = std::fs::read_link(fd_path(fd.as_fd())).unwrap();
-        assert_eq!(where_, d.join("etc/berth-target"), "the symlink resolved inside the root");
+        assert_eq!(
+            where_,
+            d.join("etc/berth-target"),
+            "the symlink resolved inside the root"
+        );
         assert!(!Path::new("/etc/berth-target").exists());
         std::fs::remove_dir_all(&d).unwrap();
     }

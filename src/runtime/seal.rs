@@ -34,25 +34,37 @@ pub fn ensure_sealed() -> Result<()> {
     if is_sealed()? {
         return Ok(());
     }
-    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let env = sp::environ();
-    let memfd_only = std::env::var("BERTH_RUNC_SEAL").map(|v| v == "memfd").unwrap_or(false);
+    let memfd_only = std::env::var("BERTH_RUNC_SEAL")
+        .map(|v| v == "memfd")
+        .unwrap_or(false);
     if !memfd_only {
         match bind_sealed() {
             Ok(fd) => {
                 let e = sp::execve_fd(fd.as_fd(), &argv, &env);
                 log::debug!("exec from a read-only bind of the binary failed ({e}); falling back to a memfd copy");
             }
-            Err(e) => log::debug!("read-only bind of the binary failed ({e}); falling back to a memfd copy"),
+            Err(e) => log::debug!(
+                "read-only bind of the binary failed ({e}); falling back to a memfd copy"
+            ),
         }
     }
     let exe = sfd::open(Path::new("/proc/self/exe"), sfd::O_RDONLY, 0)?;
     let mem = sfd::sealed_memfd_copy(exe.as_fd(), "berth-runc")?;
-    Err(sp::execve_fd(mem.as_fd(), &argv, &env).context("re-exec the runtime from a sealed copy (CVE-2019-5736)"))
+    Err(sp::execve_fd(mem.as_fd(), &argv, &env)
+        .context("re-exec the runtime from a sealed copy (CVE-2019-5736)"))
 }
 
 fn bind_sealed() -> Result<std::os::fd::OwnedFd> {
     let fd = sm::clone_path(Path::new("/proc/self/exe"), false)?;
-    sm::set_mount_attr(fd.as_fd(), sm::MOUNT_ATTR_RDONLY | sm::MOUNT_ATTR_NODEV | sm::MOUNT_ATTR_NOSUID, 0, false)?;
+    sm::set_mount_attr(
+        fd.as_fd(),
+        sm::MOUNT_ATTR_RDONLY | sm::MOUNT_ATTR_NODEV | sm::MOUNT_ATTR_NOSUID,
+        0,
+        false,
+    )?;
     Ok(fd)
 }

@@ -75,8 +75,15 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "SCMP_ACT_TRACE",
     "SCMP_ACT_TRAP",
 ];
-pub const KNOWN_OPERATORS: &[&str] =
-    &["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"];
+pub const KNOWN_OPERATORS: &[&str] = &[
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
 /// Architectures with syscall tables here; the others are accepted and ignored (a process on this
 /// machine can never present their AUDIT_ARCH value).
 pub const ENFORCED_ARCHS: &[&str] = &["SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"];
@@ -100,7 +107,11 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "SCMP_ARCH_X86",
     "SCMP_ARCH_X86_64",
 ];
-pub const KNOWN_FLAGS: &[&str] = &["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG"];
+pub const KNOWN_FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_LOG",
+];
 
 /// The flags of [`KNOWN_FLAGS`] the running kernel accepts (`runc features` lists them).
 pub fn supported_flags() -> Vec<&'static str> {
@@ -109,7 +120,11 @@ pub fn supported_flags() -> Vec<&'static str> {
         "SECCOMP_FILTER_FLAG_LOG" => sys::SECCOMP_FILTER_FLAG_LOG,
         _ => sys::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
     };
-    KNOWN_FLAGS.iter().copied().filter(|f| sys::flag_supported(bit(f))).collect()
+    KNOWN_FLAGS
+        .iter()
+        .copied()
+        .filter(|f| sys::flag_supported(bit(f)))
+        .collect()
 }
 
 /// What the kernel does with a syscall.
@@ -131,7 +146,9 @@ impl Action {
             match v {
                 None => Ok(EPERM),
                 Some(n) if n <= 0xffff => Ok(n as u16),
-                Some(n) => Err(Error::invalid(format!("seccomp errnoRet {n} is out of range (0 to 65535)"))),
+                Some(n) => Err(Error::invalid(format!(
+                    "seccomp errnoRet {n} is out of range (0 to 65535)"
+                ))),
             }
         };
         Ok(match name {
@@ -143,9 +160,15 @@ impl Action {
             "SCMP_ACT_LOG" => Action::Log,
             "SCMP_ACT_ALLOW" => Action::Allow,
             "SCMP_ACT_NOTIFY" => {
-                return Err(Error::unsupported("seccomp action SCMP_ACT_NOTIFY is not supported by berth"));
+                return Err(Error::unsupported(
+                    "seccomp action SCMP_ACT_NOTIFY is not supported by berth",
+                ));
             }
-            other => return Err(Error::invalid(format!("string {other} is not a valid action for seccomp"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "string {other} is not a valid action for seccomp"
+                )))
+            }
         })
     }
 
@@ -191,7 +214,11 @@ impl Op {
             "SCMP_CMP_GE" => Op::Ge,
             "SCMP_CMP_GT" => Op::Gt,
             "SCMP_CMP_MASKED_EQ" => Op::MaskedEq,
-            other => return Err(Error::invalid(format!("string {other} is not a valid operator for seccomp"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "string {other} is not a valid operator for seccomp"
+                )))
+            }
         })
     }
 
@@ -253,7 +280,9 @@ pub fn syscall_number(name: &str) -> Option<u32> {
 
 fn lookup(abi: Abi, name: &str) -> Option<u32> {
     let t = abi.table();
-    t.binary_search_by(|(n, _)| (*n).cmp(name)).ok().map(|i| t[i].1)
+    t.binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| t[i].1)
 }
 
 /// A compiled filter, ready to install.
@@ -281,9 +310,12 @@ impl Program {
 
 /// Compile the spec's seccomp section to BPF.
 pub fn compile(spec: &Seccomp) -> Result<Program> {
-    let default = Action::parse(&spec.default_action, spec.default_errno_ret).map_err(|e| e.context("seccomp defaultAction"))?;
+    let default = Action::parse(&spec.default_action, spec.default_errno_ret)
+        .map_err(|e| e.context("seccomp defaultAction"))?;
     if spec.listener_path.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(Error::unsupported("seccomp listenerPath (SCMP_ACT_NOTIFY) is not supported by berth"));
+        return Err(Error::unsupported(
+            "seccomp listenerPath (SCMP_ACT_NOTIFY) is not supported by berth",
+        ));
     }
     let mut abis = vec![Abi::X86_64];
     for a in &spec.architectures {
@@ -292,7 +324,11 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
             "SCMP_ARCH_X86" => abis.push(Abi::I386),
             "SCMP_ARCH_X32" => abis.push(Abi::X32),
             other if KNOWN_ARCHS.contains(&other) => {}
-            other => return Err(Error::invalid(format!("error validating Seccomp architecture: unknown architecture {other}"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "error validating Seccomp architecture: unknown architecture {other}"
+                )))
+            }
         }
     }
     abis.dedup();
@@ -302,15 +338,25 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
             "SECCOMP_FILTER_FLAG_TSYNC" => sys::SECCOMP_FILTER_FLAG_TSYNC,
             "SECCOMP_FILTER_FLAG_LOG" => sys::SECCOMP_FILTER_FLAG_LOG,
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => sys::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-            other => return Err(Error::invalid(format!("seccomp flag {other} is not known to berth"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "seccomp flag {other} is not known to berth"
+                )))
+            }
         };
     }
 
     // Rules per ABI and syscall number, in profile order.
     let mut rules: BTreeMap<(u8, u32), Vec<(Vec<Cond>, Action)>> = BTreeMap::new();
     for (i, call) in spec.syscalls.iter().enumerate() {
-        let action = Action::parse(&call.action, call.errno_ret).map_err(|e| e.context(format!("seccomp syscalls[{i}]")))?;
-        let conds = call.args.iter().map(cond).collect::<Result<Vec<_>>>().map_err(|e| e.context(format!("seccomp syscalls[{i}]")))?;
+        let action = Action::parse(&call.action, call.errno_ret)
+            .map_err(|e| e.context(format!("seccomp syscalls[{i}]")))?;
+        let conds = call
+            .args
+            .iter()
+            .map(cond)
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| e.context(format!("seccomp syscalls[{i}]")))?;
         if action == default {
             continue;
         }
@@ -318,11 +364,16 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
         for c in &conds {
             seen[c.index as usize] += 1;
         }
-        let groups: Vec<Vec<Cond>> =
-            if seen.iter().any(|&n| n > 1) { conds.iter().map(|c| vec![*c]).collect() } else { vec![conds] };
+        let groups: Vec<Vec<Cond>> = if seen.iter().any(|&n| n > 1) {
+            conds.iter().map(|c| vec![*c]).collect()
+        } else {
+            vec![conds]
+        };
         for name in &call.names {
             if name.is_empty() {
-                return Err(Error::invalid(format!("seccomp syscalls[{i}]: empty string is not a valid syscall")));
+                return Err(Error::invalid(format!(
+                    "seccomp syscalls[{i}]: empty string is not a valid syscall"
+                )));
             }
             let mut known = false;
             for (ai, &abi) in abis.iter().enumerate() {
@@ -340,7 +391,11 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
         }
     }
 
-    let bad_arch = if default.lets_syscall_run() { Action::KillThread } else { default };
+    let bad_arch = if default.lets_syscall_run() {
+        Action::KillThread
+    } else {
+        default
+    };
     let mut asm = Asm::default();
     let mut rets: BTreeMap<Action, Label> = BTreeMap::new();
     let mut ret_label = |asm: &mut Asm, a: Action| *rets.entry(a).or_insert_with(|| asm.label());
@@ -375,8 +430,11 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
             asm.bind(native);
         }
         // Outcome per syscall number, then ranges of equal outcomes.
-        let mine: Vec<(u32, &Vec<(Vec<Cond>, Action)>)> =
-            rules.iter().filter(|((a, _), _)| *a as usize == ai).map(|((_, nr), r)| (*nr, r)).collect();
+        let mine: Vec<(u32, &Vec<(Vec<Cond>, Action)>)> = rules
+            .iter()
+            .filter(|((a, _), _)| *a as usize == ai)
+            .map(|((_, nr), r)| (*nr, r))
+            .collect();
         let mut segs: Vec<(u32, Label)> = vec![(abi.base(), default_l)];
         let push = |segs: &mut Vec<(u32, Label)>, start: u32, l: Label| {
             if segs.last().is_some_and(|s| s.0 == start) {
@@ -445,9 +503,17 @@ pub fn compile(spec: &Seccomp) -> Result<Program> {
 
 fn cond(a: &SeccompArg) -> Result<Cond> {
     if a.index >= 6 {
-        return Err(Error::invalid(format!("seccomp argument index {} is out of range (0 to 5)", a.index)));
+        return Err(Error::invalid(format!(
+            "seccomp argument index {} is out of range (0 to 5)",
+            a.index
+        )));
     }
-    Ok(Cond { index: a.index, op: Op::parse(&a.op)?, value: a.value, value_two: a.value_two })
+    Ok(Cond {
+        index: a.index,
+        op: Op::parse(&a.op)?,
+        value: a.value,
+        value_two: a.value_two,
+    })
 }
 
 /// Binary search over `segs` (sorted starts; the first covers the section's lowest number).
@@ -458,8 +524,16 @@ fn emit_tree(asm: &mut Asm, segs: &[(u32, Label)]) {
     }
     let mid = segs.len() / 2;
     let (left, right) = segs.split_at(mid);
-    let lt = if left.len() == 1 { left[0].1 } else { asm.label() };
-    let rt = if right.len() == 1 { right[0].1 } else { asm.label() };
+    let lt = if left.len() == 1 {
+        left[0].1
+    } else {
+        asm.label()
+    };
+    let rt = if right.len() == 1 {
+        right[0].1
+    } else {
+        asm.label()
+    };
     asm.jmp(Jmp::Ge, right[0].0, rt, lt);
     if left.len() > 1 {
         asm.bind(lt);
@@ -516,7 +590,12 @@ fn emit_cond(asm: &mut Asm, abi: Abi, c: &Cond, fail: Label) {
             asm.jmp(Jmp::Eq, hi, low, fail);
             asm.bind(low);
             asm.ld(off_arg_lo(c.index));
-            asm.jmp(if c.op == Op::Gt { Jmp::Gt } else { Jmp::Ge }, lo, pass, fail);
+            asm.jmp(
+                if c.op == Op::Gt { Jmp::Gt } else { Jmp::Ge },
+                lo,
+                pass,
+                fail,
+            );
         }
         Op::Lt | Op::Le => {
             // hi > v.hi → fail; hi == v.hi → decide on the low word; else pass.
@@ -526,7 +605,12 @@ fn emit_cond(asm: &mut Asm, abi: Abi, c: &Cond, fail: Label) {
             asm.jmp(Jmp::Eq, hi, low, pass);
             asm.bind(low);
             asm.ld(off_arg_lo(c.index));
-            asm.jmp(if c.op == Op::Lt { Jmp::Ge } else { Jmp::Gt }, lo, fail, pass);
+            asm.jmp(
+                if c.op == Op::Lt { Jmp::Ge } else { Jmp::Gt },
+                lo,
+                fail,
+                pass,
+            );
         }
         Op::MaskedEq => {
             let (dhi, dlo) = ((c.value_two >> 32) as u32, c.value_two as u32);
@@ -567,7 +651,13 @@ enum Jmp {
 enum Ins {
     Ld(u32),
     And(u32),
-    Jmp { op: Jmp, k: u32, jt: Label, jf: Label, long: bool },
+    Jmp {
+        op: Jmp,
+        k: u32,
+        jt: Label,
+        jf: Label,
+        long: bool,
+    },
     Ja(Label),
     Ret(u32),
     Bind(Label),
@@ -594,7 +684,13 @@ impl Asm {
         self.code.push(Ins::And(k));
     }
     fn jmp(&mut self, op: Jmp, k: u32, jt: Label, jf: Label) {
-        self.code.push(Ins::Jmp { op, k, jt, jf, long: false });
+        self.code.push(Ins::Jmp {
+            op,
+            k,
+            jt,
+            jf,
+            long: false,
+        });
     }
     fn ja(&mut self, l: Label) {
         self.code.push(Ins::Ja(l));
@@ -618,7 +714,13 @@ impl Asm {
             let (pos, at) = self.layout()?;
             let mut changed = false;
             for (i, ins) in self.code.iter_mut().enumerate() {
-                if let Ins::Jmp { jt, jf, long: long @ false, .. } = ins {
+                if let Ins::Jmp {
+                    jt,
+                    jf,
+                    long: long @ false,
+                    ..
+                } = ins
+                {
                     let here = pos[i] + 1;
                     if at[jt.0] - here > 255 || at[jf.0] - here > 255 {
                         *long = true;
@@ -641,7 +743,13 @@ impl Asm {
                 Ins::And(k) => out.push(ins(BPF_ALU_AND_K, 0, 0, k)),
                 Ins::Ret(k) => out.push(ins(BPF_RET_K, 0, 0, k)),
                 Ins::Ja(l) => out.push(ins(BPF_JA, 0, 0, (at[l.0] - here) as u32)),
-                Ins::Jmp { op, k, jt, jf, long } => {
+                Ins::Jmp {
+                    op,
+                    k,
+                    jt,
+                    jf,
+                    long,
+                } => {
                     let code = match op {
                         Jmp::Eq => BPF_JEQ_K,
                         Jmp::Gt => BPF_JGT_K,
@@ -653,7 +761,12 @@ impl Asm {
                         out.push(ins(BPF_JA, 0, 0, (at[jt.0] - (here + 1)) as u32));
                         out.push(ins(BPF_JA, 0, 0, (at[jf.0] - (here + 2)) as u32));
                     } else {
-                        out.push(ins(code, (at[jt.0] - here) as u8, (at[jf.0] - here) as u8, k));
+                        out.push(ins(
+                            code,
+                            (at[jt.0] - here) as u8,
+                            (at[jf.0] - here) as u8,
+                            k,
+                        ));
                     }
                 }
             }
@@ -675,7 +788,10 @@ impl Asm {
         }
         let check = |l: &Label, p: usize| -> Result<()> {
             if at[l.0] == usize::MAX || at[l.0] <= p {
-                return Err(Error::internal(format!("seccomp compiler: label {} is unbound or behind instruction {p}", l.0)));
+                return Err(Error::internal(format!(
+                    "seccomp compiler: label {} is unbound or behind instruction {p}",
+                    l.0
+                )));
             }
             Ok(())
         };
@@ -738,15 +854,29 @@ mod tests {
     }
 
     fn x64(prog: &Program, name: &str, args: [u64; 6]) -> u32 {
-        run(&prog.filter, AUDIT_ARCH_X86_64, syscall_number(name).unwrap(), args)
+        run(
+            &prog.filter,
+            AUDIT_ARCH_X86_64,
+            syscall_number(name).unwrap(),
+            args,
+        )
     }
 
     fn rule(names: &[&str], action: &str) -> Syscall {
-        Syscall { names: names.iter().map(|s| s.to_string()).collect(), action: action.into(), ..Default::default() }
+        Syscall {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            action: action.into(),
+            ..Default::default()
+        }
     }
 
     fn arg(index: u32, op: &str, value: u64, value_two: u64) -> SeccompArg {
-        SeccompArg { index, value, value_two, op: op.into() }
+        SeccompArg {
+            index,
+            value,
+            value_two,
+            op: op.into(),
+        }
     }
 
     #[test]
@@ -770,7 +900,10 @@ mod tests {
         let spec = Seccomp {
             default_action: "SCMP_ACT_ERRNO".into(),
             default_errno_ret: Some(38),
-            syscalls: vec![rule(&["read", "write", "exit_group", "futex_wake"], "SCMP_ACT_ALLOW")],
+            syscalls: vec![rule(
+                &["read", "write", "exit_group", "futex_wake"],
+                "SCMP_ACT_ALLOW",
+            )],
             ..Default::default()
         };
         let p = compile(&spec).unwrap();
@@ -778,11 +911,17 @@ mod tests {
         assert_eq!(x64(&p, "write", [0; 6]), RET_ALLOW);
         assert_eq!(x64(&p, "getpid", [0; 6]), RET_ERRNO | 38);
         // Above the highest named syscall (futex_wake = 454): ENOSYS.
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, 455, [0; 6]), RET_ERRNO | 38);
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, 455, [0; 6]),
+            RET_ERRNO | 38
+        );
         // Foreign arch with a denying default: the default action.
         assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 3, [0; 6]), RET_ERRNO | 38);
         // x32 not listed: bad arch.
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, [0; 6]), RET_ERRNO | 38);
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, [0; 6]),
+            RET_ERRNO | 38
+        );
     }
 
     #[test]
@@ -803,13 +942,19 @@ mod tests {
         let spec = Seccomp {
             default_action: "SCMP_ACT_ALLOW".into(),
             syscalls: vec![
-                Syscall { errno_ret: Some(13), ..rule(&["mkdir", "mkdirat"], "SCMP_ACT_ERRNO") },
+                Syscall {
+                    errno_ret: Some(13),
+                    ..rule(&["mkdir", "mkdirat"], "SCMP_ACT_ERRNO")
+                },
                 rule(&["getpid"], "SCMP_ACT_ERRNO"),
                 rule(&["ptrace"], "SCMP_ACT_KILL_PROCESS"),
                 rule(&["kexec_load"], "SCMP_ACT_KILL"),
                 rule(&["acct"], "SCMP_ACT_TRAP"),
                 rule(&["syslog"], "SCMP_ACT_LOG"),
-                Syscall { errno_ret: Some(5), ..rule(&["reboot"], "SCMP_ACT_TRACE") },
+                Syscall {
+                    errno_ret: Some(5),
+                    ..rule(&["reboot"], "SCMP_ACT_TRACE")
+                },
                 rule(&["this_syscall_does_not_exist"], "SCMP_ACT_KILL"),
                 rule(&["getuid"], "SCMP_ACT_ALLOW"),
             ],
@@ -831,58 +976,110 @@ mod tests {
         // i386 not listed: killed rather than allowed past the deny list.
         assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 39, [0; 6]), RET_KILL_THREAD);
         assert_eq!(run(&p.filter, 0xC000_00B7, 39, [0; 6]), RET_KILL_THREAD); // aarch64
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 83, [0; 6]), RET_KILL_THREAD);
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 83, [0; 6]),
+            RET_KILL_THREAD
+        );
     }
 
     #[test]
     fn x86_and_x32_sections_use_their_own_numbers() {
         let spec = Seccomp {
             default_action: "SCMP_ACT_ALLOW".into(),
-            architectures: vec!["SCMP_ARCH_X86_64".into(), "SCMP_ARCH_X86".into(), "SCMP_ARCH_X32".into()],
+            architectures: vec![
+                "SCMP_ARCH_X86_64".into(),
+                "SCMP_ARCH_X86".into(),
+                "SCMP_ARCH_X32".into(),
+            ],
             syscalls: vec![rule(&["getpid", "arch_prctl"], "SCMP_ACT_ERRNO")],
             ..Default::default()
         };
         let p = compile(&spec).unwrap();
         assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, 39, [0; 6]), RET_ERRNO | 1);
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, 158, [0; 6]), RET_ERRNO | 1); // arch_prctl
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, 158, [0; 6]),
+            RET_ERRNO | 1
+        ); // arch_prctl
         assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, 20, [0; 6]), RET_ALLOW);
         assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 20, [0; 6]), RET_ERRNO | 1); // i386 getpid
         assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 39, [0; 6]), RET_ALLOW); // i386 mkdir
         assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 384, [0; 6]), RET_ERRNO | 1); // i386 arch_prctl
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 39, [0; 6]), RET_ERRNO | 1);
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 20, [0; 6]), RET_ALLOW);
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 39, [0; 6]),
+            RET_ERRNO | 1
+        );
+        assert_eq!(
+            run(&p.filter, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 20, [0; 6]),
+            RET_ALLOW
+        );
         // Unknown arches are ignored, invalid names are errors.
         let mut s = spec.clone();
         s.architectures.push("SCMP_ARCH_AARCH64".into());
         assert!(compile(&s).is_ok());
         s.architectures.push("SCMP_ARCH_VAX".into());
-        assert!(compile(&s).unwrap_err().to_string().contains("SCMP_ARCH_VAX"));
+        assert!(compile(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("SCMP_ARCH_VAX"));
     }
 
     /// Every operator against values around the datum, in both words, on x86_64 and i386.
     #[test]
     fn argument_comparisons_match_unsigned_64_bit_semantics() {
-        let values = [0u64, 1, 5, 0xffff_ffff, 0x1_0000_0000, 0x1_0000_0005, 0x2_0000_0000, u64::MAX, 0x8000_0000_0000_0000];
-        let ops = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
+        let values = [
+            0u64,
+            1,
+            5,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x1_0000_0005,
+            0x2_0000_0000,
+            u64::MAX,
+            0x8000_0000_0000_0000,
+        ];
+        let ops = [
+            "SCMP_CMP_NE",
+            "SCMP_CMP_LT",
+            "SCMP_CMP_LE",
+            "SCMP_CMP_EQ",
+            "SCMP_CMP_GE",
+            "SCMP_CMP_GT",
+            "SCMP_CMP_MASKED_EQ",
+        ];
         for op in ops {
             for &v in &values {
                 let two = v & 0xf0f0_f0f0_f0f0_f0f0;
                 let spec = Seccomp {
                     default_action: "SCMP_ACT_ALLOW".into(),
                     architectures: vec!["SCMP_ARCH_X86".into()],
-                    syscalls: vec![Syscall { args: vec![arg(2, op, v, two)], ..rule(&["getpid"], "SCMP_ACT_ERRNO") }],
+                    syscalls: vec![Syscall {
+                        args: vec![arg(2, op, v, two)],
+                        ..rule(&["getpid"], "SCMP_ACT_ERRNO")
+                    }],
                     ..Default::default()
                 };
                 let p = compile(&spec).unwrap();
                 let o = Op::parse(op).unwrap();
                 for &a in &values {
-                    let want = if o.matches(a, v, two) { RET_ERRNO | 1 } else { RET_ALLOW };
+                    let want = if o.matches(a, v, two) {
+                        RET_ERRNO | 1
+                    } else {
+                        RET_ALLOW
+                    };
                     let got = x64(&p, "getpid", [0, 0, a, 0, 0, 0]);
                     assert_eq!(got, want, "{op} arg {a:#x} value {v:#x}");
                     // i386: 32-bit arguments against the truncated datum.
                     let a32 = a & 0xffff_ffff;
-                    let want = if o.matches(a32, v & 0xffff_ffff, two & 0xffff_ffff) { RET_ERRNO | 1 } else { RET_ALLOW };
-                    assert_eq!(run(&p.filter, AUDIT_ARCH_I386, 20, [0, 0, a32, 0, 0, 0]), want, "i386 {op} {a32:#x} {v:#x}");
+                    let want = if o.matches(a32, v & 0xffff_ffff, two & 0xffff_ffff) {
+                        RET_ERRNO | 1
+                    } else {
+                        RET_ALLOW
+                    };
+                    assert_eq!(
+                        run(&p.filter, AUDIT_ARCH_I386, 20, [0, 0, a32, 0, 0, 0]),
+                        want,
+                        "i386 {op} {a32:#x} {v:#x}"
+                    );
                 }
             }
         }
@@ -930,7 +1127,10 @@ mod tests {
             default_action: "SCMP_ACT_ALLOW".into(),
             syscalls: vec![
                 rule(&["kill"], "SCMP_ACT_ERRNO"),
-                Syscall { args: vec![arg(1, "SCMP_CMP_EQ", 0, 0)], ..rule(&["kill"], "SCMP_ACT_LOG") },
+                Syscall {
+                    args: vec![arg(1, "SCMP_CMP_EQ", 0, 0)],
+                    ..rule(&["kill"], "SCMP_ACT_LOG")
+                },
             ],
             ..Default::default()
         };
@@ -943,19 +1143,34 @@ mod tests {
     fn docker_sized_profile_fits_and_jumps_resolve() {
         // Every syscall allowed individually, some with argument checks, for three ABIs: long
         // jumps must be generated and every name must still come out right.
-        let names: Vec<&str> = syscalls::X86_64.iter().map(|(n, _)| *n).filter(|n| *n != "getpid").collect();
+        let names: Vec<&str> = syscalls::X86_64
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| *n != "getpid")
+            .collect();
         let mut calls = vec![rule(&names, "SCMP_ACT_ALLOW")];
         for (i, n) in names.iter().enumerate().step_by(7) {
-            calls.push(Syscall { args: vec![arg((i % 6) as u32, "SCMP_CMP_EQ", i as u64, 0)], ..rule(&[n], "SCMP_ACT_LOG") });
+            calls.push(Syscall {
+                args: vec![arg((i % 6) as u32, "SCMP_CMP_EQ", i as u64, 0)],
+                ..rule(&[n], "SCMP_ACT_LOG")
+            });
         }
         let spec = Seccomp {
             default_action: "SCMP_ACT_ERRNO".into(),
-            architectures: vec!["SCMP_ARCH_X86_64".into(), "SCMP_ARCH_X86".into(), "SCMP_ARCH_X32".into()],
+            architectures: vec![
+                "SCMP_ARCH_X86_64".into(),
+                "SCMP_ARCH_X86".into(),
+                "SCMP_ARCH_X32".into(),
+            ],
             syscalls: calls,
             ..Default::default()
         };
         let p = compile(&spec).unwrap();
-        assert!(p.filter.len() < sys::BPF_MAXINSNS, "{} instructions", p.filter.len());
+        assert!(
+            p.filter.len() < sys::BPF_MAXINSNS,
+            "{} instructions",
+            p.filter.len()
+        );
         for (i, n) in names.iter().enumerate() {
             let mut args = [0u64; 6];
             if i % 7 == 0 {
@@ -966,9 +1181,33 @@ mod tests {
             assert_eq!(x64(&p, n, args), RET_ALLOW, "{n}");
         }
         assert_eq!(x64(&p, "getpid", [0; 6]), RET_ERRNO | 1);
-        assert_eq!(run(&p.filter, AUDIT_ARCH_I386, lookup(Abi::I386, "getpid").unwrap(), [0; 6]), RET_ERRNO | 1);
-        assert_eq!(run(&p.filter, AUDIT_ARCH_I386, lookup(Abi::I386, "read").unwrap(), [0; 6]), RET_ALLOW);
-        assert_eq!(run(&p.filter, AUDIT_ARCH_X86_64, lookup(Abi::X32, "read").unwrap(), [0; 6]), RET_ALLOW);
+        assert_eq!(
+            run(
+                &p.filter,
+                AUDIT_ARCH_I386,
+                lookup(Abi::I386, "getpid").unwrap(),
+                [0; 6]
+            ),
+            RET_ERRNO | 1
+        );
+        assert_eq!(
+            run(
+                &p.filter,
+                AUDIT_ARCH_I386,
+                lookup(Abi::I386, "read").unwrap(),
+                [0; 6]
+            ),
+            RET_ALLOW
+        );
+        assert_eq!(
+            run(
+                &p.filter,
+                AUDIT_ARCH_X86_64,
+                lookup(Abi::X32, "read").unwrap(),
+                [0; 6]
+            ),
+            RET_ALLOW
+        );
     }
 
     #[test]
@@ -1000,23 +1239,45 @@ mod tests {
     fn flags_actions_and_errors() {
         let mut spec = Seccomp {
             default_action: "SCMP_ACT_ALLOW".into(),
-            flags: vec!["SECCOMP_FILTER_FLAG_LOG".into(), "SECCOMP_FILTER_FLAG_SPEC_ALLOW".into(), "SECCOMP_FILTER_FLAG_TSYNC".into()],
+            flags: vec![
+                "SECCOMP_FILTER_FLAG_LOG".into(),
+                "SECCOMP_FILTER_FLAG_SPEC_ALLOW".into(),
+                "SECCOMP_FILTER_FLAG_TSYNC".into(),
+            ],
             ..Default::default()
         };
         assert_eq!(compile(&spec).unwrap().flags(), 7);
         spec.flags = vec!["SECCOMP_FILTER_FLAG_BOGUS".into()];
-        assert!(compile(&spec).unwrap_err().to_string().contains("SECCOMP_FILTER_FLAG_BOGUS"));
+        assert!(compile(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("SECCOMP_FILTER_FLAG_BOGUS"));
         spec.flags.clear();
         spec.default_action = "SCMP_ACT_NOTIFY".into();
         assert!(compile(&spec).is_err());
         spec.default_action = "SCMP_ACT_BOGUS".into();
-        assert!(compile(&spec).unwrap_err().to_string().contains("not a valid action"));
+        assert!(compile(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid action"));
         spec.default_action = "SCMP_ACT_ALLOW".into();
-        spec.syscalls = vec![Syscall { args: vec![arg(6, "SCMP_CMP_EQ", 0, 0)], ..rule(&["read"], "SCMP_ACT_ERRNO") }];
+        spec.syscalls = vec![Syscall {
+            args: vec![arg(6, "SCMP_CMP_EQ", 0, 0)],
+            ..rule(&["read"], "SCMP_ACT_ERRNO")
+        }];
         assert!(compile(&spec).unwrap_err().to_string().contains("index 6"));
-        spec.syscalls = vec![Syscall { args: vec![arg(0, "SCMP_CMP_XX", 0, 0)], ..rule(&["read"], "SCMP_ACT_ERRNO") }];
-        assert!(compile(&spec).unwrap_err().to_string().contains("not a valid operator"));
-        spec.syscalls = vec![Syscall { errno_ret: Some(70000), ..rule(&["read"], "SCMP_ACT_ERRNO") }];
+        spec.syscalls = vec![Syscall {
+            args: vec![arg(0, "SCMP_CMP_XX", 0, 0)],
+            ..rule(&["read"], "SCMP_ACT_ERRNO")
+        }];
+        assert!(compile(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid operator"));
+        spec.syscalls = vec![Syscall {
+            errno_ret: Some(70000),
+            ..rule(&["read"], "SCMP_ACT_ERRNO")
+        }];
         assert!(compile(&spec).is_err());
         // A rule equal to the default is dropped: the program is the same as without it.
         spec.syscalls = vec![rule(&["read"], "SCMP_ACT_ALLOW")];

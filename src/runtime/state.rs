@@ -64,7 +64,9 @@ pub fn does_not_exist() -> Error {
 
 impl Store {
     pub fn new(root: &Path) -> Store {
-        Store { root: root.to_path_buf() }
+        Store {
+            root: root.to_path_buf(),
+        }
     }
 
     pub fn dir(&self, id: &str) -> PathBuf {
@@ -78,11 +80,17 @@ impl Store {
     /// Reserve `id`: its directory is created exclusively, so two creates cannot both win.
     pub fn reserve(&self, id: &str) -> Result<PathBuf> {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.root).ctx(|| format!("mkdir {}", self.root.display()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .ctx(|| format!("mkdir {}", self.root.display()))?;
         let dir = self.dir(id);
         match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::conflict("container with given ID already exists")),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(Error::conflict("container with given ID already exists"))
+            }
             Err(e) => Err(Error::from(e).context(format!("mkdir {}", dir.display()))),
         }
     }
@@ -97,9 +105,14 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(does_not_exist()),
             Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
         };
-        let c: Container = serde_json::from_slice(&data).ctx(|| format!("parse {}", path.display()))?;
+        let c: Container =
+            serde_json::from_slice(&data).ctx(|| format!("parse {}", path.display()))?;
         if c.version != STATE_VERSION {
-            return Err(Error::invalid(format!("{}: unsupported state format version {}", path.display(), c.version)));
+            return Err(Error::invalid(format!(
+                "{}: unsupported state format version {}",
+                path.display(),
+                c.version
+            )));
         }
         Ok(c)
     }
@@ -152,7 +165,8 @@ impl Store {
 
 /// Is the freezer of the container's cgroup holding it?
 fn frozen(c: &Container) -> bool {
-    c.cgroup.as_ref().and_then(|m| m.state().ok()) == Some(crate::runtime::cgroups::FreezerState::Frozen)
+    c.cgroup.as_ref().and_then(|m| m.state().ok())
+        == Some(crate::runtime::cgroups::FreezerState::Frozen)
 }
 
 /// Write `path` by temp file + rename in the same directory.
@@ -161,7 +175,11 @@ pub fn write_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = crate::base::fs::temp_sibling(path);
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         std::fs::rename(&tmp, path)
     })();
@@ -186,7 +204,9 @@ fn parse_stat(s: &str) -> Option<(char, u64)> {
 }
 
 pub fn start_time(pid: i32) -> Result<u64> {
-    proc_stat(pid).map(|(_, t)| t).ok_or_else(|| Error::new(ErrorKind::NotFound, format!("process {pid} is gone")))
+    proc_stat(pid)
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("process {pid} is gone")))
 }
 
 /// Alive, not a zombie, and the same process that was recorded.
@@ -245,15 +265,24 @@ mod tests {
         let me = std::process::id() as i32;
         let t = start_time(me).unwrap();
         assert!(init_alive(me, t));
-        assert!(!init_alive(me, t + 1), "a different start time means a recycled pid");
+        assert!(
+            !init_alive(me, t + 1),
+            "a different start time means a recycled pid"
+        );
         assert!(!init_alive(0, t));
     }
 
     #[test]
     fn trimmed_nanos_like_go() {
         use std::time::{Duration, UNIX_EPOCH};
-        assert_eq!(rfc3339_nano_trimmed(UNIX_EPOCH + Duration::new(5, 120_000_000)), "1970-01-01T00:00:05.12Z");
-        assert_eq!(rfc3339_nano_trimmed(UNIX_EPOCH + Duration::new(5, 0)), "1970-01-01T00:00:05Z");
+        assert_eq!(
+            rfc3339_nano_trimmed(UNIX_EPOCH + Duration::new(5, 120_000_000)),
+            "1970-01-01T00:00:05.12Z"
+        );
+        assert_eq!(
+            rfc3339_nano_trimmed(UNIX_EPOCH + Duration::new(5, 0)),
+            "1970-01-01T00:00:05Z"
+        );
     }
 
     #[test]
@@ -261,10 +290,22 @@ mod tests {
         let root = std::env::temp_dir().join(format!("berth-state-test-{}", std::process::id()));
         let s = Store::new(&root);
         s.reserve("a").unwrap();
-        assert_eq!(s.reserve("a").unwrap_err().to_string(), "container with given ID already exists");
-        assert_eq!(s.load("a").unwrap_err().to_string(), "container does not exist");
-        assert_eq!(s.load("../x").unwrap_err().to_string(), "invalid container ID format");
-        assert!(s.ids().unwrap().is_empty(), "a reserved dir without state is not listed");
+        assert_eq!(
+            s.reserve("a").unwrap_err().to_string(),
+            "container with given ID already exists"
+        );
+        assert_eq!(
+            s.load("a").unwrap_err().to_string(),
+            "container does not exist"
+        );
+        assert_eq!(
+            s.load("../x").unwrap_err().to_string(),
+            "invalid container ID format"
+        );
+        assert!(
+            s.ids().unwrap().is_empty(),
+            "a reserved dir without state is not listed"
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

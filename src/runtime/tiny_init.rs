@@ -22,7 +22,9 @@ pub fn run(args: &[String]) -> i32 {
         None => args.iter().skip_while(|a| a.starts_with('-')).collect(),
     };
     let Some((prog, rest)) = cmd.split_first() else {
-        eprintln!("docker-init (berth): no command given\nusage: docker-init [--] program [args...]");
+        eprintln!(
+            "docker-init (berth): no command given\nusage: docker-init [--] program [args...]"
+        );
         return 1;
     };
     let child = match std::process::Command::new(prog).args(rest).spawn() {

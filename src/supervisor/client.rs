@@ -3,8 +3,8 @@
 use super::proto::{self, Response};
 use crate::base::{Error, ErrorKind, Result};
 use async_io::Async;
-use smol::io::{AsyncReadExt, AsyncWriteExt};
 use serde::Serialize;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -16,13 +16,20 @@ pub(crate) async fn connect(sock: &Path) -> std::io::Result<Conn> {
 
 /// Nobody serves the socket any more (the shim is gone): refused, or the file is missing.
 pub(crate) fn is_gone(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ECONNREFUSED) | Some(libc::ENOENT))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ECONNREFUSED) | Some(libc::ENOENT)
+    )
 }
 
 pub(crate) async fn send<T: Serialize>(conn: &mut Conn, msg: &T) -> Result<()> {
     let frame = proto::encode(msg)?;
-    conn.write_all(&frame).await.map_err(|e| Error::from(e).context("send request"))?;
-    conn.flush().await.map_err(|e| Error::from(e).context("send request"))
+    conn.write_all(&frame)
+        .await
+        .map_err(|e| Error::from(e).context("send request"))?;
+    conn.flush()
+        .await
+        .map_err(|e| Error::from(e).context("send request"))
 }
 
 /// Read one frame; `Ok(None)` if the peer closed without answering.
@@ -40,12 +47,17 @@ pub(crate) async fn recv_frame(conn: &mut Conn) -> Result<Option<Vec<u8>>> {
             if got == 0 {
                 return Ok(None);
             }
-            return Err(Error::new(ErrorKind::Unavailable, "connection closed in the middle of a reply"));
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "connection closed in the middle of a reply",
+            ));
         }
         got += n;
     }
     let mut body = vec![0u8; proto::frame_len(header)?];
-    conn.read_exact(&mut body).await.map_err(|e| Error::from(e).context("read reply"))?;
+    conn.read_exact(&mut body)
+        .await
+        .map_err(|e| Error::from(e).context("read reply"))?;
     Ok(Some(body))
 }
 

@@ -39,7 +39,10 @@ pub fn run_containerd(opts: ContainerdOpts) -> Result<()> {
     let mut cfg = Config::new(&opts.state);
     cfg.runtime = RuntimeConfig {
         path: opts.runtime.clone(),
-        root: opts.runtime_root.clone().unwrap_or_else(|| opts.state.join("runc")),
+        root: opts
+            .runtime_root
+            .clone()
+            .unwrap_or_else(|| opts.state.join("runc")),
         args: Vec::new(),
     };
     let sup = Supervisor::new(cfg)?;

@@ -76,7 +76,9 @@ impl ShimDir {
 
     pub fn read_exit(&self) -> Result<Option<ExitStatus>> {
         match std::fs::read(self.exit()) {
-            Ok(b) => Ok(Some(serde_json::from_slice(&b).ctx(|| format!("parse {}", self.exit().display()))?)),
+            Ok(b) => Ok(Some(
+                serde_json::from_slice(&b).ctx(|| format!("parse {}", self.exit().display()))?,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).ctx(|| format!("read {}", self.exit().display())),
         }
@@ -97,7 +99,11 @@ pub fn write_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = fs::temp_sibling(path);
     let r = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         std::fs::rename(&tmp, path)
     })();
@@ -110,11 +116,9 @@ pub fn write_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
 /// A pid file as written by runc (`123`, maybe without newline); None if absent.
 pub fn read_pid(path: &Path) -> Result<Option<u32>> {
     match std::fs::read_to_string(path) {
-        Ok(s) => s
-            .trim()
-            .parse::<u32>()
-            .map(Some)
-            .map_err(|_| crate::base::Error::invalid(format!("pid file {} holds {:?}", path.display(), s.trim()))),
+        Ok(s) => s.trim().parse::<u32>().map(Some).map_err(|_| {
+            crate::base::Error::invalid(format!("pid file {} holds {:?}", path.display(), s.trim()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).ctx(|| format!("read {}", path.display())),
     }

@@ -12,7 +12,9 @@
 
 use super::client::{self, Conn};
 use super::layout::{self, read_pid, ShimDir};
-use super::proto::{CreateOpts, ExitStatus, Reply, Request, Response, RuntimeConfig, ShimConfig, ShimState, Status};
+use super::proto::{
+    CreateOpts, ExitStatus, Reply, Request, Response, RuntimeConfig, ShimConfig, ShimState, Status,
+};
 use super::runc::Runtime;
 use crate::base::error::Context;
 use crate::base::{Error, ErrorKind, Result};
@@ -41,8 +43,16 @@ impl Config {
     /// `<exec_root>/runc`.
     pub fn new(exec_root: impl Into<PathBuf>) -> Config {
         let exec_root = exec_root.into();
-        let runtime = RuntimeConfig { path: None, root: exec_root.join("runc"), args: Vec::new() };
-        Config { exec_root, shim_binary: None, runtime }
+        let runtime = RuntimeConfig {
+            path: None,
+            root: exec_root.join("runc"),
+            args: Vec::new(),
+        };
+        Config {
+            exec_root,
+            shim_binary: None,
+            runtime,
+        }
     }
 }
 
@@ -68,9 +78,16 @@ impl Local {
     pub fn new(cfg: Config) -> Result<Local> {
         // /proc/self/exe still runs this binary after an upgrade replaced the file on disk
         // (current_exe() would then name a deleted path).
-        let shim_binary = cfg.shim_binary.unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+        let shim_binary = cfg
+            .shim_binary
+            .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
         crate::base::fs::mkdir_all(&layout::shims_root(&cfg.exec_root), 0o711)?;
-        Ok(Local { exec_root: cfg.exec_root, shim_binary, runtime: cfg.runtime, creating: Mutex::new(HashSet::new()) })
+        Ok(Local {
+            exec_root: cfg.exec_root,
+            shim_binary,
+            runtime: cfg.runtime,
+            creating: Mutex::new(HashSet::new()),
+        })
     }
 
     fn dir(&self, id: &str) -> ShimDir {
@@ -78,23 +95,36 @@ impl Local {
     }
 
     fn is_creating(&self, id: &str) -> bool {
-        self.creating.lock().map(|s| s.contains(id)).unwrap_or(false)
+        self.creating
+            .lock()
+            .map(|s| s.contains(id))
+            .unwrap_or(false)
     }
 
     pub async fn create(&self, opts: CreateOpts) -> Result<ShimState> {
         super::proto::check_id("container", &opts.id)?;
         let id = opts.id.clone();
         if !opts.bundle.is_absolute() {
-            return Err(Error::invalid(format!("bundle path {} is not absolute", opts.bundle.display())));
+            return Err(Error::invalid(format!(
+                "bundle path {} is not absolute",
+                opts.bundle.display()
+            )));
         }
         let dir = self.dir(&id);
         for p in [dir.socket(), dir.console()] {
             if p.as_os_str().len() > layout::MAX_SOCKET_PATH {
-                return Err(Error::invalid(format!("socket path {} is longer than {} bytes: use a shorter exec root", p.display(), layout::MAX_SOCKET_PATH)));
+                return Err(Error::invalid(format!(
+                    "socket path {} is longer than {} bytes: use a shorter exec root",
+                    p.display(),
+                    layout::MAX_SOCKET_PATH
+                )));
             }
         }
         {
-            let mut set = self.creating.lock().map_err(|_| Error::internal("supervisor lock poisoned"))?;
+            let mut set = self
+                .creating
+                .lock()
+                .map_err(|_| Error::internal("supervisor lock poisoned"))?;
             if !set.insert(id.clone()) {
                 return Err(Error::conflict(format!("container {id} is being created")));
             }
@@ -102,8 +132,12 @@ impl Local {
         let _guard = Creating(self, id.clone());
         match std::fs::DirBuilder::new().mode(0o700).create(dir.path()) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::conflict(format!("container {id} already exists"))),
-            Err(e) => return Err(Error::from(e).context(format!("create {}", dir.path().display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::conflict(format!("container {id} already exists")))
+            }
+            Err(e) => {
+                return Err(Error::from(e).context(format!("create {}", dir.path().display())))
+            }
         }
         let cfg = ShimConfig {
             id: id.clone(),
@@ -138,13 +172,25 @@ impl Local {
     /// Run `containerd-shim --id ID --dir DIR`; it returns once the forked shim serves.
     async fn spawn_shim(&self, id: &str, dir: &ShimDir) -> Result<()> {
         let mut cmd = Command::new(&self.shim_binary);
-        cmd.arg0("containerd-shim").arg("--id").arg(id).arg("--dir").arg(dir.path());
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.arg0("containerd-shim")
+            .arg("--id")
+            .arg(id)
+            .arg("--dir")
+            .arg(dir.path());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let bin = self.shim_binary.clone();
-        let out = smol::unblock(move || cmd.output()).await.ctx(|| format!("run the shim {}", bin.display()))?;
+        let out = smol::unblock(move || cmd.output())
+            .await
+            .ctx(|| format!("run the shim {}", bin.display()))?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            let msg = if msg.is_empty() { format!("shim exited with {}", out.status) } else { msg };
+            let msg = if msg.is_empty() {
+                format!("shim exited with {}", out.status)
+            } else {
+                msg
+            };
             return Err(Error::internal(msg));
         }
         Ok(())
@@ -159,10 +205,17 @@ impl Local {
         }
         let mut conn = match client::connect(&dir.socket()).await {
             Ok(c) => c,
-            Err(e) if client::is_gone(&e) && !self.is_creating(id) => return self.stand_in(id, req).await,
-            Err(e) => return Err(Error::from(e).context(format!("connect to the shim of {id}"))).map_err(|e| e.with_kind(ErrorKind::Unavailable)),
+            Err(e) if client::is_gone(&e) && !self.is_creating(id) => {
+                return self.stand_in(id, req).await
+            }
+            Err(e) => {
+                return Err(Error::from(e).context(format!("connect to the shim of {id}")))
+                    .map_err(|e| e.with_kind(ErrorKind::Unavailable))
+            }
         };
-        client::send(&mut conn, &req).await.map_err(|e| e.context(format!("shim of {id}")))?;
+        client::send(&mut conn, &req)
+            .await
+            .map_err(|e| e.context(format!("shim of {id}")))?;
         match client::recv_response(&mut conn).await? {
             Some(r) => r.into_result(),
             None => {
@@ -173,7 +226,10 @@ impl Local {
                     }
                     return self.stand_in(id, req).await;
                 }
-                Err(Error::new(ErrorKind::Unavailable, format!("the shim of {id} closed the connection without answering")))
+                Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("the shim of {id} closed the connection without answering"),
+                ))
             }
         }
     }
@@ -185,7 +241,12 @@ impl Local {
         if !dir.path().is_dir() {
             return Err(Error::not_found(format!("no such container: {id}")));
         }
-        let gone = || Error::new(ErrorKind::Unavailable, format!("cannot attach to {id}: its shim is gone"));
+        let gone = || {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("cannot attach to {id}: its shim is gone"),
+            )
+        };
         let mut conn = match client::connect(&dir.socket()).await {
             Ok(c) => c,
             Err(e) if client::is_gone(&e) => return Err(gone()),
@@ -194,7 +255,10 @@ impl Local {
         client::send(&mut conn, &req).await?;
         match client::recv_response(&mut conn).await? {
             Some(Response::Ok(Reply::Attached { tty })) => Ok((tty, conn)),
-            Some(r) => Err(r.into_result().map(|r| unexpected(&r)).unwrap_or_else(|e| e)),
+            Some(r) => Err(r
+                .into_result()
+                .map(|r| unexpected(&r))
+                .unwrap_or_else(|e| e)),
             None => Err(gone()),
         }
     }
@@ -210,7 +274,10 @@ impl Local {
     pub async fn list(&self) -> Result<Vec<ShimState>> {
         let root = layout::shims_root(&self.exec_root);
         let mut ids = Vec::new();
-        for e in std::fs::read_dir(&root).ctx(|| format!("read {}", root.display()))?.flatten() {
+        for e in std::fs::read_dir(&root)
+            .ctx(|| format!("read {}", root.display()))?
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().into_owned();
             if super::proto::check_id("container", &name).is_err() || self.is_creating(&name) {
                 continue;
@@ -242,22 +309,33 @@ impl Local {
         let not_running = || Error::conflict(format!("container {id} is not running"));
         match req {
             Request::State => Ok(Reply::State { state }),
-            Request::Wait { exec_id: None } => state.exit.map(|exit| Reply::Exit { exit }).ok_or_else(|| Error::internal("no exit status")),
-            Request::Wait { exec_id: Some(e) } => {
-                Err(Error::new(ErrorKind::Unavailable, format!("exec {e} of {id}: the shim is gone and the exit status with it")))
-            }
-            Request::Kill { .. } | Request::Pause | Request::Resume | Request::Start | Request::ExecCreate { .. } | Request::ExecStart { .. } => {
-                Err(not_running())
-            }
+            Request::Wait { exec_id: None } => state
+                .exit
+                .map(|exit| Reply::Exit { exit })
+                .ok_or_else(|| Error::internal("no exit status")),
+            Request::Wait { exec_id: Some(e) } => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("exec {e} of {id}: the shim is gone and the exit status with it"),
+            )),
+            Request::Kill { .. }
+            | Request::Pause
+            | Request::Resume
+            | Request::Start
+            | Request::ExecCreate { .. }
+            | Request::ExecStart { .. } => Err(not_running()),
             Request::Delete { .. } => {
                 let (dir, bin, id2) = (self.dir(id), self.shim_binary.clone(), id.to_string());
                 smol::unblock(move || delete_lost(&dir, &bin, &id2)).await?;
                 Ok(Reply::Deleted { exit: state.exit })
             }
             Request::Shutdown { .. } => Ok(Reply::Done),
-            Request::Create | Request::Resize { .. } | Request::CloseStdin { .. } | Request::Attach { .. } => {
-                Err(Error::new(ErrorKind::Unavailable, format!("container {id}: its shim is gone")))
-            }
+            Request::Create
+            | Request::Resize { .. }
+            | Request::CloseStdin { .. }
+            | Request::Attach { .. } => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("container {id}: its shim is gone"),
+            )),
         }
     }
 }
@@ -269,7 +347,9 @@ fn unexpected(r: &Reply) -> Error {
 fn read_config(dir: &ShimDir, id: &str) -> Result<ShimConfig> {
     match std::fs::read(dir.config()) {
         Ok(b) => serde_json::from_slice(&b).ctx(|| format!("parse {}", dir.config().display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::not_found(format!("no such container: {id}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::not_found(format!("no such container: {id}")))
+        }
         Err(e) => Err(e).ctx(|| format!("read {}", dir.config().display())),
     }
 }
@@ -302,7 +382,13 @@ fn lost_state(dir: &ShimDir, own_binary: &Path, id: &str) -> Result<ShimState> {
                 Ok(None) => (255, None, format!("the shim of container {id} died and the runtime no longer knows the container")),
                 Err(e) => (255, None, format!("the shim of container {id} died; runtime state: {e}")),
             };
-            let st = ExitStatus { pid, code, signal, exited_at: crate::base::time::now_rfc3339(), error: Some(why) };
+            let st = ExitStatus {
+                pid,
+                code,
+                signal,
+                exited_at: crate::base::time::now_rfc3339(),
+                error: Some(why),
+            };
             // Another caller may have recorded it meanwhile: the first record wins.
             match dir.read_exit()? {
                 Some(e) => e,

@@ -41,7 +41,12 @@ fn one() -> u32 {
 impl LogConfig {
     /// From Docker's `--log-opt` map: `max-size` (`10m`, decimal units as Docker's), `max-file`.
     pub fn from_opts(path: PathBuf, opts: &BTreeMap<String, String>) -> Result<LogConfig> {
-        let mut c = LogConfig { path, max_size: None, max_file: 1, attrs: BTreeMap::new() };
+        let mut c = LogConfig {
+            path,
+            max_size: None,
+            max_file: 1,
+            attrs: BTreeMap::new(),
+        };
         for (k, v) in opts {
             match k.as_str() {
                 "max-size" => {
@@ -49,16 +54,26 @@ impl LogConfig {
                     c.max_size = if n > 0 { Some(n) } else { None };
                 }
                 "max-file" => {
-                    let n: u32 = v.parse().map_err(|_| Error::invalid(format!("invalid value for max-file: {v}")))?;
+                    let n: u32 = v
+                        .parse()
+                        .map_err(|_| Error::invalid(format!("invalid value for max-file: {v}")))?;
                     if n < 1 {
                         return Err(Error::invalid("max-file cannot be less than 1"));
                     }
                     c.max_file = n;
                 }
                 "compress" if v == "false" => {}
-                "compress" => return Err(Error::unsupported("log-opt compress is not supported by berth's json-file driver")),
+                "compress" => {
+                    return Err(Error::unsupported(
+                        "log-opt compress is not supported by berth's json-file driver",
+                    ))
+                }
                 "labels" | "labels-regex" | "env" | "env-regex" | "tag" => {}
-                other => return Err(Error::invalid(format!("unknown log opt '{other}' for json-file log driver"))),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "unknown log opt '{other}' for json-file log driver"
+                    )))
+                }
             }
         }
         if c.max_file > 1 && c.max_size.is_none() {
@@ -72,7 +87,9 @@ impl LogConfig {
 pub fn parse_size(s: &str) -> Result<u64> {
     let bad = || Error::invalid(format!("invalid size: '{s}'"));
     let t = s.trim();
-    let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(num_end);
     let num: f64 = num.parse().map_err(|_| bad())?;
     let unit = unit.trim_start().to_ascii_lowercase();
@@ -122,7 +139,9 @@ impl Stamp {
         let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         if self.prefix.is_empty() || d.as_secs() != self.sec {
             self.sec = d.as_secs();
-            let full = crate::base::time::rfc3339_nanos(std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.sec));
+            let full = crate::base::time::rfc3339_nanos(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.sec),
+            );
             self.prefix = full.get(..19).unwrap_or(&full).to_string();
         }
         self.text.clear();
@@ -156,7 +175,14 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
                 b'\n' => out.extend_from_slice(b"\\n"),
                 b'\r' => out.extend_from_slice(b"\\r"),
                 0x20..=0x7f if b != b'<' && b != b'>' && b != b'&' => out.push(b),
-                _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]),
             }
             i += 1;
             continue;
@@ -240,12 +266,17 @@ pub struct LogEntry {
 }
 
 pub fn parse_entry(line: &[u8]) -> Result<LogEntry> {
-    serde_json::from_slice(line).map_err(|e| Error::invalid(format!("malformed json-file log entry: {e}")))
+    serde_json::from_slice(line)
+        .map_err(|e| Error::invalid(format!("malformed json-file log entry: {e}")))
 }
 
 /// The files of a log, oldest first (`path.N` … `path.1`, `path`), those that exist.
 pub fn files_oldest_first(path: &Path, max_file: u32) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = (1..max_file.max(1)).rev().map(|i| rotated(path, i)).filter(|p| p.exists()).collect();
+    let mut v: Vec<PathBuf> = (1..max_file.max(1))
+        .rev()
+        .map(|i| rotated(path, i))
+        .filter(|p| p.exists())
+        .collect();
     if path.exists() {
         v.push(path.to_path_buf());
     }
@@ -276,9 +307,24 @@ impl LogWriter {
             return Err(Error::invalid("max-file cannot be less than 1"));
         }
         let file = open_log(&cfg.path)?;
-        let size = file.metadata().map(|m| m.len()).ctx(|| format!("stat {}", cfg.path.display()))?;
-        let attrs = if cfg.attrs.is_empty() { Vec::new() } else { serde_json::to_vec(&cfg.attrs)? };
-        Ok(LogWriter { cfg, file, size, attrs, pending: [Vec::new(), Vec::new()], line: Vec::new(), stamp: Stamp::default() })
+        let size = file
+            .metadata()
+            .map(|m| m.len())
+            .ctx(|| format!("stat {}", cfg.path.display()))?;
+        let attrs = if cfg.attrs.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&cfg.attrs)?
+        };
+        Ok(LogWriter {
+            cfg,
+            file,
+            size,
+            attrs,
+            pending: [Vec::new(), Vec::new()],
+            line: Vec::new(),
+            stamp: Stamp::default(),
+        })
     }
 
     /// Output read from the container: `stream` is 1 (stdout) or 2 (stderr). Complete lines are
@@ -325,13 +371,22 @@ impl LogWriter {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         let time = self.stamp.at(time);
-        encode_entry(&mut line, log, if idx == 1 { "stderr" } else { "stdout" }, &self.attrs, time);
+        encode_entry(
+            &mut line,
+            log,
+            if idx == 1 { "stderr" } else { "stdout" },
+            &self.attrs,
+            time,
+        );
         if let Some(max) = self.cfg.max_size {
             if self.size >= max {
                 self.rotate()?;
             }
         }
-        let r = self.file.write_all(&line).ctx(|| format!("write {}", self.cfg.path.display()));
+        let r = self
+            .file
+            .write_all(&line)
+            .ctx(|| format!("write {}", self.cfg.path.display()));
         self.size += line.len() as u64;
         if line.capacity() > 2 * MAX_LINE {
             line = Vec::new();
@@ -343,7 +398,9 @@ impl LogWriter {
     fn rotate(&mut self) -> Result<()> {
         let path = self.cfg.path.clone();
         if self.cfg.max_file <= 1 {
-            self.file.set_len(0).ctx(|| format!("truncate {}", path.display()))?;
+            self.file
+                .set_len(0)
+                .ctx(|| format!("truncate {}", path.display()))?;
             self.size = 0;
             return Ok(());
         }
@@ -352,7 +409,8 @@ impl LogWriter {
         for i in (1..last).rev() {
             let from = rotated(&path, i);
             if from.exists() {
-                std::fs::rename(&from, rotated(&path, i + 1)).ctx(|| format!("rotate {}", from.display()))?;
+                std::fs::rename(&from, rotated(&path, i + 1))
+                    .ctx(|| format!("rotate {}", from.display()))?;
             }
         }
         std::fs::rename(&path, rotated(&path, 1)).ctx(|| format!("rotate {}", path.display()))?;
@@ -363,7 +421,12 @@ impl LogWriter {
 }
 
 fn open_log(path: &Path) -> Result<File> {
-    OpenOptions::new().create(true).append(true).mode(0o640).open(path).ctx(|| format!("open log file {}", path.display()))
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+        .ctx(|| format!("open log file {}", path.display()))
 }
 
 #[cfg(test)]
@@ -393,15 +456,30 @@ mod tests {
 
     #[test]
     fn time_trims_zeros_like_go() {
-        assert_eq!(go_rfc3339_nano(UNIX_EPOCH + Duration::new(0, 120_000_000)), "1970-01-01T00:00:00.12Z");
-        assert_eq!(go_rfc3339_nano(UNIX_EPOCH + Duration::new(5, 0)), "1970-01-01T00:00:05Z");
-        assert_eq!(go_rfc3339_nano(UNIX_EPOCH + Duration::new(0, 1)), "1970-01-01T00:00:00.000000001Z");
+        assert_eq!(
+            go_rfc3339_nano(UNIX_EPOCH + Duration::new(0, 120_000_000)),
+            "1970-01-01T00:00:00.12Z"
+        );
+        assert_eq!(
+            go_rfc3339_nano(UNIX_EPOCH + Duration::new(5, 0)),
+            "1970-01-01T00:00:05Z"
+        );
+        assert_eq!(
+            go_rfc3339_nano(UNIX_EPOCH + Duration::new(0, 1)),
+            "1970-01-01T00:00:00.000000001Z"
+        );
     }
 
     #[test]
     fn stamp_matches_the_formatter() {
         let mut st = Stamp::default();
-        for (s, n) in [(0u64, 0u32), (5, 120_000_000), (1_795_438_058, 1), (1_795_438_058, 999_999_999), (1_795_438_059, 500)] {
+        for (s, n) in [
+            (0u64, 0u32),
+            (5, 120_000_000),
+            (1_795_438_058, 1),
+            (1_795_438_058, 999_999_999),
+            (1_795_438_059, 500),
+        ] {
             let t = UNIX_EPOCH + Duration::new(s, n);
             assert_eq!(std::str::from_utf8(st.at(t)).unwrap(), go_rfc3339_nano(t));
         }
@@ -411,10 +489,16 @@ mod tests {
     fn entry_shape_matches_docker() {
         let mut v = Vec::new();
         encode_entry(&mut v, b"hello\n", "stdout", b"", b"2024-01-01T00:00:00.5Z");
-        assert_eq!(v, b"{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.5Z\"}\n");
+        assert_eq!(
+            v,
+            b"{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.5Z\"}\n"
+        );
         v.clear();
         encode_entry(&mut v, b"x", "stderr", br#"{"a":"b"}"#, b"T");
-        assert_eq!(v, b"{\"log\":\"x\",\"stream\":\"stderr\",\"attrs\":{\"a\":\"b\"},\"time\":\"T\"}\n");
+        assert_eq!(
+            v,
+            b"{\"log\":\"x\",\"stream\":\"stderr\",\"attrs\":{\"a\":\"b\"},\"time\":\"T\"}\n"
+        );
     }
 
     #[test]
@@ -430,8 +514,13 @@ mod tests {
 
     #[test]
     fn opts_parse_and_refuse() {
-        let m = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
-        let c = LogConfig::from_opts("/l".into(), &m(&[("max-size", "1k"), ("max-file", "3")])).unwrap();
+        let m = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let c = LogConfig::from_opts("/l".into(), &m(&[("max-size", "1k"), ("max-file", "3")]))
+            .unwrap();
         assert_eq!((c.max_size, c.max_file), (Some(1000), 3));
         assert!(LogConfig::from_opts("/l".into(), &m(&[("max-file", "0")])).is_err());
         assert!(LogConfig::from_opts("/l".into(), &m(&[("max-file", "2")])).is_err());
@@ -448,22 +537,44 @@ mod tests {
     }
 
     fn entries(p: &Path) -> Vec<LogEntry> {
-        std::fs::read(p).unwrap().split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| parse_entry(l).unwrap()).collect()
+        std::fs::read(p)
+            .unwrap()
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| parse_entry(l).unwrap())
+            .collect()
     }
 
     #[test]
     fn lines_are_split_and_tagged() {
         let d = tmp("lines");
         let p = d.join("c-json.log");
-        let mut w = LogWriter::open(LogConfig { path: p.clone(), max_size: None, max_file: 1, attrs: BTreeMap::new() }).unwrap();
+        let mut w = LogWriter::open(LogConfig {
+            path: p.clone(),
+            max_size: None,
+            max_file: 1,
+            attrs: BTreeMap::new(),
+        })
+        .unwrap();
         w.write(1, b"one\ntw").unwrap();
         w.write(2, b"err\n").unwrap();
         w.write(1, b"o\nthree").unwrap();
         w.flush(1).unwrap();
         w.flush(2).unwrap();
         let e = entries(&p);
-        let got: Vec<(&str, &str)> = e.iter().map(|e| (e.log.as_str(), e.stream.as_str())).collect();
-        assert_eq!(got, [("one\n", "stdout"), ("err\n", "stderr"), ("two\n", "stdout"), ("three", "stdout")]);
+        let got: Vec<(&str, &str)> = e
+            .iter()
+            .map(|e| (e.log.as_str(), e.stream.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("one\n", "stdout"),
+                ("err\n", "stderr"),
+                ("two\n", "stdout"),
+                ("three", "stdout")
+            ]
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -471,12 +582,21 @@ mod tests {
     fn long_lines_become_16k_entries() {
         let d = tmp("long");
         let p = d.join("l.log");
-        let mut w = LogWriter::open(LogConfig { path: p.clone(), max_size: None, max_file: 1, attrs: BTreeMap::new() }).unwrap();
+        let mut w = LogWriter::open(LogConfig {
+            path: p.clone(),
+            max_size: None,
+            max_file: 1,
+            attrs: BTreeMap::new(),
+        })
+        .unwrap();
         let mut data = vec![b'a'; MAX_LINE * 2 + 10];
         data.push(b'\n');
         w.write(1, &data).unwrap();
         let e = entries(&p);
-        assert_eq!(e.iter().map(|e| e.log.len()).collect::<Vec<_>>(), [MAX_LINE, MAX_LINE, 11]);
+        assert_eq!(
+            e.iter().map(|e| e.log.len()).collect::<Vec<_>>(),
+            [MAX_LINE, MAX_LINE, 11]
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -484,7 +604,12 @@ mod tests {
     fn rotation_keeps_max_file_files() {
         let d = tmp("rotate");
         let p = d.join("r.log");
-        let cfg = LogConfig { path: p.clone(), max_size: Some(200), max_file: 3, attrs: BTreeMap::new() };
+        let cfg = LogConfig {
+            path: p.clone(),
+            max_size: Some(200),
+            max_file: 3,
+            attrs: BTreeMap::new(),
+        };
         let mut w = LogWriter::open(cfg).unwrap();
         for i in 0..40 {
             w.write(1, format!("line {i:03}\n").as_bytes()).unwrap();
@@ -497,7 +622,11 @@ mod tests {
             assert!(len <= 200 + 80, "{} is {len} bytes", f.display());
         }
         // Oldest to newest, the surviving lines are consecutive and end with the last one.
-        let all: Vec<String> = files.iter().flat_map(|f| entries(f)).map(|e| e.log).collect();
+        let all: Vec<String> = files
+            .iter()
+            .flat_map(|f| entries(f))
+            .map(|e| e.log)
+            .collect();
         assert_eq!(all.last().unwrap(), "line 039\n");
         for pair in all.windows(2) {
             let a: u32 = pair[0][5..8].parse().unwrap();
@@ -511,7 +640,13 @@ mod tests {
     fn max_file_one_truncates() {
         let d = tmp("trunc");
         let p = d.join("t.log");
-        let mut w = LogWriter::open(LogConfig { path: p.clone(), max_size: Some(100), max_file: 1, attrs: BTreeMap::new() }).unwrap();
+        let mut w = LogWriter::open(LogConfig {
+            path: p.clone(),
+            max_size: Some(100),
+            max_file: 1,
+            attrs: BTreeMap::new(),
+        })
+        .unwrap();
         for i in 0..20 {
             w.write(1, format!("line {i}\n").as_bytes()).unwrap();
         }

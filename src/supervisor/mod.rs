@@ -116,12 +116,16 @@ pub struct Supervisor {
 impl Supervisor {
     /// An embedded supervisor over `cfg.exec_root` (created if missing).
     pub fn new(cfg: Config) -> Result<Supervisor> {
-        Ok(Supervisor { backend: Backend::Local(Arc::new(local::Local::new(cfg)?)) })
+        Ok(Supervisor {
+            backend: Backend::Local(Arc::new(local::Local::new(cfg)?)),
+        })
     }
 
     /// A client of a `containerd` role serving `socket`.
     pub fn remote(socket: impl Into<PathBuf>) -> Supervisor {
-        Supervisor { backend: Backend::Remote(Arc::new(remote::Remote::new(socket.into()))) }
+        Supervisor {
+            backend: Backend::Remote(Arc::new(remote::Remote::new(socket.into()))),
+        }
     }
 
     pub async fn create(&self, opts: CreateOpts) -> Result<ShimState> {
@@ -155,14 +159,30 @@ impl Supervisor {
     pub async fn request(&self, id: &str, req: Request) -> Result<Reply> {
         match &self.backend {
             Backend::Local(l) => l.call(id, req).await,
-            Backend::Remote(r) => r.call(ServiceRequest::Task { id: id.to_string(), request: req }).await,
+            Backend::Remote(r) => {
+                r.call(ServiceRequest::Task {
+                    id: id.to_string(),
+                    request: req,
+                })
+                .await
+            }
         }
     }
 
-    pub(crate) async fn attach_request(&self, id: &str, req: Request) -> Result<(bool, Async<UnixStream>)> {
+    pub(crate) async fn attach_request(
+        &self,
+        id: &str,
+        req: Request,
+    ) -> Result<(bool, Async<UnixStream>)> {
         match &self.backend {
             Backend::Local(l) => l.attach(id, req).await,
-            Backend::Remote(r) => r.attach(ServiceRequest::Task { id: id.to_string(), request: req }).await,
+            Backend::Remote(r) => {
+                r.attach(ServiceRequest::Task {
+                    id: id.to_string(),
+                    request: req,
+                })
+                .await
+            }
         }
     }
 
@@ -194,11 +214,27 @@ impl Supervisor {
 
     /// Signal the container's init (`all`: every process in it).
     pub async fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
-        self.done(id, Request::Kill { signal, all, exec_id: None }).await
+        self.done(
+            id,
+            Request::Kill {
+                signal,
+                all,
+                exec_id: None,
+            },
+        )
+        .await
     }
 
     pub async fn kill_exec(&self, id: &str, exec_id: &str, signal: i32) -> Result<()> {
-        self.done(id, Request::Kill { signal, all: false, exec_id: Some(exec_id.to_string()) }).await
+        self.done(
+            id,
+            Request::Kill {
+                signal,
+                all: false,
+                exec_id: Some(exec_id.to_string()),
+            },
+        )
+        .await
     }
 
     /// Resolves when the container has exited (immediately if it already has).
@@ -207,7 +243,13 @@ impl Supervisor {
     }
 
     pub async fn wait_exec(&self, id: &str, exec_id: &str) -> Result<ExitStatus> {
-        self.exit(id, Request::Wait { exec_id: Some(exec_id.to_string()) }).await
+        self.exit(
+            id,
+            Request::Wait {
+                exec_id: Some(exec_id.to_string()),
+            },
+        )
+        .await
     }
 
     pub async fn state(&self, id: &str) -> Result<ShimState> {
@@ -227,11 +269,24 @@ impl Supervisor {
 
     /// Register an exec process; attach to it, then `exec_start`.
     pub async fn exec_create(&self, id: &str, exec_id: &str, spec: ExecSpec) -> Result<()> {
-        self.done(id, Request::ExecCreate { exec_id: exec_id.to_string(), spec }).await
+        self.done(
+            id,
+            Request::ExecCreate {
+                exec_id: exec_id.to_string(),
+                spec,
+            },
+        )
+        .await
     }
 
     pub async fn exec_start(&self, id: &str, exec_id: &str) -> Result<u32> {
-        self.pid(id, Request::ExecStart { exec_id: exec_id.to_string() }).await
+        self.pid(
+            id,
+            Request::ExecStart {
+                exec_id: exec_id.to_string(),
+            },
+        )
+        .await
     }
 
     /// `exec_create` + `exec_start` (for detached execs); returns the pid.
@@ -240,7 +295,12 @@ impl Supervisor {
         self.exec_start(id, exec_id).await
     }
 
-    pub async fn attach(&self, id: &str, exec_id: Option<&str>, opts: AttachOpts) -> Result<AttachStream> {
+    pub async fn attach(
+        &self,
+        id: &str,
+        exec_id: Option<&str>,
+        opts: AttachOpts,
+    ) -> Result<AttachStream> {
         let req = Request::Attach {
             exec_id: exec_id.map(str::to_string),
             stdin: opts.stdin,
@@ -252,12 +312,32 @@ impl Supervisor {
         Ok(AttachStream { tty, stream })
     }
 
-    pub async fn resize(&self, id: &str, exec_id: Option<&str>, width: u16, height: u16) -> Result<()> {
-        self.done(id, Request::Resize { exec_id: exec_id.map(str::to_string), width, height }).await
+    pub async fn resize(
+        &self,
+        id: &str,
+        exec_id: Option<&str>,
+        width: u16,
+        height: u16,
+    ) -> Result<()> {
+        self.done(
+            id,
+            Request::Resize {
+                exec_id: exec_id.map(str::to_string),
+                width,
+                height,
+            },
+        )
+        .await
     }
 
     pub async fn close_stdin(&self, id: &str, exec_id: Option<&str>) -> Result<()> {
-        self.done(id, Request::CloseStdin { exec_id: exec_id.map(str::to_string) }).await
+        self.done(
+            id,
+            Request::CloseStdin {
+                exec_id: exec_id.map(str::to_string),
+            },
+        )
+        .await
     }
 
     /// Delete the container (`force`: kill it first); its shim exits and its directory goes.

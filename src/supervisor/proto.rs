@@ -61,9 +61,14 @@ pub enum Request {
         exec_id: Option<String>,
     },
     /// Register an exec process (not started yet, so a client can attach first).
-    ExecCreate { exec_id: String, spec: ExecSpec },
+    ExecCreate {
+        exec_id: String,
+        spec: ExecSpec,
+    },
     /// `runc exec --detach` of a registered exec process.
-    ExecStart { exec_id: String },
+    ExecStart {
+        exec_id: String,
+    },
     /// Set the pty's window size.
     Resize {
         #[serde(default)]
@@ -251,14 +256,26 @@ pub struct ShimState {
 #[serde(tag = "reply", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Reply {
     Done,
-    Pid { pid: u32 },
-    Exit { exit: ExitStatus },
+    Pid {
+        pid: u32,
+    },
+    Exit {
+        exit: ExitStatus,
+    },
     /// Delete's answer: the exit status if the container had run.
-    Deleted { exit: Option<ExitStatus> },
-    State { state: ShimState },
-    List { containers: Vec<ShimState> },
+    Deleted {
+        exit: Option<ExitStatus>,
+    },
+    State {
+        state: ShimState,
+    },
+    List {
+        containers: Vec<ShimState>,
+    },
     /// The connection now carries the stdio stream.
-    Attached { tty: bool },
+    Attached {
+        tty: bool,
+    },
 }
 
 /// An error crossing the socket: the kind survives, so the daemon maps it to the same status.
@@ -279,7 +296,10 @@ impl Response {
     pub fn from_result(r: Result<Reply>) -> Response {
         match r {
             Ok(reply) => Response::Ok(reply),
-            Err(e) => Response::Err(WireError { kind: kind_name(e.kind()).to_string(), message: e.to_string() }),
+            Err(e) => Response::Err(WireError {
+                kind: kind_name(e.kind()).to_string(),
+                message: e.to_string(),
+            }),
         }
     }
     pub fn into_result(self) -> Result<Reply> {
@@ -333,15 +353,21 @@ impl Request {
     /// Refuse values no handler should see (bad ids, signals out of range).
     pub fn validate(&self) -> Result<()> {
         match self {
-            Request::Kill { signal, exec_id, .. } => {
+            Request::Kill {
+                signal, exec_id, ..
+            } => {
                 if !(1..=64).contains(signal) {
                     return Err(Error::invalid(format!("invalid signal {signal}")));
                 }
                 check_exec(exec_id)
             }
-            Request::Wait { exec_id } | Request::CloseStdin { exec_id } | Request::Attach { exec_id, .. } => check_exec(exec_id),
+            Request::Wait { exec_id }
+            | Request::CloseStdin { exec_id }
+            | Request::Attach { exec_id, .. } => check_exec(exec_id),
             Request::Resize { exec_id, .. } => check_exec(exec_id),
-            Request::ExecCreate { exec_id, .. } | Request::ExecStart { exec_id } => check_id("exec", exec_id),
+            Request::ExecCreate { exec_id, .. } | Request::ExecStart { exec_id } => {
+                check_id("exec", exec_id)
+            }
             _ => Ok(()),
         }
     }
@@ -363,10 +389,13 @@ impl ServiceRequest {
 /// A message as one frame: length prefix + JSON.
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
     let mut out = vec![0u8; 4];
-    serde_json::to_writer(&mut out, msg).map_err(|e| Error::internal(format!("encode message: {e}")))?;
+    serde_json::to_writer(&mut out, msg)
+        .map_err(|e| Error::internal(format!("encode message: {e}")))?;
     let len = out.len() - 4;
     if len > MAX_FRAME {
-        return Err(Error::invalid(format!("message of {len} bytes exceeds the {MAX_FRAME}-byte limit")));
+        return Err(Error::invalid(format!(
+            "message of {len} bytes exceeds the {MAX_FRAME}-byte limit"
+        )));
     }
     out[..4].copy_from_slice(&(len as u32).to_be_bytes());
     Ok(out)
@@ -376,7 +405,9 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
 pub fn frame_len(header: [u8; 4]) -> Result<usize> {
     let len = u32::from_be_bytes(header) as usize;
     if len > MAX_FRAME {
-        return Err(Error::invalid(format!("message of {len} bytes exceeds the {MAX_FRAME}-byte limit")));
+        return Err(Error::invalid(format!(
+            "message of {len} bytes exceeds the {MAX_FRAME}-byte limit"
+        )));
     }
     Ok(len)
 }
@@ -434,19 +465,26 @@ pub fn read_frame(r: &mut impl Read) -> Result<Option<Vec<u8>>> {
     while got < 4 {
         match r.read(&mut header[got..]) {
             Ok(0) if got == 0 => return Ok(None),
-            Ok(0) => return Err(Error::new(ErrorKind::Unavailable, "connection closed in the middle of a message")),
+            Ok(0) => {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "connection closed in the middle of a message",
+                ))
+            }
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::from(e).context("read message")),
         }
     }
     let mut body = vec![0u8; frame_len(header)?];
-    r.read_exact(&mut body).map_err(|e| Error::from(e).context("read message"))?;
+    r.read_exact(&mut body)
+        .map_err(|e| Error::from(e).context("read message"))?;
     Ok(Some(body))
 }
 
 pub fn write_frame<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<()> {
-    w.write_all(&encode(msg)?).map_err(|e| Error::from(e).context("write message"))
+    w.write_all(&encode(msg)?)
+        .map_err(|e| Error::from(e).context("write message"))
 }
 
 /// The 8-byte header of Docker's multiplexed stream.
@@ -498,20 +536,48 @@ mod tests {
     #[test]
     fn requests_round_trip() {
         round(Request::Create);
-        round(Request::Kill { signal: 9, all: true, exec_id: None });
-        round(Request::Attach { exec_id: Some("e1".into()), stdin: true, stdout: true, stderr: false, close_stdin: true });
+        round(Request::Kill {
+            signal: 9,
+            all: true,
+            exec_id: None,
+        });
+        round(Request::Attach {
+            exec_id: Some("e1".into()),
+            stdin: true,
+            stdout: true,
+            stderr: false,
+            close_stdin: true,
+        });
         let mut p = Process::default();
         p.args = vec!["sh".into()];
-        round(Request::ExecCreate { exec_id: "e1".into(), spec: ExecSpec { process: p, stdin: true } });
-        round(ServiceRequest::Task { id: "c1".into(), request: Request::Wait { exec_id: None } });
+        round(Request::ExecCreate {
+            exec_id: "e1".into(),
+            spec: ExecSpec {
+                process: p,
+                stdin: true,
+            },
+        });
+        round(ServiceRequest::Task {
+            id: "c1".into(),
+            request: Request::Wait { exec_id: None },
+        });
     }
 
     #[test]
     fn replies_round_trip() {
-        let exit = ExitStatus { pid: 7, code: 137, signal: Some(9), exited_at: "2024-01-01T00:00:00Z".into(), error: None };
+        let exit = ExitStatus {
+            pid: 7,
+            code: 137,
+            signal: Some(9),
+            exited_at: "2024-01-01T00:00:00Z".into(),
+            error: None,
+        };
         round(Response::Ok(Reply::Exit { exit: exit.clone() }));
         round(Response::Ok(Reply::Deleted { exit: None }));
-        round(Response::Err(WireError { kind: "conflict".into(), message: "x".into() }));
+        round(Response::Err(WireError {
+            kind: "conflict".into(),
+            message: "x".into(),
+        }));
         let st = ShimState {
             id: "c".into(),
             bundle: "/b".into(),
@@ -523,13 +589,23 @@ mod tests {
             execs: vec![],
             shim_pid: 9,
         };
-        round(Response::Ok(Reply::List { containers: vec![st] }));
+        round(Response::Ok(Reply::List {
+            containers: vec![st],
+        }));
     }
 
     #[test]
     fn wire_shape_is_small_and_tagged() {
-        let f = encode(&Request::Kill { signal: 15, all: false, exec_id: None }).unwrap();
-        assert_eq!(&f[4..], br#"{"op":"kill","signal":15,"all":false,"exec_id":null}"#);
+        let f = encode(&Request::Kill {
+            signal: 15,
+            all: false,
+            exec_id: None,
+        })
+        .unwrap();
+        assert_eq!(
+            &f[4..],
+            br#"{"op":"kill","signal":15,"all":false,"exec_id":null}"#
+        );
         let r: Request = decode(br#"{"op":"wait"}"#).unwrap();
         assert_eq!(r, Request::Wait { exec_id: None });
     }
@@ -553,17 +629,55 @@ mod tests {
 
     #[test]
     fn validation_refuses_bad_ids_and_signals() {
-        assert!(Request::Kill { signal: 0, all: false, exec_id: None }.validate().is_err());
-        assert!(Request::Kill { signal: 65, all: false, exec_id: None }.validate().is_err());
-        assert!(Request::Wait { exec_id: Some("../x".into()) }.validate().is_err());
-        assert!(Request::ExecStart { exec_id: "a".repeat(MAX_ID + 1) }.validate().is_err());
-        assert!(ServiceRequest::Task { id: "a/b".into(), request: Request::State }.validate().is_err());
-        assert!(Request::Kill { signal: 34, all: true, exec_id: Some("e-1".into()) }.validate().is_ok());
+        assert!(Request::Kill {
+            signal: 0,
+            all: false,
+            exec_id: None
+        }
+        .validate()
+        .is_err());
+        assert!(Request::Kill {
+            signal: 65,
+            all: false,
+            exec_id: None
+        }
+        .validate()
+        .is_err());
+        assert!(Request::Wait {
+            exec_id: Some("../x".into())
+        }
+        .validate()
+        .is_err());
+        assert!(Request::ExecStart {
+            exec_id: "a".repeat(MAX_ID + 1)
+        }
+        .validate()
+        .is_err());
+        assert!(ServiceRequest::Task {
+            id: "a/b".into(),
+            request: Request::State
+        }
+        .validate()
+        .is_err());
+        assert!(Request::Kill {
+            signal: 34,
+            all: true,
+            exec_id: Some("e-1".into())
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]
     fn rest_after_the_frame_is_kept_for_stdin() {
-        let mut f = encode(&Request::Attach { exec_id: None, stdin: true, stdout: true, stderr: true, close_stdin: false }).unwrap();
+        let mut f = encode(&Request::Attach {
+            exec_id: None,
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            close_stdin: false,
+        })
+        .unwrap();
         f.extend_from_slice(b"hello");
         let mut r = FrameReader::default();
         r.push(&f).unwrap();

@@ -18,7 +18,12 @@ impl Remote {
     async fn open(&self, req: &ServiceRequest) -> Result<Conn> {
         req.validate()?;
         let mut conn = client::connect(&self.socket).await.map_err(|e| {
-            Error::from(e).context(format!("connect to containerd at {}", self.socket.display())).with_kind(ErrorKind::Unavailable)
+            Error::from(e)
+                .context(format!(
+                    "connect to containerd at {}",
+                    self.socket.display()
+                ))
+                .with_kind(ErrorKind::Unavailable)
         })?;
         client::send(&mut conn, req).await?;
         Ok(conn)
@@ -28,7 +33,13 @@ impl Remote {
         let mut conn = self.open(&req).await?;
         match client::recv_response(&mut conn).await? {
             Some(r) => r.into_result(),
-            None => Err(Error::new(ErrorKind::Unavailable, format!("containerd at {} closed the connection without answering", self.socket.display()))),
+            None => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "containerd at {} closed the connection without answering",
+                    self.socket.display()
+                ),
+            )),
         }
     }
 
@@ -36,8 +47,14 @@ impl Remote {
         let mut conn = self.open(&req).await?;
         match client::recv_response(&mut conn).await? {
             Some(Response::Ok(Reply::Attached { tty })) => Ok((tty, conn)),
-            Some(r) => Err(r.into_result().map(|r| Error::internal(format!("unexpected reply: {r:?}"))).unwrap_or_else(|e| e)),
-            None => Err(Error::new(ErrorKind::Unavailable, "containerd closed the connection without answering")),
+            Some(r) => Err(r
+                .into_result()
+                .map(|r| Error::internal(format!("unexpected reply: {r:?}")))
+                .unwrap_or_else(|e| e)),
+            None => Err(Error::new(
+                ErrorKind::Unavailable,
+                "containerd closed the connection without answering",
+            )),
         }
     }
 }

@@ -28,7 +28,13 @@ impl Runtime {
             Some(p) => (p.clone(), None),
             None => (own_binary.to_path_buf(), Some("runc")),
         };
-        Runtime { path, argv0, root: cfg.root.clone(), args: cfg.args.clone(), log }
+        Runtime {
+            path,
+            argv0,
+            root: cfg.root.clone(),
+            args: cfg.args.clone(),
+            log,
+        }
     }
 
     /// The command line for `args` (a runc command and its flags), stdio not yet set.
@@ -56,7 +62,10 @@ impl Runtime {
     /// Run a command to completion with stdin from /dev/null; stdout is returned.
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Vec<u8>> {
         self.reset_log();
-        let what = args.first().map(|a| a.as_ref().to_string_lossy().into_owned()).unwrap_or_default();
+        let what = args
+            .first()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .unwrap_or_default();
         let out = self
             .command(args)
             .stdin(Stdio::null())
@@ -84,13 +93,19 @@ impl Runtime {
                 Some(c) => format!("exit status {c}"),
                 None => "killed by a signal".to_string(),
             });
-        Error::new(kind_of_message(&msg), format!("OCI runtime {what} failed: {msg}"))
+        Error::new(
+            kind_of_message(&msg),
+            format!("OCI runtime {what} failed: {msg}"),
+        )
     }
 
     /// `state ID`: None when the runtime does not know the container.
     pub fn state(&self, id: &str) -> Result<Option<crate::oci::runtime::State>> {
         match self.run(&["state", id]) {
-            Ok(out) => Ok(Some(serde_json::from_slice(&out).ctx(|| format!("parse the runtime's state of {id}"))?)),
+            Ok(out) => Ok(Some(
+                serde_json::from_slice(&out)
+                    .ctx(|| format!("parse the runtime's state of {id}"))?,
+            )),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -102,7 +117,11 @@ fn kind_of_message(msg: &str) -> ErrorKind {
     let m = msg.to_ascii_lowercase();
     if m.contains("does not exist") || m.contains("container not found") {
         ErrorKind::NotFound
-    } else if m.contains("not running") || m.contains("is paused") || m.contains("stopped") || m.contains("not paused") {
+    } else if m.contains("not running")
+        || m.contains("is paused")
+        || m.contains("stopped")
+        || m.contains("not paused")
+    {
         ErrorKind::Conflict
     } else {
         ErrorKind::Internal
@@ -127,16 +146,47 @@ mod tests {
 
     #[test]
     fn command_line_is_runcs() {
-        let cfg = RuntimeConfig { path: Some("/usr/sbin/runc".into()), root: "/run/r".into(), args: vec!["--systemd-cgroup".into()] };
-        let rt = Runtime::new(&cfg, Path::new("/proc/self/exe"), Some("/s/runtime.log".into()));
+        let cfg = RuntimeConfig {
+            path: Some("/usr/sbin/runc".into()),
+            root: "/run/r".into(),
+            args: vec!["--systemd-cgroup".into()],
+        };
+        let rt = Runtime::new(
+            &cfg,
+            Path::new("/proc/self/exe"),
+            Some("/s/runtime.log".into()),
+        );
         let c = rt.command(&["kill", "--all", "c1", "9"]);
-        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<_> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(c.get_program(), "/usr/sbin/runc");
         assert_eq!(
             args,
-            ["--root", "/run/r", "--log", "/s/runtime.log", "--log-format", "json", "--systemd-cgroup", "kill", "--all", "c1", "9"]
+            [
+                "--root",
+                "/run/r",
+                "--log",
+                "/s/runtime.log",
+                "--log-format",
+                "json",
+                "--systemd-cgroup",
+                "kill",
+                "--all",
+                "c1",
+                "9"
+            ]
         );
-        let own = Runtime::new(&RuntimeConfig { path: None, root: "/r".into(), args: vec![] }, Path::new("/proc/self/exe"), None);
+        let own = Runtime::new(
+            &RuntimeConfig {
+                path: None,
+                root: "/r".into(),
+                args: vec![],
+            },
+            Path::new("/proc/self/exe"),
+            None,
+        );
         assert_eq!(own.command(&["start", "x"]).get_program(), "/proc/self/exe");
     }
 
@@ -157,15 +207,24 @@ mod tests {
             ),
         )
         .unwrap();
-        assert_eq!(last_error(&p).unwrap(), "runc create failed: exec: \"nope\": executable file not found in $PATH");
+        assert_eq!(
+            last_error(&p).unwrap(),
+            "runc create failed: exec: \"nope\": executable file not found in $PATH"
+        );
         std::fs::remove_file(&p).unwrap();
         assert_eq!(last_error(&p), None);
     }
 
     #[test]
     fn messages_map_to_kinds() {
-        assert_eq!(kind_of_message("container \"x\" does not exist"), ErrorKind::NotFound);
-        assert_eq!(kind_of_message("container not running"), ErrorKind::Conflict);
+        assert_eq!(
+            kind_of_message("container \"x\" does not exist"),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind_of_message("container not running"),
+            ErrorKind::Conflict
+        );
         assert_eq!(kind_of_message("exec failed"), ErrorKind::Internal);
     }
 }

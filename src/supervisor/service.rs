@@ -18,17 +18,26 @@ pub fn serve(sup: Supervisor, address: &Path) -> Result<()> {
         crate::base::fs::mkdir_all(parent, 0o711)?;
     }
     if std::os::unix::net::UnixStream::connect(address).is_ok() {
-        return Err(Error::conflict(format!("another containerd is serving {}", address.display())));
+        return Err(Error::conflict(format!(
+            "another containerd is serving {}",
+            address.display()
+        )));
     }
     let _ = std::fs::remove_file(address);
-    let listener = UnixListener::bind(address).ctx(|| format!("listen on {}", address.display()))?;
+    let listener =
+        UnixListener::bind(address).ctx(|| format!("listen on {}", address.display()))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(address, std::fs::Permissions::from_mode(0o600)).ctx(|| format!("chmod {}", address.display()))?;
+    std::fs::set_permissions(address, std::fs::Permissions::from_mode(0o600))
+        .ctx(|| format!("chmod {}", address.display()))?;
     let listener = Async::new(listener).ctx(|| "register the listener")?;
     let ex = Rc::new(smol::LocalExecutor::new());
     smol::block_on(ex.run(async {
         let containers = sup.list().await?;
-        log::info!("containerd: serving {} with {} container(s) restored", address.display(), containers.len());
+        log::info!(
+            "containerd: serving {} with {} container(s) restored",
+            address.display(),
+            containers.len()
+        );
         loop {
             let (conn, _) = match listener.accept().await {
                 Ok(c) => c,
@@ -50,16 +59,26 @@ pub fn serve(sup: Supervisor, address: &Path) -> Result<()> {
 }
 
 async fn handle(sup: Supervisor, mut conn: Conn) -> Result<()> {
-    let Some(body) = client::recv_frame(&mut conn).await? else { return Ok(()) };
+    let Some(body) = client::recv_frame(&mut conn).await? else {
+        return Ok(());
+    };
     let req = proto::decode::<ServiceRequest>(&body).and_then(|r| r.validate().map(|()| r));
     let req = match req {
         Ok(r) => r,
         Err(e) => return client::send(&mut conn, &Response::from_result(Err(e))).await,
     };
     let result = match req {
-        ServiceRequest::Create { opts } => sup.create(opts).await.map(|state| Reply::State { state }),
-        ServiceRequest::List => sup.list().await.map(|containers| Reply::List { containers }),
-        ServiceRequest::Task { id, request: request @ Request::Attach { .. } } => match sup.attach_request(&id, request).await {
+        ServiceRequest::Create { opts } => {
+            sup.create(opts).await.map(|state| Reply::State { state })
+        }
+        ServiceRequest::List => sup
+            .list()
+            .await
+            .map(|containers| Reply::List { containers }),
+        ServiceRequest::Task {
+            id,
+            request: request @ Request::Attach { .. },
+        } => match sup.attach_request(&id, request).await {
             Ok((tty, shim)) => {
                 client::send(&mut conn, &Response::Ok(Reply::Attached { tty })).await?;
                 client::splice(&conn, &shim).await;

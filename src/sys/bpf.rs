@@ -75,12 +75,20 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> libc::c_long {
     // SAFETY: `attr` is a repr(C) prefix of `union bpf_attr` for `cmd`, valid for its size; the
     // kernel zero-extends attributes shorter than its own union. Pointers inside it are set by
     // the callers to buffers that outlive this call.
-    unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>() as libc::c_uint) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut T,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    }
 }
 
 /// Load a cgroup device program; on a verifier error, the message names the verifier's complaint.
 pub fn load_cgroup_device_prog(insns: &[BpfInsn], license: &str) -> Result<OwnedFd> {
-    let license = std::ffi::CString::new(license).map_err(|_| Error::invalid("BPF license contains NUL"))?;
+    let license =
+        std::ffi::CString::new(license).map_err(|_| Error::invalid("BPF license contains NUL"))?;
     let mut log = vec![0u8; 64 * 1024];
     let mut name = [0u8; 16];
     name[..11].copy_from_slice(b"berth_devcg");
@@ -110,7 +118,12 @@ pub fn load_cgroup_device_prog(insns: &[BpfInsn], license: &str) -> Result<Owned
 }
 
 /// Attach `prog` to the cgroup open as `cgroup` (a directory fd) with `flags`.
-pub fn prog_attach(cgroup: &impl AsRawFd, prog: &impl AsRawFd, attach_type: u32, flags: u32) -> Result<()> {
+pub fn prog_attach(
+    cgroup: &impl AsRawFd,
+    prog: &impl AsRawFd,
+    attach_type: u32,
+    flags: u32,
+) -> Result<()> {
     let mut attr = AttachAttr {
         target_fd: cgroup.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
@@ -153,7 +166,9 @@ pub fn prog_query(cgroup: &impl AsRawFd, attach_type: u32) -> Result<Vec<u32>> {
             ids.truncate(attr.prog_cnt as usize);
             return Ok(ids);
         }
-        let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+        let err = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
         if err == libc::ENOSPC && (attr.prog_cnt as usize) > ids.len() {
             ids = vec![0u32; attr.prog_cnt as usize];
             continue;
@@ -164,10 +179,15 @@ pub fn prog_query(cgroup: &impl AsRawFd, attach_type: u32) -> Result<Vec<u32>> {
 
 /// An fd for the loaded program with id `id`.
 pub fn prog_fd_by_id(id: u32) -> Result<OwnedFd> {
-    let mut attr = GetFdAttr { prog_id: id, ..Default::default() };
+    let mut attr = GetFdAttr {
+        prog_id: id,
+        ..Default::default()
+    };
     let fd = bpf(BPF_PROG_GET_FD_BY_ID, &mut attr);
     if fd < 0 {
-        return Err(crate::sys::last_error(format!("bpf(BPF_PROG_GET_FD_BY_ID {id})")));
+        return Err(crate::sys::last_error(format!(
+            "bpf(BPF_PROG_GET_FD_BY_ID {id})"
+        )));
     }
     // SAFETY: the kernel just returned this fd to us; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })

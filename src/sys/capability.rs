@@ -28,7 +28,10 @@ pub struct Sets {
 }
 
 pub fn get() -> Result<Sets> {
-    let mut h = Header { version: VERSION_3, pid: 0 };
+    let mut h = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
     let mut d = [Data::default(); 2];
     // SAFETY: h and d are the v3 header and a 2-element data array, as the kernel expects.
     if unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) } < 0 {
@@ -43,10 +46,21 @@ pub fn get() -> Result<Sets> {
 }
 
 pub fn set(s: Sets) -> Result<()> {
-    let mut h = Header { version: VERSION_3, pid: 0 };
+    let mut h = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
     let d = [
-        Data { effective: s.effective as u32, permitted: s.permitted as u32, inheritable: s.inheritable as u32 },
-        Data { effective: (s.effective >> 32) as u32, permitted: (s.permitted >> 32) as u32, inheritable: (s.inheritable >> 32) as u32 },
+        Data {
+            effective: s.effective as u32,
+            permitted: s.permitted as u32,
+            inheritable: s.inheritable as u32,
+        },
+        Data {
+            effective: (s.effective >> 32) as u32,
+            permitted: (s.permitted >> 32) as u32,
+            inheritable: (s.inheritable >> 32) as u32,
+        },
     ];
     // SAFETY: as in get; the kernel only reads d.
     if unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) } < 0 {
@@ -59,7 +73,9 @@ pub fn set(s: Sets) -> Result<()> {
 pub fn drop_bounding(cap: u32) -> Result<()> {
     // SAFETY: integer-only prctl.
     if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } < 0 {
-        return Err(last_error(format!("drop capability {cap} from the bounding set")));
+        return Err(last_error(format!(
+            "drop capability {cap} from the bounding set"
+        )));
     }
     Ok(())
 }
@@ -71,7 +87,16 @@ pub fn in_bounding(cap: u32) -> bool {
 
 pub fn clear_ambient() -> Result<()> {
     // SAFETY: integer-only prctl.
-    if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) } < 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    } < 0
+    {
         return Err(last_error("clear the ambient capabilities"));
     }
     Ok(())
@@ -79,7 +104,16 @@ pub fn clear_ambient() -> Result<()> {
 
 pub fn raise_ambient(cap: u32) -> Result<()> {
     // SAFETY: integer-only prctl.
-    if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap as libc::c_ulong, 0, 0) } < 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            cap as libc::c_ulong,
+            0,
+            0,
+        )
+    } < 0
+    {
         return Err(last_error(format!("raise ambient capability {cap}")));
     }
     Ok(())
@@ -87,5 +121,8 @@ pub fn raise_ambient(cap: u32) -> Result<()> {
 
 /// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
 }

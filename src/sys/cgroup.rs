@@ -13,13 +13,16 @@ pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill(2) takes two integers and touches no memory of ours.
     let rc = unsafe { libc::kill(pid, sig) };
     if rc != 0 {
-        return Err(crate::sys::last_error(format!("kill {pid} with signal {sig}")));
+        return Err(crate::sys::last_error(format!(
+            "kill {pid} with signal {sig}"
+        )));
     }
     Ok(())
 }
 
 /// The filesystem type (statfs f_type) of `path`.
 pub fn fs_magic(path: &Path) -> Result<i64> {
-    let st = rustix::fs::statfs(path).map_err(|e| crate::sys::errno_error(e, format!("statfs {}", path.display())))?;
+    let st = rustix::fs::statfs(path)
+        .map_err(|e| crate::sys::errno_error(e, format!("statfs {}", path.display())))?;
     Ok(st.f_type as i64)
 }

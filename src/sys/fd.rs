@@ -30,7 +30,8 @@ pub const S_IFLNK: u32 = libc::S_IFLNK;
 
 /// A path as a C string; a NUL inside the path is an invalid argument naming the path.
 pub fn c_path(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} contains a NUL byte", p.display())))
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", p.display())))
 }
 
 pub fn c_str(s: &str) -> Result<CString> {
@@ -41,7 +42,14 @@ pub fn c_str(s: &str) -> Result<CString> {
 pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: socketpair writes two fds into the array we own.
-    let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
     if r < 0 {
         return Err(last_error("socketpair"));
     }
@@ -52,7 +60,14 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
 /// Send one message (one datagram on a seqpacket socket). EPIPE is returned, never raised.
 pub fn send_msg(sock: BorrowedFd<'_>, data: &[u8]) -> Result<()> {
     // SAFETY: data is a valid readable buffer of data.len() bytes.
-    let r = unsafe { libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
+    let r = unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    };
     if r < 0 {
         return Err(last_error("send on the init socket"));
     }
@@ -67,7 +82,14 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[u8]) -> Result<()> {
 pub fn recv_msg(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<usize>> {
     loop {
         // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-        let r = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC) };
+        let r = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+            )
+        };
         if r < 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EINTR) {
@@ -83,7 +105,10 @@ pub fn recv_msg(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<usize>> {
             return Ok(None);
         }
         if n > buf.len() {
-            return Err(Error::invalid(format!("message of {n} bytes exceeds the limit of {} bytes", buf.len())));
+            return Err(Error::invalid(format!(
+                "message of {n} bytes exceeds the limit of {} bytes",
+                buf.len()
+            )));
         }
         return Ok(Some(n));
     }
@@ -92,7 +117,10 @@ pub fn recv_msg(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<usize>> {
 /// Send `fd` with `name` as the payload over a unix socket (SCM_RIGHTS), as runc sends the pty
 /// master to `--console-socket`.
 pub fn send_fd(sock: BorrowedFd<'_>, name: &[u8], fd: BorrowedFd<'_>) -> Result<()> {
-    let mut iov = libc::iovec { iov_base: name.as_ptr() as *mut _, iov_len: name.len() };
+    let mut iov = libc::iovec {
+        iov_base: name.as_ptr() as *mut _,
+        iov_len: name.len(),
+    };
     // SAFETY: CMSG_SPACE is a pure computation.
     let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
     let mut cbuf = vec![0u8; space];
@@ -122,7 +150,10 @@ pub fn send_fd(sock: BorrowedFd<'_>, name: &[u8], fd: BorrowedFd<'_>) -> Result<
 /// Receive one fd sent with SCM_RIGHTS; returns the payload and the fd (close-on-exec).
 pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, OwnedFd)> {
     let mut data = vec![0u8; 4096];
-    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
     // SAFETY: pure computation.
     let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
     let mut cbuf = vec![0u8; space];
@@ -141,8 +172,11 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, OwnedFd)> {
     // SAFETY: the kernel filled msg_control; CMSG_FIRSTHDR/CMSG_DATA walk within it.
     unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
-            return Err(Error::invalid("console socket message carried no file descriptor"));
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(Error::invalid(
+                "console socket message carried no file descriptor",
+            ));
         }
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd);
         Ok((data, OwnedFd::from_raw_fd(fd)))
@@ -151,7 +185,8 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, OwnedFd)> {
 
 /// Connect to a unix stream socket by path (close-on-exec).
 pub fn connect_unix(path: &Path) -> Result<OwnedFd> {
-    let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| Error::from(e).context(format!("connect to {}", path.display())))?;
+    let s = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::from(e).context(format!("connect to {}", path.display())))?;
     Ok(OwnedFd::from(s))
 }
 
@@ -159,7 +194,14 @@ pub fn connect_unix(path: &Path) -> Result<OwnedFd> {
 /// into the container). One syscall; the fds stay usable until execve.
 pub fn cloexec_from(from: u32) -> Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only flips flags on fds of this process.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            from,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r < 0 {
         return Err(last_error("close_range(CLOEXEC)"));
     }
@@ -173,7 +215,11 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
     if flags < 0 {
         return Err(last_error(format!("fcntl(F_GETFD) on fd {fd}")));
     }
-    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    let new = if on {
+        flags | libc::FD_CLOEXEC
+    } else {
+        flags & !libc::FD_CLOEXEC
+    };
     // SAFETY: as above.
     if unsafe { libc::fcntl(fd, libc::F_SETFD, new) } < 0 {
         return Err(last_error(format!("fcntl(F_SETFD) on fd {fd}")));
@@ -261,7 +307,14 @@ pub const POLLERR: i16 = libc::POLLERR;
 /// poll(2) over (fd, events); returns the revents per entry. timeout_ms < 0 waits forever.
 /// EINTR returns all-zero revents so callers re-check their state.
 pub fn poll(fds: &[(RawFd, i16)], timeout_ms: i32) -> Result<Vec<i16>> {
-    let mut p: Vec<libc::pollfd> = fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
     // SAFETY: p is a valid array of pollfd of the given length.
     let r = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
     if r < 0 {
@@ -319,7 +372,8 @@ pub fn write_sealed(fd: BorrowedFd<'_>) -> bool {
 pub fn sealed_memfd_copy(src: BorrowedFd<'_>, name: &str) -> Result<OwnedFd> {
     let cname = c_str(name)?;
     // SAFETY: cname is valid; the fd returned is owned below.
-    let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let fd =
+        unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd < 0 {
         return Err(last_error("memfd_create"));
     }

@@ -106,17 +106,23 @@ impl AsFd for Dir {
     }
 }
 
-const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
 
 impl Dir {
     /// Open a directory by absolute or cwd-relative path (the trusted part: a store root).
     pub fn open(path: &Path) -> Result<Dir> {
-        let fd = rustix::fs::open(path, DIR_FLAGS, Mode::empty()).map_err(|e| err(e, || format!("open directory {}", path.display())))?;
+        let fd = rustix::fs::open(path, DIR_FLAGS, Mode::empty())
+            .map_err(|e| err(e, || format!("open directory {}", path.display())))?;
         Ok(Dir { fd })
     }
 
     pub fn try_clone(&self) -> Result<Dir> {
-        let fd = self.fd.try_clone().map_err(|e| Error::from(e).context("dup directory fd"))?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| Error::from(e).context("dup directory fd"))?;
         Ok(Dir { fd })
     }
 
@@ -139,13 +145,17 @@ impl Dir {
     /// Open directory `rel` (any number of components) resolved as if this directory were `/`:
     /// `..` stops at the root and absolute symlinks restart at it.
     pub fn open_dir_in_root(&self, rel: &Path) -> Result<Dir> {
-        let fd = self.resolve(rel, true).map_err(|e| err(e, || format!("open {} in root", rel.display())))?;
+        let fd = self
+            .resolve(rel, true)
+            .map_err(|e| err(e, || format!("open {} in root", rel.display())))?;
         Ok(Dir { fd })
     }
 
     /// Open directory `rel` beneath this one without following any symlink.
     pub fn open_dir_beneath(&self, rel: &Path) -> Result<Dir> {
-        let fd = self.resolve(rel, false).map_err(|e| err(e, || format!("open {} beneath root", rel.display())))?;
+        let fd = self
+            .resolve(rel, false)
+            .map_err(|e| err(e, || format!("open {} beneath root", rel.display())))?;
         Ok(Dir { fd })
     }
 
@@ -156,7 +166,13 @@ impl Dir {
         let fd = if NO_OPENAT2.load(Ordering::Relaxed) {
             self.open_beneath_userspace(rel, flags)
         } else {
-            match rustix::fs::openat2(&self.fd, rel, flags, Mode::empty(), ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS) {
+            match rustix::fs::openat2(
+                &self.fd,
+                rel,
+                flags,
+                Mode::empty(),
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+            ) {
                 Err(Errno::NOSYS) => {
                     NO_OPENAT2.store(true, Ordering::Relaxed);
                     self.open_beneath_userspace(rel, flags)
@@ -199,7 +215,11 @@ impl Dir {
 
     /// lstat of `name` (None when it does not exist). An empty name stats this directory.
     pub fn stat(&self, name: &OsStr) -> Result<Option<FileStat>> {
-        let flags = if name.is_empty() { AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW } else { AtFlags::SYMLINK_NOFOLLOW };
+        let flags = if name.is_empty() {
+            AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW
+        } else {
+            AtFlags::SYMLINK_NOFOLLOW
+        };
         match rustix::fs::statat(&self.fd, name, flags) {
             Ok(s) => Ok(Some(to_stat(&s))),
             Err(Errno::NOENT) => Ok(None),
@@ -208,19 +228,26 @@ impl Dir {
     }
 
     pub fn mkdir(&self, name: &OsStr, mode: u32) -> Result<()> {
-        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode)).map_err(|e| err(e, || format!("mkdir {}", name.to_string_lossy())))
+        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode))
+            .map_err(|e| err(e, || format!("mkdir {}", name.to_string_lossy())))
     }
 
     /// Open child directory `name` (no symlink followed).
     pub fn open_subdir(&self, name: &OsStr) -> Result<Dir> {
-        let fd = rustix::fs::openat(&self.fd, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty()).map_err(|e| err(e, || format!("open directory {}", name.to_string_lossy())))?;
+        let fd = rustix::fs::openat(&self.fd, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
+            .map_err(|e| err(e, || format!("open directory {}", name.to_string_lossy())))?;
         Ok(Dir { fd })
     }
 
     /// Remove `name` (a file, or an empty directory when `dir`).
     pub fn unlink(&self, name: &OsStr, dir: bool) -> Result<()> {
-        let flags = if dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
-        rustix::fs::unlinkat(&self.fd, name, flags).map_err(|e| err(e, || format!("remove {}", name.to_string_lossy())))
+        let flags = if dir {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
+        rustix::fs::unlinkat(&self.fd, name, flags)
+            .map_err(|e| err(e, || format!("remove {}", name.to_string_lossy())))
     }
 
     /// Remove `name` and, if it is a directory, everything below it; never follows symlinks.
@@ -241,24 +268,48 @@ impl Dir {
 
     /// Create a new regular file (fails if `name` exists, never follows a symlink).
     pub fn create_file(&self, name: &OsStr, mode: u32) -> Result<File> {
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(mode)).map_err(|e| err(e, || format!("create {}", name.to_string_lossy())))?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(mode))
+            .map_err(|e| err(e, || format!("create {}", name.to_string_lossy())))?;
         Ok(File::from(fd))
     }
 
     /// Open an existing regular file `name` for reading (no symlink followed).
     pub fn open_file(&self, name: &OsStr) -> Result<File> {
-        let fd = rustix::fs::openat(&self.fd, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(|e| err(e, || format!("open {}", name.to_string_lossy())))?;
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| err(e, || format!("open {}", name.to_string_lossy())))?;
         Ok(File::from(fd))
     }
 
     pub fn symlink(&self, target: &OsStr, name: &OsStr) -> Result<()> {
-        rustix::fs::symlinkat(target, &self.fd, name).map_err(|e| err(e, || format!("symlink {} -> {}", name.to_string_lossy(), target.to_string_lossy())))
+        rustix::fs::symlinkat(target, &self.fd, name).map_err(|e| {
+            err(e, || {
+                format!(
+                    "symlink {} -> {}",
+                    name.to_string_lossy(),
+                    target.to_string_lossy()
+                )
+            })
+        })
     }
 
     /// Hard link `src_dir/src_name` as `name` here (a symlink source is linked, not followed).
     pub fn hardlink(&self, src_dir: &Dir, src_name: &OsStr, name: &OsStr) -> Result<()> {
-        rustix::fs::linkat(&src_dir.fd, src_name, &self.fd, name, AtFlags::empty()).map_err(|e| err(e, || format!("link {} to {}", name.to_string_lossy(), src_name.to_string_lossy())))
+        rustix::fs::linkat(&src_dir.fd, src_name, &self.fd, name, AtFlags::empty()).map_err(|e| {
+            err(e, || {
+                format!(
+                    "link {} to {}",
+                    name.to_string_lossy(),
+                    src_name.to_string_lossy()
+                )
+            })
+        })
     }
 
     pub fn mknod(&self, name: &OsStr, node: Node, perm: u32) -> Result<()> {
@@ -267,28 +318,54 @@ impl Dir {
             Node::Block(a, b) => (FileType::BlockDevice, rustix::fs::makedev(a, b)),
             Node::Fifo => (FileType::Fifo, 0),
         };
-        rustix::fs::mknodat(&self.fd, name, ft, Mode::from_raw_mode(perm), dev).map_err(|e| err(e, || format!("mknod {}", name.to_string_lossy())))
+        rustix::fs::mknodat(&self.fd, name, ft, Mode::from_raw_mode(perm), dev)
+            .map_err(|e| err(e, || format!("mknod {}", name.to_string_lossy())))
     }
 
     /// lchown; an empty name changes this directory.
     pub fn chown(&self, name: &OsStr, uid: u32, gid: u32) -> Result<()> {
-        let flags = if name.is_empty() { AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW } else { AtFlags::SYMLINK_NOFOLLOW };
-        rustix::fs::chownat(&self.fd, name, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)), flags).map_err(|e| err(e, || format!("chown {}", name.to_string_lossy())))
+        let flags = if name.is_empty() {
+            AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW
+        } else {
+            AtFlags::SYMLINK_NOFOLLOW
+        };
+        rustix::fs::chownat(
+            &self.fd,
+            name,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+            flags,
+        )
+        .map_err(|e| err(e, || format!("chown {}", name.to_string_lossy())))
     }
 
     /// chmod of a non-symlink; an empty name changes this directory.
     pub fn chmod(&self, name: &OsStr, mode: u32) -> Result<()> {
-        let r = if name.is_empty() { rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode)) } else { rustix::fs::chmodat(&self.fd, name, Mode::from_raw_mode(mode), AtFlags::empty()) };
+        let r = if name.is_empty() {
+            rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode))
+        } else {
+            rustix::fs::chmodat(&self.fd, name, Mode::from_raw_mode(mode), AtFlags::empty())
+        };
         r.map_err(|e| err(e, || format!("chmod {}", name.to_string_lossy())))
     }
 
     /// Set atime and mtime without following a symlink; an empty name is this directory.
     pub fn set_times(&self, name: &OsStr, atime: (i64, u32), mtime: (i64, u32)) -> Result<()> {
         let ts = rustix::fs::Timestamps {
-            last_access: rustix::fs::Timespec { tv_sec: atime.0, tv_nsec: atime.1 as _ },
-            last_modification: rustix::fs::Timespec { tv_sec: mtime.0, tv_nsec: mtime.1 as _ },
+            last_access: rustix::fs::Timespec {
+                tv_sec: atime.0,
+                tv_nsec: atime.1 as _,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: mtime.0,
+                tv_nsec: mtime.1 as _,
+            },
         };
-        let flags = if name.is_empty() { AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW } else { AtFlags::SYMLINK_NOFOLLOW };
+        let flags = if name.is_empty() {
+            AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW
+        } else {
+            AtFlags::SYMLINK_NOFOLLOW
+        };
         let r = if name.is_empty() {
             rustix::fs::futimens(&self.fd, &ts)
         } else {
@@ -302,16 +379,29 @@ impl Dir {
         let r = if name.is_empty() {
             rustix::fs::fsetxattr(&self.fd, key, value, rustix::fs::XattrFlags::empty())
         } else {
-            rustix::fs::lsetxattr(self.proc_path(name), key, value, rustix::fs::XattrFlags::empty())
+            rustix::fs::lsetxattr(
+                self.proc_path(name),
+                key,
+                value,
+                rustix::fs::XattrFlags::empty(),
+            )
         };
-        r.map_err(|e| err(e, || format!("set xattr {key} on {}", name.to_string_lossy())))
+        r.map_err(|e| {
+            err(e, || {
+                format!("set xattr {key} on {}", name.to_string_lossy())
+            })
+        })
     }
 
     /// lgetxattr (None when absent).
     pub fn get_xattr(&self, name: &OsStr, key: &str) -> Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; 256];
         loop {
-            let r = if name.is_empty() { rustix::fs::fgetxattr(&self.fd, key, &mut buf[..]) } else { rustix::fs::lgetxattr(self.proc_path(name), key, &mut buf[..]) };
+            let r = if name.is_empty() {
+                rustix::fs::fgetxattr(&self.fd, key, &mut buf[..])
+            } else {
+                rustix::fs::lgetxattr(self.proc_path(name), key, &mut buf[..])
+            };
             match r {
                 Ok(n) => {
                     buf.truncate(n);
@@ -319,7 +409,11 @@ impl Dir {
                 }
                 Err(Errno::NODATA) | Err(Errno::NOTSUP) => return Ok(None),
                 Err(Errno::RANGE) if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
-                Err(e) => return Err(err(e, || format!("get xattr {key} of {}", name.to_string_lossy()))),
+                Err(e) => {
+                    return Err(err(e, || {
+                        format!("get xattr {key} of {}", name.to_string_lossy())
+                    }))
+                }
             }
         }
     }
@@ -328,32 +422,58 @@ impl Dir {
     pub fn list_xattrs(&self, name: &OsStr) -> Result<Vec<String>> {
         let mut buf = vec![0u8; 1024];
         loop {
-            let r = if name.is_empty() { rustix::fs::flistxattr(&self.fd, &mut buf[..]) } else { rustix::fs::llistxattr(self.proc_path(name), &mut buf[..]) };
+            let r = if name.is_empty() {
+                rustix::fs::flistxattr(&self.fd, &mut buf[..])
+            } else {
+                rustix::fs::llistxattr(self.proc_path(name), &mut buf[..])
+            };
             match r {
                 Ok(n) => {
-                    return Ok(buf[..n].split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect());
+                    return Ok(buf[..n]
+                        .split(|b| *b == 0)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect());
                 }
                 Err(Errno::NOTSUP) => return Ok(Vec::new()),
                 Err(Errno::RANGE) if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
-                Err(e) => return Err(err(e, || format!("list xattrs of {}", name.to_string_lossy()))),
+                Err(e) => {
+                    return Err(err(e, || {
+                        format!("list xattrs of {}", name.to_string_lossy())
+                    }))
+                }
             }
         }
     }
 
     pub fn readlink(&self, name: &OsStr) -> Result<OsString> {
-        let t = rustix::fs::readlinkat(&self.fd, name, Vec::new()).map_err(|e| err(e, || format!("readlink {}", name.to_string_lossy())))?;
+        let t = rustix::fs::readlinkat(&self.fd, name, Vec::new())
+            .map_err(|e| err(e, || format!("readlink {}", name.to_string_lossy())))?;
         Ok(OsString::from_vec(t.into_bytes()))
     }
 
     /// Rename `old` here to `new` in `to`; with `noreplace`, fail (EEXIST) rather than replace.
     pub fn rename(&self, old: &OsStr, to: &Dir, new: &OsStr, noreplace: bool) -> Result<()> {
-        let flags = if noreplace { rustix::fs::RenameFlags::NOREPLACE } else { rustix::fs::RenameFlags::empty() };
-        rustix::fs::renameat_with(&self.fd, old, &to.fd, new, flags).map_err(|e| err(e, || format!("rename {} to {}", old.to_string_lossy(), new.to_string_lossy())))
+        let flags = if noreplace {
+            rustix::fs::RenameFlags::NOREPLACE
+        } else {
+            rustix::fs::RenameFlags::empty()
+        };
+        rustix::fs::renameat_with(&self.fd, old, &to.fd, new, flags).map_err(|e| {
+            err(e, || {
+                format!(
+                    "rename {} to {}",
+                    old.to_string_lossy(),
+                    new.to_string_lossy()
+                )
+            })
+        })
     }
 
     /// The names in this directory, without `.` and `..`.
     pub fn entries(&self) -> Result<Vec<DirEntry>> {
-        let fd = rustix::fs::openat(&self.fd, ".", DIR_FLAGS, Mode::empty()).map_err(|e| err(e, || "reopen directory".to_string()))?;
+        let fd = rustix::fs::openat(&self.fd, ".", DIR_FLAGS, Mode::empty())
+            .map_err(|e| err(e, || "reopen directory".to_string()))?;
         let dir = rustix::fs::Dir::new(fd).map_err(|e| err(e, || "read directory".to_string()))?;
         let mut out = Vec::new();
         for ent in dir {
@@ -367,7 +487,10 @@ impl Dir {
                 FileType::Unknown => None,
                 _ => Some(false),
             };
-            out.push(DirEntry { name: OsStr::from_bytes(name).to_os_string(), is_dir });
+            out.push(DirEntry {
+                name: OsStr::from_bytes(name).to_os_string(),
+                is_dir,
+            });
         }
         Ok(out)
     }
@@ -392,7 +515,14 @@ fn fd_num(fd: &OwnedFd) -> i32 {
 /// O_NOFOLLOW, keeping the stack of directories so `..` never rises above `root`. Symlinks are
 /// expanded (in_root) with a budget of 40, like the kernel, or refused with ELOOP.
 fn walk(root: &OwnedFd, rel: &Path, in_root: bool) -> rustix::io::Result<OwnedFd> {
-    let mut pending: Vec<OsString> = rel.as_os_str().as_bytes().split(|b| *b == b'/').filter(|c| !c.is_empty()).rev().map(|c| OsStr::from_bytes(c).to_os_string()).collect();
+    let mut pending: Vec<OsString> = rel
+        .as_os_str()
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(|c| OsStr::from_bytes(c).to_os_string())
+        .collect();
     let mut stack: Vec<OwnedFd> = Vec::new();
     let mut links = 0;
     while let Some(comp) = pending.pop() {
@@ -408,7 +538,12 @@ fn walk(root: &OwnedFd, rel: &Path, in_root: bool) -> rustix::io::Result<OwnedFd
             }
             _ => {}
         }
-        let fd = rustix::fs::openat(cur, comp.as_os_str(), OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        let fd = rustix::fs::openat(
+            cur,
+            comp.as_os_str(),
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         let st = rustix::fs::fstat(&fd)?;
         if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
             if !in_root {
@@ -445,7 +580,14 @@ pub fn start_writeback(f: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
     // SAFETY: sync_file_range only reads its integer arguments; the fd is open for the
     // duration of the call (borrowed from `f`).
-    let _ = unsafe { libc::sync_file_range(f.as_raw_fd(), offset as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE) };
+    let _ = unsafe {
+        libc::sync_file_range(
+            f.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
 }
 
 /// Force the user-space resolver (tests of the fallback path).
@@ -454,81 +596,136 @@ pub fn disable_openat2_for_tests(disable: bool) {
 }
 
 /// mount(2) with a data string; `flags_ro` adds MS_RDONLY.
-pub fn mount_fs(fstype: &str, source: &str, target: &Path, data: &str, read_only: bool) -> Result<()> {
+pub fn mount_fs(
+    fstype: &str,
+    source: &str,
+    target: &Path,
+    data: &str,
+    read_only: bool,
+) -> Result<()> {
     let mut flags = rustix::mount::MountFlags::empty();
     if read_only {
         flags |= rustix::mount::MountFlags::RDONLY;
     }
-    let data_c = std::ffi::CString::new(data).map_err(|_| Error::invalid("mount data contains NUL"))?;
-    rustix::mount::mount(source, target, fstype, flags, Some(data_c.as_c_str())).map_err(|e| err(e, || format!("mount {fstype} on {}", target.display())))
+    let data_c =
+        std::ffi::CString::new(data).map_err(|_| Error::invalid("mount data contains NUL"))?;
+    rustix::mount::mount(source, target, fstype, flags, Some(data_c.as_c_str()))
+        .map_err(|e| err(e, || format!("mount {fstype} on {}", target.display())))
 }
 
 /// mount(2) performed with `cwd` as the working directory, for option strings with relative
 /// paths (overlay lowerdirs that would not fit in a page as absolute paths). Runs on a helper
 /// thread that first unshares its filesystem context (CLONE_FS), so chdir cannot affect the
 /// rest of the process.
-pub fn mount_fs_in(cwd: &Path, fstype: &str, source: &str, target: &Path, data: &str, read_only: bool) -> Result<()> {
-    let (cwd, fstype, source, target, data) = (cwd.to_path_buf(), fstype.to_string(), source.to_string(), target.to_path_buf(), data.to_string());
+pub fn mount_fs_in(
+    cwd: &Path,
+    fstype: &str,
+    source: &str,
+    target: &Path,
+    data: &str,
+    read_only: bool,
+) -> Result<()> {
+    let (cwd, fstype, source, target, data) = (
+        cwd.to_path_buf(),
+        fstype.to_string(),
+        source.to_string(),
+        target.to_path_buf(),
+        data.to_string(),
+    );
     let h = std::thread::Builder::new()
         .name("berth-mountfrom".into())
         .spawn(move || -> Result<()> {
             // SAFETY: unshare(CLONE_FS) only detaches this thread's cwd/root/umask from the
             // process's shared fs struct; no memory is shared or freed by it. The thread exits
             // right after the mount, so its private cwd never leaks to other code.
-            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FS) }.map_err(|e| err(e, || "unshare CLONE_FS".to_string()))?;
-            rustix::process::chdir(&cwd).map_err(|e| err(e, || format!("chdir {}", cwd.display())))?;
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FS) }
+                .map_err(|e| err(e, || "unshare CLONE_FS".to_string()))?;
+            rustix::process::chdir(&cwd)
+                .map_err(|e| err(e, || format!("chdir {}", cwd.display())))?;
             mount_fs(&fstype, &source, &target, &data, read_only)
         })
         .map_err(|e| Error::from(e).context("spawn mount thread"))?;
-    h.join().map_err(|_| Error::internal("mount thread panicked"))?
+    h.join()
+        .map_err(|_| Error::internal("mount thread panicked"))?
 }
 
 /// Create an overlay mount that is never attached to the tree (fsopen/fsmount) and drop it:
 /// proves overlayfs works with these directories without leaving a mount behind, even if the
 /// process dies midway. Falls back to mount(2) on `fallback_target` on kernels without the
 /// new mount API.
-pub fn probe_overlay(lower: &Path, upper: &Path, work: &Path, fallback_target: &Path) -> Result<()> {
-    use rustix::mount::{fsconfig_create, fsconfig_set_string, fsmount, fsopen, FsMountFlags, FsOpenFlags, MountAttrFlags};
+pub fn probe_overlay(
+    lower: &Path,
+    upper: &Path,
+    work: &Path,
+    fallback_target: &Path,
+) -> Result<()> {
+    use rustix::mount::{
+        fsconfig_create, fsconfig_set_string, fsmount, fsopen, FsMountFlags, FsOpenFlags,
+        MountAttrFlags,
+    };
     let what = || "probe overlayfs".to_string();
     let fs = match fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC) {
         Ok(fd) => fd,
         Err(Errno::NOSYS) => {
-            let data = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+            let data = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.display(),
+                upper.display(),
+                work.display()
+            );
             mount_fs("overlay", "overlay", fallback_target, &data, false)?;
             return unmount(fallback_target, true);
         }
         Err(e) => return Err(err(e, what)),
     };
-    fsconfig_set_string(&fs, "lowerdir", lower).map_err(|e| err(e, || format!("overlay lowerdir {}", lower.display())))?;
-    fsconfig_set_string(&fs, "upperdir", upper).map_err(|e| err(e, || format!("overlay upperdir {}", upper.display())))?;
-    fsconfig_set_string(&fs, "workdir", work).map_err(|e| err(e, || format!("overlay workdir {}", work.display())))?;
+    fsconfig_set_string(&fs, "lowerdir", lower)
+        .map_err(|e| err(e, || format!("overlay lowerdir {}", lower.display())))?;
+    fsconfig_set_string(&fs, "upperdir", upper)
+        .map_err(|e| err(e, || format!("overlay upperdir {}", upper.display())))?;
+    fsconfig_set_string(&fs, "workdir", work)
+        .map_err(|e| err(e, || format!("overlay workdir {}", work.display())))?;
     fsconfig_create(&fs).map_err(|e| err(e, what))?;
-    let m = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty()).map_err(|e| err(e, what))?;
+    let m = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
+        .map_err(|e| err(e, what))?;
     drop(m);
     Ok(())
 }
 
 /// Bind mount `source` on `target` (recursive), optionally remounted read-only.
 pub fn bind_mount(source: &Path, target: &Path, read_only: bool) -> Result<()> {
-    rustix::mount::mount_bind_recursive(source, target).map_err(|e| err(e, || format!("bind mount {} on {}", source.display(), target.display())))?;
+    rustix::mount::mount_bind_recursive(source, target).map_err(|e| {
+        err(e, || {
+            format!("bind mount {} on {}", source.display(), target.display())
+        })
+    })?;
     if read_only {
         let flags = rustix::mount::MountFlags::BIND | rustix::mount::MountFlags::RDONLY;
-        rustix::mount::mount_remount(target, flags, "").map_err(|e| err(e, || format!("remount {} read-only", target.display())))?;
+        rustix::mount::mount_remount(target, flags, "")
+            .map_err(|e| err(e, || format!("remount {} read-only", target.display())))?;
     }
     Ok(())
 }
 
 /// umount2; `detach` = MNT_DETACH.
 pub fn unmount(target: &Path, detach: bool) -> Result<()> {
-    let flags = if detach { rustix::mount::UnmountFlags::DETACH } else { rustix::mount::UnmountFlags::empty() };
-    rustix::mount::unmount(target, flags).map_err(|e| err(e, || format!("unmount {}", target.display())))
+    let flags = if detach {
+        rustix::mount::UnmountFlags::DETACH
+    } else {
+        rustix::mount::UnmountFlags::empty()
+    };
+    rustix::mount::unmount(target, flags)
+        .map_err(|e| err(e, || format!("unmount {}", target.display())))
 }
 
 /// The system page size (the limit of a mount(2) data string).
 pub fn page_size() -> usize {
     // SAFETY: sysconf reads a constant of the running system; it has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
+    if n > 0 {
+        n as usize
+    } else {
+        4096
+    }
 }
 
 #[cfg(test)]
@@ -553,14 +750,31 @@ mod tests {
         let d = Dir::open(&root).unwrap();
         for userspace in [false, true] {
             // Only flip the flag for the duration of this check; other tests may use openat2.
-            let resolve = |p: &str| if userspace { walk(&d.fd, Path::new(p), true).map(|fd| Dir { fd }).map_err(|e| err(e, String::new)) } else { d.open_dir_in_root(Path::new(p)) };
+            let resolve = |p: &str| {
+                if userspace {
+                    walk(&d.fd, Path::new(p), true)
+                        .map(|fd| Dir { fd })
+                        .map_err(|e| err(e, String::new))
+                } else {
+                    d.open_dir_in_root(Path::new(p))
+                }
+            };
             let real = |x: Dir| x.real_path().unwrap();
             assert_eq!(real(resolve("abs/b").unwrap()), root.join("a/b"));
             assert_eq!(real(resolve("a/up").unwrap()), root);
             assert_eq!(real(resolve("../../a/..").unwrap()), root);
-            assert!(resolve("../../outside").is_err(), "outside is looked up inside the root");
+            assert!(
+                resolve("../../outside").is_err(),
+                "outside is looked up inside the root"
+            );
             assert!(resolve("../outside").is_err(), ".. must stop at the root");
-            let beneath = |p: &str| if userspace { walk(&d.fd, Path::new(p), false).map(|_| ()) } else { d.resolve(Path::new(p), false).map(|_| ()) };
+            let beneath = |p: &str| {
+                if userspace {
+                    walk(&d.fd, Path::new(p), false).map(|_| ())
+                } else {
+                    d.resolve(Path::new(p), false).map(|_| ())
+                }
+            };
             assert!(beneath("abs/b").is_err(), "symlinks refused beneath");
             assert!(beneath("..").is_err());
             assert!(beneath("a/b").is_ok());

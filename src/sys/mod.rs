@@ -10,7 +10,12 @@ pub fn euid() -> u32 {
 
 /// Last OS error as a `base::Error` naming what was attempted.
 pub fn last_error(what: impl Into<String>) -> Error {
-    Error::from_errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO), what)
+    Error::from_errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+        what,
+    )
 }
 
 /// Map a rustix errno into `base::Error`.

@@ -61,7 +61,13 @@ const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
 /// mount(2). `target` may be a /proc/self/fd/N magic link to an fd resolved in the rootfs.
-pub fn mount(source: Option<&str>, target: &Path, fstype: Option<&str>, flags: u64, data: Option<&str>) -> Result<()> {
+pub fn mount(
+    source: Option<&str>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> Result<()> {
     let src = source.map(c_str).transpose()?;
     let tgt = c_path(target)?;
     let fst = fstype.map(c_str).transpose()?;
@@ -77,7 +83,12 @@ pub fn mount(source: Option<&str>, target: &Path, fstype: Option<&str>, flags: u
         )
     };
     if r < 0 {
-        return Err(last_error(format!("mount {} on {} (type {})", source.unwrap_or(""), target.display(), fstype.unwrap_or(""))));
+        return Err(last_error(format!(
+            "mount {} on {} (type {})",
+            source.unwrap_or(""),
+            target.display(),
+            fstype.unwrap_or("")
+        )));
     }
     Ok(())
 }
@@ -131,10 +142,22 @@ pub fn fchdir(fd: BorrowedFd<'_>) -> Result<()> {
 /// `root` were "/": absolute symlinks and ".." stay inside it, whatever the rootfs contains.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: i32, mode: u32) -> Result<OwnedFd> {
     let c = c_path(path)?;
-    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: mode as u64, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
     loop {
         // SAFETY: c and how are valid for the call; the returned fd is owned below.
-        let r = unsafe { libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>()) };
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
         if r >= 0 {
             // SAFETY: r is a new fd.
             return Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) });
@@ -142,7 +165,9 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: i32, mode: u32) ->
         let e = std::io::Error::last_os_error();
         // EAGAIN: a concurrent rename raced the scoped walk; the kernel asks us to retry.
         if e.raw_os_error() != Some(libc::EAGAIN) {
-            return Err(Error::from(e).context(format!("open {} in the container rootfs", path.display())));
+            return Err(
+                Error::from(e).context(format!("open {} in the container rootfs", path.display()))
+            );
         }
     }
 }
@@ -151,7 +176,14 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: i32, mode: u32) ->
 pub fn openat_nofollow(dir: BorrowedFd<'_>, name: &str, flags: i32, mode: u32) -> Result<OwnedFd> {
     let c = c_str(name)?;
     // SAFETY: c valid; returned fd owned below.
-    let r = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, mode) };
+    let r = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode,
+        )
+    };
     if r < 0 {
         return Err(last_error(format!("open {name}")));
     }
@@ -190,7 +222,16 @@ pub fn symlinkat(target: &str, dir: BorrowedFd<'_>, name: &str) -> Result<()> {
 pub fn fchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> Result<()> {
     let n = c_str(name)?;
     // SAFETY: valid name; dir open; do not follow a symlink.
-    if unsafe { libc::fchownat(dir.as_raw_fd(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) } < 0 {
+    if unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } < 0
+    {
         return Err(last_error(format!("chown {name}")));
     }
     Ok(())
@@ -226,7 +267,9 @@ pub fn clone_tree(dir: BorrowedFd<'_>, path: &str, recursive: bool) -> Result<Ow
 
 /// A detached bind mount of the file or directory at `path` (absolute, resolved normally).
 pub fn clone_path(path: &Path, recursive: bool) -> Result<OwnedFd> {
-    let s = path.to_str().ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", path.display())))?;
+    let s = path
+        .to_str()
+        .ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", path.display())))?;
     // SAFETY: AT_FDCWD is a valid pseudo-fd for the lifetime of the call.
     let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
     clone_tree(cwd, s, recursive).map_err(|e| e.context(format!("bind {}", path.display())))
@@ -237,7 +280,14 @@ pub fn move_mount_to(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<()> {
     let empty = c"";
     // SAFETY: fds are open, the empty path is NUL-terminated.
     let r = unsafe {
-        libc::syscall(libc::SYS_move_mount, from.as_raw_fd(), empty.as_ptr(), to.as_raw_fd(), empty.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            empty.as_ptr(),
+            to.as_raw_fd(),
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
     };
     if r < 0 {
         return Err(last_error("move_mount"));
@@ -247,14 +297,28 @@ pub fn move_mount_to(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<()> {
 
 /// mount_setattr(2) on the mount at `fd`: set/clear MOUNT_ATTR_* (and recursively).
 pub fn set_mount_attr(fd: BorrowedFd<'_>, set: u64, clear: u64, recursive: bool) -> Result<()> {
-    let attr = MountAttr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
         flags |= AT_RECURSIVE;
     }
     let empty = c"";
     // SAFETY: attr is a valid mount_attr of the size passed; fd is open.
-    let r = unsafe { libc::syscall(libc::SYS_mount_setattr, fd.as_raw_fd(), empty.as_ptr(), flags, &attr as *const MountAttr, std::mem::size_of::<MountAttr>()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
     if r < 0 {
         return Err(last_error("mount_setattr"));
     }
@@ -302,7 +366,15 @@ pub fn lstatat(dir: BorrowedFd<'_>, name: &str) -> Result<Option<(u32, u64)>> {
     // SAFETY: zeroed stat is a valid out-parameter.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid name; dir open; st writable.
-    if unsafe { libc::fstatat(dir.as_raw_fd(), n.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) } < 0 {
+    if unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH,
+        )
+    } < 0
+    {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::ENOENT) {
             return Ok(None);
@@ -336,12 +408,23 @@ pub fn new_fs_mount(fstype: &str, params: &[(&str, Option<&str>)], attrs: u64) -
             None => (FSCONFIG_SET_FLAG, std::ptr::null()),
         };
         // SAFETY: key and value are valid C strings (or null for a flag).
-        if unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, kc.as_ptr(), vp, 0) } < 0 {
+        if unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, kc.as_ptr(), vp, 0) } < 0
+        {
             return Err(last_error(format!("fsconfig {fstype} {k}")));
         }
     }
     // SAFETY: fsconfig CMD_CREATE takes no key/value.
-    if unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_CMD_CREATE, std::ptr::null::<u8>(), std::ptr::null::<u8>(), 0) } < 0 {
+    if unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<u8>(),
+            std::ptr::null::<u8>(),
+            0,
+        )
+    } < 0
+    {
         return Err(last_error(format!("create {fstype} filesystem")));
     }
     // SAFETY: fsmount returns a new mount fd.
@@ -358,7 +441,14 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> Result<String> {
     let n = c_str(name)?;
     let mut buf = vec![0u8; 4096];
     // SAFETY: buf is writable for its length; valid name; dir open.
-    let r = unsafe { libc::readlinkat(dir.as_raw_fd(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let r = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if r < 0 {
         return Err(last_error(format!("readlink {name}")));
     }

@@ -34,6 +34,7 @@ pub fn unshare(flags: i32) -> Result<()> {
 
 /// The (device, inode) identity of a namespace file such as /proc/PID/ns/net.
 pub fn identity(path: &Path) -> Result<(u64, u64)> {
-    let m = std::fs::metadata(path).map_err(|e| crate::base::Error::from(e).context(format!("stat {}", path.display())))?;
+    let m = std::fs::metadata(path)
+        .map_err(|e| crate::base::Error::from(e).context(format!("stat {}", path.display())))?;
     Ok((m.dev(), m.ino()))
 }

@@ -20,13 +20,24 @@ pub struct PollFd {
 
 impl PollFd {
     pub fn new(fd: RawFd, events: i16) -> PollFd {
-        PollFd { fd, events, revents: 0 }
+        PollFd {
+            fd,
+            events,
+            revents: 0,
+        }
     }
 }
 
 /// Wait for events on `fds` for at most `timeout_ms` (-1: forever). EINTR counts as a timeout.
 pub fn poll(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize> {
-    let mut raw: Vec<libc::pollfd> = fds.iter().map(|p| libc::pollfd { fd: p.fd, events: p.events, revents: 0 }).collect();
+    let mut raw: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|p| libc::pollfd {
+            fd: p.fd,
+            events: p.events,
+            revents: 0,
+        })
+        .collect();
     // SAFETY: `raw` is a valid, exclusively borrowed array of pollfd of the given length.
     let n = unsafe { libc::poll(raw.as_mut_ptr(), raw.len() as libc::nfds_t, timeout_ms) };
     if n < 0 {
@@ -44,25 +55,37 @@ pub fn poll(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize> {
 
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| super::errno_error(e, "pipe"))
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| super::errno_error(e, "pipe"))
 }
 
 pub fn set_nonblocking(fd: impl AsFd, on: bool) -> Result<()> {
     use rustix::fs::OFlags;
     let fl = rustix::fs::fcntl_getfl(&fd).map_err(|e| super::errno_error(e, "fcntl F_GETFL"))?;
-    let fl = if on { fl | OFlags::NONBLOCK } else { fl & !OFlags::NONBLOCK };
+    let fl = if on {
+        fl | OFlags::NONBLOCK
+    } else {
+        fl & !OFlags::NONBLOCK
+    };
     rustix::fs::fcntl_setfl(&fd, fl).map_err(|e| super::errno_error(e, "fcntl F_SETFL"))
 }
 
 /// Set a terminal's window size (TIOCSWINSZ on the pty master); the kernel sends SIGWINCH to the
 /// terminal's foreground process group.
 pub fn set_winsize(fd: impl AsFd, width: u16, height: u16) -> Result<()> {
-    let ws = rustix::termios::Winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
-    rustix::termios::tcsetwinsize(&fd, ws).map_err(|e| super::errno_error(e, "set the terminal size"))
+    let ws = rustix::termios::Winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(&fd, ws)
+        .map_err(|e| super::errno_error(e, "set the terminal size"))
 }
 
 /// A terminal's window size as (width, height).
 pub fn winsize(fd: impl AsFd) -> Result<(u16, u16)> {
-    let ws = rustix::termios::tcgetwinsize(&fd).map_err(|e| super::errno_error(e, "get the terminal size"))?;
+    let ws = rustix::termios::tcgetwinsize(&fd)
+        .map_err(|e| super::errno_error(e, "get the terminal size"))?;
     Ok((ws.ws_col, ws.ws_row))
 }

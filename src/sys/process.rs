@@ -24,11 +24,22 @@ pub enum Forked {
 /// calling thread, and a lock another thread held (malloc's, stdio's) would stay locked there.
 pub fn clone_fork(ns_flags: i32) -> Result<Forked> {
     if thread_count() != Some(1) {
-        return Err(Error::internal("refusing to fork the container init from a multi-threaded process"));
+        return Err(Error::internal(
+            "refusing to fork the container init from a multi-threaded process",
+        ));
     }
     // SAFETY: raw clone without CLONE_VM: the child gets a copy-on-write copy of this
     // single-threaded process and resumes on its own copy of the stack, like fork(2).
-    let r = unsafe { libc::syscall(libc::SYS_clone, (ns_flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (ns_flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     match r {
         r if r < 0 => Err(last_error("clone")),
         0 => Ok(Forked::Child),
@@ -39,7 +50,11 @@ pub fn clone_fork(ns_flags: i32) -> Result<Forked> {
 /// Threads of this process (field 20 of /proc/self/stat).
 pub fn thread_count() -> Option<usize> {
     let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    s[s.rfind(')')? + 1..].split_whitespace().nth(17)?.parse().ok()
+    s[s.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(17)?
+        .parse()
+        .ok()
 }
 
 /// Leave a forked child immediately with `code` (no atexit handlers, no stdio flush).
@@ -144,7 +159,15 @@ pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
 
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<()> {
     // SAFETY: pidfd_send_signal with a null siginfo sends like kill(2).
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
     if r < 0 {
         return Err(last_error(format!("signal {sig}")));
     }
@@ -175,7 +198,16 @@ pub fn execve_fd(fd: BorrowedFd<'_>, argv: &[String], envp: &[String]) -> Error 
         let ep = ptrs(&e);
         let empty = c"";
         // SAFETY: all pointers are valid NUL-terminated arrays; returns only on error.
-        unsafe { libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), empty.as_ptr(), ap.as_ptr(), ep.as_ptr(), libc::AT_EMPTY_PATH) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fd.as_raw_fd(),
+                empty.as_ptr(),
+                ap.as_ptr(),
+                ep.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
         Ok(last_error("execveat the sealed runtime binary"))
     };
     run().unwrap_or_else(|e| e)
@@ -193,7 +225,9 @@ fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
 
 /// The environment of this process as KEY=VALUE strings.
 pub fn environ() -> Vec<String> {
-    std::env::vars_os().map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())).collect()
+    std::env::vars_os()
+        .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+        .collect()
 }
 
 fn prctl(op: i32, a: libc::c_ulong, b: libc::c_ulong, what: &str) -> Result<i32> {
@@ -208,23 +242,53 @@ fn prctl(op: i32, a: libc::c_ulong, b: libc::c_ulong, what: &str) -> Result<i32>
 /// Non-dumpable processes cannot be ptraced and their /proc entries (fd/, exe, mem) are
 /// root-only: the runtime stays so until it execs the container's program.
 pub fn set_dumpable(on: bool) -> Result<()> {
-    prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, "prctl(PR_SET_DUMPABLE)").map(|_| ())
+    prctl(
+        libc::PR_SET_DUMPABLE,
+        on as libc::c_ulong,
+        0,
+        "prctl(PR_SET_DUMPABLE)",
+    )
+    .map(|_| ())
 }
 
 pub fn set_no_new_privs() -> Result<()> {
-    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, "prctl(PR_SET_NO_NEW_PRIVS)").map(|_| ())
+    prctl(
+        libc::PR_SET_NO_NEW_PRIVS,
+        1,
+        0,
+        "prctl(PR_SET_NO_NEW_PRIVS)",
+    )
+    .map(|_| ())
 }
 
 pub fn set_keep_caps(on: bool) -> Result<()> {
-    prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0, "prctl(PR_SET_KEEPCAPS)").map(|_| ())
+    prctl(
+        libc::PR_SET_KEEPCAPS,
+        on as libc::c_ulong,
+        0,
+        "prctl(PR_SET_KEEPCAPS)",
+    )
+    .map(|_| ())
 }
 
 pub fn set_child_subreaper() -> Result<()> {
-    prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, "prctl(PR_SET_CHILD_SUBREAPER)").map(|_| ())
+    prctl(
+        libc::PR_SET_CHILD_SUBREAPER,
+        1,
+        0,
+        "prctl(PR_SET_CHILD_SUBREAPER)",
+    )
+    .map(|_| ())
 }
 
 pub fn set_parent_death_signal(sig: i32) -> Result<()> {
-    prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, "prctl(PR_SET_PDEATHSIG)").map(|_| ())
+    prctl(
+        libc::PR_SET_PDEATHSIG,
+        sig as libc::c_ulong,
+        0,
+        "prctl(PR_SET_PDEATHSIG)",
+    )
+    .map(|_| ())
 }
 
 pub fn setsid() -> Result<()> {
@@ -300,7 +364,10 @@ pub fn getrlimit(resource: i32) -> Result<(u64, u64)> {
 }
 
 pub fn setrlimit(resource: i32, soft: u64, hard: u64) -> Result<()> {
-    let r = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
     // SAFETY: r is a valid rlimit; pid 0 is this process.
     if unsafe { libc::prlimit(0, resource as _, &r, std::ptr::null_mut()) } < 0 {
         return Err(last_error(format!("setrlimit(soft {soft}, hard {hard})")));
@@ -388,7 +455,13 @@ pub fn read_signals(fd: BorrowedFd<'_>) -> Vec<i32> {
     loop {
         // SAFETY: zeroed siginfo is a valid buffer; read fills at most its size.
         let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let n = unsafe { libc::read(fd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>()) };
+        let n = unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                (&mut si as *mut libc::signalfd_siginfo).cast(),
+                std::mem::size_of::<libc::signalfd_siginfo>(),
+            )
+        };
         if n != std::mem::size_of::<libc::signalfd_siginfo>() as isize {
             return out;
         }
@@ -407,8 +480,19 @@ extern "C" fn exit_on_signal(sig: libc::c_int) {
 /// handlers to their defaults.
 pub fn exit_on_terminating_signals() -> Result<()> {
     for s in [
-        libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGPIPE,
-        libc::SIGABRT, libc::SIGVTALRM, libc::SIGPROF, libc::SIGXCPU, libc::SIGXFSZ,
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGPIPE,
+        libc::SIGABRT,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
     ] {
         // SAFETY: installing a handler that only calls _exit; sa is fully initialised.
         unsafe {
@@ -445,13 +529,40 @@ pub fn signal_number(name: &str) -> Option<i32> {
     let up = name.to_ascii_uppercase();
     let n = up.strip_prefix("SIG").unwrap_or(&up);
     let table: &[(&str, i32)] = &[
-        ("ABRT", libc::SIGABRT), ("ALRM", libc::SIGALRM), ("BUS", libc::SIGBUS), ("CHLD", libc::SIGCHLD), ("CLD", libc::SIGCHLD),
-        ("CONT", libc::SIGCONT), ("FPE", libc::SIGFPE), ("HUP", libc::SIGHUP), ("ILL", libc::SIGILL), ("INT", libc::SIGINT),
-        ("IO", libc::SIGIO), ("IOT", libc::SIGIOT), ("KILL", libc::SIGKILL), ("PIPE", libc::SIGPIPE), ("POLL", libc::SIGPOLL),
-        ("PROF", libc::SIGPROF), ("PWR", libc::SIGPWR), ("QUIT", libc::SIGQUIT), ("SEGV", libc::SIGSEGV), ("STKFLT", libc::SIGSTKFLT),
-        ("STOP", libc::SIGSTOP), ("SYS", libc::SIGSYS), ("TERM", libc::SIGTERM), ("TRAP", libc::SIGTRAP), ("TSTP", libc::SIGTSTP),
-        ("TTIN", libc::SIGTTIN), ("TTOU", libc::SIGTTOU), ("URG", libc::SIGURG), ("USR1", libc::SIGUSR1), ("USR2", libc::SIGUSR2),
-        ("VTALRM", libc::SIGVTALRM), ("WINCH", libc::SIGWINCH), ("XCPU", libc::SIGXCPU), ("XFSZ", libc::SIGXFSZ),
+        ("ABRT", libc::SIGABRT),
+        ("ALRM", libc::SIGALRM),
+        ("BUS", libc::SIGBUS),
+        ("CHLD", libc::SIGCHLD),
+        ("CLD", libc::SIGCHLD),
+        ("CONT", libc::SIGCONT),
+        ("FPE", libc::SIGFPE),
+        ("HUP", libc::SIGHUP),
+        ("ILL", libc::SIGILL),
+        ("INT", libc::SIGINT),
+        ("IO", libc::SIGIO),
+        ("IOT", libc::SIGIOT),
+        ("KILL", libc::SIGKILL),
+        ("PIPE", libc::SIGPIPE),
+        ("POLL", libc::SIGPOLL),
+        ("PROF", libc::SIGPROF),
+        ("PWR", libc::SIGPWR),
+        ("QUIT", libc::SIGQUIT),
+        ("SEGV", libc::SIGSEGV),
+        ("STKFLT", libc::SIGSTKFLT),
+        ("STOP", libc::SIGSTOP),
+        ("SYS", libc::SIGSYS),
+        ("TERM", libc::SIGTERM),
+        ("TRAP", libc::SIGTRAP),
+        ("TSTP", libc::SIGTSTP),
+        ("TTIN", libc::SIGTTIN),
+        ("TTOU", libc::SIGTTOU),
+        ("URG", libc::SIGURG),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+        ("VTALRM", libc::SIGVTALRM),
+        ("WINCH", libc::SIGWINCH),
+        ("XCPU", libc::SIGXCPU),
+        ("XFSZ", libc::SIGXFSZ),
     ];
     if let Some(&(_, s)) = table.iter().find(|(k, _)| *k == n) {
         return Some(s);
@@ -498,8 +609,14 @@ mod tests {
         let n = thread_count().unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let h = std::thread::spawn(move || rx.recv().ok());
-        assert!(thread_count().unwrap() > n.min(1), "a second thread is counted");
-        assert!(matches!(clone_fork(0), Err(_)), "fork from a multi-threaded process is refused");
+        assert!(
+            thread_count().unwrap() > n.min(1),
+            "a second thread is counted"
+        );
+        assert!(
+            matches!(clone_fork(0), Err(_)),
+            "fork from a multi-threaded process is refused"
+        );
         tx.send(()).unwrap();
         h.join().unwrap();
     }

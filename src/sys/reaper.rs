@@ -13,9 +13,13 @@ pub enum Fork {
 /// fork(2), refused unless this process has exactly one thread: a child of a multi-threaded
 /// process may only call async-signal-safe functions, and the shim continues in Rust code.
 pub fn fork_single_threaded() -> Result<Fork> {
-    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let threads = std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0);
     if threads != 1 {
-        return Err(Error::internal(format!("refusing to fork a process with {threads} threads")));
+        return Err(Error::internal(format!(
+            "refusing to fork a process with {threads} threads"
+        )));
     }
     // SAFETY: the process has one thread (checked above), so the child inherits a consistent
     // heap and no lock held by another thread.
@@ -29,7 +33,9 @@ pub fn fork_single_threaded() -> Result<Fork> {
 
 /// Start a new session (the shim must not share the daemon's session or terminal).
 pub fn setsid() -> Result<()> {
-    rustix::process::setsid().map(|_| ()).map_err(|e| super::errno_error(e, "setsid"))
+    rustix::process::setsid()
+        .map(|_| ())
+        .map_err(|e| super::errno_error(e, "setsid"))
 }
 
 /// Become the reaper of orphaned descendants (the container's init after the runtime exits).
@@ -177,7 +183,11 @@ pub fn close_fds_from(from: u32) {
     if rc != 0 {
         // Kernels before 5.9: walk /proc/self/fd.
         let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-            .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())).collect())
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                    .collect()
+            })
             .unwrap_or_default();
         for fd in fds.into_iter().filter(|&fd| fd >= from as i32) {
             // SAFETY: closing an inherited descriptor nothing else owns (see above).
@@ -189,7 +199,9 @@ pub fn close_fds_from(from: u32) {
 /// Make `fd` the process's descriptor `target` (0, 1 or 2), e.g. to point stdio at a log file.
 pub fn dup_onto(fd: &OwnedFd, target: i32) -> Result<()> {
     if !(0..=2).contains(&target) {
-        return Err(Error::invalid(format!("dup_onto: {target} is not a stdio descriptor")));
+        return Err(Error::invalid(format!(
+            "dup_onto: {target} is not a stdio descriptor"
+        )));
     }
     // SAFETY: dup2 onto a stdio number; std's own handles for 0..2 are not owned objects.
     if unsafe { libc::dup2(fd.as_raw_fd(), target) } == -1 {
@@ -217,9 +229,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// its RSS instead of all the code its startup touched. Only mappings without a single private
 /// (anonymous) page qualify: RELRO pages were relocated at startup and must keep their copies.
 pub fn release_binary_pages() {
-    let Ok(meta) = std::fs::metadata("/proc/self/exe") else { return };
+    let Ok(meta) = std::fs::metadata("/proc/self/exe") else {
+        return;
+    };
     let ino = std::os::unix::fs::MetadataExt::ino(&meta);
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
     let mut candidate: Option<(usize, usize)> = None;
     let mut release = Vec::new();
     for line in smaps.lines() {
@@ -228,10 +244,17 @@ pub fn release_binary_pages() {
             // "start-end perms offset dev inode path"
             let f: Vec<&str> = line.split_whitespace().collect();
             candidate = None;
-            if f.len() < 6 || f[4].parse::<u64>().ok() != Some(ino) || f[1].as_bytes().get(1) != Some(&b'-') || !f[1].ends_with('p') {
+            if f.len() < 6
+                || f[4].parse::<u64>().ok() != Some(ino)
+                || f[1].as_bytes().get(1) != Some(&b'-')
+                || !f[1].ends_with('p')
+            {
                 continue;
             }
-            if let (Ok(s), Ok(e)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+            if let (Ok(s), Ok(e)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
                 candidate = Some((s, e));
             }
         } else if let Some(kb) = line.strip_prefix("Anonymous:") {

@@ -3,7 +3,8 @@
 
 use crate::base::{Error, Result};
 use rustix::net::{
-    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags,
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
 };
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -32,7 +33,8 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, OwnedFd)> {
             }
         }
     }
-    let fd = fd.ok_or_else(|| Error::invalid("console socket: message carried no file descriptor"))?;
+    let fd =
+        fd.ok_or_else(|| Error::invalid("console socket: message carried no file descriptor"))?;
     Ok((data[..msg.bytes.min(data.len())].to_vec(), fd))
 }
 
@@ -44,9 +46,14 @@ pub fn send_fd(sock: BorrowedFd<'_>, payload: &[u8], fd: BorrowedFd<'_>) -> Resu
     if !cmsg.push(SendAncillaryMessage::ScmRights(&fds)) {
         return Err(Error::internal("sendmsg: ancillary buffer too small"));
     }
-    rustix::net::sendmsg(sock, &[IoSlice::new(payload)], &mut cmsg, SendFlags::empty())
-        .map(|_| ())
-        .map_err(|e| super::errno_error(e, "sendmsg with a file descriptor"))
+    rustix::net::sendmsg(
+        sock,
+        &[IoSlice::new(payload)],
+        &mut cmsg,
+        SendFlags::empty(),
+    )
+    .map(|_| ())
+    .map_err(|e| super::errno_error(e, "sendmsg with a file descriptor"))
 }
 
 #[cfg(test)]

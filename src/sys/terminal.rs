@@ -16,7 +16,13 @@ pub fn open_pty(ptmx: &std::path::Path) -> Result<(OwnedFd, OwnedFd)> {
         return Err(last_error("unlock the pty"));
     }
     // SAFETY: TIOCGPTPEER returns a new fd for the peer with the given open flags.
-    let peer = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let peer = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if peer < 0 {
         return Err(last_error("open the pty peer"));
     }
@@ -34,7 +40,12 @@ pub fn set_controlling(fd: BorrowedFd<'_>) -> Result<()> {
 }
 
 pub fn set_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<()> {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize.
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
         return Err(last_error("set the terminal size"));

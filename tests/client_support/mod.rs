@@ -56,13 +56,29 @@ impl Daemon {
             Kind::Berth => Command::new(role("dockerd")),
         };
         c.arg("-H").arg(format!("unix://{}", sock.display()));
-        c.arg("--data-root").arg(dir.join("data")).arg("--exec-root").arg(dir.join("exec"));
-        c.arg("--pidfile").arg(dir.join("dockerd.pid")).arg("--config-file").arg(dir.join("daemon.json"));
+        c.arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"));
+        c.arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"));
         c.args(extra);
         let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-        c.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
-        let child = c.spawn().unwrap_or_else(|e| panic!("start {kind:?} dockerd: {e}"));
-        let d = Daemon { kind, dir, sock, child: Some(child), _tmp: tmp };
+        c.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {kind:?} dockerd: {e}"));
+        let d = Daemon {
+            kind,
+            dir,
+            sock,
+            child: Some(child),
+            _tmp: tmp,
+        };
         d.wait_ready();
         d
     }
@@ -96,7 +112,11 @@ impl Daemon {
     pub fn raw_status(&self, method: &str, path: &str) -> Option<u16> {
         let mut s = std::os::unix::net::UnixStream::connect(&self.sock).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         let text = String::from_utf8_lossy(&out);
@@ -106,7 +126,9 @@ impl Daemon {
     /// Whether the daemon routes `method path` at all (berth's answers unknown routes with a
     /// 404 "page not found"; a 404 about a missing object still means the route exists).
     pub fn serves(&self, method: &str, path: &str) -> bool {
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.sock) else { return false };
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.sock) else {
+            return false;
+        };
         let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
         let _ = write!(s, "{method} /v1.41{path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         let mut out = Vec::new();
@@ -115,15 +137,22 @@ impl Daemon {
         !(text.starts_with("HTTP/1.1 404") && text.contains("page not found"))
     }
 
-    /// For berth's daemon: whether every route a scenario needs is served. A scenario that
-    /// cannot run yet says so loudly (it is listed in the client's report), it is not hidden.
+    /// For berth's daemon: every route a scenario needs must be served; a missing one fails the
+    /// test naming the route (never a silent skip).
     pub fn require(&self, scenario: &str, routes: &[(&str, &str)]) -> bool {
-        let missing: Vec<String> = routes.iter().filter(|(m, p)| !self.serves(m, p)).map(|(m, p)| format!("{m} {p}")).collect();
+        let missing: Vec<String> = routes
+            .iter()
+            .filter(|(m, p)| !self.serves(m, p))
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect();
         if missing.is_empty() {
             return true;
         }
-        eprintln!("NOT RUN on {:?} dockerd: scenario {scenario}: the daemon does not serve {}", self.kind, missing.join(", "));
-        false
+        panic!(
+            "{:?} dockerd: scenario {scenario}: the daemon does not serve {}",
+            self.kind,
+            missing.join(", ")
+        );
     }
 
     fn env(&self, c: &mut Command) {
@@ -162,14 +191,28 @@ impl Daemon {
     /// berth's client, expecting success; stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.berth(args);
-        assert!(o.status.success(), "docker {args:?} failed ({:?}) on {:?}:\nstdout: {}\nstderr: {}", o.status, self.kind, out(&o), err(&o));
+        assert!(
+            o.status.success(),
+            "docker {args:?} failed ({:?}) on {:?}:\nstdout: {}\nstderr: {}",
+            o.status,
+            self.kind,
+            out(&o),
+            err(&o)
+        );
         out(&o)
     }
 
     /// berth's client, expecting failure with `code`; stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let o = self.berth(args);
-        assert_eq!(o.status.code(), Some(code), "docker {args:?} on {:?}:\nstdout: {}\nstderr: {}", self.kind, out(&o), err(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "docker {args:?} on {:?}:\nstdout: {}\nstderr: {}",
+            self.kind,
+            out(&o),
+            err(&o)
+        );
         err(&o)
     }
 
@@ -189,7 +232,11 @@ impl Daemon {
 
     /// Load the small fixture image (`small:peer`).
     pub fn load_small(&self) {
-        let o = self.berth(&["load", "-i", fixture_path("docker-save-small.tar").to_str().unwrap()]);
+        let o = self.berth(&[
+            "load",
+            "-i",
+            fixture_path("docker-save-small.tar").to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "load: {}", err(&o));
         assert_eq!(out(&o), "Loaded image: small:peer\n");
     }
@@ -239,7 +286,9 @@ pub fn err(o: &Output) -> String {
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     if local.is_file() {
         return local;
     }
@@ -265,10 +314,17 @@ pub fn times(s: &str) -> String {
     while let Some(pos) = rest.find(|c: char| c.is_ascii_digit()) {
         let (before, from) = rest.split_at(pos);
         out.push_str(before);
-        let digits = from.find(|c: char| !c.is_ascii_digit()).unwrap_or(from.len());
+        let digits = from
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(from.len());
         let after = &from[digits..];
         let boundary = before.is_empty() || before.ends_with([' ', '(', '\n', '\t', '"']);
-        match after.strip_prefix(' ').and_then(|a| units.iter().find(|u| a.starts_with(**u)).map(|u| &a[u.len()..])) {
+        match after.strip_prefix(' ').and_then(|a| {
+            units
+                .iter()
+                .find(|u| a.starts_with(**u))
+                .map(|u| &a[u.len()..])
+        }) {
             Some(tail) if boundary => {
                 out.push_str("<T>");
                 rest = tail;
@@ -324,9 +380,17 @@ impl Registry {
             dir.join("storage").display()
         );
         if let Some((u, p)) = user_pass {
-            let o = Command::new("htpasswd").args(["-B", "-b", "-c"]).arg(dir.join("htpasswd")).args([u, p]).output().unwrap();
+            let o = Command::new("htpasswd")
+                .args(["-B", "-b", "-c"])
+                .arg(dir.join("htpasswd"))
+                .args([u, p])
+                .output()
+                .unwrap();
             assert!(o.status.success(), "htpasswd: {}", err(&o));
-            cfg.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", dir.join("htpasswd").display()));
+            cfg.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
+                dir.join("htpasswd").display()
+            ));
         }
         std::fs::write(dir.join("config.yml"), cfg).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
@@ -341,10 +405,17 @@ impl Registry {
         let addr = format!("127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "registry did not listen on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "registry did not listen on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Registry { addr, child, _dir: dir }
+        Registry {
+            addr,
+            child,
+            _dir: dir,
+        }
     }
 }
 
@@ -369,13 +440,21 @@ impl Pty {
         grantpt(&master).unwrap();
         unlockpt(&master).unwrap();
         let name = ptsname(&master, Vec::new()).unwrap();
-        let pty = Pty { master, slave_path: PathBuf::from(name.to_string_lossy().into_owned()) };
+        let pty = Pty {
+            master,
+            slave_path: PathBuf::from(name.to_string_lossy().into_owned()),
+        };
         pty.resize(rows, cols);
         pty
     }
 
     pub fn resize(&self, rows: u16, cols: u16) {
-        let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
         let r = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
         assert_eq!(r, 0, "TIOCSWINSZ");
@@ -384,7 +463,13 @@ impl Pty {
     /// Start `cmd` with the slave as stdin, stdout and stderr, in a new session whose
     /// controlling terminal it is.
     pub fn spawn(&self, mut cmd: Command) -> Child {
-        let open = || std::fs::OpenOptions::new().read(true).write(true).open(&self.slave_path).unwrap();
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.slave_path)
+                .unwrap()
+        };
         cmd.stdin(open()).stdout(open()).stderr(open());
         // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork and exec.
         unsafe {
@@ -403,7 +488,11 @@ impl Pty {
 
     /// The terminal side, opened anew (to look at its modes).
     pub fn slave(&self) -> std::fs::File {
-        std::fs::OpenOptions::new().read(true).write(true).open(&self.slave_path).unwrap()
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.slave_path)
+            .unwrap()
     }
 
     pub fn write(&self, data: &[u8]) {
@@ -418,8 +507,15 @@ impl Pty {
         let fd = self.master.as_raw_fd();
         while !seen.contains(want) {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {want:?}; terminal showed:\n{seen:?}");
-            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {want:?}; terminal showed:\n{seen:?}"
+            );
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
             // SAFETY: poll on one valid pollfd.
             let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(1000) as i32) };
             if r <= 0 {
@@ -429,7 +525,10 @@ impl Pty {
             // SAFETY: read into a stack buffer of the given size.
             let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
-                assert!(seen.contains(want), "terminal closed before {want:?}; it showed:\n{seen:?}");
+                assert!(
+                    seen.contains(want),
+                    "terminal closed before {want:?}; it showed:\n{seen:?}"
+                );
                 return;
             }
             seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));

@@ -89,7 +89,11 @@ impl Dockerd {
                 return Err(format!("exited with {st}: {}", d.log_text()));
             }
             if Instant::now() > deadline {
-                return Err(format!("socket {} did not appear in 10s: {}", d.socket.display(), d.log_text()));
+                return Err(format!(
+                    "socket {} did not appear in 10s: {}",
+                    d.socket.display(),
+                    d.log_text()
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -120,7 +124,10 @@ impl Dockerd {
     /// Resident memory of the daemon in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
         let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
-        s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap()
+        s.lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
     }
 
     /// Send `sig` and wait for the exit (up to `timeout`); `None` if it is still running.
@@ -144,7 +151,10 @@ impl Dockerd {
     pub fn stop(&mut self) -> ExitStatus {
         match self.signal_and_wait(libc::SIGTERM, Duration::from_secs(10)) {
             Some(st) => st,
-            None => panic!("dockerd did not exit within 10s of SIGTERM: {}", self.log_text()),
+            None => panic!(
+                "dockerd did not exit within 10s of SIGTERM: {}",
+                self.log_text()
+            ),
         }
     }
 
@@ -169,7 +179,11 @@ impl Dockerd {
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        if self.child.is_some() && self.signal_and_wait(libc::SIGTERM, Duration::from_secs(5)).is_none() {
+        if self.child.is_some()
+            && self
+                .signal_and_wait(libc::SIGTERM, Duration::from_secs(5))
+                .is_none()
+        {
             if let Some(mut c) = self.child.take() {
                 let _ = c.kill();
                 let _ = c.wait();

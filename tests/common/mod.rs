@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 pub fn require_root() {
     // SAFETY-free: geteuid through rustix.
     let uid = rustix::process::geteuid().as_raw();
-    assert_eq!(uid, 0, "this test needs root (CI runs as root): run `sudo make test`");
+    assert_eq!(
+        uid, 0,
+        "this test needs root (CI runs as root): run `sudo make test`"
+    );
 }
 
 /// The shipped static binary, built by `make build`.
@@ -22,7 +25,11 @@ pub fn berth_bin() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/berth"),
     };
-    assert!(p.is_file(), "{} is missing: run `make build` (or `make test`, which builds first)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run `make build` (or `make test`, which builds first)",
+        p.display()
+    );
     p
 }
 
@@ -35,7 +42,14 @@ pub fn bin_dir() -> &'static Path {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-links");
         std::fs::create_dir_all(&dir).unwrap();
         let bin = berth_bin();
-        for role in ["docker", "dockerd", "containerd", "runc", "containerd-shim", "docker-init"] {
+        for role in [
+            "docker",
+            "dockerd",
+            "containerd",
+            "runc",
+            "containerd-shim",
+            "docker-init",
+        ] {
             let tmp = dir.join(format!(".{role}.{}", std::process::id()));
             let _ = std::fs::remove_file(&tmp);
             std::os::unix::fs::symlink(&bin, &tmp).unwrap();
@@ -52,7 +66,8 @@ pub fn role(name: &str) -> PathBuf {
 
 /// Run a command to completion and return its output (stdout/stderr captured).
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -71,7 +86,8 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new(test_name: &str) -> TestDir {
-        let path = std::env::temp_dir().join(format!("berth-test-{test_name}-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("berth-test-{test_name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TestDir { path }
@@ -90,7 +106,9 @@ impl Drop for TestDir {
 
 /// Unmount every mount point at or below `root`, deepest first (lazy, so a busy mount still goes).
 pub fn unmount_below(root: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     let root = root.to_string_lossy().into_owned();
     let mut points: Vec<String> = info
         .lines()
@@ -110,7 +128,10 @@ fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len() + 0
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -129,7 +150,10 @@ pub struct ProcGuard {
 
 impl ProcGuard {
     pub fn from_child(child: Child) -> ProcGuard {
-        ProcGuard { pid: child.id() as i32, child: Some(child) }
+        ProcGuard {
+            pid: child.id() as i32,
+            child: Some(child),
+        }
     }
     /// A PID this test caused to exist but did not fork itself (e.g. from a pid file).
     pub fn from_pid(pid: i32) -> ProcGuard {
@@ -231,7 +255,9 @@ pub fn busybox() -> PathBuf {
 
 /// Make a busybox rootfs at `rootfs`: the static binary, its applet symlinks, and the usual dirs.
 pub fn busybox_rootfs(rootfs: &Path) {
-    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "usr/bin", "sbin", "root"] {
+    for d in [
+        "bin", "proc", "sys", "dev", "etc", "tmp", "usr/bin", "sbin", "root",
+    ] {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     let bb = rootfs.join("bin/busybox");
@@ -239,10 +265,17 @@ pub fn busybox_rootfs(rootfs: &Path) {
     // List applets with the host's busybox, not the fresh copy: exec'ing a file just written can
     // fail with ETXTBSY while another test thread forks with the write fd briefly inherited.
     let list = run(Command::new(busybox()).arg("--list"));
-    for applet in stdout(&list).lines().filter(|a| !a.is_empty() && *a != "busybox") {
+    for applet in stdout(&list)
+        .lines()
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
         let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
     }
-    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n").unwrap();
+    std::fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .unwrap();
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
 }
 
@@ -286,13 +319,21 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> PathBuf {
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
         }
     });
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&config).unwrap(),
+    )
+    .unwrap();
     dir.to_path_buf()
 }
 
 /// A name for kernel objects (cgroups, links, container ids) unique to this test and process.
 pub fn unique_name(test_name: &str) -> String {
-    format!("berth-{}-{}", test_name.replace('_', "-"), std::process::id())
+    format!(
+        "berth-{}-{}",
+        test_name.replace('_', "-"),
+        std::process::id()
+    )
 }
 
 // ---- OCI runtime tests: berth's runc role, or real runc with BERTH_TEST_RUNTIME=runc ----
@@ -309,7 +350,9 @@ pub fn runtime_bin() -> PathBuf {
 
 /// True when the suite runs against the real runc rather than berth.
 pub fn testing_real_runc() -> bool {
-    std::env::var("BERTH_TEST_RUNTIME").map(|v| v == "runc").unwrap_or(false)
+    std::env::var("BERTH_TEST_RUNTIME")
+        .map(|v| v == "runc")
+        .unwrap_or(false)
 }
 
 /// Orphaned container inits are reparented to the nearest subreaper: make that this test
@@ -347,7 +390,10 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(dir: &TestDir) -> Runtime {
         become_subreaper();
-        Runtime { bin: runtime_bin(), root: dir.join("state") }
+        Runtime {
+            bin: runtime_bin(),
+            root: dir.join("state"),
+        }
     }
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(&self.bin);
@@ -364,9 +410,23 @@ impl Runtime {
         let dir = self.root.parent().unwrap_or(Path::new("/tmp")).join("out");
         std::fs::create_dir_all(&dir).unwrap();
         let (po, pe) = (dir.join(format!("{n}.out")), dir.join(format!("{n}.err")));
-        let (fo, fe) = (std::fs::File::create(&po).unwrap(), std::fs::File::create(&pe).unwrap());
-        let status = self.cmd().args(args).stdin(std::process::Stdio::null()).stdout(fo).stderr(fe).status().unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.bin));
-        let out = Output { status, stdout: std::fs::read(&po).unwrap(), stderr: std::fs::read(&pe).unwrap() };
+        let (fo, fe) = (
+            std::fs::File::create(&po).unwrap(),
+            std::fs::File::create(&pe).unwrap(),
+        );
+        let status = self
+            .cmd()
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(fo)
+            .stderr(fe)
+            .status()
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.bin));
+        let out = Output {
+            status,
+            stdout: std::fs::read(&po).unwrap(),
+            stderr: std::fs::read(&pe).unwrap(),
+        };
         let _ = std::fs::remove_file(&po);
         let _ = std::fs::remove_file(&pe);
         out
@@ -374,7 +434,14 @@ impl Runtime {
     /// Like `run`, asserting success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "{:?} {args:?} failed ({:?}): {}{}", self.bin, o.status, stderr(&o), stdout(&o));
+        assert!(
+            o.status.success(),
+            "{:?} {args:?} failed ({:?}): {}{}",
+            self.bin,
+            o.status,
+            stderr(&o),
+            stdout(&o)
+        );
         stdout(&o)
     }
     pub fn state(&self, id: &str) -> serde_json::Value {
@@ -389,7 +456,10 @@ impl Runtime {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        panic!("container {id} never reached status {want}: {}", self.state(id));
+        panic!(
+            "container {id} never reached status {want}: {}",
+            self.state(id)
+        );
     }
 }
 
@@ -402,7 +472,11 @@ pub struct ContainerGuard<'a> {
 
 impl<'a> ContainerGuard<'a> {
     pub fn new(rt: &'a Runtime, id: &str) -> ContainerGuard<'a> {
-        ContainerGuard { rt, id: id.to_string(), pid: 0 }
+        ContainerGuard {
+            rt,
+            id: id.to_string(),
+            pid: 0,
+        }
     }
     /// Record the init pid (from `state`) so the drop can reap it.
     pub fn track(&mut self) -> i32 {
@@ -441,5 +515,9 @@ pub fn container_id(test_name: &str) -> String {
 pub fn mounts_below(root: &Path) -> Vec<String> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let r = root.to_string_lossy().into_owned();
-    info.lines().filter_map(|l| l.split(' ').nth(4)).map(unescape_mountinfo).filter(|p| p == &r || p.starts_with(&format!("{r}/"))).collect()
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mountinfo)
+        .filter(|p| p == &r || p.starts_with(&format!("{r}/")))
+        .collect()
 }

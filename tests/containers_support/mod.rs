@@ -29,7 +29,12 @@ pub fn busybox_tar() -> PathBuf {
         let root = base.join(format!("busybox-root-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         busybox_rootfs(&root);
-        let o = run(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg("."));
+        let o = run(Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."));
         assert!(o.status.success(), "tar: {}", stderr(&o));
         let _ = std::fs::remove_dir_all(&root);
         tar
@@ -70,14 +75,25 @@ impl Engine {
     /// Run and require success; stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert!(o.status.success(), "docker {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\ndaemon log:\n{}", o.status, stdout(&o), stderr(&o), self.log_tail());
+        assert!(
+            o.status.success(),
+            "docker {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\ndaemon log:\n{}",
+            o.status,
+            stdout(&o),
+            stderr(&o),
+            self.log_tail()
+        );
         stdout(&o)
     }
 
     /// Run and require failure; stderr.
     pub fn fails(&self, args: &[&str]) -> (i32, String) {
         let o = self.docker(args);
-        assert!(!o.status.success(), "docker {args:?} should have failed: {}", stdout(&o));
+        assert!(
+            !o.status.success(),
+            "docker {args:?} should have failed: {}",
+            stdout(&o)
+        );
         (o.status.code().unwrap_or(-1), stderr(&o))
     }
 
@@ -85,7 +101,9 @@ impl Engine {
     pub fn with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         use std::io::Write;
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         child.wait_with_output().unwrap()
@@ -97,21 +115,34 @@ impl Engine {
     }
 
     pub fn status(&self, name: &str) -> String {
-        self.ok(&["inspect", "-f", "{{.State.Status}}", name]).trim().to_string()
+        self.ok(&["inspect", "-f", "{{.State.Status}}", name])
+            .trim()
+            .to_string()
     }
 
     /// Poll until `f` holds (10 s).
     pub fn until(&self, what: &str, mut f: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !f() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}\ndaemon log:\n{}", self.log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\ndaemon log:\n{}",
+                self.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn log_tail(&self) -> String {
         let l = self.d.as_ref().map(|d| d.log_text()).unwrap_or_default();
-        l.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        l.lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn exec_root(&self) -> PathBuf {
@@ -122,7 +153,11 @@ impl Engine {
     /// roots.
     pub fn kill9_and_restart(&mut self) {
         let mut d = self.d.take().unwrap();
-        assert!(d.signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).is_some(), "dockerd did not die");
+        assert!(
+            d.signal_and_wait(libc::SIGKILL, Duration::from_secs(10))
+                .is_some(),
+            "dockerd did not die"
+        );
         let _ = std::fs::remove_file(&d.socket);
         drop(d);
         self.d = Some(Dockerd::start(&self.dir, &[]));
@@ -144,7 +179,10 @@ impl Engine {
         if let Ok(rd) = std::fs::read_dir(&shims) {
             for e in rd.flatten() {
                 for f in ["init.pid", "shim.pid"] {
-                    if let Some(pid) = std::fs::read_to_string(e.path().join(f)).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
+                    if let Some(pid) = std::fs::read_to_string(e.path().join(f))
+                        .ok()
+                        .and_then(|s| s.trim().parse::<i32>().ok())
+                    {
                         // SAFETY: kill(2) of a process this test's daemon started.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
                     }
@@ -154,7 +192,10 @@ impl Engine {
                     for ctrl in ctrls.flatten() {
                         let base = ctrl.path().join("docker");
                         if let Ok(rd) = std::fs::read_dir(&base) {
-                            for c in rd.flatten().filter(|c| c.file_name().to_string_lossy().starts_with(&id)) {
+                            for c in rd
+                                .flatten()
+                                .filter(|c| c.file_name().to_string_lossy().starts_with(&id))
+                            {
                                 remove_cgroup_tree(&c.path());
                             }
                         }

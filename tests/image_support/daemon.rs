@@ -35,9 +35,16 @@ impl Daemon {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("daemon.json"), config).unwrap();
         let mut c = Command::new(crate::common::role("dockerd"));
-        c.arg("-H").arg(format!("unix://{}", dir.join("docker.sock").display()));
-        c.arg("--data-root").arg(dir.join("data")).arg("--exec-root").arg(dir.join("exec"));
-        c.arg("--pidfile").arg(dir.join("dockerd.pid")).arg("--config-file").arg(dir.join("daemon.json"));
+        c.arg("-H")
+            .arg(format!("unix://{}", dir.join("docker.sock").display()));
+        c.arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"));
+        c.arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"));
         Self::spawn(Kind::Berth, dir, c)
     }
 
@@ -45,19 +52,42 @@ impl Daemon {
     pub fn peer(dir: &Path) -> Daemon {
         std::fs::create_dir_all(dir).unwrap();
         let mut c = Command::new("dockerd");
-        c.arg("-H").arg(format!("unix://{}", dir.join("docker.sock").display()));
-        c.arg("--data-root").arg(dir.join("data")).arg("--exec-root").arg(dir.join("exec"));
+        c.arg("-H")
+            .arg(format!("unix://{}", dir.join("docker.sock").display()));
+        c.arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"));
         c.arg("--pidfile").arg(dir.join("dockerd.pid"));
-        c.args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--config-file"]).arg(dir.join("daemon.json"));
+        c.args([
+            "--bridge=none",
+            "--iptables=false",
+            "--ip-masq=false",
+            "--config-file",
+        ])
+        .arg(dir.join("daemon.json"));
         std::fs::write(dir.join("daemon.json"), "{}").unwrap();
         Self::spawn(Kind::Peer, dir, c)
     }
 
     fn spawn(kind: Kind, dir: &Path, mut c: Command) -> Daemon {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("daemon.log")).unwrap();
-        c.stdout(Stdio::from(log.try_clone().unwrap())).stderr(Stdio::from(log));
-        let child = c.spawn().unwrap_or_else(|e| panic!("start {kind:?} dockerd: {e}"));
-        let d = Daemon { kind, dir: dir.to_path_buf(), sock: dir.join("docker.sock"), data: dir.join("data"), child: Some(child) };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("daemon.log"))
+            .unwrap();
+        c.stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {kind:?} dockerd: {e}"));
+        let d = Daemon {
+            kind,
+            dir: dir.to_path_buf(),
+            sock: dir.join("docker.sock"),
+            data: dir.join("data"),
+            child: Some(child),
+        };
         d.wait_ready();
         d
     }
@@ -72,7 +102,11 @@ impl Daemon {
                 }
             }
             if Instant::now() > deadline {
-                panic!("{:?} dockerd did not come up:\n{}", self.kind, std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default());
+                panic!(
+                    "{:?} dockerd did not come up:\n{}",
+                    self.kind,
+                    std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -99,14 +133,24 @@ impl Daemon {
     /// Run the CLI, expect success, return stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert!(o.status.success(), "docker {args:?} failed ({:?}):\nstdout: {}\nstderr: {}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "docker {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// Run the CLI, expect failure, return stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert!(!o.status.success(), "docker {args:?} should have failed:\n{}", String::from_utf8_lossy(&o.stdout));
+        assert!(
+            !o.status.success(),
+            "docker {args:?} should have failed:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
@@ -120,7 +164,9 @@ impl Daemon {
 
     /// SIGTERM and wait (up to 20 s, then SIGKILL).
     pub fn stop(&mut self) {
-        let Some(mut c) = self.child.take() else { return };
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
         kill(c.id() as i32, libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

@@ -33,7 +33,11 @@ pub struct Registry {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Registry {
@@ -73,7 +77,11 @@ impl Registry {
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Registry { port, dir: dir.to_path_buf(), child: Some(child) };
+                    return Registry {
+                        port,
+                        dir: dir.to_path_buf(),
+                        child: Some(child),
+                    };
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken: try another
@@ -81,12 +89,18 @@ impl Registry {
                 if Instant::now() > deadline {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("docker-registry did not start:\n{}", std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default());
+                    panic!(
+                        "docker-registry did not start:\n{}",
+                        std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        panic!("docker-registry did not start:\n{}", std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default());
+        panic!(
+            "docker-registry did not start:\n{}",
+            std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+        );
     }
 
     /// `localhost:PORT`: Docker treats it as insecure (plain HTTP).
@@ -109,10 +123,19 @@ impl Drop for Registry {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; (status, headers, body).
-pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -122,7 +145,12 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     let mut r = BufReader::new(s);
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
-    let status: u16 = line.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
     let mut hdrs = Vec::new();
     let mut chunked = false;
     loop {
@@ -133,7 +161,9 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
             break;
         }
         if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("transfer-encoding") && v.trim().eq_ignore_ascii_case("chunked") {
+            if k.eq_ignore_ascii_case("transfer-encoding")
+                && v.trim().eq_ignore_ascii_case("chunked")
+            {
                 chunked = true;
             }
             hdrs.push((k.trim().to_string(), v.trim().to_string()));
@@ -147,7 +177,8 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
         loop {
             line.clear();
             r.read_line(&mut line).unwrap();
-            let n = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            let n = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -162,7 +193,9 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
 }
 
 pub fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    h.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// A token server: checks Basic credentials and issues RS256 JWTs granting what was asked.
@@ -175,7 +208,10 @@ pub struct TokenServer {
 }
 
 fn b64url(data: &[u8]) -> String {
-    berth::image::registry::base64::encode(data).trim_end_matches('=').replace('+', "-").replace('/', "_")
+    berth::image::registry::base64::encode(data)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
 }
 
 impl TokenServer {
@@ -184,22 +220,44 @@ impl TokenServer {
         let key = dir.join("token.key");
         let cert = dir.join("token.crt");
         let o = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth-test-token"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=berth-test-token",
+            ])
             .arg("-keyout")
             .arg(&key)
             .arg("-out")
             .arg(&cert)
             .output()
             .unwrap();
-        assert!(o.status.success(), "openssl req: {}", String::from_utf8_lossy(&o.stderr));
-        let der = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().unwrap().stdout;
+        assert!(
+            o.status.success(),
+            "openssl req: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert)
+            .output()
+            .unwrap()
+            .stdout;
         let x5c = berth::image::registry::base64::encode(&der);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let issued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (stop2, issued2, dir2) = (stop.clone(), issued.clone(), dir.to_path_buf());
-        let want = format!("Basic {}", berth::image::registry::base64::encode(format!("{user}:{pass}").as_bytes()));
+        let want = format!(
+            "Basic {}",
+            berth::image::registry::base64::encode(format!("{user}:{pass}").as_bytes())
+        );
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -245,22 +303,46 @@ impl TokenServer {
                             }
                         }
                     }
-                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs();
                     let n = issued2.fetch_add(1, Ordering::SeqCst);
                     let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
                     let claims = serde_json::json!({"iss": "berth-test-issuer", "sub": "user", "aud": "berth-test-registry", "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("t{n}"), "access": access});
-                    let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+                    let input = format!(
+                        "{}.{}",
+                        b64url(header.to_string().as_bytes()),
+                        b64url(claims.to_string().as_bytes())
+                    );
                     let inf = dir2.join(format!("jwt-{n}.in"));
                     std::fs::write(&inf, &input).unwrap();
-                    let sig = Command::new("openssl").args(["dgst", "-sha256", "-sign"]).arg(dir2.join("token.key")).arg(&inf).output().unwrap().stdout;
+                    let sig = Command::new("openssl")
+                        .args(["dgst", "-sha256", "-sign"])
+                        .arg(dir2.join("token.key"))
+                        .arg(&inf)
+                        .output()
+                        .unwrap()
+                        .stdout;
                     let jwt = format!("{input}.{}", b64url(&sig));
-                    let body = serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300}).to_string();
+                    let body =
+                        serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300})
+                            .to_string();
                     format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
                 };
                 let _ = s.write_all(reply.as_bytes());
             }
         });
-        TokenServer { info: TokenServerInfo { realm: format!("http://127.0.0.1:{port}/token"), cert }, port, stop, thread: Some(thread), issued }
+        TokenServer {
+            info: TokenServerInfo {
+                realm: format!("http://127.0.0.1:{port}/token"),
+                cert,
+            },
+            port,
+            stop,
+            thread: Some(thread),
+            issued,
+        }
     }
 }
 

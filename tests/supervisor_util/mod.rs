@@ -56,20 +56,48 @@ impl Env {
         let t = TestDir::new(name);
         let exec_root = t.join("x");
         let runtime_root = t.join("rt");
-        let runtime = RuntimeConfig { path: runtime_path(), root: runtime_root.clone(), args: vec![] };
-        let real = RuntimeConfig { path: Some(PathBuf::from("/usr/sbin/runc")), root: t.join("rt-runc"), args: vec![] };
-        let guard = ShimGuard { exec_root: exec_root.clone(), runtimes: vec![runtime.clone(), real] };
+        let runtime = RuntimeConfig {
+            path: runtime_path(),
+            root: runtime_root.clone(),
+            args: vec![],
+        };
+        let real = RuntimeConfig {
+            path: Some(PathBuf::from("/usr/sbin/runc")),
+            root: t.join("rt-runc"),
+            args: vec![],
+        };
+        let guard = ShimGuard {
+            exec_root: exec_root.clone(),
+            runtimes: vec![runtime.clone(), real],
+        };
         let sup = Supervisor::new(config(&exec_root, &runtime_root)).unwrap();
-        Env { name: name.to_string(), exec_root, runtime_root, runtime, sup, _guard: guard, t }
+        Env {
+            name: name.to_string(),
+            exec_root,
+            runtime_root,
+            runtime,
+            sup,
+            _guard: guard,
+            t,
+        }
     }
 
     /// Debian's runc, for what berth's runtime does not do yet (see the callers).
     pub fn real_runc(&self) -> RuntimeConfig {
-        RuntimeConfig { path: Some(PathBuf::from("/usr/sbin/runc")), root: self.t.join("rt-runc"), args: vec![] }
+        RuntimeConfig {
+            path: Some(PathBuf::from("/usr/sbin/runc")),
+            root: self.t.join("rt-runc"),
+            args: vec![],
+        }
     }
 
     /// A busybox bundle in its own directory, optionally edited (e.g. terminal: true).
-    pub fn bundle(&self, name: &str, args: &[&str], edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    pub fn bundle(
+        &self,
+        name: &str,
+        args: &[&str],
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
         let dir = self.t.join(format!("bundle-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         test_bundle(&dir, &format!("{}-{name}", self.name), args);
@@ -81,15 +109,31 @@ impl Env {
     }
 
     pub fn opts(&self, id: &str, bundle: &Path) -> CreateOpts {
-        CreateOpts { id: id.into(), bundle: bundle.into(), tty: false, stdin: false, log: None, runtime: None }
+        CreateOpts {
+            id: id.into(),
+            bundle: bundle.into(),
+            tty: false,
+            stdin: false,
+            log: None,
+            runtime: None,
+        }
     }
 
     pub fn log(&self, name: &str) -> LogConfig {
-        LogConfig { path: self.t.join(name), max_size: None, max_file: 1, attrs: Default::default() }
+        LogConfig {
+            path: self.t.join(name),
+            max_size: None,
+            max_file: 1,
+            attrs: Default::default(),
+        }
     }
 
     pub fn shim_pid(&self, id: &str) -> u32 {
-        std::fs::read_to_string(self.exec_root.join("shims").join(id).join("shim.pid")).unwrap().trim().parse().unwrap()
+        std::fs::read_to_string(self.exec_root.join("shims").join(id).join("shim.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     }
 }
 
@@ -108,7 +152,11 @@ pub fn test_bundle(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 pub fn config(exec_root: &Path, runtime_root: &Path) -> Config {
     let mut cfg = Config::new(exec_root);
     cfg.shim_binary = Some(berth_bin());
-    cfg.runtime = RuntimeConfig { path: runtime_path(), root: runtime_root.to_path_buf(), args: vec![] };
+    cfg.runtime = RuntimeConfig {
+        path: runtime_path(),
+        root: runtime_root.to_path_buf(),
+        args: vec![],
+    };
     cfg
 }
 
@@ -121,14 +169,19 @@ pub struct ShimGuard {
 
 impl Drop for ShimGuard {
     fn drop(&mut self) {
-        let Ok(rd) = std::fs::read_dir(self.exec_root.join("shims")) else { return };
+        let Ok(rd) = std::fs::read_dir(self.exec_root.join("shims")) else {
+            return;
+        };
         for e in rd.flatten() {
             let id = e.file_name().to_string_lossy().into_owned();
             for rt in &self.runtimes {
                 let _ = runtime_cmd(rt).args(["kill", "--all", &id, "9"]).output();
             }
             for f in ["init.pid", "shim.pid"] {
-                if let Some(pid) = std::fs::read_to_string(e.path().join(f)).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
+                if let Some(pid) = std::fs::read_to_string(e.path().join(f))
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i32>().ok())
+                {
                     drop(ProcGuard::from_pid(pid));
                 }
             }
@@ -151,10 +204,15 @@ impl Drop for ShimGuard {
 
 /// The cgroupsPath of the bundle a shim directory's config.json names (relative, no leading /).
 fn container_cgroup(shim_dir: &Path) -> Option<String> {
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(shim_dir.join("config.json")).ok()?).ok()?;
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shim_dir.join("config.json")).ok()?).ok()?;
     let bundle = PathBuf::from(cfg["bundle"].as_str()?);
-    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).ok()?).ok()?;
-    let p = spec["linux"]["cgroupsPath"].as_str()?.trim_start_matches('/').to_string();
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).ok()?).ok()?;
+    let p = spec["linux"]["cgroupsPath"]
+        .as_str()?
+        .trim_start_matches('/')
+        .to_string();
     (p.starts_with("berth-") && !p.contains("..")).then_some(p)
 }
 
@@ -171,7 +229,11 @@ pub fn block_on_timeout<T>(secs: u64, f: impl std::future::Future<Output = T>) -
 }
 
 /// Read an attach stream until `pred` holds for (stdout, stderr) or the stream ends.
-pub fn read_until(a: &mut AttachStream, secs: u64, pred: impl Fn(&str, &str) -> bool) -> (String, String, bool) {
+pub fn read_until(
+    a: &mut AttachStream,
+    secs: u64,
+    pred: impl Fn(&str, &str) -> bool,
+) -> (String, String, bool) {
     use smol::io::AsyncReadExt;
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut demux = berth::supervisor::proto::Demux::default();
@@ -182,11 +244,17 @@ pub fn read_until(a: &mut AttachStream, secs: u64, pred: impl Fn(&str, &str) -> 
             return (out, err, false);
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "timed out; stdout so far {out:?}, stderr {err:?}");
-        let n = smol::block_on(smol::future::or(async { Some(a.stream.read(&mut buf).await) }, async {
-            smol::Timer::after(left).await;
-            None
-        }));
+        assert!(
+            !left.is_zero(),
+            "timed out; stdout so far {out:?}, stderr {err:?}"
+        );
+        let n = smol::block_on(smol::future::or(
+            async { Some(a.stream.read(&mut buf).await) },
+            async {
+                smol::Timer::after(left).await;
+                None
+            },
+        ));
         let n = match n {
             Some(Ok(n)) => n,
             Some(Err(e)) => panic!("read attach stream: {e}"),
@@ -201,7 +269,11 @@ pub fn read_until(a: &mut AttachStream, secs: u64, pred: impl Fn(&str, &str) -> 
             demux.push(&buf[..n]);
             while let Some((s, d)) = demux.next_chunk() {
                 let d = String::from_utf8_lossy(&d);
-                if s == 2 { err.push_str(&d) } else { out.push_str(&d) }
+                if s == 2 {
+                    err.push_str(&d)
+                } else {
+                    out.push_str(&d)
+                }
             }
         }
     }
@@ -225,9 +297,13 @@ pub fn log_entries(p: &Path) -> Vec<(String, String)> {
     }
     s.lines()
         .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l:?}: {e}"));
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l:?}: {e}"));
             assert!(v["time"].as_str().unwrap().ends_with('Z'), "{l}");
-            (v["log"].as_str().unwrap_or("").to_string(), v["stream"].as_str().unwrap_or("").to_string())
+            (
+                v["log"].as_str().unwrap_or("").to_string(),
+                v["stream"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect()
 }
@@ -249,5 +325,8 @@ pub fn ppid_sid(pid: u32) -> (u32, u32) {
 
 pub fn proc_status_field(pid: u32, field: &str) -> String {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines().find(|l| l.starts_with(field)).map(|l| l[field.len()..].trim().to_string()).unwrap_or_default()
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .map(|l| l[field.len()..].trim().to_string())
+        .unwrap_or_default()
 }

@@ -8,8 +8,17 @@ use crate::api::client::Query;
 use std::io::{IsTerminal, Read};
 
 const LOGIN_OPTS: &[Opt] = &[
-    val("password", Some('p'), "string", "Password or Personal Access Token (PAT)"),
-    sw("password-stdin", None, "Take the Password or Personal Access Token (PAT) from stdin"),
+    val(
+        "password",
+        Some('p'),
+        "string",
+        "Password or Personal Access Token (PAT)",
+    ),
+    sw(
+        "password-stdin",
+        None,
+        "Take the Password or Personal Access Token (PAT) from stdin",
+    ),
     val("username", Some('u'), "string", "Username"),
 ];
 
@@ -49,7 +58,11 @@ fn prompt(label: &str, echo: bool) -> Result<String, CliError> {
     use std::os::fd::AsFd;
     out(label);
     let stdin = std::io::stdin();
-    let saved = if echo { None } else { crate::runtime::entry::terminal::make_raw(stdin.as_fd()).ok() };
+    let saved = if echo {
+        None
+    } else {
+        crate::runtime::entry::terminal::make_raw(stdin.as_fd()).ok()
+    };
     let mut line = Vec::new();
     let mut b = [0u8; 1];
     loop {
@@ -96,19 +109,35 @@ fn login(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if user.is_empty() && password.is_empty() {
         let stored = cfg.auth(&server);
         if !stored.username.is_empty() && !stored.password.is_empty() {
-            errln(&format!("Authenticating with existing credentials... [Username: {}]", stored.username));
+            errln(&format!(
+                "Authenticating with existing credentials... [Username: {}]",
+                stored.username
+            ));
             errln("\ni Info → To login with a different account, run 'docker logout' followed by 'docker login'\n\n");
             let api = ctx.api()?;
-            match block(api.post::<_, serde_json::Value>("/auth", &Query::new(), Some(&auth_body(&stored)))) {
+            match block(api.post::<_, serde_json::Value>(
+                "/auth",
+                &Query::new(),
+                Some(&auth_body(&stored)),
+            )) {
                 Ok(r) => {
-                    let status = r.get("Status").and_then(|s| s.as_str()).unwrap_or("").to_string();
+                    let status = r
+                        .get("Status")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or("")
+                        .to_string();
                     let mut a = stored.clone();
-                    if let Some(t) = r.get("IdentityToken").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+                    if let Some(t) = r
+                        .get("IdentityToken")
+                        .and_then(|t| t.as_str())
+                        .filter(|t| !t.is_empty())
+                    {
                         a.password.clear();
                         a.identity_token = t.to_string();
                     }
                     cfg.set_auth(&a);
-                    cfg.save().map_err(|e| CliError::msg(format!("Error saving credentials: {e}")))?;
+                    cfg.save()
+                        .map_err(|e| CliError::msg(format!("Error saving credentials: {e}")))?;
                     if !status.is_empty() {
                         outln(&status);
                     }
@@ -122,7 +151,9 @@ fn login(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     }
     if user.is_empty() || password.is_empty() {
         if !std::io::stdin().is_terminal() {
-            return Err(CliError::msg("Error: Cannot perform an interactive login from a non TTY device"));
+            return Err(CliError::msg(
+                "Error: Cannot perform an interactive login from a non TTY device",
+            ));
         }
         if user.is_empty() {
             user = prompt("Username: ", true)?.trim().to_string();
@@ -137,15 +168,25 @@ fn login(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
             }
         }
     }
-    let mut a = Auth { username: user, password, server: server.clone(), identity_token: String::new() };
+    let mut a = Auth {
+        username: user,
+        password,
+        server: server.clone(),
+        identity_token: String::new(),
+    };
     let api = ctx.api()?;
     let r: serde_json::Value = block(api.post("/auth", &Query::new(), Some(&auth_body(&a))))?;
-    if let Some(t) = r.get("IdentityToken").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+    if let Some(t) = r
+        .get("IdentityToken")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    {
         a.password.clear();
         a.identity_token = t.to_string();
     }
     cfg.set_auth(&a);
-    cfg.save().map_err(|e| CliError::msg(format!("Error saving credentials: {e}")))?;
+    cfg.save()
+        .map_err(|e| CliError::msg(format!("Error saving credentials: {e}")))?;
     let status = r.get("Status").and_then(|s| s.as_str()).unwrap_or("");
     if !status.is_empty() {
         outln(status);
@@ -164,7 +205,11 @@ fn logout(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     };
     let mut keys = vec![server.clone()];
     if server != INDEX_SERVER {
-        keys.extend([hostname.clone(), format!("http://{hostname}"), format!("https://{hostname}")]);
+        keys.extend([
+            hostname.clone(),
+            format!("http://{hostname}"),
+            format!("https://{hostname}"),
+        ]);
     }
     outln(&format!("Removing login credentials for {hostname}"));
     let mut cfg = ctx.config()?;
@@ -173,7 +218,8 @@ fn logout(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         changed |= cfg.remove_auth(k);
     }
     if changed {
-        cfg.save().map_err(|e| CliError::msg(format!("WARNING: could not erase credentials: {e}")))?;
+        cfg.save()
+            .map_err(|e| CliError::msg(format!("WARNING: could not erase credentials: {e}")))?;
     }
     Ok(())
 }

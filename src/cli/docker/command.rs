@@ -21,13 +21,42 @@ pub struct Opt {
 
 /// Shorthands for the flag tables.
 pub const fn sw(long: &'static str, short: Option<char>, help: &'static str) -> Opt {
-    Opt { long, short, ty: "", help, default: "" }
+    Opt {
+        long,
+        short,
+        ty: "",
+        help,
+        default: "",
+    }
 }
-pub const fn val(long: &'static str, short: Option<char>, ty: &'static str, help: &'static str) -> Opt {
-    Opt { long, short, ty, help, default: "" }
+pub const fn val(
+    long: &'static str,
+    short: Option<char>,
+    ty: &'static str,
+    help: &'static str,
+) -> Opt {
+    Opt {
+        long,
+        short,
+        ty,
+        help,
+        default: "",
+    }
 }
-pub const fn dflt(long: &'static str, short: Option<char>, ty: &'static str, help: &'static str, default: &'static str) -> Opt {
-    Opt { long, short, ty, help, default }
+pub const fn dflt(
+    long: &'static str,
+    short: Option<char>,
+    ty: &'static str,
+    help: &'static str,
+    default: &'static str,
+) -> Opt {
+    Opt {
+        long,
+        short,
+        ty,
+        help,
+        default,
+    }
 }
 
 impl Opt {
@@ -119,16 +148,26 @@ impl Parsed {
         self.opt(long).unwrap_or_default()
     }
     pub fn opt(&self, long: &str) -> Option<String> {
-        self.flags.iter().rev().find(|(k, _)| k == long).map(|(_, v)| v.clone())
+        self.flags
+            .iter()
+            .rev()
+            .find(|(k, _)| k == long)
+            .map(|(_, v)| v.clone())
     }
     /// Every value of a repeatable option in order (comma-separated lists split as pflag's
     /// `stringSlice` does only for types declared so by the caller).
     pub fn list(&self, long: &str) -> Vec<String> {
-        self.flags.iter().filter(|(k, _)| k == long).map(|(_, v)| v.clone()).collect()
+        self.flags
+            .iter()
+            .filter(|(k, _)| k == long)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
     /// An integer option (already validated at parse time).
     pub fn int(&self, long: &str, default: i64) -> i64 {
-        self.opt(long).and_then(|v| parse_go_int(&v)).unwrap_or(default)
+        self.opt(long)
+            .and_then(|v| parse_go_int(&v))
+            .unwrap_or(default)
     }
 }
 
@@ -168,15 +207,16 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
         Some(b) => (true, b),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, d)
-    } else if let Some(d) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (8, d)
-    } else if let Some(d) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, d)
-    } else {
-        (10, body)
-    };
+    let (radix, digits) =
+        if let Some(d) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, d)
+        } else if let Some(d) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, d)
+        } else if let Some(d) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, d)
+        } else {
+            (10, body)
+        };
     if digits.is_empty() || digits.starts_with('_') {
         return None;
     }
@@ -198,13 +238,17 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if n == 0 {
             return None;
         }
         let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -223,7 +267,11 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
 /// go-units `RAMInBytes`: `512m`, `1g`, `100k`, `1.5GiB`, plain bytes.
 pub fn parse_ram(s: &str) -> Option<i64> {
     let sep = s.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ')?;
-    let (num, sfx) = if s.as_bytes()[sep] == b' ' { (&s[..sep], &s[sep + 1..]) } else { (&s[..=sep], &s[sep + 1..]) };
+    let (num, sfx) = if s.as_bytes()[sep] == b' ' {
+        (&s[..sep], &s[sep + 1..])
+    } else {
+        (&s[..=sep], &s[sep + 1..])
+    };
     let size: f64 = num.parse().ok()?;
     if size < 0.0 {
         return None;
@@ -260,12 +308,20 @@ fn check_value(o: &Opt, v: &str) -> Result<(), String> {
     match o.ty {
         "int" | "int64" => {
             if parse_go_int(v).is_none() {
-                return Err(bad_value(o, v, &format!("strconv.ParseInt: parsing \"{v}\": invalid syntax")));
+                return Err(bad_value(
+                    o,
+                    v,
+                    &format!("strconv.ParseInt: parsing \"{v}\": invalid syntax"),
+                ));
             }
         }
         "uint16" | "uint" | "uint64" => {
             if parse_go_int(v).filter(|n| *n >= 0).is_none() {
-                return Err(bad_value(o, v, &format!("strconv.ParseUint: parsing \"{v}\": invalid syntax")));
+                return Err(bad_value(
+                    o,
+                    v,
+                    &format!("strconv.ParseUint: parsing \"{v}\": invalid syntax"),
+                ));
             }
         }
         "duration" => {
@@ -280,7 +336,11 @@ fn check_value(o: &Opt, v: &str) -> Result<(), String> {
         }
         "decimal" => {
             if v.parse::<f64>().is_err() {
-                return Err(bad_value(o, v, &format!("strconv.ParseFloat: parsing \"{v}\": invalid syntax")));
+                return Err(bad_value(
+                    o,
+                    v,
+                    &format!("strconv.ParseFloat: parsing \"{v}\": invalid syntax"),
+                ));
             }
         }
         _ => {}
@@ -297,12 +357,32 @@ pub enum Outcome {
 /// Parse a command's arguments: pre-pass, typed checks, `--help`, then the positional count.
 /// Flag errors come back as exit 125, count errors as exit 1, both in Docker's words.
 pub fn parse(spec: &Spec, path: &str, argv: &[String]) -> Result<Outcome, CliError> {
-    let flags: Vec<Flag> = spec.opts.iter().map(|o| Flag { long: o.long, short: o.short, value: !o.ty.is_empty() }).collect();
-    let mode = if spec.stop_at_first { Positionals::StopAtFirst } else { Positionals::Interspersed };
+    let flags: Vec<Flag> = spec
+        .opts
+        .iter()
+        .map(|o| Flag {
+            long: o.long,
+            short: o.short,
+            value: !o.ty.is_empty(),
+        })
+        .collect();
+    let mode = if spec.stop_at_first {
+        Positionals::StopAtFirst
+    } else {
+        Positionals::Interspersed
+    };
     let use_line = format!("{path} {}", spec.usage).trim_end().to_string();
-    let flag_err = |e: String| CliError::Status(format!("{e}\n\nUsage:  {use_line}\n\nRun '{path} --help' for more information"), 125);
+    let flag_err = |e: String| {
+        CliError::Status(
+            format!("{e}\n\nUsage:  {use_line}\n\nRun '{path} --help' for more information"),
+            125,
+        )
+    };
     let toks = args::normalize_keep_false(&flags, mode, argv).map_err(|e| flag_err(e.0))?;
-    let mut parsed = Parsed { path: path.to_string(), ..Default::default() };
+    let mut parsed = Parsed {
+        path: path.to_string(),
+        ..Default::default()
+    };
     let mut it = toks.into_iter();
     while let Some(t) = it.next() {
         if t == "--" {
@@ -317,9 +397,15 @@ pub fn parse(spec: &Spec, path: &str, argv: &[String]) -> Result<Outcome, CliErr
             Some(l) => (l, true),
             None => (body, false),
         };
-        let Some(o) = spec.opts.iter().find(|o| o.long == long) else { continue };
+        let Some(o) = spec.opts.iter().find(|o| o.long == long) else {
+            continue;
+        };
         let v = if o.ty.is_empty() {
-            if is_false { "false".to_string() } else { String::new() }
+            if is_false {
+                "false".to_string()
+            } else {
+                String::new()
+            }
         } else {
             it.next().unwrap_or_default()
         };
@@ -339,14 +425,30 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn check_arity(spec: &Spec, path: &str, use_line: &str, n: usize) -> Result<(), CliError> {
-    let tail = |verb: &str| format!("\n\nUsage:  {use_line}\n\n{verb} '{path} --help' for more information");
+    let tail = |verb: &str| {
+        format!("\n\nUsage:  {use_line}\n\n{verb} '{path} --help' for more information")
+    };
     let err = match spec.arity {
         Arity::None if n > 0 => format!("docker: '{path}' accepts no arguments{}", tail("Run")),
-        Arity::Exact(k) if n != k => format!("docker: '{path}' requires {k} {}{}", plural(k), tail("Run")),
-        Arity::Min(k) if n < k => format!("docker: '{path}' requires at least {k} {}{}", plural(k), tail("See")),
+        Arity::Exact(k) if n != k => {
+            format!("docker: '{path}' requires {k} {}{}", plural(k), tail("Run"))
+        }
+        Arity::Min(k) if n < k => format!(
+            "docker: '{path}' requires at least {k} {}{}",
+            plural(k),
+            tail("See")
+        ),
         // Docker 28's own text has "SRun" here; scripts compare whole messages.
-        Arity::Max(k) if n > k => format!("docker: '{path}' requires at most {k} {}{}", plural(k), tail("SRun")),
-        Arity::Range(a, b) if n < a || n > b => format!("docker: '{path}' requires at least {a} and at most {b} {}{}", plural(b), tail("Run")),
+        Arity::Max(k) if n > k => format!(
+            "docker: '{path}' requires at most {k} {}{}",
+            plural(k),
+            tail("SRun")
+        ),
+        Arity::Range(a, b) if n < a || n > b => format!(
+            "docker: '{path}' requires at least {a} and at most {b} {}{}",
+            plural(b),
+            tail("Run")
+        ),
         _ => return Ok(()),
     };
     Err(CliError::Status(err, 1))
@@ -355,7 +457,10 @@ fn check_arity(spec: &Spec, path: &str, use_line: &str, n: usize) -> Result<(), 
 /// The terminal width help text wraps to (stdin's, else 80), as the CLI measures it.
 pub fn help_width() -> usize {
     use std::os::fd::AsFd;
-    crate::runtime::entry::terminal::get_size(std::io::stdin().as_fd()).map(|(_, c)| c as usize).filter(|c| *c > 0).unwrap_or(80)
+    crate::runtime::entry::terminal::get_size(std::io::stdin().as_fd())
+        .map(|(_, c)| c as usize)
+        .filter(|c| *c > 0)
+        .unwrap_or(80)
 }
 
 /// pflag's wrapped flag table.
@@ -431,7 +536,9 @@ fn wrap_n(i: usize, slop: usize, s: &str) -> (&str, &str) {
         cut -= 1;
     }
     let head = &s[..cut];
-    let Some(w) = head.rfind([' ', '\t', '\n']).filter(|w| *w > 0) else { return (s, "") };
+    let Some(w) = head.rfind([' ', '\t', '\n']).filter(|w| *w > 0) else {
+        return (s, "");
+    };
     if let Some(nl) = head.rfind('\n').filter(|nl| *nl > 0 && *nl < w) {
         return (&s[..nl], &s[nl + 1..]);
     }
@@ -440,14 +547,25 @@ fn wrap_n(i: usize, slop: usize, s: &str) -> (&str, &str) {
 
 /// `docker X --help`.
 pub fn help(spec: &Spec, path: &str) -> String {
-    let about = if spec.long.is_empty() { spec.short } else { spec.long };
-    let mut s = format!("Usage:  {}\n\n{about}\n", format!("{path} {}", spec.usage).trim_end());
+    let about = if spec.long.is_empty() {
+        spec.short
+    } else {
+        spec.long
+    };
+    let mut s = format!(
+        "Usage:  {}\n\n{about}\n",
+        format!("{path} {}", spec.usage).trim_end()
+    );
     let paths = spec.paths();
     if paths.len() > 1 {
         let _ = write!(s, "\nAliases:\n  {}\n", paths.join(", "));
     }
     if !spec.opts.is_empty() {
-        let _ = write!(s, "\nOptions:\n{}", flag_usages(spec.opts, help_width() - 1).trim_end());
+        let _ = write!(
+            s,
+            "\nOptions:\n{}",
+            flag_usages(spec.opts, help_width() - 1).trim_end()
+        );
         s.push('\n');
     }
     s
@@ -462,10 +580,30 @@ mod tests {
     }
 
     const PS_OPTS: &[Opt] = &[
-        sw("all", Some('a'), "Show all containers (default shows just running)"),
-        dflt("last", Some('n'), "int", "Show n last created containers (includes all states)", "-1"),
-        val("format", None, "string", "Format output using a custom template"),
-        val("filter", Some('f'), "filter", "Filter output based on conditions provided"),
+        sw(
+            "all",
+            Some('a'),
+            "Show all containers (default shows just running)",
+        ),
+        dflt(
+            "last",
+            Some('n'),
+            "int",
+            "Show n last created containers (includes all states)",
+            "-1",
+        ),
+        val(
+            "format",
+            None,
+            "string",
+            "Format output using a custom template",
+        ),
+        val(
+            "filter",
+            Some('f'),
+            "filter",
+            "Filter output based on conditions provided",
+        ),
     ];
 
     fn spec(arity: Arity) -> Spec {
@@ -486,7 +624,11 @@ mod tests {
     }
 
     fn p(arity: Arity, a: &[&str]) -> Result<Outcome, CliError> {
-        parse(&spec(arity), "docker ps", &a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        parse(
+            &spec(arity),
+            "docker ps",
+            &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     fn status(r: Result<Outcome, CliError>) -> (String, u8) {
@@ -519,9 +661,15 @@ mod tests {
     fn counts_fail_like_cobra() {
         let (m, c) = status(p(Arity::None, &["x"]));
         assert_eq!(c, 1);
-        assert!(m.starts_with("docker: 'docker ps' accepts no arguments\n\nUsage:  docker ps [OPTIONS]\n\nRun "));
-        assert!(status(p(Arity::Min(1), &[])).0.contains("requires at least 1 argument\n\nUsage:  docker ps [OPTIONS]\n\nSee 'docker ps --help'"));
-        assert!(status(p(Arity::Exact(2), &["a"])).0.contains("requires 2 arguments"));
+        assert!(m.starts_with(
+            "docker: 'docker ps' accepts no arguments\n\nUsage:  docker ps [OPTIONS]\n\nRun "
+        ));
+        assert!(status(p(Arity::Min(1), &[])).0.contains(
+            "requires at least 1 argument\n\nUsage:  docker ps [OPTIONS]\n\nSee 'docker ps --help'"
+        ));
+        assert!(status(p(Arity::Exact(2), &["a"]))
+            .0
+            .contains("requires 2 arguments"));
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub fn config_dir(flag: Option<&str>) -> PathBuf {
     if let Some(d) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".docker")
 }
 
@@ -26,7 +28,11 @@ const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn encode_with(data: &[u8], table: &[u8; 64]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -98,7 +104,10 @@ impl Auth {
             m.insert("serveraddress".into(), Value::String(self.server.clone()));
         }
         if !self.identity_token.is_empty() {
-            m.insert("identitytoken".into(), Value::String(self.identity_token.clone()));
+            m.insert(
+                "identitytoken".into(),
+                Value::String(self.identity_token.clone()),
+            );
         }
         base64_url(Value::Object(m).to_string().as_bytes())
     }
@@ -117,7 +126,12 @@ impl ConfigFile {
             Ok(b) if b.iter().all(|c| c.is_ascii_whitespace()) => Map::new(),
             Ok(b) => match serde_json::from_slice::<Value>(&b) {
                 Ok(Value::Object(m)) => m,
-                Ok(_) | Err(_) => return Err(format!("loading config file: {}: invalid JSON", path.display())),
+                Ok(_) | Err(_) => {
+                    return Err(format!(
+                        "loading config file: {}: invalid JSON",
+                        path.display()
+                    ))
+                }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
             Err(e) => return Err(format!("loading config file: {}: {e}", path.display())),
@@ -131,12 +145,23 @@ impl ConfigFile {
 
     /// The stored credentials for `server` (a registry host or Docker Hub's index URL).
     pub fn auth(&self, server: &str) -> Auth {
-        let Some(auths) = self.auths() else { return Auth { server: server.into(), ..Default::default() } };
+        let Some(auths) = self.auths() else {
+            return Auth {
+                server: server.into(),
+                ..Default::default()
+            };
+        };
         let entry = auths.get(server).or_else(|| {
             // Entries may be written as URLs (`https://host/v1/`): match on the host part.
-            auths.iter().find(|(k, _)| host_of(k) == host_of(server)).map(|(_, v)| v)
+            auths
+                .iter()
+                .find(|(k, _)| host_of(k) == host_of(server))
+                .map(|(_, v)| v)
         });
-        let mut a = Auth { server: server.to_string(), ..Default::default() };
+        let mut a = Auth {
+            server: server.to_string(),
+            ..Default::default()
+        };
         if let Some(e) = entry {
             if let Some(enc) = e.get("auth").and_then(Value::as_str) {
                 if let Some(dec) = base64_decode(enc) {
@@ -155,31 +180,46 @@ impl ConfigFile {
     }
 
     pub fn set_auth(&mut self, a: &Auth) {
-        let auths = self.doc.entry("auths").or_insert_with(|| Value::Object(Map::new()));
+        let auths = self
+            .doc
+            .entry("auths")
+            .or_insert_with(|| Value::Object(Map::new()));
         if !auths.is_object() {
             *auths = Value::Object(Map::new());
         }
         if let Some(m) = auths.as_object_mut() {
             let mut e = Map::new();
             if a.identity_token.is_empty() {
-                e.insert("auth".into(), Value::String(base64(format!("{}:{}", a.username, a.password).as_bytes())));
+                e.insert(
+                    "auth".into(),
+                    Value::String(base64(format!("{}:{}", a.username, a.password).as_bytes())),
+                );
             } else {
-                e.insert("identitytoken".into(), Value::String(a.identity_token.clone()));
+                e.insert(
+                    "identitytoken".into(),
+                    Value::String(a.identity_token.clone()),
+                );
             }
             m.insert(a.server.clone(), Value::Object(e));
         }
     }
 
     pub fn remove_auth(&mut self, server: &str) -> bool {
-        self.doc.get_mut("auths").and_then(Value::as_object_mut).and_then(|m| m.remove(server)).is_some()
+        self.doc
+            .get_mut("auths")
+            .and_then(Value::as_object_mut)
+            .and_then(|m| m.remove(server))
+            .is_some()
     }
 
     /// Write the file as the CLI does: tab-indented, through a temp file and a rename.
     pub fn save(&self) -> Result<(), String> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| format!("error saving credentials: mkdir {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("error saving credentials: mkdir {}: {e}", dir.display()))?;
         let text = tab_indent(&Value::Object(self.doc.clone()));
-        crate::base::fs::write_atomic(&self.path, text.as_bytes(), 0o600).map_err(|e| format!("error saving credentials: {e}"))
+        crate::base::fs::write_atomic(&self.path, text.as_bytes(), 0o600)
+            .map_err(|e| format!("error saving credentials: {e}"))
     }
 }
 
@@ -193,7 +233,10 @@ fn tab_indent(v: &Value) -> String {
 
 /// `https://host:5000/v1/` → `host:5000`; a bare host stays as it is.
 pub fn host_of(server: &str) -> &str {
-    let s = server.strip_prefix("https://").or_else(|| server.strip_prefix("http://")).unwrap_or(server);
+    let s = server
+        .strip_prefix("https://")
+        .or_else(|| server.strip_prefix("http://"))
+        .unwrap_or(server);
     s.split('/').next().unwrap_or(s)
 }
 
@@ -223,7 +266,12 @@ mod tests {
         let a = c.auth("127.0.0.1:5000");
         assert_eq!((a.username.as_str(), a.password.as_str()), ("user", "pass"));
         assert_eq!(c.auth("other:1").username, "");
-        c.set_auth(&Auth { username: "u".into(), password: "p".into(), server: "10.0.0.1:5000".into(), ..Default::default() });
+        c.set_auth(&Auth {
+            username: "u".into(),
+            password: "p".into(),
+            server: "10.0.0.1:5000".into(),
+            ..Default::default()
+        });
         c.save().unwrap();
         let text = std::fs::read_to_string(dir.join("config.json")).unwrap();
         assert!(text.contains("\n\t\"auths\": {"), "{text}");
@@ -233,8 +281,17 @@ mod tests {
         let mut c3 = c2;
         assert!(c3.remove_auth("10.0.0.1:5000"));
         assert!(!c3.remove_auth("10.0.0.1:5000"));
-        let hdr = Auth { username: "u".into(), password: "p".into(), server: "s".into(), ..Default::default() }.header();
-        assert_eq!(String::from_utf8(base64_decode(&hdr).unwrap()).unwrap(), r#"{"password":"p","serveraddress":"s","username":"u"}"#);
+        let hdr = Auth {
+            username: "u".into(),
+            password: "p".into(),
+            server: "s".into(),
+            ..Default::default()
+        }
+        .header();
+        assert_eq!(
+            String::from_utf8(base64_decode(&hdr).unwrap()).unwrap(),
+            r#"{"password":"p","serveraddress":"s","username":"u"}"#
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,39 +4,83 @@
 //! attach streams (`run`, `create`, `start`, `attach`, `exec`) live in `run.rs`.
 
 use super::command::{dflt, sw, val, Arity, CliError, Opt, Parsed, Spec};
-use super::format::{self, ellipsis, go_quote, go_time_string, human_size_prec, short_id, TabWriter};
+use super::format::{
+    self, ellipsis, go_quote, go_time_string, human_size_prec, short_id, TabWriter,
+};
 use super::image::spec;
 use super::reference::Reference;
 use super::system::{confirm, TABLE_FORMAT_HELP};
 use super::table;
 use super::template::{Obj, Val};
 use super::{block, errln, out, outln, Ctx};
+use crate::api::client::path_escape;
+use crate::api::client::RequestBody;
 use crate::api::client::{Client, Query};
 use crate::api::stream::{Demux, StdStream};
-use crate::api::client::RequestBody;
-use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::Write;
 
 const PS_OPTS: &[Opt] = &[
-    sw("all", Some('a'), "Show all containers (default shows just running)"),
-    val("filter", Some('f'), "filter", "Filter output based on conditions provided"),
+    sw(
+        "all",
+        Some('a'),
+        "Show all containers (default shows just running)",
+    ),
+    val(
+        "filter",
+        Some('f'),
+        "filter",
+        "Filter output based on conditions provided",
+    ),
     val("format", None, "string", TABLE_FORMAT_HELP),
-    dflt("last", Some('n'), "int", "Show n last created containers (includes all states)", "-1"),
-    sw("latest", Some('l'), "Show the latest created container (includes all states)"),
+    dflt(
+        "last",
+        Some('n'),
+        "int",
+        "Show n last created containers (includes all states)",
+        "-1",
+    ),
+    sw(
+        "latest",
+        Some('l'),
+        "Show the latest created container (includes all states)",
+    ),
     sw("no-trunc", None, "Don't truncate output"),
     sw("quiet", Some('q'), "Only display container IDs"),
     sw("size", Some('s'), "Display total file sizes"),
 ];
 const STOP_OPTS: &[Opt] = &[
-    val("signal", Some('s'), "string", "Signal to send to the container"),
-    val("timeout", Some('t'), "int", "Seconds to wait before killing the container"),
+    val(
+        "signal",
+        Some('s'),
+        "string",
+        "Signal to send to the container",
+    ),
+    val(
+        "timeout",
+        Some('t'),
+        "int",
+        "Seconds to wait before killing the container",
+    ),
 ];
-const KILL_OPTS: &[Opt] = &[val("signal", Some('s'), "string", "Signal to send to the container")];
+const KILL_OPTS: &[Opt] = &[val(
+    "signal",
+    Some('s'),
+    "string",
+    "Signal to send to the container",
+)];
 const RM_OPTS: &[Opt] = &[
-    sw("force", Some('f'), "Force the removal of a running container (uses SIGKILL)"),
+    sw(
+        "force",
+        Some('f'),
+        "Force the removal of a running container (uses SIGKILL)",
+    ),
     sw("link", Some('l'), "Remove the specified link"),
-    sw("volumes", Some('v'), "Remove anonymous volumes associated with the container"),
+    sw(
+        "volumes",
+        Some('v'),
+        "Remove anonymous volumes associated with the container",
+    ),
 ];
 const WAIT_OPTS: &[Opt] = &[];
 const LOGS_OPTS: &[Opt] = &[
@@ -48,52 +92,226 @@ const LOGS_OPTS: &[Opt] = &[
     val("until", None, "string", "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)"),
 ];
 const STATS_OPTS: &[Opt] = &[
-    sw("all", Some('a'), "Show all containers (default shows just running)"),
+    sw(
+        "all",
+        Some('a'),
+        "Show all containers (default shows just running)",
+    ),
     val("format", None, "string", TABLE_FORMAT_HELP),
-    sw("no-stream", None, "Disable streaming stats and only pull the first result"),
+    sw(
+        "no-stream",
+        None,
+        "Disable streaming stats and only pull the first result",
+    ),
     sw("no-trunc", None, "Do not truncate output"),
 ];
 const UPDATE_OPTS: &[Opt] = &[
-    val("blkio-weight", None, "uint16", "Block IO (relative weight), between 10 and 1000, or 0 to disable"),
-    val("cpu-period", None, "int", "Limit CPU CFS (Completely Fair Scheduler) period"),
-    val("cpu-quota", None, "int", "Limit CPU CFS (Completely Fair Scheduler) quota"),
-    val("cpu-rt-period", None, "int", "Limit the CPU real-time period in microseconds"),
-    val("cpu-rt-runtime", None, "int", "Limit the CPU real-time runtime in microseconds"),
-    val("cpu-shares", Some('c'), "int", "CPU shares (relative weight)"),
+    val(
+        "blkio-weight",
+        None,
+        "uint16",
+        "Block IO (relative weight), between 10 and 1000, or 0 to disable",
+    ),
+    val(
+        "cpu-period",
+        None,
+        "int",
+        "Limit CPU CFS (Completely Fair Scheduler) period",
+    ),
+    val(
+        "cpu-quota",
+        None,
+        "int",
+        "Limit CPU CFS (Completely Fair Scheduler) quota",
+    ),
+    val(
+        "cpu-rt-period",
+        None,
+        "int",
+        "Limit the CPU real-time period in microseconds",
+    ),
+    val(
+        "cpu-rt-runtime",
+        None,
+        "int",
+        "Limit the CPU real-time runtime in microseconds",
+    ),
+    val(
+        "cpu-shares",
+        Some('c'),
+        "int",
+        "CPU shares (relative weight)",
+    ),
     val("cpus", None, "decimal", "Number of CPUs"),
-    val("cpuset-cpus", None, "string", "CPUs in which to allow execution (0-3, 0,1)"),
-    val("cpuset-mems", None, "string", "MEMs in which to allow execution (0-3, 0,1)"),
+    val(
+        "cpuset-cpus",
+        None,
+        "string",
+        "CPUs in which to allow execution (0-3, 0,1)",
+    ),
+    val(
+        "cpuset-mems",
+        None,
+        "string",
+        "MEMs in which to allow execution (0-3, 0,1)",
+    ),
     val("memory", Some('m'), "bytes", "Memory limit"),
     val("memory-reservation", None, "bytes", "Memory soft limit"),
-    val("memory-swap", None, "bytes", "Swap limit equal to memory plus swap: -1 to enable unlimited swap"),
-    val("pids-limit", None, "int", "Tune container pids limit (set -1 for unlimited)"),
-    val("restart", None, "string", "Restart policy to apply when a container exits"),
+    val(
+        "memory-swap",
+        None,
+        "bytes",
+        "Swap limit equal to memory plus swap: -1 to enable unlimited swap",
+    ),
+    val(
+        "pids-limit",
+        None,
+        "int",
+        "Tune container pids limit (set -1 for unlimited)",
+    ),
+    val(
+        "restart",
+        None,
+        "string",
+        "Restart policy to apply when a container exits",
+    ),
 ];
-const EXPORT_OPTS: &[Opt] = &[val("output", Some('o'), "string", "Write to a file, instead of STDOUT")];
+const EXPORT_OPTS: &[Opt] = &[val(
+    "output",
+    Some('o'),
+    "string",
+    "Write to a file, instead of STDOUT",
+)];
 const COMMIT_OPTS: &[Opt] = &[
-    val("author", Some('a'), "string", "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
-    val("change", Some('c'), "list", "Apply Dockerfile instruction to the created image"),
+    val(
+        "author",
+        Some('a'),
+        "string",
+        "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")",
+    ),
+    val(
+        "change",
+        Some('c'),
+        "list",
+        "Apply Dockerfile instruction to the created image",
+    ),
     val("message", Some('m'), "string", "Commit message"),
-    dflt("pause", Some('p'), "", "Pause container during commit", "true"),
+    dflt(
+        "pause",
+        Some('p'),
+        "",
+        "Pause container during commit",
+        "true",
+    ),
 ];
 const INSPECT_OPTS: &[Opt] = &[
-    val("format", Some('f'), "string", super::inspect::INSPECT_FORMAT_HELP),
+    val(
+        "format",
+        Some('f'),
+        "string",
+        super::inspect::INSPECT_FORMAT_HELP,
+    ),
     sw("size", Some('s'), "Display total file sizes"),
 ];
 const PRUNE_OPTS: &[Opt] = &[
-    val("filter", None, "filter", "Provide filter values (e.g. \"until=<timestamp>\")"),
+    val(
+        "filter",
+        None,
+        "filter",
+        "Provide filter values (e.g. \"until=<timestamp>\")",
+    ),
     sw("force", Some('f'), "Do not prompt for confirmation"),
 ];
 
 pub const SPECS: &[Spec] = &[
-    spec!("container", "ls", &["list", "ps"], Some("ps"), "[OPTIONS]", "List containers", PS_OPTS, Arity::None, ps),
-    spec!("container", "stop", &[], Some("stop"), "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", STOP_OPTS, Arity::Min(1), stop),
-    spec!("container", "restart", &[], Some("restart"), "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", STOP_OPTS, Arity::Min(1), restart),
-    spec!("container", "kill", &[], Some("kill"), "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", KILL_OPTS, Arity::Min(1), kill),
-    spec!("container", "rm", &["remove"], Some("rm"), "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", RM_OPTS, Arity::Min(1), rm),
-    spec!("container", "pause", &[], Some("pause"), "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", &[], Arity::Min(1), pause),
-    spec!("container", "unpause", &[], Some("unpause"), "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", &[], Arity::Min(1), unpause),
-    spec!("container", "rename", &[], Some("rename"), "CONTAINER NEW_NAME", "Rename a container", &[], Arity::Exact(2), rename),
+    spec!(
+        "container",
+        "ls",
+        &["list", "ps"],
+        Some("ps"),
+        "[OPTIONS]",
+        "List containers",
+        PS_OPTS,
+        Arity::None,
+        ps
+    ),
+    spec!(
+        "container",
+        "stop",
+        &[],
+        Some("stop"),
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Stop one or more running containers",
+        STOP_OPTS,
+        Arity::Min(1),
+        stop
+    ),
+    spec!(
+        "container",
+        "restart",
+        &[],
+        Some("restart"),
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Restart one or more containers",
+        STOP_OPTS,
+        Arity::Min(1),
+        restart
+    ),
+    spec!(
+        "container",
+        "kill",
+        &[],
+        Some("kill"),
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Kill one or more running containers",
+        KILL_OPTS,
+        Arity::Min(1),
+        kill
+    ),
+    spec!(
+        "container",
+        "rm",
+        &["remove"],
+        Some("rm"),
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Remove one or more containers",
+        RM_OPTS,
+        Arity::Min(1),
+        rm
+    ),
+    spec!(
+        "container",
+        "pause",
+        &[],
+        Some("pause"),
+        "CONTAINER [CONTAINER...]",
+        "Pause all processes within one or more containers",
+        &[],
+        Arity::Min(1),
+        pause
+    ),
+    spec!(
+        "container",
+        "unpause",
+        &[],
+        Some("unpause"),
+        "CONTAINER [CONTAINER...]",
+        "Unpause all processes within one or more containers",
+        &[],
+        Arity::Min(1),
+        unpause
+    ),
+    spec!(
+        "container",
+        "rename",
+        &[],
+        Some("rename"),
+        "CONTAINER NEW_NAME",
+        "Rename a container",
+        &[],
+        Arity::Exact(2),
+        rename
+    ),
     spec!(
         "container",
         "wait",
@@ -119,7 +337,17 @@ pub const SPECS: &[Spec] = &[
         run_like: false,
         run: top,
     },
-    spec!("container", "logs", &[], Some("logs"), "[OPTIONS] CONTAINER", "Fetch the logs of a container", LOGS_OPTS, Arity::Exact(1), logs),
+    spec!(
+        "container",
+        "logs",
+        &[],
+        Some("logs"),
+        "[OPTIONS] CONTAINER",
+        "Fetch the logs of a container",
+        LOGS_OPTS,
+        Arity::Exact(1),
+        logs
+    ),
     spec!(
         "container",
         "stats",
@@ -131,8 +359,28 @@ pub const SPECS: &[Spec] = &[
         Arity::Min(0),
         stats
     ),
-    spec!("container", "update", &[], Some("update"), "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers", UPDATE_OPTS, Arity::Min(1), update),
-    spec!("container", "export", &[], Some("export"), "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", EXPORT_OPTS, Arity::Exact(1), export),
+    spec!(
+        "container",
+        "update",
+        &[],
+        Some("update"),
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Update configuration of one or more containers",
+        UPDATE_OPTS,
+        Arity::Min(1),
+        update
+    ),
+    spec!(
+        "container",
+        "export",
+        &[],
+        Some("export"),
+        "[OPTIONS] CONTAINER",
+        "Export a container's filesystem as a tar archive",
+        EXPORT_OPTS,
+        Arity::Exact(1),
+        export
+    ),
     spec!(
         "container",
         "commit",
@@ -177,7 +425,17 @@ pub const SPECS: &[Spec] = &[
         Arity::Min(1),
         container_inspect
     ),
-    spec!("container", "prune", &[], None, "[OPTIONS]", "Remove all stopped containers", PRUNE_OPTS, Arity::None, container_prune),
+    spec!(
+        "container",
+        "prune",
+        &[],
+        None,
+        "[OPTIONS]",
+        "Remove all stopped containers",
+        PRUNE_OPTS,
+        Arity::None,
+        container_prune
+    ),
 ];
 
 fn s_of<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
@@ -222,7 +480,13 @@ pub fn displayable_ports(ports: &[serde_json::Value]) -> String {
         })
         .collect();
     ps.sort();
-    let join = |ip: &str, port: &str| if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
+    let join = |ip: &str, port: &str| {
+        if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        }
+    };
     let mut groups: Vec<(String, u16, u16)> = Vec::new();
     let mut result = Vec::new();
     let mut host_mappings = Vec::new();
@@ -230,7 +494,10 @@ pub fn displayable_ports(ports: &[serde_json::Value]) -> String {
         let mut key = ty.clone();
         if !ip.is_empty() {
             if public != private {
-                host_mappings.push(format!("{}->{private}/{ty}", join(&ip, &public.to_string())));
+                host_mappings.push(format!(
+                    "{}->{private}/{ty}",
+                    join(&ip, &public.to_string())
+                ));
                 continue;
             }
             key = format!("{ip}/{ty}");
@@ -273,9 +540,22 @@ pub fn ps_row(c: &serde_json::Value, trunc: bool, zero_rootfs: bool) -> Val {
     let names: Vec<String> = c
         .get("Names")
         .and_then(|n| n.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str()).map(|s| s.get(1..).unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .map(|s| s.get(1..).unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default();
-    let names = if trunc { names.iter().find(|n| !n.contains('/')).map(|n| vec![n.clone()]).unwrap_or(names) } else { names };
+    let names = if trunc {
+        names
+            .iter()
+            .find(|n| !n.contains('/'))
+            .map(|n| vec![n.clone()])
+            .unwrap_or(names)
+    } else {
+        names
+    };
     let image = s_of(c, "Image");
     let image_id = s_of(c, "ImageID");
     let image_shown = if image.is_empty() {
@@ -298,24 +578,44 @@ pub fn ps_row(c: &serde_json::Value, trunc: bool, zero_rootfs: bool) -> Val {
     let command = s_of(c, "Command");
     let created = i_of(c, "Created");
     let size_rw = i_of(c, "SizeRw");
-    let size_root = if zero_rootfs { 0 } else { i_of(c, "SizeRootFs") };
+    let size_root = if zero_rootfs {
+        0
+    } else {
+        i_of(c, "SizeRootFs")
+    };
     let size = if size_root > 0 {
-        format!("{} (virtual {})", human_size_prec(size_rw as f64, 3), human_size_prec(size_root as f64, 3))
+        format!(
+            "{} (virtual {})",
+            human_size_prec(size_rw as f64, 3),
+            human_size_prec(size_root as f64, 3)
+        )
     } else {
         human_size_prec(size_rw as f64, 3)
     };
     let labels: Vec<(String, String)> = c
         .get("Labels")
         .and_then(|l| l.as_object())
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut joined: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     joined.sort();
-    let mounts = c.get("Mounts").and_then(|m| m.as_array()).cloned().unwrap_or_default();
+    let mounts = c
+        .get("Mounts")
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
     let mount_names: Vec<String> = mounts
         .iter()
         .map(|m| {
-            let n = if s_of(m, "Name").is_empty() { s_of(m, "Source") } else { s_of(m, "Name") };
+            let n = if s_of(m, "Name").is_empty() {
+                s_of(m, "Source")
+            } else {
+                s_of(m, "Name")
+            };
             if trunc {
                 ellipsis(n, 15)
             } else {
@@ -323,17 +623,31 @@ pub fn ps_row(c: &serde_json::Value, trunc: bool, zero_rootfs: bool) -> Val {
             }
         })
         .collect();
-    let local_volumes = mounts.iter().filter(|m| s_of(m, "Driver") == "local").count();
+    let local_volumes = mounts
+        .iter()
+        .filter(|m| s_of(m, "Driver") == "local")
+        .count();
     let networks: Vec<String> = c
         .get("NetworkSettings")
         .and_then(|n| n.get("Networks"))
         .and_then(|n| n.as_object())
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    let ports = c.get("Ports").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+    let ports = c
+        .get("Ports")
+        .and_then(|p| p.as_array())
+        .cloned()
+        .unwrap_or_default();
     Val::Obj(
         Obj::row()
-            .with("Command", go_quote(&if trunc { ellipsis(command, 20) } else { command.to_string() }))
+            .with(
+                "Command",
+                go_quote(&if trunc {
+                    ellipsis(command, 20)
+                } else {
+                    command.to_string()
+                }),
+            )
             .with("CreatedAt", go_time_string(created))
             .with("ID", if trunc { short_id(id) } else { id.to_string() })
             .with("Image", image_shown)
@@ -358,7 +672,11 @@ fn ps(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let quiet = p.bool("quiet");
     let mut format = p.str("format");
     if format.is_empty() {
-        format = if quiet { "table".into() } else { table::choose("", "psFormat", &ctx.config_dir) };
+        format = if quiet {
+            "table".into()
+        } else {
+            table::choose("", "psFormat", &ctx.config_dir)
+        };
     }
     let format = match format.as_str() {
         "table" if quiet => "{{.ID}}".to_string(),
@@ -375,7 +693,9 @@ fn ps(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if limit > 0 {
         q = q.add("limit", limit.to_string());
     }
-    let q = q.flag("size", size && !quiet).opt("filters", &table::filters_json(&p.list("filter"))?);
+    let q = q
+        .flag("size", size && !quiet)
+        .opt("filters", &table::filters_json(&p.list("filter"))?);
     let api = ctx.api()?;
     let list: Vec<serde_json::Value> = block(api.get("/containers/json", &q))?;
     let trunc = !p.bool("no-trunc");
@@ -385,7 +705,11 @@ fn ps(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 }
 
 /// Run `f` for each container named; print each name on success, collect errors (exit 1).
-fn each(ctx: &mut Ctx, names: &[String], mut f: impl FnMut(&mut Client, &str) -> Result<(), crate::api::client::Error>) -> Result<(), CliError> {
+fn each(
+    ctx: &mut Ctx,
+    names: &[String],
+    mut f: impl FnMut(&mut Client, &str) -> Result<(), crate::api::client::Error>,
+) -> Result<(), CliError> {
     let api = ctx.api()?;
     let mut errs = Vec::new();
     for n in names {
@@ -409,8 +733,14 @@ fn stop_query(ctx: &mut Ctx, p: &Parsed) -> Result<Query, CliError> {
     let mut q = Query::new();
     let sig = p.str("signal");
     if !sig.is_empty() {
-        if !ctx.api()?.version_ge("1.42") && block(ctx.api()?.negotiate()).is_ok() && !ctx.api()?.version_ge("1.42") {
-            return Err(CliError::msg(format!("\"signal\" requires API version 1.42, but the Docker daemon API version is {}", ctx.api()?.version())));
+        if !ctx.api()?.version_ge("1.42")
+            && block(ctx.api()?.negotiate()).is_ok()
+            && !ctx.api()?.version_ge("1.42")
+        {
+            return Err(CliError::msg(format!(
+                "\"signal\" requires API version 1.42, but the Docker daemon API version is {}",
+                ctx.api()?.version()
+            )));
         }
         q = q.add("signal", sig);
     }
@@ -422,21 +752,30 @@ fn stop_query(ctx: &mut Ctx, p: &Parsed) -> Result<Query, CliError> {
 
 fn stop(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let q = stop_query(ctx, p)?;
-    each(ctx, &p.args, |api, n| block(api.call("POST", &cpath(n, "/stop"), &q)))
+    each(ctx, &p.args, |api, n| {
+        block(api.call("POST", &cpath(n, "/stop"), &q))
+    })
 }
 
 fn restart(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let q = stop_query(ctx, p)?;
-    each(ctx, &p.args, |api, n| block(api.call("POST", &cpath(n, "/restart"), &q)))
+    each(ctx, &p.args, |api, n| {
+        block(api.call("POST", &cpath(n, "/restart"), &q))
+    })
 }
 
 fn kill(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let q = Query::new().opt("signal", &p.str("signal"));
-    each(ctx, &p.args, |api, n| block(api.call("POST", &cpath(n, "/kill"), &q)))
+    each(ctx, &p.args, |api, n| {
+        block(api.call("POST", &cpath(n, "/kill"), &q))
+    })
 }
 
 fn rm(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
-    let q = Query::new().flag("v", p.bool("volumes")).flag("link", p.bool("link")).flag("force", p.bool("force"));
+    let q = Query::new()
+        .flag("v", p.bool("volumes"))
+        .flag("link", p.bool("link"))
+        .flag("force", p.bool("force"));
     let force = p.bool("force");
     let api = ctx.api()?;
     let mut errs = Vec::new();
@@ -461,23 +800,35 @@ fn rm(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 }
 
 fn pause(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
-    each(ctx, &p.args, |api, n| block(api.call("POST", &cpath(n, "/pause"), &Query::new())))
+    each(ctx, &p.args, |api, n| {
+        block(api.call("POST", &cpath(n, "/pause"), &Query::new()))
+    })
 }
 
 fn unpause(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
-    each(ctx, &p.args, |api, n| block(api.call("POST", &cpath(n, "/unpause"), &Query::new())))
+    each(ctx, &p.args, |api, n| {
+        block(api.call("POST", &cpath(n, "/unpause"), &Query::new()))
+    })
 }
 
 fn rename(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let old = p.args[0].trim();
     let new = p.args[1].trim();
     if old.is_empty() || new.is_empty() {
-        return Err(CliError::msg("Error: Neither old nor new names may be empty"));
+        return Err(CliError::msg(
+            "Error: Neither old nor new names may be empty",
+        ));
     }
     let api = ctx.api()?;
-    if let Err(e) = block(api.call("POST", &cpath(old, "/rename"), &Query::new().add("name", new))) {
+    if let Err(e) = block(api.call(
+        "POST",
+        &cpath(old, "/rename"),
+        &Query::new().add("name", new),
+    )) {
         errln(&e.to_string());
-        return Err(CliError::msg(format!("Error: failed to rename container named {old}")));
+        return Err(CliError::msg(format!(
+            "Error: failed to rename container named {old}"
+        )));
     }
     Ok(())
 }
@@ -488,7 +839,12 @@ fn wait(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     for n in &p.args {
         match block(api.post::<(), serde_json::Value>(&cpath(n, "/wait"), &Query::new(), None)) {
             Ok(r) => {
-                if let Some(msg) = r.get("Error").and_then(|e| e.get("Message")).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
+                if let Some(msg) = r
+                    .get("Error")
+                    .and_then(|e| e.get("Message"))
+                    .and_then(|m| m.as_str())
+                    .filter(|m| !m.is_empty())
+                {
                     errs.push(msg.to_string());
                     continue;
                 }
@@ -508,12 +864,32 @@ fn top(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let q = Query::new().opt("ps_args", &p.args[1..].join(" "));
     let api = ctx.api()?;
     let r: serde_json::Value = block(api.get(&cpath(&p.args[0], "/top"), &q))?;
-    let titles: Vec<String> = r.get("Titles").and_then(|t| t.as_array()).map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect()).unwrap_or_default();
+    let titles: Vec<String> = r
+        .get("Titles")
+        .and_then(|t| t.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut tw = TabWriter::new(20, 3);
     tw.write(&titles.join("\t"));
     tw.write("\n");
-    for proc_ in r.get("Processes").and_then(|t| t.as_array()).cloned().unwrap_or_default() {
-        let cols: Vec<String> = proc_.as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect()).unwrap_or_default();
+    for proc_ in r
+        .get("Processes")
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default()
+    {
+        let cols: Vec<String> = proc_
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
         tw.write(&cols.join("\t"));
         tw.write("\n");
     }
@@ -524,17 +900,26 @@ fn top(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 /// Whether the container was made with a TTY (its output is then not multiplexed).
 pub fn has_tty(api: &mut Client, id: &str) -> Result<bool, crate::api::client::Error> {
     let v: serde_json::Value = block(api.get(&cpath(id, "/json"), &Query::new()))?;
-    Ok(v.get("Config").and_then(|c| c.get("Tty")).and_then(|t| t.as_bool()).unwrap_or(false))
+    Ok(v.get("Config")
+        .and_then(|c| c.get("Tty"))
+        .and_then(|t| t.as_bool())
+        .unwrap_or(false))
 }
 
 /// Copy a response body to stdout/stderr, demultiplexing unless `tty`.
-pub async fn copy_output<R: smol::io::AsyncRead + Unpin>(body: &mut R, tty: bool) -> Result<(), CliError> {
+pub async fn copy_output<R: smol::io::AsyncRead + Unpin>(
+    body: &mut R,
+    tty: bool,
+) -> Result<(), CliError> {
     let mut buf = vec![0u8; 32 * 1024];
     let mut demux = Demux::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     loop {
-        let n = body.read(&mut buf).await.map_err(|e| CliError::msg(e.to_string()))?;
+        let n = body
+            .read(&mut buf)
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
         if n == 0 {
             return Ok(());
         }
@@ -550,7 +935,9 @@ pub async fn copy_output<R: smol::io::AsyncRead + Unpin>(body: &mut R, tty: bool
                 StdStream::Stderr => {
                     let _ = stderr.lock().write_all(&data);
                 }
-                StdStream::SystemErr => return Err(CliError::msg(String::from_utf8_lossy(&data).into_owned())),
+                StdStream::SystemErr => {
+                    return Err(CliError::msg(String::from_utf8_lossy(&data).into_owned()))
+                }
                 _ => {
                     let mut o = stdout.lock();
                     let _ = o.write_all(&data);
@@ -573,11 +960,20 @@ fn logs(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         .opt("until", &super::system::timestamp(&p.str("until"))?)
         .flag("timestamps", p.bool("timestamps"))
         .flag("follow", p.bool("follow"))
-        .add("tail", if tail.is_empty() { "all".to_string() } else { tail })
+        .add(
+            "tail",
+            if tail.is_empty() {
+                "all".to_string()
+            } else {
+                tail
+            },
+        )
         .flag("details", p.bool("details"));
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("GET", &cpath(id, "/logs"), &q, &[], RequestBody::Empty).await?;
+        let mut resp = api
+            .send("GET", &cpath(id, "/logs"), &q, &[], RequestBody::Empty)
+            .await?;
         copy_output(&mut resp.body, tty).await
     })
 }
@@ -600,22 +996,44 @@ fn stats_entry(container: &str, v: &serde_json::Value) -> StatsEntry {
     let u = |x: Option<&serde_json::Value>| x.and_then(|n| n.as_u64()).unwrap_or(0);
     let cpu = v.get("cpu_stats");
     let pre = v.get("precpu_stats");
-    let total = u(cpu.and_then(|c| c.get("cpu_usage")).and_then(|c| c.get("total_usage")));
-    let pre_total = u(pre.and_then(|c| c.get("cpu_usage")).and_then(|c| c.get("total_usage")));
+    let total = u(cpu
+        .and_then(|c| c.get("cpu_usage"))
+        .and_then(|c| c.get("total_usage")));
+    let pre_total = u(pre
+        .and_then(|c| c.get("cpu_usage"))
+        .and_then(|c| c.get("total_usage")));
     let system = u(cpu.and_then(|c| c.get("system_cpu_usage")));
     let pre_system = u(pre.and_then(|c| c.get("system_cpu_usage")));
     let mut online = u(cpu.and_then(|c| c.get("online_cpus"))) as f64;
     if online == 0.0 {
-        online = cpu.and_then(|c| c.get("cpu_usage")).and_then(|c| c.get("percpu_usage")).and_then(|a| a.as_array()).map(|a| a.len()).unwrap_or(0) as f64;
+        online = cpu
+            .and_then(|c| c.get("cpu_usage"))
+            .and_then(|c| c.get("percpu_usage"))
+            .and_then(|a| a.as_array())
+            .map(|a| a.len())
+            .unwrap_or(0) as f64;
     }
-    let (cd, sd) = (total as f64 - pre_total as f64, system as f64 - pre_system as f64);
-    let cpu_perc = if sd > 0.0 && cd > 0.0 { cd / sd * online * 100.0 } else { 0.0 };
+    let (cd, sd) = (
+        total as f64 - pre_total as f64,
+        system as f64 - pre_system as f64,
+    );
+    let cpu_perc = if sd > 0.0 && cd > 0.0 {
+        cd / sd * online * 100.0
+    } else {
+        0.0
+    };
     let mem = v.get("memory_stats");
     let usage = u(mem.and_then(|m| m.get("usage")));
     let st = mem.and_then(|m| m.get("stats"));
-    let used = match st.and_then(|s| s.get("total_inactive_file")).and_then(|x| x.as_u64()) {
+    let used = match st
+        .and_then(|s| s.get("total_inactive_file"))
+        .and_then(|x| x.as_u64())
+    {
         Some(x) if x < usage => (usage - x) as f64,
-        _ => match st.and_then(|s| s.get("inactive_file")).and_then(|x| x.as_u64()) {
+        _ => match st
+            .and_then(|s| s.get("inactive_file"))
+            .and_then(|x| x.as_u64())
+        {
             Some(x) if x < usage => (usage - x) as f64,
             _ => usage as f64,
         },
@@ -629,7 +1047,11 @@ fn stats_entry(container: &str, v: &serde_json::Value) -> StatsEntry {
         }
     }
     let (mut br, mut bw) = (0.0, 0.0);
-    if let Some(list) = v.get("blkio_stats").and_then(|b| b.get("io_service_bytes_recursive")).and_then(|a| a.as_array()) {
+    if let Some(list) = v
+        .get("blkio_stats")
+        .and_then(|b| b.get("io_service_bytes_recursive"))
+        .and_then(|a| a.as_array())
+    {
         for e in list {
             match s_of(e, "op").chars().next() {
                 Some('r' | 'R') => br += u(e.get("value")) as f64,
@@ -644,7 +1066,11 @@ fn stats_entry(container: &str, v: &serde_json::Value) -> StatsEntry {
         cpu: cpu_perc,
         mem: used,
         mem_limit: limit,
-        mem_perc: if limit != 0.0 { used / limit * 100.0 } else { 0.0 },
+        mem_perc: if limit != 0.0 {
+            used / limit * 100.0
+        } else {
+            0.0
+        },
         net_rx: rx,
         net_tx: tx,
         blk_r: br,
@@ -664,17 +1090,42 @@ impl StatsEntry {
 }
 
 fn stats_row(container: &str, e: &StatsEntry, trunc: bool) -> Val {
-    let mem_usage = format!("{} / {}", format::bytes_size(e.mem), format::bytes_size(e.mem_limit));
+    let mem_usage = format!(
+        "{} / {}",
+        format::bytes_size(e.mem),
+        format::bytes_size(e.mem_limit)
+    );
     Val::Obj(
         Obj::row()
-            .with("BlockIO", format!("{} / {}", human_size_prec(e.blk_r, 3), human_size_prec(e.blk_w, 3)))
+            .with(
+                "BlockIO",
+                format!(
+                    "{} / {}",
+                    human_size_prec(e.blk_r, 3),
+                    human_size_prec(e.blk_w, 3)
+                ),
+            )
             .with("CPUPerc", format!("{:.2}%", e.cpu))
             .with("Container", container)
             .with("ID", if trunc { short_id(&e.id) } else { e.id.clone() })
             .with("MemPerc", format!("{:.2}%", e.mem_perc))
             .with("MemUsage", mem_usage)
-            .with("Name", if e.name.is_empty() { "--".to_string() } else { e.name.clone() })
-            .with("NetIO", format!("{} / {}", human_size_prec(e.net_rx, 3), human_size_prec(e.net_tx, 3)))
+            .with(
+                "Name",
+                if e.name.is_empty() {
+                    "--".to_string()
+                } else {
+                    e.name.clone()
+                },
+            )
+            .with(
+                "NetIO",
+                format!(
+                    "{} / {}",
+                    human_size_prec(e.net_rx, 3),
+                    human_size_prec(e.net_tx, 3)
+                ),
+            )
             .with("PIDs", e.pids.to_string()),
     )
 }
@@ -702,13 +1153,16 @@ fn stats(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         let targets: Vec<String> = if named {
             p.args.clone()
         } else {
-            let list: Vec<serde_json::Value> = block(api.get("/containers/json", &Query::new().flag("all", p.bool("all"))))?;
+            let list: Vec<serde_json::Value> =
+                block(api.get("/containers/json", &Query::new().flag("all", p.bool("all"))))?;
             list.iter().map(|c| s_of(c, "Id").to_string()).collect()
         };
         let mut rows = Vec::new();
         let mut errs = Vec::new();
         for t in &targets {
-            match block(api.get::<serde_json::Value>(&cpath(t, "/stats"), &Query::new().add("stream", "0"))) {
+            match block(
+                api.get::<serde_json::Value>(&cpath(t, "/stats"), &Query::new().add("stream", "0")),
+            ) {
                 Ok(v) => rows.push(stats_row(t, &stats_entry(t, &v), trunc)),
                 Err(e) => errs.push(e.to_string()),
             }
@@ -729,9 +1183,10 @@ fn stats(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 fn update(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let mut body = serde_json::Map::new();
     let int = |k: &str| p.int(k, 0);
-    let set = |body: &mut serde_json::Map<String, serde_json::Value>, key: &str, v: serde_json::Value| {
-        body.insert(key.into(), v);
-    };
+    let set =
+        |body: &mut serde_json::Map<String, serde_json::Value>, key: &str, v: serde_json::Value| {
+            body.insert(key.into(), v);
+        };
     if p.has("blkio-weight") {
         set(&mut body, "BlkioWeight", int("blkio-weight").into());
     }
@@ -756,26 +1211,41 @@ fn update(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
             set(&mut body, key, p.str(flag).into());
         }
     }
-    for (flag, key) in [("memory", "Memory"), ("memory-reservation", "MemoryReservation"), ("memory-swap", "MemorySwap")] {
+    for (flag, key) in [
+        ("memory", "Memory"),
+        ("memory-reservation", "MemoryReservation"),
+        ("memory-swap", "MemorySwap"),
+    ] {
         if p.has(flag) {
             let v = p.str(flag);
-            let n = if flag == "memory-swap" && v == "-1" { -1 } else { super::command::parse_ram(&v).unwrap_or(0) };
+            let n = if flag == "memory-swap" && v == "-1" {
+                -1
+            } else {
+                super::command::parse_ram(&v).unwrap_or(0)
+            };
             set(&mut body, key, n.into());
         }
     }
     if p.has("restart") {
-        let rp = super::run::restart_policy(&p.str("restart")).map_err(|e| CliError::Status(e, 125))?;
+        let rp =
+            super::run::restart_policy(&p.str("restart")).map_err(|e| CliError::Status(e, 125))?;
         set(&mut body, "RestartPolicy", rp);
     }
     if body.is_empty() {
-        return Err(CliError::msg("you must provide one or more flags when using this command"));
+        return Err(CliError::msg(
+            "you must provide one or more flags when using this command",
+        ));
     }
     let body = serde_json::Value::Object(body);
     let api = ctx.api()?;
     let mut errs = Vec::new();
     let mut warnings = Vec::new();
     for n in &p.args {
-        match block(api.post::<_, serde_json::Value>(&cpath(n, "/update"), &Query::new(), Some(&body))) {
+        match block(api.post::<_, serde_json::Value>(
+            &cpath(n, "/update"),
+            &Query::new(),
+            Some(&body),
+        )) {
             Ok(r) => {
                 if let Some(w) = r.get("Warnings").and_then(|w| w.as_array()) {
                     warnings.extend(w.iter().filter_map(|x| x.as_str().map(String::from)));
@@ -799,17 +1269,26 @@ fn update(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 pub fn body_to_output(ctx: &mut Ctx, path: &str, output: &str) -> Result<(), CliError> {
     use std::io::IsTerminal;
     if output.is_empty() && std::io::stdout().is_terminal() {
-        return Err(CliError::msg("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+        return Err(CliError::msg(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+        ));
     }
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("GET", path, &Query::new(), &[], RequestBody::Empty).await?;
+        let mut resp = api
+            .send("GET", path, &Query::new(), &[], RequestBody::Empty)
+            .await?;
         if output.is_empty() {
             return copy_to_stdout(&mut resp.body).await;
         }
         let target = std::path::PathBuf::from(output);
         let tmp = crate::base::fs::temp_sibling(&target);
-        let f = std::fs::File::create(&tmp).map_err(|e| CliError::msg(format!("failed to export container: {}", format::io_msg(&e))))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| {
+            CliError::msg(format!(
+                "failed to export container: {}",
+                format::io_msg(&e)
+            ))
+        })?;
         let mut w = smol::Unblock::new(f);
         let r = smol::io::copy(&mut resp.body, &mut w).await;
         let r2 = w.flush().await;
@@ -818,7 +1297,12 @@ pub fn body_to_output(ctx: &mut Ctx, path: &str, output: &str) -> Result<(), Cli
             let _ = std::fs::remove_file(&tmp);
             return Err(CliError::msg(e.to_string()));
         }
-        std::fs::rename(&tmp, &target).map_err(|e| CliError::msg(format!("failed to export container: {}", format::io_msg(&e))))?;
+        std::fs::rename(&tmp, &target).map_err(|e| {
+            CliError::msg(format!(
+                "failed to export container: {}",
+                format::io_msg(&e)
+            ))
+        })?;
         Ok(())
     })
 }
@@ -830,7 +1314,14 @@ pub async fn copy_to_stdout<R: smol::io::AsyncRead + Unpin>(body: &mut R) -> Res
     let r = r.and(w.flush().await);
     match r {
         Ok(()) => Ok(()),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::WriteZero) => Err(CliError::code(141)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::WriteZero
+            ) =>
+        {
+            Err(CliError::code(141))
+        }
         Err(e) => Err(CliError::msg(e.to_string())),
     }
 }
@@ -844,11 +1335,17 @@ fn commit(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if let Some(r) = p.args.get(1) {
         let r = Reference::parse(r).map_err(CliError::msg)?;
         if r.digest.is_some() {
-            return Err(CliError::msg("refusing to create a tag with a digest reference"));
+            return Err(CliError::msg(
+                "refusing to create a tag with a digest reference",
+            ));
         }
-        q = q.add("repo", r.familiar_name()).add("tag", r.tag.clone().unwrap_or_default());
+        q = q
+            .add("repo", r.familiar_name())
+            .add("tag", r.tag.clone().unwrap_or_default());
     }
-    q = q.opt("comment", &p.str("message")).opt("author", &p.str("author"));
+    q = q
+        .opt("comment", &p.str("message"))
+        .opt("author", &p.str("author"));
     for c in p.list("change") {
         q = q.add("changes", c);
     }
@@ -862,10 +1359,19 @@ fn commit(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 fn port(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let api = ctx.api()?;
     let v: serde_json::Value = block(api.get(&cpath(&p.args[0], "/json"), &Query::new()))?;
-    let ports = v.get("NetworkSettings").and_then(|n| n.get("Ports")).and_then(|p| p.as_object()).cloned().unwrap_or_default();
+    let ports = v
+        .get("NetworkSettings")
+        .and_then(|n| n.get("Ports"))
+        .and_then(|p| p.as_object())
+        .cloned()
+        .unwrap_or_default();
     let frontend = |b: &serde_json::Value| {
         let ip = s_of(b, "HostIp");
-        let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+        let ip = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
         format!("{ip}:{}", s_of(b, "HostPort"))
     };
     let mut lines = Vec::new();
@@ -873,11 +1379,21 @@ fn port(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         let (port, proto) = want.split_once('/').unwrap_or((want.as_str(), ""));
         let proto = if proto.is_empty() { "tcp" } else { proto };
         if port.parse::<u16>().is_err() {
-            return Err(CliError::msg(format!("Error: invalid port ({port}): strconv.ParseUint: parsing {}: invalid syntax", go_quote(port))));
+            return Err(CliError::msg(format!(
+                "Error: invalid port ({port}): strconv.ParseUint: parsing {}: invalid syntax",
+                go_quote(port)
+            )));
         }
-        let bindings = ports.get(&format!("{port}/{proto}")).and_then(|b| b.as_array()).cloned().unwrap_or_default();
+        let bindings = ports
+            .get(&format!("{port}/{proto}"))
+            .and_then(|b| b.as_array())
+            .cloned()
+            .unwrap_or_default();
         if bindings.is_empty() {
-            return Err(CliError::msg(format!("Error: No public port '{want}' published for {}", p.args[0])));
+            return Err(CliError::msg(format!(
+                "Error: No public port '{want}' published for {}",
+                p.args[0]
+            )));
         }
         lines.extend(bindings.iter().map(frontend));
     } else {
@@ -905,7 +1421,10 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
                 let n1 = x.iter().take_while(|c| c.is_ascii_digit()).count();
                 let n2 = y.iter().take_while(|c| c.is_ascii_digit()).count();
-                let (s1, s2) = (std::str::from_utf8(&x[..n1]).unwrap_or("0"), std::str::from_utf8(&y[..n2]).unwrap_or("0"));
+                let (s1, s2) = (
+                    std::str::from_utf8(&x[..n1]).unwrap_or("0"),
+                    std::str::from_utf8(&y[..n2]).unwrap_or("0"),
+                );
                 let (v1, v2) = (s1.trim_start_matches('0'), s2.trim_start_matches('0'));
                 let o = v1.len().cmp(&v2.len()).then(v1.cmp(v2));
                 if o != std::cmp::Ordering::Equal {
@@ -927,7 +1446,8 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn diff(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let api = ctx.api()?;
-    let changes: Option<Vec<serde_json::Value>> = block(api.get(&cpath(&p.args[0], "/changes"), &Query::new()))?;
+    let changes: Option<Vec<serde_json::Value>> =
+        block(api.get(&cpath(&p.args[0], "/changes"), &Query::new()))?;
     for c in changes.unwrap_or_default() {
         let kind = match i_of(&c, "Kind") {
             0 => "C",
@@ -942,18 +1462,28 @@ fn diff(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 fn container_inspect(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let size = p.bool("size");
     let api = ctx.api()?;
-    super::inspect::run_inspect(&p.str("format"), &p.args, |r| block(api.get_raw(&cpath(r, "/json"), &Query::new().flag("size", size))).map_err(|e| e.to_string()))
+    super::inspect::run_inspect(&p.str("format"), &p.args, |r| {
+        block(api.get_raw(&cpath(r, "/json"), &Query::new().flag("size", size)))
+            .map_err(|e| e.to_string())
+    })
 }
 
 fn container_prune(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
-    if !p.bool("force") && !confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") {
+    if !p.bool("force")
+        && !confirm(
+            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
+        )
+    {
         return Ok(());
     }
     let r = super::system::prune_containers(ctx, &table::filters_json(&p.list("filter"))?)?;
     if !r.text.is_empty() {
         outln(&r.text);
     }
-    outln(&format!("Total reclaimed space: {}", format::human_size(r.space as f64)));
+    outln(&format!(
+        "Total reclaimed space: {}",
+        format::human_size(r.space as f64)
+    ));
     Ok(())
 }
 
@@ -969,7 +1499,10 @@ mod tests {
                 {"IP":"0.0.0.0","PrivatePort":9000,"PublicPort":9000,"Type":"tcp"}]"#,
         )
         .unwrap();
-        assert_eq!(displayable_ports(&ports), "53/udp, 80-82/tcp, 0.0.0.0:9000->9000/tcp, 0.0.0.0:8443->443/tcp");
+        assert_eq!(
+            displayable_ports(&ports),
+            "53/udp, 80-82/tcp, 0.0.0.0:9000->9000/tcp, 0.0.0.0:8443->443/tcp"
+        );
     }
 
     #[test]
@@ -982,8 +1515,14 @@ mod tests {
         .unwrap();
         let row = ps_row(&c, true, false);
         let t = super::super::template::Template::parse("{{.ID}}|{{.Names}}|{{.Image}}|{{.Command}}|{{.Labels}}|{{.Label \"b\"}}|{{.Networks}}|{{.Size}}").unwrap();
-        assert_eq!(t.execute(&row).unwrap(), "180d83f25f9a|j1|small:peer|\"sleep 1000000000000…\"|a=1,b=2|2|bridge|0B");
-        let j = super::super::template::Template::parse("{{json .}}").unwrap().execute(&row).unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            "180d83f25f9a|j1|small:peer|\"sleep 1000000000000…\"|a=1,b=2|2|bridge|0B"
+        );
+        let j = super::super::template::Template::parse("{{json .}}")
+            .unwrap()
+            .execute(&row)
+            .unwrap();
         assert!(j.starts_with("{\"Command\":\"\\\"sleep 1000000000000…\\\"\",\"CreatedAt\":\"1970-01-01 00:00:00 +0000 UTC\",\"ID\":\"180d83f25f9a\""), "{j}");
         assert!(!j.contains("\"Label\""));
     }
@@ -1000,7 +1539,13 @@ mod tests {
         .unwrap();
         let e = stats_entry("web", &v);
         let row = stats_row("web", &e, true);
-        let t = super::super::template::Template::parse("{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}").unwrap();
-        assert_eq!(t.execute(&row).unwrap(), "web 20.00% 512KiB / 4MiB 12.50% 1kB / 2kB 4.1kB / 8.19kB 3");
+        let t = super::super::template::Template::parse(
+            "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            "web 20.00% 512KiB / 4MiB 12.50% 1kB / 2kB 4.1kB / 8.19kB 3"
+        );
     }
 }

@@ -8,9 +8,9 @@ use super::command::{sw, Arity, CliError, Opt, Parsed, Spec};
 use super::config::base64_decode;
 use super::format::{human_size_prec, io_msg};
 use super::{block, errln, Ctx};
+use crate::api::client::path_escape;
 use crate::api::client::Query;
 use crate::api::client::RequestBody;
-use crate::api::client::path_escape;
 use smol::io::AsyncWriteExt;
 use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
@@ -70,8 +70,18 @@ fn stat_path(ctx: &mut Ctx, container: &str, path: &str) -> Result<PathStat, Cli
     let api = ctx.api()?;
     let p = format!("/containers/{}/archive", path_escape(container));
     block(async {
-        let resp = api.send("HEAD", &p, &Query::new().add("path", path), &[], RequestBody::Empty).await?;
-        Ok::<PathStat, CliError>(decode_stat(resp.headers.get("X-Docker-Container-Path-Stat")).unwrap_or_default())
+        let resp = api
+            .send(
+                "HEAD",
+                &p,
+                &Query::new().add("path", path),
+                &[],
+                RequestBody::Empty,
+            )
+            .await?;
+        Ok::<PathStat, CliError>(
+            decode_stat(resp.headers.get("X-Docker-Container-Path-Stat")).unwrap_or_default(),
+        )
     })
 }
 
@@ -80,7 +90,9 @@ fn resolve_local(p: &str) -> String {
     let abs = if p.starts_with('/') {
         PathBuf::from(p)
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| PathBuf::from(p))
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| PathBuf::from(p))
     };
     let mut clean = PathBuf::from("/");
     for c in abs.components() {
@@ -106,7 +118,11 @@ fn base_name(p: &str) -> String {
     if p.ends_with("/.") {
         return ".".into();
     }
-    p.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string()
+    p.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn parent_dir(p: &str) -> String {
@@ -121,7 +137,10 @@ fn parent_dir(p: &str) -> String {
 /// An entry name with its first component `from` replaced by `to` (`to` empty: dropped). With
 /// `from` = `.` (a `SRC/.` archive, entries `./x`) every entry is placed under `to`.
 fn rebase(name: &Path, from: &str, to: &str) -> Option<PathBuf> {
-    let mut comps = name.components().filter(|c| !matches!(c, Component::CurDir)).peekable();
+    let mut comps = name
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .peekable();
     let mut out = PathBuf::new();
     if from == "." {
         if !to.is_empty() {
@@ -136,7 +155,9 @@ fn rebase(name: &Path, from: &str, to: &str) -> Option<PathBuf> {
         return Some(out);
     }
     match comps.next() {
-        Some(Component::Normal(first)) if !from.is_empty() && first == std::ffi::OsStr::new(from) => {
+        Some(Component::Normal(first))
+            if !from.is_empty() && first == std::ffi::OsStr::new(from) =>
+        {
             if !to.is_empty() {
                 out.push(to);
             }
@@ -163,7 +184,12 @@ fn make_parents(root: &Path, rel: &Path) -> std::io::Result<()> {
         cur.push(c);
         match std::fs::symlink_metadata(&cur) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(std::io::Error::other(format!("{}: not a directory", cur.display()))),
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{}: not a directory",
+                    cur.display()
+                )))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&cur)?,
             Err(e) => return Err(e),
         }
@@ -180,7 +206,12 @@ pub fn extract<R: std::io::Read>(r: R, dst_dir: &Path, from: &str, to: &str) -> 
     for entry in ar.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = entry.path().map_err(|e| e.to_string())?.into_owned();
-        let rel = rebase(&name, from, to).ok_or_else(|| format!("refusing to extract {}: path escapes the destination", name.display()))?;
+        let rel = rebase(&name, from, to).ok_or_else(|| {
+            format!(
+                "refusing to extract {}: path escapes the destination",
+                name.display()
+            )
+        })?;
         if rel.as_os_str().is_empty() {
             continue;
         }
@@ -190,18 +221,28 @@ pub fn extract<R: std::io::Read>(r: R, dst_dir: &Path, from: &str, to: &str) -> 
         if let Ok(m) = std::fs::symlink_metadata(&target) {
             if !(m.is_dir() && kind.is_dir()) {
                 if m.is_dir() {
-                    return Err(format!("cannot overwrite directory {:?} with non-directory {:?}", target, name));
+                    return Err(format!(
+                        "cannot overwrite directory {:?} with non-directory {:?}",
+                        target, name
+                    ));
                 }
                 std::fs::remove_file(&target).map_err(|e| e.to_string())?;
             }
         }
         if kind.is_hard_link() {
-            let link = entry.link_name().map_err(|e| e.to_string())?.ok_or("hard link without a target")?.into_owned();
-            let lrel = rebase(&link, from, to).ok_or_else(|| format!("refusing hard link to {}", link.display()))?;
+            let link = entry
+                .link_name()
+                .map_err(|e| e.to_string())?
+                .ok_or("hard link without a target")?
+                .into_owned();
+            let lrel = rebase(&link, from, to)
+                .ok_or_else(|| format!("refusing hard link to {}", link.display()))?;
             std::fs::hard_link(dst_dir.join(lrel), &target).map_err(|e| e.to_string())?;
             continue;
         }
-        entry.unpack(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+        entry
+            .unpack(&target)
+            .map_err(|e| format!("{}: {e}", target.display()))?;
     }
     Ok(())
 }
@@ -217,20 +258,45 @@ fn cp(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let quiet = p.bool("quiet") || !std::io::stderr().is_terminal();
     match (split_arg(src), split_arg(dst)) {
         ((Some(c), sp), (None, dp)) => from_container(ctx, c, sp, dp, p.bool("follow-link"), quiet),
-        ((None, sp), (Some(c), dp)) => to_container(ctx, sp, c, dp, p.bool("follow-link"), p.bool("archive"), quiet),
-        ((Some(_), _), (Some(_), _)) => Err(CliError::msg("copying between containers is not supported")),
+        ((None, sp), (Some(c), dp)) => to_container(
+            ctx,
+            sp,
+            c,
+            dp,
+            p.bool("follow-link"),
+            p.bool("archive"),
+            quiet,
+        ),
+        ((Some(_), _), (Some(_), _)) => {
+            Err(CliError::msg("copying between containers is not supported"))
+        }
         _ => Err(CliError::msg("must specify at least one container source")),
     }
 }
 
-fn from_container(ctx: &mut Ctx, container: &str, src: &str, dst: &str, follow: bool, quiet: bool) -> Result<(), CliError> {
-    let dst = if dst == "-" { dst.to_string() } else { resolve_local(dst) };
+fn from_container(
+    ctx: &mut Ctx,
+    container: &str,
+    src: &str,
+    dst: &str,
+    follow: bool,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let dst = if dst == "-" {
+        dst.to_string()
+    } else {
+        resolve_local(dst)
+    };
     let mut src = src.to_string();
     let mut rebase_to: Option<String> = None;
     if follow {
         if let Ok(st) = stat_path(ctx, container, &src) {
             if st.mode & MODE_SYMLINK != 0 {
-                let target = if st.link_target.starts_with('/') { st.link_target.clone() } else { format!("{}/{}", parent_dir(&src), st.link_target) };
+                let target = if st.link_target.starts_with('/') {
+                    st.link_target.clone()
+                } else {
+                    format!("{}/{}", parent_dir(&src), st.link_target)
+                };
                 rebase_to = Some(base_name(&src));
                 src = target;
             }
@@ -239,7 +305,15 @@ fn from_container(ctx: &mut Ctx, container: &str, src: &str, dst: &str, follow: 
     let path = format!("/containers/{}/archive", path_escape(container));
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("GET", &path, &Query::new().add("path", src.clone()), &[], RequestBody::Empty).await?;
+        let mut resp = api
+            .send(
+                "GET",
+                &path,
+                &Query::new().add("path", src.clone()),
+                &[],
+                RequestBody::Empty,
+            )
+            .await?;
         if dst == "-" {
             return super::container::copy_to_stdout(&mut resp.body).await;
         }
@@ -247,28 +321,56 @@ fn from_container(ctx: &mut Ctx, container: &str, src: &str, dst: &str, follow: 
         let src_is_dir = st.mode & MODE_DIR != 0;
         let src_base = match &rebase_to {
             Some(_) => base_name(&src),
-            None => if st.name.is_empty() { base_name(&src) } else { st.name.clone() },
+            None => {
+                if st.name.is_empty() {
+                    base_name(&src)
+                } else {
+                    st.name.clone()
+                }
+            }
         };
-        let src_base = if src.ends_with("/.") { ".".to_string() } else { src_base };
+        let src_base = if src.ends_with("/.") {
+            ".".to_string()
+        } else {
+            src_base
+        };
         let dst_path = Path::new(dst.trim_end_matches("/.").trim_end_matches('/'));
-        let dst_path = if dst_path.as_os_str().is_empty() { Path::new("/") } else { dst_path };
+        let dst_path = if dst_path.as_os_str().is_empty() {
+            Path::new("/")
+        } else {
+            dst_path
+        };
         let (dir, from, to) = match std::fs::metadata(dst_path) {
             Ok(m) if m.is_dir() => {
                 let to = rebase_to.clone().unwrap_or_else(|| src_base.clone());
-                (dst_path.to_path_buf(), src_base.clone(), if src_base == "." { String::new() } else { to })
+                (
+                    dst_path.to_path_buf(),
+                    src_base.clone(),
+                    if src_base == "." { String::new() } else { to },
+                )
             }
             Err(_) if src_base == "." => {
                 // `SRC/.` to a new path: the directory is made and filled.
-                std::fs::create_dir(dst_path).map_err(|e| CliError::msg(format!("mkdir {}: {}", dst_path.display(), io_msg(&e))))?;
+                std::fs::create_dir(dst_path).map_err(|e| {
+                    CliError::msg(format!("mkdir {}: {}", dst_path.display(), io_msg(&e)))
+                })?;
                 (dst_path.to_path_buf(), src_base.clone(), String::new())
             }
             Ok(_) if src_is_dir => return Err(CliError::msg("cannot copy directory")),
-            Ok(_) => (PathBuf::from(parent_dir(&dst)), src_base.clone(), base_name(&dst)),
-            Err(_) if dst.ends_with('/') => return Err(CliError::msg("destination directory does not exist")),
+            Ok(_) => (
+                PathBuf::from(parent_dir(&dst)),
+                src_base.clone(),
+                base_name(&dst),
+            ),
+            Err(_) if dst.ends_with('/') => {
+                return Err(CliError::msg("destination directory does not exist"))
+            }
             Err(_) => {
                 let parent = parent_dir(&dst);
                 if !Path::new(&parent).is_dir() {
-                    return Err(CliError::msg(format!("lstat {parent}: no such file or directory")));
+                    return Err(CliError::msg(format!(
+                        "lstat {parent}: no such file or directory"
+                    )));
                 }
                 (PathBuf::from(parent), src_base.clone(), base_name(&dst))
             }
@@ -279,11 +381,16 @@ fn from_container(ctx: &mut Ctx, container: &str, src: &str, dst: &str, follow: 
         let copied = smol::io::copy(&mut resp.body, &mut w).await;
         let _ = w.flush().await;
         drop(w);
-        let res = worker.join().map_err(|_| CliError::msg("extraction failed"))?;
+        let res = worker
+            .join()
+            .map_err(|_| CliError::msg("extraction failed"))?;
         let n = copied.map_err(|e| CliError::msg(e.to_string()))?;
         res.map_err(CliError::msg)?;
         if !quiet {
-            errln(&format!("Successfully copied {} to {dst}", human_size_prec(n as f64, 3)));
+            errln(&format!(
+                "Successfully copied {} to {dst}",
+                human_size_prec(n as f64, 3)
+            ));
         }
         Ok(())
     })
@@ -306,10 +413,19 @@ impl<W: std::io::Write> std::io::Write for Counting<W> {
 }
 
 /// Write a tar of `src` (top entry named `name`) to `w`; returns the bytes written.
-fn tar_source<W: std::io::Write>(w: W, src: &Path, name: &str, follow: bool) -> std::io::Result<u64> {
+fn tar_source<W: std::io::Write>(
+    w: W,
+    src: &Path,
+    name: &str,
+    follow: bool,
+) -> std::io::Result<u64> {
     let mut b = tar::Builder::new(Counting { inner: w, n: 0 });
     b.follow_symlinks(false);
-    let meta = if follow { std::fs::metadata(src)? } else { std::fs::symlink_metadata(src)? };
+    let meta = if follow {
+        std::fs::metadata(src)?
+    } else {
+        std::fs::symlink_metadata(src)?
+    };
     if meta.is_dir() {
         b.append_dir_all(name, src)?;
     } else if follow {
@@ -320,12 +436,24 @@ fn tar_source<W: std::io::Write>(w: W, src: &Path, name: &str, follow: bool) -> 
     Ok(b.into_inner()?.n)
 }
 
-fn to_container(ctx: &mut Ctx, src: &str, container: &str, dst: &str, follow: bool, copy_uid: bool, quiet: bool) -> Result<(), CliError> {
+fn to_container(
+    ctx: &mut Ctx,
+    src: &str,
+    container: &str,
+    dst: &str,
+    follow: bool,
+    copy_uid: bool,
+    quiet: bool,
+) -> Result<(), CliError> {
     let mut dst_path = dst.to_string();
     let mut st = stat_path(ctx, container, &dst_path);
     if let Ok(s) = &st {
         if s.mode & MODE_SYMLINK != 0 {
-            dst_path = if s.link_target.starts_with('/') { s.link_target.clone() } else { format!("{}/{}", parent_dir(dst), s.link_target) };
+            dst_path = if s.link_target.starts_with('/') {
+                s.link_target.clone()
+            } else {
+                format!("{}/{}", parent_dir(dst), s.link_target)
+            };
             st = stat_path(ctx, container, &dst_path);
         }
     }
@@ -333,30 +461,67 @@ fn to_container(ctx: &mut Ctx, src: &str, container: &str, dst: &str, follow: bo
         Ok(s) => (true, s.mode & MODE_DIR != 0),
         Err(_) => (false, false),
     };
-    let put = |ctx: &mut Ctx, dir: String, body: &mut (dyn smol::io::AsyncRead + Unpin + Send)| -> Result<(), CliError> {
-        let q = Query::new().add("path", dir).add("noOverwriteDirNonDir", "true").flag("copyUIDGID", copy_uid);
+    let put = |ctx: &mut Ctx,
+               dir: String,
+               body: &mut (dyn smol::io::AsyncRead + Unpin + Send)|
+     -> Result<(), CliError> {
+        let q = Query::new()
+            .add("path", dir)
+            .add("noOverwriteDirNonDir", "true")
+            .flag("copyUIDGID", copy_uid);
         let path = format!("/containers/{}/archive", path_escape(container));
         let api = ctx.api()?;
         block(async {
-            let mut resp = api.send("PUT", &path, &q, &[("Content-Type", "application/x-tar".into())], RequestBody::Reader(body)).await?;
+            let mut resp = api
+                .send(
+                    "PUT",
+                    &path,
+                    &q,
+                    &[("Content-Type", "application/x-tar".into())],
+                    RequestBody::Reader(body),
+                )
+                .await?;
             let _ = resp.body.drain(1 << 20).await;
             Ok::<(), CliError>(())
         })
     };
     if src == "-" {
         if !is_dir {
-            return Err(CliError::msg(format!("destination \"{container}:{dst}\" must be a directory")));
+            return Err(CliError::msg(format!(
+                "destination \"{container}:{dst}\" must be a directory"
+            )));
         }
         let mut stdin = smol::Unblock::new(std::io::stdin());
         return put(ctx, dst_path, &mut stdin);
     }
     let src_abs = resolve_local(src);
-    let src_clean = src_abs.trim_end_matches("/.").trim_end_matches('/').to_string();
-    let src_clean = if src_clean.is_empty() { "/".to_string() } else { src_clean };
-    let src_meta = std::fs::symlink_metadata(&src_clean).map_err(|e| CliError::msg(format!("lstat {src_clean}: {}", io_msg(&e))))?;
-    let src_is_dir = if follow { std::fs::metadata(&src_clean).map(|m| m.is_dir()).unwrap_or(false) } else { src_meta.is_dir() };
+    let src_clean = src_abs
+        .trim_end_matches("/.")
+        .trim_end_matches('/')
+        .to_string();
+    let src_clean = if src_clean.is_empty() {
+        "/".to_string()
+    } else {
+        src_clean
+    };
+    let src_meta = std::fs::symlink_metadata(&src_clean)
+        .map_err(|e| CliError::msg(format!("lstat {src_clean}: {}", io_msg(&e))))?;
+    let src_is_dir = if follow {
+        std::fs::metadata(&src_clean)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+    } else {
+        src_meta.is_dir()
+    };
     let (dir, name) = if exists && is_dir {
-        (dst_path.clone(), if src_abs.ends_with("/.") { ".".to_string() } else { base_name(&src_clean) })
+        (
+            dst_path.clone(),
+            if src_abs.ends_with("/.") {
+                ".".to_string()
+            } else {
+                base_name(&src_clean)
+            },
+        )
     } else if exists {
         if src_is_dir {
             return Err(CliError::msg("cannot copy directory"));
@@ -373,11 +538,16 @@ fn to_container(ctx: &mut Ctx, src: &str, container: &str, dst: &str, follow: bo
     let worker = std::thread::spawn(move || tar_source(writer, &src_path, &name, follow));
     let mut body = smol::Unblock::new(reader);
     let res = put(ctx, dir, &mut body);
-    let tarred = worker.join().map_err(|_| CliError::msg("archiving failed"))?;
+    let tarred = worker
+        .join()
+        .map_err(|_| CliError::msg("archiving failed"))?;
     res?;
     let n = tarred.map_err(|e| CliError::msg(e.to_string()))?;
     if !quiet {
-        errln(&format!("Successfully copied {} to {container}:{dst_path}", human_size_prec(n as f64, 3)));
+        errln(&format!(
+            "Successfully copied {} to {container}:{dst_path}",
+            human_size_prec(n as f64, 3)
+        ));
     }
     Ok(())
 }
@@ -400,9 +570,15 @@ mod tests {
 
     #[test]
     fn rebase_refuses_escapes() {
-        assert_eq!(rebase(Path::new("data/x"), "data", "copy"), Some(PathBuf::from("copy/x")));
+        assert_eq!(
+            rebase(Path::new("data/x"), "data", "copy"),
+            Some(PathBuf::from("copy/x"))
+        );
         assert_eq!(rebase(Path::new("./x"), ".", ""), Some(PathBuf::from("x")));
-        assert_eq!(rebase(Path::new("./x"), ".", "new"), Some(PathBuf::from("new/x")));
+        assert_eq!(
+            rebase(Path::new("./x"), ".", "new"),
+            Some(PathBuf::from("new/x"))
+        );
         assert_eq!(rebase(Path::new("data/../../etc"), "data", "d"), None);
         assert_eq!(rebase(Path::new("/etc/passwd"), "data", "d"), None);
     }
@@ -422,7 +598,8 @@ mod tests {
         let mut h = tar::Header::new_gnu();
         h.set_size(2);
         h.set_mode(0o644);
-        b.append_data(&mut h, "data/evil/pwned", &b"hi"[..]).unwrap();
+        b.append_data(&mut h, "data/evil/pwned", &b"hi"[..])
+            .unwrap();
         let data = b.into_inner().unwrap();
         let err = extract(&data[..], &dir.join("out"), "data", "copy").unwrap_err();
         assert!(err.contains("not a directory"), "{err}");

@@ -28,7 +28,13 @@ impl Default for TabWriter {
 
 impl TabWriter {
     pub fn new(minwidth: usize, padding: usize) -> TabWriter {
-        TabWriter { minwidth, padding, lines: vec![Vec::new()], cell: String::new(), out: String::new() }
+        TabWriter {
+            minwidth,
+            padding,
+            lines: vec![Vec::new()],
+            cell: String::new(),
+            out: String::new(),
+        }
     }
 
     pub fn write(&mut self, s: &str) {
@@ -37,7 +43,9 @@ impl TabWriter {
                 '\t' | '\n' => {
                     let text = std::mem::take(&mut self.cell);
                     let width = text.chars().count();
-                    let Some(line) = self.lines.last_mut() else { continue };
+                    let Some(line) = self.lines.last_mut() else {
+                        continue;
+                    };
                     line.push(Cell { text, width });
                     if ch == '\n' {
                         let ncells = line.len();
@@ -71,7 +79,13 @@ impl TabWriter {
         self.format(&lines, &mut widths, 0, lines.len());
     }
 
-    fn format(&mut self, lines: &[Vec<Cell>], widths: &mut Vec<usize>, mut line0: usize, line1: usize) {
+    fn format(
+        &mut self,
+        lines: &[Vec<Cell>],
+        widths: &mut Vec<usize>,
+        mut line0: usize,
+        line1: usize,
+    ) {
         let column = widths.len();
         let mut this = line0;
         while this < line1 {
@@ -140,7 +154,11 @@ fn trim_zeros(s: &str) -> &str {
 
 /// go-units `HumanSize`: decimal units, 4 significant digits (`2.25MB`, `0B`).
 pub fn human_size(n: f64) -> String {
-    scaled(n, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"])
+    scaled(
+        n,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"],
+    )
 }
 
 /// go-units `HumanSizeWithPrecision` (image sizes use 3 digits: `2.25MB`).
@@ -170,7 +188,11 @@ pub fn io_msg(e: &std::io::Error) -> String {
 
 /// go-units `BytesSize`: binary units (`1.5GiB`).
 pub fn bytes_size(n: f64) -> String {
-    scaled(n, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"])
+    scaled(
+        n,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"],
+    )
 }
 
 fn scaled(mut n: f64, base: f64, units: &[&str]) -> String {
@@ -222,7 +244,10 @@ pub fn human_duration(secs: f64) -> String {
 
 /// Seconds since the epoch, now.
 pub fn now_unix() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// "2 minutes ago" for a unix time.
@@ -245,11 +270,22 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// seconds with fraction.
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't' && b[10] != b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b'T' && b[10] != b't' && b[10] != b' ')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut i = 19;
     let mut frac = 0.0;
     if b.get(i) == Some(&b'.') {
@@ -325,7 +361,9 @@ pub fn go_quote(s: &str) -> String {
             '\x08' => out.push_str("\\b"),
             '\x0c' => out.push_str("\\f"),
             '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -350,9 +388,15 @@ mod tests {
             "REPOSITORY   TAG       IMAGE ID       CREATED        SIZE\nsmall        peer      9f27a38a6169   25 hours ago   2.25MB\n"
         );
         // An empty column still takes the minimum width; the last cell is never padded.
-        assert_eq!(tab("PORTS\tNAMES\n\tweb\n"), "PORTS     NAMES\n          web\n");
+        assert_eq!(
+            tab("PORTS\tNAMES\n\tweb\n"),
+            "PORTS     NAMES\n          web\n"
+        );
         // One-cell lines end the column blocks.
-        assert_eq!(tab("a\tb\nsingle\nlonger-cell\tc\n"), "a         b\nsingle\nlonger-cell   c\n");
+        assert_eq!(
+            tab("a\tb\nsingle\nlonger-cell\tc\n"),
+            "a         b\nsingle\nlonger-cell   c\n"
+        );
     }
 
     #[test]
@@ -387,16 +431,28 @@ mod tests {
     fn timestamps_round_trip() {
         let t = parse_rfc3339("2026-11-23T12:47:38.5Z").unwrap();
         assert_eq!(t, 1_795_438_058.5);
-        assert_eq!(parse_rfc3339("2026-11-23T13:47:38+01:00").unwrap(), 1_795_438_058.0);
-        assert_eq!(go_time_string(1_795_438_058), "2026-11-23 12:47:38 +0000 UTC");
+        assert_eq!(
+            parse_rfc3339("2026-11-23T13:47:38+01:00").unwrap(),
+            1_795_438_058.0
+        );
+        assert_eq!(
+            go_time_string(1_795_438_058),
+            "2026-11-23 12:47:38 +0000 UTC"
+        );
         assert!(parse_rfc3339("yesterday").is_none());
     }
 
     #[test]
     fn ids_and_text() {
-        assert_eq!(short_id("sha256:9f27a38a616979eaf28207c2d2670a9c3980941c75965700f081635a10c2706c"), "9f27a38a6169");
+        assert_eq!(
+            short_id("sha256:9f27a38a616979eaf28207c2d2670a9c3980941c75965700f081635a10c2706c"),
+            "9f27a38a6169"
+        );
         assert_eq!(ellipsis("\"sleep 1000\"", 20), "\"sleep 1000\"");
-        assert_eq!(ellipsis("abcdefghijklmnopqrstuvwxyz", 20), "abcdefghijklmnopqrs…");
+        assert_eq!(
+            ellipsis("abcdefghijklmnopqrstuvwxyz", 20),
+            "abcdefghijklmnopqrs…"
+        );
         assert_eq!(go_quote("sh -c \"echo\"\n"), "\"sh -c \\\"echo\\\"\\n\"");
     }
 }

@@ -8,65 +8,170 @@ use super::system::{confirm, TABLE_FORMAT_HELP};
 use super::table;
 use super::template::{Obj, Val};
 use super::{block, errln, out, outln, progress, Ctx};
+use crate::api::client::path_escape;
 use crate::api::client::Query;
 use crate::api::client::RequestBody;
-use crate::api::client::path_escape;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::IsTerminal;
 
 const IMAGES_OPTS: &[Opt] = &[
-    sw("all", Some('a'), "Show all images (default hides intermediate images)"),
+    sw(
+        "all",
+        Some('a'),
+        "Show all images (default hides intermediate images)",
+    ),
     sw("digests", None, "Show digests"),
-    val("filter", Some('f'), "filter", "Filter output based on conditions provided"),
+    val(
+        "filter",
+        Some('f'),
+        "filter",
+        "Filter output based on conditions provided",
+    ),
     val("format", None, "string", TABLE_FORMAT_HELP),
     sw("no-trunc", None, "Don't truncate output"),
     sw("quiet", Some('q'), "Only show image IDs"),
 ];
 const PULL_OPTS: &[Opt] = &[
-    sw("all-tags", Some('a'), "Download all tagged images in the repository"),
-    sw("disable-content-trust", None, "Skip image verification (default true)"),
-    val("platform", None, "string", "Set platform if server is multi-platform capable"),
+    sw(
+        "all-tags",
+        Some('a'),
+        "Download all tagged images in the repository",
+    ),
+    sw(
+        "disable-content-trust",
+        None,
+        "Skip image verification (default true)",
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Set platform if server is multi-platform capable",
+    ),
     sw("quiet", Some('q'), "Suppress verbose output"),
 ];
 const PUSH_OPTS: &[Opt] = &[
-    sw("all-tags", Some('a'), "Push all tags of an image to the repository"),
-    sw("disable-content-trust", None, "Skip image signing (default true)"),
-    val("platform", None, "string", "Push a platform-specific manifest as a single-platform image to the registry"),
+    sw(
+        "all-tags",
+        Some('a'),
+        "Push all tags of an image to the repository",
+    ),
+    sw(
+        "disable-content-trust",
+        None,
+        "Skip image signing (default true)",
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Push a platform-specific manifest as a single-platform image to the registry",
+    ),
     sw("quiet", Some('q'), "Suppress verbose output"),
 ];
 const LOAD_OPTS: &[Opt] = &[
-    val("input", Some('i'), "string", "Read from tar archive file, instead of STDIN"),
-    val("platform", None, "string", "Load only the given platform variant"),
+    val(
+        "input",
+        Some('i'),
+        "string",
+        "Read from tar archive file, instead of STDIN",
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Load only the given platform variant",
+    ),
     sw("quiet", Some('q'), "Suppress the load output"),
 ];
 const SAVE_OPTS: &[Opt] = &[
-    val("output", Some('o'), "string", "Write to a file, instead of STDOUT"),
-    val("platform", None, "string", "Save only the given platform variant"),
+    val(
+        "output",
+        Some('o'),
+        "string",
+        "Write to a file, instead of STDOUT",
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Save only the given platform variant",
+    ),
 ];
 const IMPORT_OPTS: &[Opt] = &[
-    val("change", Some('c'), "list", "Apply Dockerfile instruction to the created image"),
-    val("message", Some('m'), "string", "Set commit message for imported image"),
-    val("platform", None, "string", "Set platform if server is multi-platform capable"),
+    val(
+        "change",
+        Some('c'),
+        "list",
+        "Apply Dockerfile instruction to the created image",
+    ),
+    val(
+        "message",
+        Some('m'),
+        "string",
+        "Set commit message for imported image",
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Set platform if server is multi-platform capable",
+    ),
 ];
 const RMI_OPTS: &[Opt] = &[
     sw("force", Some('f'), "Force removal of the image"),
     sw("no-prune", None, "Do not delete untagged parents"),
-    val("platform", None, "strings", "Remove only the given platform variant"),
+    val(
+        "platform",
+        None,
+        "strings",
+        "Remove only the given platform variant",
+    ),
 ];
 const HISTORY_OPTS: &[Opt] = &[
     val("format", None, "string", TABLE_FORMAT_HELP),
-    dflt("human", Some('H'), "", "Print sizes and dates in human readable format", "true"),
+    dflt(
+        "human",
+        Some('H'),
+        "",
+        "Print sizes and dates in human readable format",
+        "true",
+    ),
     sw("no-trunc", None, "Don't truncate output"),
-    val("platform", None, "string", "Show history for the given platform"),
+    val(
+        "platform",
+        None,
+        "string",
+        "Show history for the given platform",
+    ),
     sw("quiet", Some('q'), "Only show image IDs"),
 ];
 const INSPECT_OPTS: &[Opt] = &[
-    val("format", Some('f'), "string", super::inspect::INSPECT_FORMAT_HELP),
-    val("platform", None, "string", "Inspect a specific platform of the multi-platform image"),
+    val(
+        "format",
+        Some('f'),
+        "string",
+        super::inspect::INSPECT_FORMAT_HELP,
+    ),
+    val(
+        "platform",
+        None,
+        "string",
+        "Inspect a specific platform of the multi-platform image",
+    ),
 ];
 const PRUNE_OPTS: &[Opt] = &[
-    sw("all", Some('a'), "Remove all unused images, not just dangling ones"),
-    val("filter", None, "filter", "Provide filter values (e.g. \"until=<timestamp>\")"),
+    sw(
+        "all",
+        Some('a'),
+        "Remove all unused images, not just dangling ones",
+    ),
+    val(
+        "filter",
+        None,
+        "filter",
+        "Provide filter values (e.g. \"until=<timestamp>\")",
+    ),
     sw("force", Some('f'), "Do not prompt for confirmation"),
 ];
 
@@ -91,10 +196,50 @@ macro_rules! spec {
 pub(crate) use spec;
 
 pub const SPECS: &[Spec] = &[
-    spec!("image", "ls", &["list"], Some("images"), "[OPTIONS] [REPOSITORY[:TAG]]", "List images", IMAGES_OPTS, Arity::Max(1), images),
-    spec!("image", "pull", &[], Some("pull"), "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", PULL_OPTS, Arity::Exact(1), pull),
-    spec!("image", "push", &[], Some("push"), "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", PUSH_OPTS, Arity::Exact(1), push),
-    spec!("image", "load", &[], Some("load"), "[OPTIONS]", "Load an image from a tar archive or STDIN", LOAD_OPTS, Arity::None, load),
+    spec!(
+        "image",
+        "ls",
+        &["list"],
+        Some("images"),
+        "[OPTIONS] [REPOSITORY[:TAG]]",
+        "List images",
+        IMAGES_OPTS,
+        Arity::Max(1),
+        images
+    ),
+    spec!(
+        "image",
+        "pull",
+        &[],
+        Some("pull"),
+        "[OPTIONS] NAME[:TAG|@DIGEST]",
+        "Download an image from a registry",
+        PULL_OPTS,
+        Arity::Exact(1),
+        pull
+    ),
+    spec!(
+        "image",
+        "push",
+        &[],
+        Some("push"),
+        "[OPTIONS] NAME[:TAG]",
+        "Upload an image to a registry",
+        PUSH_OPTS,
+        Arity::Exact(1),
+        push
+    ),
+    spec!(
+        "image",
+        "load",
+        &[],
+        Some("load"),
+        "[OPTIONS]",
+        "Load an image from a tar archive or STDIN",
+        LOAD_OPTS,
+        Arity::None,
+        load
+    ),
     spec!(
         "image",
         "save",
@@ -117,11 +262,61 @@ pub const SPECS: &[Spec] = &[
         Arity::Range(1, 2),
         import
     ),
-    spec!("image", "tag", &[], Some("tag"), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", &[], Arity::Exact(2), tag),
-    spec!("image", "rm", &["remove"], Some("rmi"), "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", RMI_OPTS, Arity::Min(1), rmi),
-    spec!("image", "history", &[], Some("history"), "[OPTIONS] IMAGE", "Show the history of an image", HISTORY_OPTS, Arity::Exact(1), history),
-    spec!("image", "inspect", &[], None, "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", INSPECT_OPTS, Arity::Min(1), image_inspect),
-    spec!("image", "prune", &[], None, "[OPTIONS]", "Remove unused images", PRUNE_OPTS, Arity::None, image_prune),
+    spec!(
+        "image",
+        "tag",
+        &[],
+        Some("tag"),
+        "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        &[],
+        Arity::Exact(2),
+        tag
+    ),
+    spec!(
+        "image",
+        "rm",
+        &["remove"],
+        Some("rmi"),
+        "[OPTIONS] IMAGE [IMAGE...]",
+        "Remove one or more images",
+        RMI_OPTS,
+        Arity::Min(1),
+        rmi
+    ),
+    spec!(
+        "image",
+        "history",
+        &[],
+        Some("history"),
+        "[OPTIONS] IMAGE",
+        "Show the history of an image",
+        HISTORY_OPTS,
+        Arity::Exact(1),
+        history
+    ),
+    spec!(
+        "image",
+        "inspect",
+        &[],
+        None,
+        "[OPTIONS] IMAGE [IMAGE...]",
+        "Display detailed information on one or more images",
+        INSPECT_OPTS,
+        Arity::Min(1),
+        image_inspect
+    ),
+    spec!(
+        "image",
+        "prune",
+        &[],
+        None,
+        "[OPTIONS]",
+        "Remove unused images",
+        PRUNE_OPTS,
+        Arity::None,
+        image_prune
+    ),
 ];
 
 fn i64_of(v: &serde_json::Value, k: &str) -> i64 {
@@ -129,7 +324,14 @@ fn i64_of(v: &serde_json::Value, k: &str) -> i64 {
 }
 
 fn strs(v: &serde_json::Value, k: &str) -> Vec<String> {
-    v.get(k).and_then(|a| a.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+    v.get(k)
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn image_header() -> Obj {
@@ -156,16 +358,37 @@ fn image_row(im: &serde_json::Value, repo: &str, tag: &str, digest: &str, trunc:
     let containers = im.get("Containers").and_then(|n| n.as_i64()).unwrap_or(-1);
     Val::Obj(
         Obj::row()
-            .with("Containers", if containers == -1 { "N/A".to_string() } else { containers.to_string() })
+            .with(
+                "Containers",
+                if containers == -1 {
+                    "N/A".to_string()
+                } else {
+                    containers.to_string()
+                },
+            )
             .with("CreatedAt", go_time_string(created))
             .with("CreatedSince", super::format::ago(created as f64))
             .with("Digest", digest)
             .with("ID", if trunc { short_id(id) } else { id.to_string() })
             .with("Repository", repo)
-            .with("SharedSize", if shared == -1 { "N/A".to_string() } else { human_size(shared as f64) })
+            .with(
+                "SharedSize",
+                if shared == -1 {
+                    "N/A".to_string()
+                } else {
+                    human_size(shared as f64)
+                },
+            )
             .with("Size", super::format::human_size_prec(size as f64, 3))
             .with("Tag", tag)
-            .with("UniqueSize", if shared == -1 || size == -1 { "N/A".to_string() } else { human_size((size - shared) as f64) })
+            .with(
+                "UniqueSize",
+                if shared == -1 || size == -1 {
+                    "N/A".to_string()
+                } else {
+                    human_size((size - shared) as f64)
+                },
+            )
             .with("VirtualSize", human_size(size as f64)),
     )
 }
@@ -188,7 +411,8 @@ pub fn df_image_row(im: &serde_json::Value, trunc: bool) -> Val {
 fn is_dangling(im: &serde_json::Value) -> bool {
     let tags = strs(im, "RepoTags");
     let digests = strs(im, "RepoDigests");
-    (tags.is_empty() && digests.is_empty()) || (tags == ["<none>:<none>"] && digests == ["<none>@<none>"])
+    (tags.is_empty() && digests.is_empty())
+        || (tags == ["<none>:<none>"] && digests == ["<none>@<none>"])
 }
 
 /// The rows one image gives: one per repository tag (times digests when they are shown), then
@@ -221,7 +445,15 @@ fn image_rows(im: &serde_json::Value, show_digest: bool, trunc: bool) -> Vec<Val
     }
     let mut rows = Vec::new();
     for (repo, ts) in &tags {
-        let ds: Vec<String> = if show_digest { digests.iter().find(|(r, _)| r == repo).map(|(_, d)| d.clone()).unwrap_or_default() } else { Vec::new() };
+        let ds: Vec<String> = if show_digest {
+            digests
+                .iter()
+                .find(|(r, _)| r == repo)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         for t in ts {
             if ds.is_empty() {
                 rows.push(image_row(im, repo, t, "<none>", trunc));
@@ -251,13 +483,19 @@ fn images(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if let Some(m) = p.args.first() {
         filters.push(format!("reference={m}"));
     }
-    let q = Query::new().flag("all", p.bool("all")).opt("filters", &table::filters_json(&filters)?);
+    let q = Query::new()
+        .flag("all", p.bool("all"))
+        .opt("filters", &table::filters_json(&filters)?);
     let api = ctx.api()?;
     let list: Vec<serde_json::Value> = block(api.get("/images/json", &q))?;
     let quiet = p.bool("quiet");
     let mut format = p.str("format");
     if format.is_empty() {
-        format = if quiet { "table".into() } else { table::choose("", "imagesFormat", &ctx.config_dir) };
+        format = if quiet {
+            "table".into()
+        } else {
+            table::choose("", "imagesFormat", &ctx.config_dir)
+        };
     }
     let digests = p.bool("digests");
     let format = match format.as_str() {
@@ -269,12 +507,20 @@ fn images(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     };
     let show_digest = digests || format.contains("{{.Digest}}");
     let trunc = !p.bool("no-trunc");
-    let rows: Vec<Val> = list.iter().flat_map(|im| image_rows(im, show_digest, trunc)).collect();
+    let rows: Vec<Val> = list
+        .iter()
+        .flat_map(|im| image_rows(im, show_digest, trunc))
+        .collect();
     out(&table::render(&format, &image_header(), &rows)?);
     if let Some(m) = p.args.first() {
-        let hints = ["build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push", "rm", "save", "tag"];
+        let hints = [
+            "build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push",
+            "rm", "save", "tag",
+        ];
         if list.is_empty() && p.path == "docker images" && hints.contains(&m.as_str()) {
-            errln(&format!("\nNo images found matching \"{m}\": did you mean \"docker image {m}\"?"));
+            errln(&format!(
+                "\nNo images found matching \"{m}\": did you mean \"docker image {m}\"?"
+            ));
         }
     }
     Ok(())
@@ -282,7 +528,10 @@ fn images(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 
 /// The tag or digest the API takes next to `fromImage`.
 fn api_tag(r: &Reference) -> String {
-    r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_default()
+    r.digest
+        .clone()
+        .or_else(|| r.tag.clone())
+        .unwrap_or_default()
 }
 
 fn registry_auth(ctx: &Ctx, r: &Reference) -> Result<String, CliError> {
@@ -292,7 +541,13 @@ fn registry_auth(ctx: &Ctx, r: &Reference) -> Result<String, CliError> {
 
 /// `POST /images/create?fromImage=` with progress; used by `pull` and by `run`/`create` when
 /// the image is missing. `quiet` hides the progress.
-pub fn pull_image(ctx: &mut Ctx, r: &Reference, all: bool, platform: &str, quiet: bool) -> Result<(), CliError> {
+pub fn pull_image(
+    ctx: &mut Ctx,
+    r: &Reference,
+    all: bool,
+    platform: &str,
+    quiet: bool,
+) -> Result<(), CliError> {
     let auth = registry_auth(ctx, r)?;
     let mut q = Query::new().add("fromImage", r.name());
     if !all {
@@ -301,13 +556,27 @@ pub fn pull_image(ctx: &mut Ctx, r: &Reference, all: bool, platform: &str, quiet
     let q = q.opt("platform", platform);
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("POST", "/images/create", &q, &[("X-Registry-Auth", auth)], RequestBody::Empty).await?;
+        let mut resp = api
+            .send(
+                "POST",
+                "/images/create",
+                &q,
+                &[("X-Registry-Auth", auth)],
+                RequestBody::Empty,
+            )
+            .await?;
         if quiet {
             let mut sink = Vec::new();
             let mut split = crate::api::stream::JsonSplitter::new();
-            resp.body.read_to_end(&mut sink).await.map_err(|e| CliError::msg(e.to_string()))?;
+            resp.body
+                .read_to_end(&mut sink)
+                .await
+                .map_err(|e| CliError::msg(e.to_string()))?;
             split.feed(&sink);
-            while let Some(m) = split.next_value::<crate::api::stream::JsonMessage>().map_err(CliError::msg)? {
+            while let Some(m) = split
+                .next_value::<crate::api::stream::JsonMessage>()
+                .map_err(CliError::msg)?
+            {
                 if let Some(e) = m.error_text() {
                     return Err(CliError::msg(e));
                 }
@@ -360,13 +629,27 @@ fn push(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let path = format!("/images/{}/push", path_escape(&r.familiar_name()));
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("POST", &path, &q, &[("X-Registry-Auth", auth)], RequestBody::Empty).await?;
+        let mut resp = api
+            .send(
+                "POST",
+                &path,
+                &q,
+                &[("X-Registry-Auth", auth)],
+                RequestBody::Empty,
+            )
+            .await?;
         if quiet {
             let mut all = Vec::new();
-            resp.body.read_to_end(&mut all).await.map_err(|e| CliError::msg(e.to_string()))?;
+            resp.body
+                .read_to_end(&mut all)
+                .await
+                .map_err(|e| CliError::msg(e.to_string()))?;
             let mut split = crate::api::stream::JsonSplitter::new();
             split.feed(&all);
-            while let Some(m) = split.next_value::<crate::api::stream::JsonMessage>().map_err(CliError::msg)? {
+            while let Some(m) = split
+                .next_value::<crate::api::stream::JsonMessage>()
+                .map_err(CliError::msg)?
+            {
                 if let Some(e) = m.error_text() {
                     return Err(CliError::msg(e));
                 }
@@ -386,26 +669,40 @@ fn input(path: &str) -> Result<Box<dyn smol::io::AsyncRead + Unpin + Send>, CliE
     if path.is_empty() || path == "-" {
         return Ok(Box::new(smol::Unblock::new(std::io::stdin())));
     }
-    let f = std::fs::File::open(path).map_err(|e| CliError::msg(format!("open {path}: {}", super::format::io_msg(&e))))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| CliError::msg(format!("open {path}: {}", super::format::io_msg(&e))))?;
     Ok(Box::new(smol::Unblock::new(f)))
 }
 
 fn load(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let path = p.str("input");
     if path.is_empty() && std::io::stdin().is_terminal() {
-        return Err(CliError::msg("requested load from stdin, but stdin is empty"));
+        return Err(CliError::msg(
+            "requested load from stdin, but stdin is empty",
+        ));
     }
     let mut src = input(&path)?;
     let quiet = p.bool("quiet") || !std::io::stdout().is_terminal();
     let q = Query::new().flag("quiet", quiet);
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("POST", "/images/load", &q, &[("Content-Type", "application/x-tar".into())], RequestBody::Reader(&mut *src)).await?;
+        let mut resp = api
+            .send(
+                "POST",
+                "/images/load",
+                &q,
+                &[("Content-Type", "application/x-tar".into())],
+                RequestBody::Reader(&mut *src),
+            )
+            .await?;
         if resp.headers.get("Content-Type") == Some("application/json") {
             return progress::show_stream(&mut resp.body, |_| {}).await;
         }
         let mut data = Vec::new();
-        resp.body.read_to_end(&mut data).await.map_err(|e| CliError::msg(e.to_string()))?;
+        resp.body
+            .read_to_end(&mut data)
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
         out(&String::from_utf8_lossy(&data));
         Ok(())
     })
@@ -414,7 +711,9 @@ fn load(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 fn save(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let output = p.str("output");
     if output.is_empty() && std::io::stdout().is_terminal() {
-        return Err(CliError::msg("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+        return Err(CliError::msg(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+        ));
     }
     let mut q = Query::new();
     for n in &p.args {
@@ -422,14 +721,17 @@ fn save(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     }
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("GET", "/images/get", &q, &[], RequestBody::Empty).await?;
+        let mut resp = api
+            .send("GET", "/images/get", &q, &[], RequestBody::Empty)
+            .await?;
         if output.is_empty() {
             return super::container::copy_to_stdout(&mut resp.body).await;
         }
         // Written beside the target and renamed into place, so a failed save leaves no torn file.
         let target = std::path::PathBuf::from(&output);
         let tmp = crate::base::fs::temp_sibling(&target);
-        let f = std::fs::File::create(&tmp).map_err(|e| CliError::msg(format!("failed to save image: {e}")))?;
+        let f = std::fs::File::create(&tmp)
+            .map_err(|e| CliError::msg(format!("failed to save image: {e}")))?;
         let mut w = smol::Unblock::new(f);
         let r = smol::io::copy(&mut resp.body, &mut w).await;
         let r2 = w.flush().await;
@@ -438,7 +740,8 @@ fn save(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
             return Err(CliError::msg(e.to_string()));
         }
         drop(w);
-        std::fs::rename(&tmp, &target).map_err(|e| CliError::msg(format!("failed to save image: {e}")))?;
+        std::fs::rename(&tmp, &target)
+            .map_err(|e| CliError::msg(format!("failed to save image: {e}")))?;
         Ok(())
     })
 }
@@ -450,7 +753,10 @@ fn import(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         Reference::parse(&repo).map_err(CliError::msg)?;
     }
     let url = source.starts_with("http://") || source.starts_with("https://");
-    let mut q = Query::new().add("fromSrc", if url { source.as_str() } else { "-" }).opt("repo", &repo).opt("message", &p.str("message"));
+    let mut q = Query::new()
+        .add("fromSrc", if url { source.as_str() } else { "-" })
+        .opt("repo", &repo)
+        .opt("message", &p.str("message"));
     q = q.opt("platform", &p.str("platform").to_lowercase());
     for c in p.list("change") {
         q = q.add("changes", c);
@@ -468,13 +774,21 @@ fn import(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 }
 
 fn tag(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
-    let target = Reference::parse(&p.args[1])
-        .map_err(|e| CliError::msg(format!("Error parsing reference: {:?} is not a valid repository/tag: {e}", p.args[1])))?;
+    let target = Reference::parse(&p.args[1]).map_err(|e| {
+        CliError::msg(format!(
+            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+            p.args[1]
+        ))
+    })?;
     if target.digest.is_some() {
-        return Err(CliError::msg("refusing to create a tag with a digest reference"));
+        return Err(CliError::msg(
+            "refusing to create a tag with a digest reference",
+        ));
     }
     let target = target.with_default_tag();
-    let q = Query::new().add("repo", target.familiar_name()).add("tag", target.tag.clone().unwrap_or_default());
+    let q = Query::new()
+        .add("repo", target.familiar_name())
+        .add("tag", target.tag.clone().unwrap_or_default());
     let path = format!("/images/{}/tag", path_escape(&p.args[0]));
     let api = ctx.api()?;
     block(api.call("POST", &path, &q))?;
@@ -483,7 +797,9 @@ fn tag(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 
 fn rmi(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let force = p.bool("force");
-    let q = Query::new().flag("force", force).flag("noprune", p.bool("no-prune"));
+    let q = Query::new()
+        .flag("force", force)
+        .flag("noprune", p.bool("no-prune"));
     let api = ctx.api()?;
     let mut errs = Vec::new();
     let mut fatal = false;
@@ -492,9 +808,16 @@ fn rmi(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         match block(api.delete::<Vec<serde_json::Value>>(&path, &q)) {
             Ok(items) => {
                 for it in items {
-                    match it.get("Deleted").and_then(|d| d.as_str()).filter(|d| !d.is_empty()) {
+                    match it
+                        .get("Deleted")
+                        .and_then(|d| d.as_str())
+                        .filter(|d| !d.is_empty())
+                    {
                         Some(d) => outln(&format!("Deleted: {d}")),
-                        None => outln(&format!("Untagged: {}", it.get("Untagged").and_then(|d| d.as_str()).unwrap_or(""))),
+                        None => outln(&format!(
+                            "Untagged: {}",
+                            it.get("Untagged").and_then(|d| d.as_str()).unwrap_or("")
+                        )),
                     }
                 }
             }
@@ -525,22 +848,54 @@ fn history(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         .map(|h| {
             let id = h.get("Id").and_then(|s| s.as_str()).unwrap_or("");
             let created = i64_of(h, "Created");
-            let by = h.get("CreatedBy").and_then(|s| s.as_str()).unwrap_or("").replace('\t', " ");
+            let by = h
+                .get("CreatedBy")
+                .and_then(|s| s.as_str())
+                .unwrap_or("")
+                .replace('\t', " ");
             let size = i64_of(h, "Size");
             Val::Obj(
                 Obj::row()
-                    .with("Comment", h.get("Comment").and_then(|s| s.as_str()).unwrap_or(""))
+                    .with(
+                        "Comment",
+                        h.get("Comment").and_then(|s| s.as_str()).unwrap_or(""),
+                    )
                     .with("CreatedAt", rfc3339_secs(created))
                     .with("CreatedBy", if trunc { ellipsis(&by, 45) } else { by })
-                    .with("CreatedSince", if human { super::format::ago(created as f64) } else { rfc3339_secs(created) })
-                    .with("ID", if trunc && id != "<missing>" { short_id(id) } else { id.to_string() })
-                    .with("Size", if human { super::format::human_size_prec(size as f64, 3) } else { size.to_string() }),
+                    .with(
+                        "CreatedSince",
+                        if human {
+                            super::format::ago(created as f64)
+                        } else {
+                            rfc3339_secs(created)
+                        },
+                    )
+                    .with(
+                        "ID",
+                        if trunc && id != "<missing>" {
+                            short_id(id)
+                        } else {
+                            id.to_string()
+                        },
+                    )
+                    .with(
+                        "Size",
+                        if human {
+                            super::format::human_size_prec(size as f64, 3)
+                        } else {
+                            size.to_string()
+                        },
+                    ),
             )
         })
         .collect();
     let mut format = p.str("format");
     if format.is_empty() || format == "table" {
-        format = if p.bool("quiet") { "{{.ID}}".into() } else { "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into() };
+        format = if p.bool("quiet") {
+            "{{.ID}}".into()
+        } else {
+            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into()
+        };
     }
     let h = table::header(&[
         ("ID", "IMAGE"),
@@ -560,7 +915,8 @@ fn image_inspect(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         if r.is_empty() {
             return Err("Error response from daemon: no such image: ".to_string());
         }
-        block(api.get_raw(&format!("/images/{}/json", path_escape(r)), &Query::new())).map_err(|e| e.to_string())
+        block(api.get_raw(&format!("/images/{}/json", path_escape(r)), &Query::new()))
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -580,7 +936,10 @@ fn image_prune(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if !r.text.is_empty() {
         outln(&r.text);
     }
-    outln(&format!("Total reclaimed space: {}", human_size(r.space as f64)));
+    outln(&format!(
+        "Total reclaimed space: {}",
+        human_size(r.space as f64)
+    ));
     Ok(())
 }
 
@@ -597,13 +956,24 @@ mod tests {
         .unwrap();
         let rows = image_rows(&im, true, true);
         assert_eq!(rows.len(), 2);
-        let t = super::super::template::Template::parse("{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}} {{.Size}}").unwrap();
+        let t = super::super::template::Template::parse(
+            "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}} {{.Size}}",
+        )
+        .unwrap();
         assert_eq!(
             t.execute(&rows[0]).unwrap(),
             "127.0.0.1:5123/small v1 sha256:11f89fe128be6b2d86e798c3ddce0b08002fa7ca8862d8db484a6d13863cbf8b 9f27a38a6169 2.25MB"
         );
-        assert_eq!(t.execute(&rows[1]).unwrap(), "small peer <none> 9f27a38a6169 2.25MB");
-        let dangling: serde_json::Value = serde_json::from_str(r#"{"Id":"sha256:ab","RepoTags":null,"RepoDigests":null}"#).unwrap();
-        assert_eq!(t.execute(&image_rows(&dangling, false, true)[0]).unwrap(), "<none> <none> <none> ab 0B");
+        assert_eq!(
+            t.execute(&rows[1]).unwrap(),
+            "small peer <none> 9f27a38a6169 2.25MB"
+        );
+        let dangling: serde_json::Value =
+            serde_json::from_str(r#"{"Id":"sha256:ab","RepoTags":null,"RepoDigests":null}"#)
+                .unwrap();
+        assert_eq!(
+            t.execute(&image_rows(&dangling, false, true)[0]).unwrap(),
+            "<none> <none> <none> ab 0B"
+        );
     }
 }

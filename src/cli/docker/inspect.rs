@@ -5,15 +5,24 @@
 use super::command::{sw, val, Arity, CliError, Opt, Parsed, Spec};
 use super::template::{Template, Val};
 use super::{block, out, Ctx};
-use crate::api::client::Query;
 use crate::api::client::path_escape;
+use crate::api::client::Query;
 
 pub const INSPECT_FORMAT_HELP: &str = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 
 const OPTS: &[Opt] = &[
     val("format", Some('f'), "string", INSPECT_FORMAT_HELP),
-    sw("size", Some('s'), "Display total file sizes if the type is container"),
-    val("type", None, "string", "Only inspect objects of the given type"),
+    sw(
+        "size",
+        Some('s'),
+        "Display total file sizes if the type is container",
+    ),
+    val(
+        "type",
+        None,
+        "string",
+        "Only inspect objects of the given type",
+    ),
 ];
 
 pub const SPECS: &[Spec] = &[Spec {
@@ -130,11 +139,18 @@ enum Mode {
 
 /// Inspect each reference with `get` (the raw JSON body of one object) and print the result as
 /// the CLI's inspectors do. Template errors exit 64, lookup errors 1 (all of them, joined).
-pub fn run_inspect(format: &str, refs: &[String], mut get: impl FnMut(&str) -> Result<Vec<u8>, String>) -> Result<(), CliError> {
+pub fn run_inspect(
+    format: &str,
+    refs: &[String],
+    mut get: impl FnMut(&str) -> Result<Vec<u8>, String>,
+) -> Result<(), CliError> {
     let mode = match format {
         "" => Mode::Indented,
         "json" => Mode::Compact,
-        f => Mode::Template(Template::parse(f).map_err(|e| CliError::Status(format!("template parsing error: {e}"), 64))?),
+        f => Mode::Template(
+            Template::parse(f)
+                .map_err(|e| CliError::Status(format!("template parsing error: {e}"), 64))?,
+        ),
     };
     let mut errs = Vec::new();
     let mut raws = Vec::new();
@@ -143,7 +159,8 @@ pub fn run_inspect(format: &str, refs: &[String], mut get: impl FnMut(&str) -> R
         match get(r) {
             Ok(raw) => match &mode {
                 Mode::Template(t) => {
-                    let v = Val::parse_json(&raw).map_err(|e| CliError::msg(format!("unable to read inspect data: {e}")))?;
+                    let v = Val::parse_json(&raw)
+                        .map_err(|e| CliError::msg(format!("unable to read inspect data: {e}")))?;
                     match t.execute(&v) {
                         Ok(s) => {
                             text.push_str(&s);
@@ -169,7 +186,11 @@ pub fn run_inspect(format: &str, refs: &[String], mut get: impl FnMut(&str) -> R
                 all.extend_from_slice(r);
             }
             all.push(b']');
-            let s = if matches!(mode, Mode::Indented) { indent(&all) } else { compact(&all) };
+            let s = if matches!(mode, Mode::Indented) {
+                indent(&all)
+            } else {
+                compact(&all)
+            };
             out(&s);
             out("\n");
         }
@@ -180,14 +201,29 @@ pub fn run_inspect(format: &str, refs: &[String], mut get: impl FnMut(&str) -> R
     Ok(())
 }
 
-const TYPES: &[&str] = &["config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"];
+const TYPES: &[&str] = &[
+    "config",
+    "container",
+    "image",
+    "network",
+    "node",
+    "plugin",
+    "secret",
+    "service",
+    "task",
+    "volume",
+];
 
 fn inspect(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let ty = p.str("type");
     if !ty.is_empty() && !TYPES.contains(&ty.as_str()) {
         return Err(CliError::msg(format!(
             "unknown type: \"{ty}\": must be one of {}",
-            TYPES.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")
+            TYPES
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let size = p.bool("size");
@@ -195,7 +231,11 @@ fn inspect(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     run_inspect(&p.str("format"), &p.args, |r| {
         let e = path_escape(r);
         let tries: Vec<(&str, String, Query)> = vec![
-            ("container", format!("/containers/{e}/json"), Query::new().flag("size", size)),
+            (
+                "container",
+                format!("/containers/{e}/json"),
+                Query::new().flag("size", size),
+            ),
             ("image", format!("/images/{e}/json"), Query::new()),
             ("network", format!("/networks/{e}"), Query::new()),
             ("volume", format!("/volumes/{e}"), Query::new()),
@@ -234,7 +274,10 @@ mod tests {
             indent(src),
             "[\n    {\n        \"Id\": \"a b\",\n        \"Empty\": {},\n        \"List\": [],\n        \"N\": [\n            1,\n            2\n        ],\n        \"S\": \"x,{y}:\\\"z\\\"\"\n    },\n    {\n        \"A\": null\n    }\n]"
         );
-        assert_eq!(compact(b"{ \"a\" : [ 1 , \"x y\" ] }\n"), "{\"a\":[1,\"x y\"]}");
+        assert_eq!(
+            compact(b"{ \"a\" : [ 1 , \"x y\" ] }\n"),
+            "{\"a\":[1,\"x y\"]}"
+        );
         assert_eq!(indent(b"[]"), "[]");
     }
 }

@@ -30,7 +30,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-
 /// Settings every command shares, and the lazily made API client.
 pub struct Ctx {
     pub host: String,
@@ -50,7 +49,9 @@ impl Ctx {
             };
             self.client = Some(Client::new(&o).map_err(|e| CliError::msg(e.to_string()))?);
         }
-        self.client.as_mut().ok_or_else(|| CliError::msg("no client"))
+        self.client
+            .as_mut()
+            .ok_or_else(|| CliError::msg("no client"))
     }
 
     pub fn config(&self) -> Result<config::ConfigFile, CliError> {
@@ -99,20 +100,36 @@ const GLOBAL_OPTS: &[Opt] = &[
 
 /// Every command, grouped as `docker --help` lists them.
 fn specs() -> impl Iterator<Item = &'static Spec> {
-    system::SPECS.iter().chain(image::SPECS).chain(auth::SPECS).chain(container::SPECS).chain(run::SPECS).chain(inspect::SPECS).chain(cp::SPECS)
+    system::SPECS
+        .iter()
+        .chain(image::SPECS)
+        .chain(auth::SPECS)
+        .chain(container::SPECS)
+        .chain(run::SPECS)
+        .chain(inspect::SPECS)
+        .chain(cp::SPECS)
 }
 
-const GROUPS: &[(&str, &str)] = &[("container", "Manage containers"), ("image", "Manage images"), ("system", "Manage Docker")];
+const GROUPS: &[(&str, &str)] = &[
+    ("container", "Manage containers"),
+    ("image", "Manage images"),
+    ("system", "Manage Docker"),
+];
 
 /// The commands `docker --help` lists first.
-const COMMON: &[&str] = &["run", "exec", "ps", "pull", "push", "images", "login", "logout", "version", "info"];
+const COMMON: &[&str] = &[
+    "run", "exec", "ps", "pull", "push", "images", "login", "logout", "version", "info",
+];
 
 fn root_help() -> String {
     let mut s = String::from("Usage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n\nCommon Commands:\n");
     let top: Vec<(String, &'static str)> = {
         let mut v: Vec<(String, &'static str)> = specs()
             .filter_map(|sp| {
-                let name = sp.top.map(str::to_string).or_else(|| sp.group.is_empty().then(|| sp.name.to_string()))?;
+                let name = sp
+                    .top
+                    .map(str::to_string)
+                    .or_else(|| sp.group.is_empty().then(|| sp.name.to_string()))?;
                 Some((name, sp.short))
             })
             .collect();
@@ -133,27 +150,47 @@ fn root_help() -> String {
     for (n, short) in top.iter().filter(|(n, _)| !COMMON.contains(&n.as_str())) {
         s.push_str(&format!("  {n:<11} {short}\n"));
     }
-    s.push_str(&format!("\nGlobal Options:\n{}", command::flag_usages(GLOBAL_OPTS, command::help_width() - 1)));
+    s.push_str(&format!(
+        "\nGlobal Options:\n{}",
+        command::flag_usages(GLOBAL_OPTS, command::help_width() - 1)
+    ));
     s.push_str("\nRun 'docker COMMAND --help' for more information on a command.\n");
     s
 }
 
 fn group_help(group: &str) -> String {
-    let short = GROUPS.iter().find(|(g, _)| *g == group).map(|(_, s)| *s).unwrap_or("");
-    let mut cmds: Vec<(&str, &str)> = specs().filter(|sp| sp.group == group).map(|sp| (sp.name, sp.short)).collect();
+    let short = GROUPS
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map(|(_, s)| *s)
+        .unwrap_or("");
+    let mut cmds: Vec<(&str, &str)> = specs()
+        .filter(|sp| sp.group == group)
+        .map(|sp| (sp.name, sp.short))
+        .collect();
     cmds.sort();
     let pad = cmds.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(11);
     let mut s = format!("Usage:  docker {group} COMMAND\n\n{short}\n\nCommands:\n");
     for (n, sh) in cmds {
         s.push_str(&format!("  {n:<pad$} {sh}\n"));
     }
-    s.push_str(&format!("\nRun 'docker {group} COMMAND --help' for more information on a command.\n"));
+    s.push_str(&format!(
+        "\nRun 'docker {group} COMMAND --help' for more information on a command.\n"
+    ));
     s
 }
 
 fn unknown(path: &str, usage: &str) -> CliError {
-    let usage_part = if usage.is_empty() { String::new() } else { format!("\n\nUsage:  {usage}") };
-    let help_of = if usage.is_empty() { "docker".to_string() } else { usage.to_string() };
+    let usage_part = if usage.is_empty() {
+        String::new()
+    } else {
+        format!("\n\nUsage:  {usage}")
+    };
+    let help_of = if usage.is_empty() {
+        "docker".to_string()
+    } else {
+        usage.to_string()
+    };
     CliError::Status(format!("docker: unknown command: {path}{usage_part}\n\nRun '{help_of} --help' for more information"), 1)
 }
 
@@ -161,18 +198,25 @@ fn unknown(path: &str, usage: &str) -> CliError {
 fn lookup(words: &[String]) -> Result<(Option<(&'static Spec, String)>, usize), CliError> {
     let first = words[0].as_str();
     if GROUPS.iter().any(|(g, _)| *g == first) {
-        let Some(sub) = words.get(1) else { return Ok((None, 1)) };
+        let Some(sub) = words.get(1) else {
+            return Ok((None, 1));
+        };
         if sub == "--help" || sub == "-h" || sub == "help" {
             return Ok((None, 1));
         }
-        let found = specs().find(|sp| sp.group == first && (sp.name == sub || sp.aliases.contains(&sub.as_str())));
+        let found = specs()
+            .find(|sp| sp.group == first && (sp.name == sub || sp.aliases.contains(&sub.as_str())));
         return match found {
             // Aliases inside a group answer under the command's own name, as cobra's paths do.
             Some(sp) => Ok((Some((sp, format!("docker {first} {}", sp.name))), 2)),
-            None => Err(unknown(&format!("docker {first} {sub}"), &format!("docker {first}"))),
+            None => Err(unknown(
+                &format!("docker {first} {sub}"),
+                &format!("docker {first}"),
+            )),
         };
     }
-    let found = specs().find(|sp| sp.top == Some(first) || (sp.group.is_empty() && sp.name == first));
+    let found =
+        specs().find(|sp| sp.top == Some(first) || (sp.group.is_empty() && sp.name == first));
     match found {
         Some(sp) => Ok((Some((sp, format!("docker {first}"))), 1)),
         None => Err(unknown(&format!("docker {first}"), "")),
@@ -196,9 +240,19 @@ pub fn main(argv: Vec<String>) -> ExitCode {
 }
 
 fn run_main(argv: Vec<String>) -> Result<(), CliError> {
-    let flags: Vec<Flag> = GLOBAL_OPTS.iter().map(|o| Flag { long: o.long, short: o.short, value: !o.ty.is_empty() }).collect();
-    let root_err = |e: String| CliError::Status(format!("{e}\n\nUsage:  docker [OPTIONS] COMMAND [ARG...]\n\nRun 'docker --help' for more information"), 125);
-    let toks = args::normalize(&flags, Positionals::StopAtFirst, &argv).map_err(|e| root_err(e.0))?;
+    let flags: Vec<Flag> = GLOBAL_OPTS
+        .iter()
+        .map(|o| Flag {
+            long: o.long,
+            short: o.short,
+            value: !o.ty.is_empty(),
+        })
+        .collect();
+    let root_err = |e: String| {
+        CliError::Status(format!("{e}\n\nUsage:  docker [OPTIONS] COMMAND [ARG...]\n\nRun 'docker --help' for more information"), 125)
+    };
+    let toks =
+        args::normalize(&flags, Positionals::StopAtFirst, &argv).map_err(|e| root_err(e.0))?;
     let mut hosts = Vec::new();
     let mut config_flag = None;
     let mut debug = false;
@@ -215,7 +269,11 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
                 return Ok(());
             }
             "--version" => {
-                outln(&format!("Docker version {}-berth, build {}", super::VERSION, super::COMMIT));
+                outln(&format!(
+                    "Docker version {}-berth, build {}",
+                    super::VERSION,
+                    super::COMMIT
+                ));
                 return Ok(());
             }
             "--host" => hosts.push(it.next().unwrap_or_default()),
@@ -223,8 +281,13 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
             "--debug" => debug = true,
             "--log-level" => {
                 let l = it.next().unwrap_or_default();
-                if !["debug", "info", "warn", "error", "fatal", "panic", "trace"].contains(&l.as_str()) {
-                    return Err(CliError::Status(format!("Unable to parse logging level: {l}"), 1));
+                if !["debug", "info", "warn", "error", "fatal", "panic", "trace"]
+                    .contains(&l.as_str())
+                {
+                    return Err(CliError::Status(
+                        format!("Unable to parse logging level: {l}"),
+                        1,
+                    ));
                 }
                 debug |= l == "debug";
             }
@@ -234,7 +297,11 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
                     return Err(CliError::msg(format!("context \"{c}\" does not exist")));
                 }
             }
-            "--tls" | "--tlsverify" => return Err(CliError::msg("TLS connections are not supported by this client")),
+            "--tls" | "--tlsverify" => {
+                return Err(CliError::msg(
+                    "TLS connections are not supported by this client",
+                ))
+            }
             _ => {
                 let _ = it.next();
             }
@@ -242,7 +309,9 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
     }
     crate::base::logging::init(debug);
     if hosts.len() > 1 {
-        return Err(CliError::msg("Failed to initialize: unable to resolve docker endpoint: Specify only one -H"));
+        return Err(CliError::msg(
+            "Failed to initialize: unable to resolve docker endpoint: Specify only one -H",
+        ));
     }
     let host = hosts
         .pop()
@@ -254,7 +323,9 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
     let mut ctx = Ctx {
         host,
         config_dir: config::config_dir(config_flag.as_deref()),
-        api_version: std::env::var("DOCKER_API_VERSION").ok().filter(|v| !v.is_empty()),
+        api_version: std::env::var("DOCKER_API_VERSION")
+            .ok()
+            .filter(|v| !v.is_empty()),
         client: None,
     };
     if words.is_empty() {
@@ -283,9 +354,10 @@ fn run_main(argv: Vec<String>) -> Result<(), CliError> {
         Outcome::Run(p) => p,
     };
     match (spec.run)(&mut ctx, &parsed) {
-        Err(CliError::Api(e)) if spec.run_like => {
-            Err(CliError::Status(format!("docker: {e}\n\nRun '{path} --help' for more information"), 125))
-        }
+        Err(CliError::Api(e)) if spec.run_like => Err(CliError::Status(
+            format!("docker: {e}\n\nRun '{path} --help' for more information"),
+            125,
+        )),
         other => other,
     }
 }

@@ -31,13 +31,21 @@ pub fn progress_string(p: &ProgressDetail, width: usize, now: f64) -> String {
         return String::new();
     }
     if p.total <= 0 {
-        return if p.units.is_empty() { format!("{:>8}", human_size(p.current as f64)) } else { format!("{} {}", p.current, p.units) };
+        return if p.units.is_empty() {
+            format!("{:>8}", human_size(p.current as f64))
+        } else {
+            format!("{} {}", p.current, p.units)
+        };
     }
     let percentage = (((p.current as f64 / p.total as f64) * 100.0) as i64 / 2).min(50);
     let mut bar = String::new();
     if width > 110 {
         let spaces = (50 - percentage).max(0) as usize;
-        bar = format!("[{}>{}] ", "=".repeat(percentage.max(0) as usize), " ".repeat(spaces));
+        bar = format!(
+            "[{}>{}] ",
+            "=".repeat(percentage.max(0) as usize),
+            " ".repeat(spaces)
+        );
     }
     let numbers = if p.hide_counts {
         String::new()
@@ -57,7 +65,10 @@ pub fn progress_string(p: &ProgressDetail, width: usize, now: f64) -> String {
     if width > 50 && p.current > 0 && p.start > 0 && percentage < 50 {
         let elapsed = now - p.start as f64;
         let per = elapsed / p.current as f64;
-        left = format!(" {}", go_duration(((p.total - p.current) as f64 * per).round() as i64));
+        left = format!(
+            " {}",
+            go_duration(((p.total - p.current) as f64 * per).round() as i64)
+        );
     }
     format!("{bar}{numbers}{left}")
 }
@@ -72,7 +83,12 @@ pub struct Display<W: Write> {
 
 impl<W: Write> Display<W> {
     pub fn new(out: W, terminal: bool, width: usize) -> Display<W> {
-        Display { out, terminal, width, ids: HashMap::new() }
+        Display {
+            out,
+            terminal,
+            width,
+            ids: HashMap::new(),
+        }
     }
 
     /// Show one message; a message carrying an error ends the stream with that error.
@@ -111,7 +127,10 @@ impl<W: Write> Display<W> {
             return Err(e);
         }
         let now = super::format::now_unix();
-        let progress = m.progress_detail.as_ref().map(|p| progress_string(p, self.width, now));
+        let progress = m
+            .progress_detail
+            .as_ref()
+            .map(|p| progress_string(p, self.width, now));
         let mut endl = "";
         if self.terminal && m.stream.is_empty() && m.progress_detail.is_some() {
             let _ = self.out.write_all(b"\x1b[2K\r");
@@ -121,9 +140,19 @@ impl<W: Write> Display<W> {
         }
         let o = &mut self.out;
         if m.time_nano != 0 || m.time != 0 {
-            let (secs, nanos) = if m.time_nano != 0 { (m.time_nano.div_euclid(1_000_000_000), m.time_nano.rem_euclid(1_000_000_000)) } else { (m.time, 0) };
+            let (secs, nanos) = if m.time_nano != 0 {
+                (
+                    m.time_nano.div_euclid(1_000_000_000),
+                    m.time_nano.rem_euclid(1_000_000_000),
+                )
+            } else {
+                (m.time, 0)
+            };
             let (y, mo, d, h, mi, s) = crate::base::time::civil(secs);
-            let _ = write!(o, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{nanos:09}Z ");
+            let _ = write!(
+                o,
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{nanos:09}Z "
+            );
         }
         if !m.id.is_empty() {
             let _ = write!(o, "{}: ", m.id);
@@ -146,9 +175,18 @@ impl<W: Write> Display<W> {
 
 /// Read a whole message stream from `body`, drawing it on stdout; `aux` sees the `aux`
 /// messages (push digests, load results). A stream error becomes a plain error message.
-pub async fn show_stream<R: AsyncRead + Unpin>(body: &mut R, aux: impl FnMut(&serde_json::Value)) -> Result<(), CliError> {
+pub async fn show_stream<R: AsyncRead + Unpin>(
+    body: &mut R,
+    aux: impl FnMut(&serde_json::Value),
+) -> Result<(), CliError> {
     use std::io::IsTerminal;
-    show_stream_to(body, std::io::stdout(), std::io::stdout().is_terminal(), aux).await
+    show_stream_to(
+        body,
+        std::io::stdout(),
+        std::io::stdout().is_terminal(),
+        aux,
+    )
+    .await
 }
 
 /// As [`show_stream`], drawn on `out` (`run` shows pull progress on stderr).
@@ -158,12 +196,17 @@ pub async fn show_stream_to<R: AsyncRead + Unpin, W: Write + std::os::fd::AsFd>(
     terminal: bool,
     mut aux: impl FnMut(&serde_json::Value),
 ) -> Result<(), CliError> {
-    let width = crate::runtime::entry::terminal::get_size(out.as_fd()).map(|(_, c)| c as usize).unwrap_or(200);
+    let width = crate::runtime::entry::terminal::get_size(out.as_fd())
+        .map(|(_, c)| c as usize)
+        .unwrap_or(200);
     let mut d = Display::new(out, terminal, width);
     let mut split = JsonSplitter::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        let n = body.read(&mut buf).await.map_err(|e| CliError::msg(e.to_string()))?;
+        let n = body
+            .read(&mut buf)
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
         if n > 0 {
             split.feed(&buf[..n]);
         }
@@ -190,12 +233,28 @@ mod tests {
 
     #[test]
     fn bars_like_jsonmessage() {
-        let p = ProgressDetail { current: 1_000_000, total: 2_000_000, ..Default::default() };
-        assert_eq!(progress_string(&p, 200, 0.0), format!("[{}>{}]      1MB/2MB", "=".repeat(25), " ".repeat(25)));
+        let p = ProgressDetail {
+            current: 1_000_000,
+            total: 2_000_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            progress_string(&p, 200, 0.0),
+            format!("[{}>{}]      1MB/2MB", "=".repeat(25), " ".repeat(25))
+        );
         assert_eq!(progress_string(&p, 80, 0.0), "     1MB/2MB");
-        let p = ProgressDetail { current: 10, total: 20, start: 100, ..Default::default() };
+        let p = ProgressDetail {
+            current: 10,
+            total: 20,
+            start: 100,
+            ..Default::default()
+        };
         assert_eq!(progress_string(&p, 80, 110.0), "     10B/20B 10s");
-        let p = ProgressDetail { current: 5, units: "items".into(), ..Default::default() };
+        let p = ProgressDetail {
+            current: 5,
+            units: "items".into(),
+            ..Default::default()
+        };
         assert_eq!(progress_string(&p, 80, 0.0), "5 items");
         assert_eq!(progress_string(&ProgressDetail::default(), 80, 0.0), "");
         assert_eq!(go_duration(65), "1m5s");
@@ -207,13 +266,25 @@ mod tests {
         let mut out = Vec::new();
         {
             let mut d = Display::new(&mut out, false, 80);
-            d.show(&msg(r#"{"status":"Pulling from small","id":"v1"}"#)).unwrap();
-            d.show(&msg(r#"{"status":"Pulling fs layer","progressDetail":{},"id":"aa"}"#)).unwrap();
+            d.show(&msg(r#"{"status":"Pulling from small","id":"v1"}"#))
+                .unwrap();
+            d.show(&msg(
+                r#"{"status":"Pulling fs layer","progressDetail":{},"id":"aa"}"#,
+            ))
+            .unwrap();
             d.show(&msg(r#"{"status":"Downloading","progressDetail":{"current":5,"total":10},"progress":"[=> ]","id":"aa"}"#)).unwrap();
-            d.show(&msg(r#"{"stream":"Loaded image: small:peer\n"}"#)).unwrap();
-            assert_eq!(d.show(&msg(r#"{"errorDetail":{"message":"boom"},"error":"boom"}"#)).unwrap_err(), "boom");
+            d.show(&msg(r#"{"stream":"Loaded image: small:peer\n"}"#))
+                .unwrap();
+            assert_eq!(
+                d.show(&msg(r#"{"errorDetail":{"message":"boom"},"error":"boom"}"#))
+                    .unwrap_err(),
+                "boom"
+            );
         }
-        assert_eq!(String::from_utf8(out).unwrap(), "v1: Pulling from small\naa: Pulling fs layer\nLoaded image: small:peer\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "v1: Pulling from small\naa: Pulling fs layer\nLoaded image: small:peer\n"
+        );
     }
 
     #[test]
@@ -221,9 +292,16 @@ mod tests {
         let mut out = Vec::new();
         {
             let mut d = Display::new(&mut out, true, 80);
-            d.show(&msg(r#"{"status":"Waiting","progressDetail":{},"id":"aa"}"#)).unwrap();
-            d.show(&msg(r#"{"status":"Waiting","progressDetail":{},"id":"bb"}"#)).unwrap();
-            d.show(&msg(r#"{"status":"Done","progressDetail":{},"id":"aa"}"#)).unwrap();
+            d.show(&msg(
+                r#"{"status":"Waiting","progressDetail":{},"id":"aa"}"#,
+            ))
+            .unwrap();
+            d.show(&msg(
+                r#"{"status":"Waiting","progressDetail":{},"id":"bb"}"#,
+            ))
+            .unwrap();
+            d.show(&msg(r#"{"status":"Done","progressDetail":{},"id":"aa"}"#))
+                .unwrap();
         }
         let s = String::from_utf8(out).unwrap();
         assert_eq!(

@@ -53,7 +53,8 @@ fn valid_tag(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 128
         && (t.as_bytes()[0].is_ascii_alphanumeric() || t.as_bytes()[0] == b'_')
-        && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
 }
 
 fn valid_domain(d: &str) -> bool {
@@ -67,9 +68,14 @@ fn valid_domain(d: &str) -> bool {
         _ => d,
     };
     if host.starts_with('[') && host.ends_with(']') {
-        return host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok();
+        return host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok();
     }
-    !host.is_empty() && host.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+    !host.is_empty()
+        && host
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
 }
 
 impl Reference {
@@ -81,7 +87,9 @@ impl Reference {
         }
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                let ok = d.split_once(':').is_some_and(|(alg, hex)| !alg.is_empty() && hex.len() >= 32 && hex.bytes().all(|c| c.is_ascii_hexdigit()));
+                let ok = d.split_once(':').is_some_and(|(alg, hex)| {
+                    !alg.is_empty() && hex.len() >= 32 && hex.bytes().all(|c| c.is_ascii_hexdigit())
+                });
                 if !ok {
                     return Err(bad());
                 }
@@ -99,21 +107,42 @@ impl Reference {
             }
         }
         let (domain, path) = match name.split_once('/') {
-            Some((d, p)) if d.contains(['.', ':']) || d == "localhost" || d.bytes().any(|c| c.is_ascii_uppercase()) => (d.to_string(), p.to_string()),
+            Some((d, p))
+                if d.contains(['.', ':'])
+                    || d == "localhost"
+                    || d.bytes().any(|c| c.is_ascii_uppercase()) =>
+            {
+                (d.to_string(), p.to_string())
+            }
             _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
         };
         if path.bytes().any(|c| c.is_ascii_uppercase()) {
-            let shown = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("library/{path}") } else { path };
-            return Err(format!("invalid reference format: repository name ({shown}) must be lowercase"));
+            let shown = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+                format!("library/{path}")
+            } else {
+                path
+            };
+            return Err(format!(
+                "invalid reference format: repository name ({shown}) must be lowercase"
+            ));
         }
         if !valid_domain(&domain) || !path.split('/').all(valid_component) {
             return Err(bad());
         }
-        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("library/{path}") } else { path };
+        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
         if domain.len() + 1 + path.len() > 255 {
             return Err("repository name must not be more than 255 characters".into());
         }
-        Ok(Reference { domain, path, tag, digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag,
+            digest,
+        })
     }
 
     /// `docker.io/library/busybox`.
@@ -124,7 +153,10 @@ impl Reference {
     /// `busybox`, `127.0.0.1:5000/x`.
     pub fn familiar_name(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path.strip_prefix("library/").unwrap_or(&self.path).to_string()
+            self.path
+                .strip_prefix("library/")
+                .unwrap_or(&self.path)
+                .to_string()
         } else {
             self.name()
         }
@@ -179,21 +211,39 @@ mod tests {
     fn normalizes_like_docker() {
         let r = Reference::parse("busybox").unwrap();
         assert_eq!(r.full(), "docker.io/library/busybox");
-        assert_eq!(r.clone().with_default_tag().full(), "docker.io/library/busybox:latest");
+        assert_eq!(
+            r.clone().with_default_tag().full(),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(r.familiar_name(), "busybox");
         let r = Reference::parse("127.0.0.1:5000/team/app:1.0").unwrap();
-        assert_eq!((r.domain.as_str(), r.path.as_str(), r.tag.as_deref()), ("127.0.0.1:5000", "team/app", Some("1.0")));
+        assert_eq!(
+            (r.domain.as_str(), r.path.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "team/app", Some("1.0"))
+        );
         assert_eq!(r.familiar(), "127.0.0.1:5000/team/app:1.0");
         assert_eq!(r.auth_key(), "127.0.0.1:5000");
         let r = Reference::parse("localhost/x").unwrap();
         assert_eq!(r.domain, "localhost");
-        let r = Reference::parse("user/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
+        let r = Reference::parse(
+            "user/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
         assert_eq!(r.name(), "docker.io/user/app");
         assert!(r.tag.is_none() && r.digest.is_some());
-        assert_eq!(Reference::parse("Busybox").unwrap_err(), "invalid reference format: repository name (library/Busybox) must be lowercase");
-        assert_eq!(Reference::parse("a:b:c").unwrap_err(), "invalid reference format");
+        assert_eq!(
+            Reference::parse("Busybox").unwrap_err(),
+            "invalid reference format: repository name (library/Busybox) must be lowercase"
+        );
+        assert_eq!(
+            Reference::parse("a:b:c").unwrap_err(),
+            "invalid reference format"
+        );
         assert!(Reference::parse("-x").is_err());
         assert!(Reference::parse("x:").is_err());
-        assert_eq!(Reference::parse("small:peer").unwrap().auth_key(), "https://index.docker.io/v1/");
+        assert_eq!(
+            Reference::parse("small:peer").unwrap().auth_key(),
+            "https://index.docker.io/v1/"
+        );
     }
 }

@@ -6,15 +6,21 @@ use super::command::{dflt, sw, val, Arity, CliError, Opt, Parsed, Spec};
 use super::reference::Reference;
 use super::stdio::{self, End, StreamOpts};
 use super::{block, errln, outln, Ctx};
-use crate::api::client::{Client, Query};
-use crate::api::client::RequestBody;
 use crate::api::client::path_escape;
+use crate::api::client::RequestBody;
+use crate::api::client::{Client, Query};
 use serde_json::{json, Map, Value};
 use smol::io::AsyncReadExt;
 use std::io::IsTerminal;
 
 const fn hidden(long: &'static str, ty: &'static str) -> Opt {
-    Opt { long, short: None, ty, help: "", default: "" }
+    Opt {
+        long,
+        short: None,
+        ty,
+        help: "",
+        default: "",
+    }
 }
 
 /// Flags `create` and `run` share.
@@ -116,30 +122,97 @@ macro_rules! container_opts {
 
 const CREATE_OPTS: &[Opt] = container_opts!();
 const RUN_OPTS: &[Opt] = container_opts!(
-    sw("detach", Some('d'), "Run container in background and print container ID"),
-    val("detach-keys", None, "string", "Override the key sequence for detaching a container"),
-    dflt("sig-proxy", None, "", "Proxy received signals to the process", "true"),
+    sw(
+        "detach",
+        Some('d'),
+        "Run container in background and print container ID"
+    ),
+    val(
+        "detach-keys",
+        None,
+        "string",
+        "Override the key sequence for detaching a container"
+    ),
+    dflt(
+        "sig-proxy",
+        None,
+        "",
+        "Proxy received signals to the process",
+        "true"
+    ),
 );
 const START_OPTS: &[Opt] = &[
-    sw("attach", Some('a'), "Attach STDOUT/STDERR and forward signals"),
-    val("detach-keys", None, "string", "Override the key sequence for detaching a container"),
+    sw(
+        "attach",
+        Some('a'),
+        "Attach STDOUT/STDERR and forward signals",
+    ),
+    val(
+        "detach-keys",
+        None,
+        "string",
+        "Override the key sequence for detaching a container",
+    ),
     sw("interactive", Some('i'), "Attach container's STDIN"),
 ];
 const ATTACH_OPTS: &[Opt] = &[
-    val("detach-keys", None, "string", "Override the key sequence for detaching a container"),
+    val(
+        "detach-keys",
+        None,
+        "string",
+        "Override the key sequence for detaching a container",
+    ),
     sw("no-stdin", None, "Do not attach STDIN"),
-    dflt("sig-proxy", None, "", "Proxy all received signals to the process", "true"),
+    dflt(
+        "sig-proxy",
+        None,
+        "",
+        "Proxy all received signals to the process",
+        "true",
+    ),
 ];
 const EXEC_OPTS: &[Opt] = &[
-    sw("detach", Some('d'), "Detached mode: run command in the background"),
-    val("detach-keys", None, "string", "Override the key sequence for detaching a container"),
+    sw(
+        "detach",
+        Some('d'),
+        "Detached mode: run command in the background",
+    ),
+    val(
+        "detach-keys",
+        None,
+        "string",
+        "Override the key sequence for detaching a container",
+    ),
     val("env", Some('e'), "list", "Set environment variables"),
-    val("env-file", None, "list", "Read in a file of environment variables"),
-    sw("interactive", Some('i'), "Keep STDIN open even if not attached"),
-    sw("privileged", None, "Give extended privileges to the command"),
+    val(
+        "env-file",
+        None,
+        "list",
+        "Read in a file of environment variables",
+    ),
+    sw(
+        "interactive",
+        Some('i'),
+        "Keep STDIN open even if not attached",
+    ),
+    sw(
+        "privileged",
+        None,
+        "Give extended privileges to the command",
+    ),
     sw("tty", Some('t'), "Allocate a pseudo-TTY"),
-    val("user", Some('u'), "string", "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
-    val("workdir", Some('w'), "string", "Working directory inside the container"),
+    val(
+        "user",
+        Some('u'),
+        "string",
+        "Username or UID (format: \"<name|uid>[:<group|gid>]\")",
+    ),
+    val(
+        "workdir",
+        Some('w'),
+        "string",
+        "Working directory inside the container",
+    ),
 ];
 
 pub const SPECS: &[Spec] = &[
@@ -221,11 +294,19 @@ pub fn restart_policy(s: &str) -> Result<Value, String> {
         return Ok(json!({"Name": "", "MaximumRetryCount": 0}));
     }
     let (name, count) = match s.split_once(':') {
-        Some(("", _)) => return Err("invalid restart policy format: no policy provided before colon".into()),
+        Some(("", _)) => {
+            return Err("invalid restart policy format: no policy provided before colon".into())
+        }
         Some((n, c)) => (n, c),
         None => (s, ""),
     };
-    let n: i64 = if count.is_empty() { 0 } else { count.parse().map_err(|_| "invalid restart policy format: maximum retry count must be an integer".to_string())? };
+    let n: i64 = if count.is_empty() {
+        0
+    } else {
+        count.parse().map_err(|_| {
+            "invalid restart policy format: maximum retry count must be an integer".to_string()
+        })?
+    };
     Ok(json!({"Name": name, "MaximumRetryCount": n}))
 }
 
@@ -246,7 +327,8 @@ pub fn env_list(files: &[String], vals: &[String]) -> Result<Vec<String>, String
         }
     };
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("open {f}: {}", super::format::io_msg(&e)))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("open {f}: {}", super::format::io_msg(&e)))?;
         for (i, line) in text.lines().enumerate() {
             let l = line.trim_start();
             if l.is_empty() || l.starts_with('#') {
@@ -257,7 +339,11 @@ pub fn env_list(files: &[String], vals: &[String]) -> Result<Vec<String>, String
                 return Err(format!("variable '{k}' contains whitespaces"));
             }
             if k.is_empty() {
-                return Err(format!("no variable name on line '{}' of {f} (line {})", line, i + 1));
+                return Err(format!(
+                    "no variable name on line '{}' of {f} (line {})",
+                    line,
+                    i + 1
+                ));
             }
             if let Some(v) = resolve(l) {
                 if v.contains('=') {
@@ -282,7 +368,8 @@ fn labels(files: &[String], vals: &[String]) -> Result<Map<String, Value>, Strin
         m.insert(k.to_string(), Value::String(v.to_string()));
     };
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("open {f}: {}", super::format::io_msg(&e)))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("open {f}: {}", super::format::io_msg(&e)))?;
         for line in text.lines() {
             let l = line.trim();
             if !l.is_empty() && !l.starts_with('#') {
@@ -307,7 +394,11 @@ fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
 }
 
 /// `nat.ParsePortSpecs` of `-p` values: exposed ports and their bindings.
-pub fn port_specs(specs: &[String], exposed: &mut Map<String, Value>, bindings: &mut Map<String, Value>) -> Result<(), String> {
+pub fn port_specs(
+    specs: &[String],
+    exposed: &mut Map<String, Value>,
+    bindings: &mut Map<String, Value>,
+) -> Result<(), String> {
     for spec in specs {
         let (rest, proto) = match spec.rsplit_once('/') {
             Some((r, p)) => (r, p.to_lowercase()),
@@ -319,8 +410,13 @@ pub fn port_specs(specs: &[String], exposed: &mut Map<String, Value>, bindings: 
         // ip:hostPort:containerPort, hostPort:containerPort, containerPort; IPv6 in brackets.
         let (ip, host, ctr) = {
             let (ip, tail) = if let Some(r) = rest.strip_prefix('[') {
-                let end = r.find(']').ok_or_else(|| format!("invalid IP address: {rest}"))?;
-                (r[..end].to_string(), r[end + 1..].strip_prefix(':').unwrap_or("").to_string())
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| format!("invalid IP address: {rest}"))?;
+                (
+                    r[..end].to_string(),
+                    r[end + 1..].strip_prefix(':').unwrap_or("").to_string(),
+                )
             } else {
                 let parts: Vec<&str> = rest.split(':').collect();
                 match parts.len() {
@@ -337,11 +433,18 @@ pub fn port_specs(specs: &[String], exposed: &mut Map<String, Value>, bindings: 
         if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
             return Err(format!("invalid IP address: {ip}"));
         }
-        let (cs, ce) = parse_port_range(&ctr).map_err(|_| format!("invalid containerPort: {ctr}"))?;
-        let host_range = if host.is_empty() { None } else { Some(parse_port_range(&host).map_err(|_| format!("invalid hostPort: {host}"))?) };
+        let (cs, ce) =
+            parse_port_range(&ctr).map_err(|_| format!("invalid containerPort: {ctr}"))?;
+        let host_range = if host.is_empty() {
+            None
+        } else {
+            Some(parse_port_range(&host).map_err(|_| format!("invalid hostPort: {host}"))?)
+        };
         if let Some((hs, he)) = host_range {
             if he - hs != ce - cs && hs != he {
-                return Err(format!("invalid ranges specified for container and host Ports: {ctr} and {host}"));
+                return Err(format!(
+                    "invalid ranges specified for container and host Ports: {ctr} and {host}"
+                ));
             }
         }
         for (i, port) in (cs..=ce).enumerate() {
@@ -353,7 +456,9 @@ pub fn port_specs(specs: &[String], exposed: &mut Map<String, Value>, bindings: 
                 Some((hs, he)) if hs != he && cs == ce => format!("{hs}-{he}"),
                 Some((hs, _)) => format!("{}", hs as usize + i),
             };
-            let entry = bindings.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = bindings
+                .entry(key)
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(a) = entry {
                 a.push(json!({"HostIp": ip, "HostPort": hp}));
             }
@@ -382,7 +487,10 @@ fn parse_mount(spec: &str) -> Result<Value, String> {
                 Some(o) => Err(format!("invalid value for {k}: {o}")),
             }
         };
-        let need = |v: &Option<String>| v.clone().ok_or_else(|| format!("invalid field '{field}' must be a key=value pair"));
+        let need = |v: &Option<String>| {
+            v.clone()
+                .ok_or_else(|| format!("invalid field '{field}' must be a key=value pair"))
+        };
         match k.as_str() {
             "type" => ty = need(&v)?,
             "source" | "src" => {
@@ -416,11 +524,21 @@ fn parse_mount(spec: &str) -> Result<Value, String> {
             }
             "tmpfs-size" => {
                 let s = need(&v)?;
-                tmpfs.insert("SizeBytes".into(), super::command::parse_ram(&s).ok_or_else(|| format!("invalid value for {k}: {s}"))?.into());
+                tmpfs.insert(
+                    "SizeBytes".into(),
+                    super::command::parse_ram(&s)
+                        .ok_or_else(|| format!("invalid value for {k}: {s}"))?
+                        .into(),
+                );
             }
             "tmpfs-mode" => {
                 let s = need(&v)?;
-                tmpfs.insert("Mode".into(), u32::from_str_radix(&s, 8).map_err(|_| format!("invalid value for {k}: {s}"))?.into());
+                tmpfs.insert(
+                    "Mode".into(),
+                    u32::from_str_radix(&s, 8)
+                        .map_err(|_| format!("invalid value for {k}: {s}"))?
+                        .into(),
+                );
             }
             _ => return Err(format!("unexpected key '{k}' in '{field}'")),
         }
@@ -445,12 +563,20 @@ fn parse_mount(spec: &str) -> Result<Value, String> {
 }
 
 fn ulimit(s: &str) -> Result<Value, String> {
-    let (name, vals) = s.split_once('=').ok_or_else(|| format!("invalid ulimit argument: {s}"))?;
+    let (name, vals) = s
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {s}"))?;
     let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-    let soft: i64 = soft.parse().map_err(|_| format!("invalid ulimit soft value {soft}"))?;
-    let hard: i64 = hard.parse().map_err(|_| format!("invalid ulimit hard value {hard}"))?;
+    let soft: i64 = soft
+        .parse()
+        .map_err(|_| format!("invalid ulimit soft value {soft}"))?;
+    let hard: i64 = hard
+        .parse()
+        .map_err(|_| format!("invalid ulimit hard value {hard}"))?;
     if soft > hard {
-        return Err(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"));
+        return Err(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        ));
     }
     Ok(json!({"Name": name, "Soft": soft, "Hard": hard}))
 }
@@ -496,31 +622,48 @@ pub struct CreateSpec {
 }
 
 fn err125(cmd: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::Status(format!("docker: {e}\n\nRun 'docker {cmd} --help' for more information"), 125)
+    CliError::Status(
+        format!("docker: {e}\n\nRun 'docker {cmd} --help' for more information"),
+        125,
+    )
 }
 
 /// The CLI's `parse`: flags → `Config`, `HostConfig`, `NetworkingConfig`.
-pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result<CreateSpec, CliError> {
+pub fn container_spec(
+    p: &Parsed,
+    cmd: &str,
+    api_version_ge_142: bool,
+) -> Result<CreateSpec, CliError> {
     let e125 = |e: String| err125(cmd, e);
     let pull = p.opt("pull").unwrap_or_else(|| "missing".into());
     if !["always", "missing", "never"].contains(&pull.as_str()) {
-        return Err(e125(format!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\"")));
+        return Err(e125(format!(
+            "invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\""
+        )));
     }
     let image = p.args[0].clone();
     let cmd_args: Vec<String> = p.args[1..].to_vec();
     let attach = p.list("attach");
     for a in &attach {
         if !["stdin", "stdout", "stderr"].contains(&a.to_lowercase().as_str()) {
-            return Err(e125(format!("valid streams are STDIN, STDOUT and STDERR: {a}")));
+            return Err(e125(format!(
+                "valid streams are STDIN, STDOUT and STDERR: {a}"
+            )));
         }
     }
     let has = |s: &str| attach.iter().any(|a| a.eq_ignore_ascii_case(s));
     let interactive = p.bool("interactive");
     let attach_stdin = has("stdin") || interactive;
-    let (attach_stdout, attach_stderr) = if attach.is_empty() { (true, true) } else { (has("stdout"), has("stderr")) };
+    let (attach_stdout, attach_stderr) = if attach.is_empty() {
+        (true, true)
+    } else {
+        (has("stdout"), has("stderr"))
+    };
     let swappiness = p.int("memory-swappiness", -1);
     if swappiness != -1 && !(0..=100).contains(&swappiness) {
-        return Err(e125(format!("invalid value: {swappiness}. Valid memory swappiness range is 0-100")));
+        return Err(e125(format!(
+            "invalid value: {swappiness}. Valid memory swappiness range is 0-100"
+        )));
     }
     let mut binds = Vec::new();
     let mut volumes = Map::new();
@@ -540,7 +683,10 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
         if host.starts_with('.') {
             if let Ok(cwd) = std::env::current_dir() {
                 host = cwd.join(&host).to_string_lossy().into_owned();
-                let norm: Vec<&str> = host.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+                let norm: Vec<&str> = host
+                    .split('/')
+                    .filter(|c| !c.is_empty() && *c != ".")
+                    .collect();
                 let mut stack: Vec<&str> = Vec::new();
                 for c in norm {
                     if c == ".." {
@@ -572,18 +718,34 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
             return Err(e125(format!("invalid port format for --expose: {e}")));
         }
         let (port, proto) = e.split_once('/').unwrap_or((&e, "tcp"));
-        let (a, b) = parse_port_range(port).map_err(|err| e125(format!("invalid range format for --expose: {e}, error: {err}")))?;
+        let (a, b) = parse_port_range(port).map_err(|err| {
+            e125(format!(
+                "invalid range format for --expose: {e}, error: {err}"
+            ))
+        })?;
         for n in a..=b {
             exposed.entry(format!("{n}/{proto}")).or_insert(json!({}));
         }
     }
-    let devices: Vec<Value> = p.list("device").iter().map(|d| device(d)).collect::<Result<_, _>>().map_err(e125)?;
+    let devices: Vec<Value> = p
+        .list("device")
+        .iter()
+        .map(|d| device(d))
+        .collect::<Result<_, _>>()
+        .map_err(e125)?;
     let env = env_list(&p.list("env-file"), &p.list("env")).map_err(e125)?;
     let labels = labels(&p.list("label-file"), &p.list("label")).map_err(e125)?;
-    for (flag, what) in [("pid", "PID"), ("uts", "UTS"), ("userns", "USER"), ("cgroupns", "CGROUP")] {
+    for (flag, what) in [
+        ("pid", "PID"),
+        ("uts", "UTS"),
+        ("userns", "USER"),
+        ("cgroupns", "CGROUP"),
+    ] {
         let v = p.str(flag);
         let ok = match flag {
-            "pid" | "uts" => v.is_empty() || v == "host" || (flag == "pid" && v.starts_with("container:")),
+            "pid" | "uts" => {
+                v.is_empty() || v == "host" || (flag == "pid" && v.starts_with("container:"))
+            }
             "userns" => v.is_empty() || v == "host",
             _ => v.is_empty() || v == "host" || v == "private",
         };
@@ -594,7 +756,9 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
     let restart = restart_policy(&p.opt("restart").unwrap_or_else(|| "no".into())).map_err(e125)?;
     let mut log_cfg = Map::new();
     for o in p.list("log-opt") {
-        let (k, v) = o.split_once('=').ok_or_else(|| e125(format!("invalid key-value: {o}")))?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| e125(format!("invalid key-value: {o}")))?;
         log_cfg.insert(k.to_string(), v.into());
     }
     let log_driver = p.str("log-driver");
@@ -613,7 +777,12 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
         if s.starts_with("seccomp=") || s.starts_with("seccomp:") {
             let path = &s[8..];
             if path != "unconfined" && path != "builtin" {
-                let data = std::fs::read_to_string(path).map_err(|e| e125(format!("opening seccomp profile ({path}) failed: {}", super::format::io_msg(&e))))?;
+                let data = std::fs::read_to_string(path).map_err(|e| {
+                    e125(format!(
+                        "opening seccomp profile ({path}) failed: {}",
+                        super::format::io_msg(&e)
+                    ))
+                })?;
                 let compact = super::inspect::compact(data.as_bytes());
                 security.push(format!("seccomp={compact}"));
                 continue;
@@ -623,20 +792,40 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
     }
     let mut storage = Map::new();
     for o in p.list("storage-opt") {
-        let (k, v) = o.split_once('=').ok_or_else(|| e125(format!("invalid storage option {o}")))?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| e125(format!("invalid storage option {o}")))?;
         storage.insert(k.into(), v.into());
     }
-    let health_flags = ["health-cmd", "health-interval", "health-timeout", "health-start-period", "health-retries", "health-start-interval"];
+    let health_flags = [
+        "health-cmd",
+        "health-interval",
+        "health-timeout",
+        "health-start-period",
+        "health-retries",
+        "health-start-interval",
+    ];
     let have_health = health_flags.iter().any(|f| p.has(f));
     let mut health = Value::Null;
     if p.bool("no-healthcheck") {
         if have_health {
-            return Err(e125("--no-healthcheck conflicts with --health-* options".to_string()));
+            return Err(e125(
+                "--no-healthcheck conflicts with --health-* options".to_string(),
+            ));
         }
         health = json!({"Test": ["NONE"]});
     } else if have_health {
-        let dur = |f: &str| p.opt(f).and_then(|v| super::command::parse_go_duration(&v)).unwrap_or(0);
-        for f in ["health-interval", "health-timeout", "health-start-period", "health-start-interval"] {
+        let dur = |f: &str| {
+            p.opt(f)
+                .and_then(|v| super::command::parse_go_duration(&v))
+                .unwrap_or(0)
+        };
+        for f in [
+            "health-interval",
+            "health-timeout",
+            "health-start-period",
+            "health-start-interval",
+        ] {
             if dur(f) < 0 {
                 return Err(e125(format!("--{f} cannot be negative")));
             }
@@ -655,13 +844,41 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
         h.insert("Retries".into(), p.int("health-retries", 0).into());
         health = Value::Object(h);
     }
-    let ram = |f: &str| p.opt(f).map(|v| if v == "-1" { -1 } else { super::command::parse_ram(&v).unwrap_or(0) }).unwrap_or(0);
-    let nano_cpus = p.opt("cpus").and_then(|v| v.parse::<f64>().ok()).map(|c| (c * 1e9).round() as i64).unwrap_or(0);
-    let ulimits: Vec<Value> = p.list("ulimit").iter().map(|u| ulimit(u)).collect::<Result<_, _>>().map_err(e125)?;
-    let mounts: Vec<Value> = p.list("mount").iter().map(|m| parse_mount(m)).collect::<Result<_, _>>().map_err(|e| e125(format!("invalid argument for \"--mount\" flag: {e}")))?;
+    let ram = |f: &str| {
+        p.opt(f)
+            .map(|v| {
+                if v == "-1" {
+                    -1
+                } else {
+                    super::command::parse_ram(&v).unwrap_or(0)
+                }
+            })
+            .unwrap_or(0)
+    };
+    let nano_cpus = p
+        .opt("cpus")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|c| (c * 1e9).round() as i64)
+        .unwrap_or(0);
+    let ulimits: Vec<Value> = p
+        .list("ulimit")
+        .iter()
+        .map(|u| ulimit(u))
+        .collect::<Result<_, _>>()
+        .map_err(e125)?;
+    let mounts: Vec<Value> = p
+        .list("mount")
+        .iter()
+        .map(|m| parse_mount(m))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e125(format!("invalid argument for \"--mount\" flag: {e}")))?;
     let mut sysctls = Map::new();
     for s in p.list("sysctl") {
-        let (k, v) = s.split_once('=').ok_or_else(|| e125(format!("invalid argument \"{s}\" for \"--sysctl\" flag: invalid key-value: {s}")))?;
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            e125(format!(
+                "invalid argument \"{s}\" for \"--sysctl\" flag: invalid key-value: {s}"
+            ))
+        })?;
         sysctls.insert(k.into(), v.into());
     }
     let mut annotations = Map::new();
@@ -670,12 +887,26 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
         annotations.insert(k.into(), v.into());
     }
     let auto_remove = p.bool("rm");
-    if auto_remove && restart.get("Name").and_then(|n| n.as_str()).is_some_and(|n| !n.is_empty() && n != "no") {
-        return Err(e125("conflicting options: cannot specify both --restart and --rm".to_string()));
+    if auto_remove
+        && restart
+            .get("Name")
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| !n.is_empty() && n != "no")
+    {
+        return Err(e125(
+            "conflicting options: cannot specify both --restart and --rm".to_string(),
+        ));
     }
-    let net = p.opt("network").or_else(|| p.opt("net")).unwrap_or_else(|| "default".into());
+    let net = p
+        .opt("network")
+        .or_else(|| p.opt("net"))
+        .unwrap_or_else(|| "default".into());
     let mut endpoints = Map::new();
-    let aliases: Vec<String> = p.list("network-alias").into_iter().chain(p.list("net-alias")).collect();
+    let aliases: Vec<String> = p
+        .list("network-alias")
+        .into_iter()
+        .chain(p.list("net-alias"))
+        .collect();
     let (ip4, ip6) = (p.str("ip"), p.str("ip6"));
     if !aliases.is_empty() || !ip4.is_empty() || !ip6.is_empty() {
         let mut ep = Map::new();
@@ -683,14 +914,29 @@ pub fn container_spec(p: &Parsed, cmd: &str, api_version_ge_142: bool) -> Result
             ep.insert("Aliases".into(), json!(aliases));
         }
         if !ip4.is_empty() || !ip6.is_empty() {
-            ep.insert("IPAMConfig".into(), json!({"IPv4Address": ip4, "IPv6Address": ip6}));
+            ep.insert(
+                "IPAMConfig".into(),
+                json!({"IPv4Address": ip4, "IPv6Address": ip6}),
+            );
         }
         endpoints.insert(net.clone(), Value::Object(ep));
     }
     let tty = p.bool("tty");
-    let console = if api_version_ge_142 { stdio::tty_size().map(|(h, w)| json!([h, w])).unwrap_or(json!([0, 0])) } else { json!([0, 0]) };
+    let console = if api_version_ge_142 {
+        stdio::tty_size()
+            .map(|(h, w)| json!([h, w]))
+            .unwrap_or(json!([0, 0]))
+    } else {
+        json!([0, 0])
+    };
     let list_or_null = |v: Vec<String>| if v.is_empty() { Value::Null } else { json!(v) };
-    let opt_map = |m: Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
+    let opt_map = |m: Map<String, Value>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m)
+        }
+    };
     let mut config = json!({
         "Hostname": p.str("hostname"),
         "Domainname": p.str("domainname"),
@@ -836,14 +1082,20 @@ fn status_error(cmd: &str, e: &crate::api::client::Error) -> CliError {
 }
 
 fn status_error_text(cmd: &str, msg: &str) -> CliError {
-    let code = if msg.contains("executable file not found") || msg.contains("no such file or directory") || msg.contains("system cannot find the file specified") {
+    let code = if msg.contains("executable file not found")
+        || msg.contains("no such file or directory")
+        || msg.contains("system cannot find the file specified")
+    {
         127
     } else if msg.contains("permission denied") || msg.contains("is a directory") {
         126
     } else {
         125
     };
-    CliError::Status(format!("docker: {msg}\n\nRun 'docker {cmd} --help' for more information"), code)
+    CliError::Status(
+        format!("docker: {msg}\n\nRun 'docker {cmd} --help' for more information"),
+        code,
+    )
 }
 
 /// Create the container (pulling the image when missing and `--pull` allows), print warnings,
@@ -852,23 +1104,40 @@ fn status_error_text(cmd: &str, msg: &str) -> CliError {
 fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec) -> Result<String, CliError> {
     if !spec.cidfile.is_empty() {
         if std::path::Path::new(&spec.cidfile).exists() {
-            return Err(CliError::msg(format!("container ID file found, make sure the other container isn't running or delete {}", spec.cidfile)));
+            return Err(CliError::msg(format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                spec.cidfile
+            )));
         }
-        std::fs::File::create(&spec.cidfile).map_err(|e| CliError::msg(format!("failed to create the container ID file: {}", super::format::io_msg(&e))))?;
+        std::fs::File::create(&spec.cidfile).map_err(|e| {
+            CliError::msg(format!(
+                "failed to create the container ID file: {}",
+                super::format::io_msg(&e)
+            ))
+        })?;
     }
-    let named = Reference::parse(&spec.image).ok().map(|r| r.with_default_tag());
+    let named = Reference::parse(&spec.image)
+        .ok()
+        .map(|r| r.with_default_tag());
     let result = (|| -> Result<String, CliError> {
         if spec.pull == "always" {
             if let Some(r) = &named {
                 pull_for_run(ctx, r, &spec.platform, spec.quiet)?;
             }
         }
-        let q = Query::new().opt("name", &spec.name).opt("platform", &spec.platform);
+        let q = Query::new()
+            .opt("name", &spec.name)
+            .opt("platform", &spec.platform);
         let api = ctx.api()?;
         let resp = block(api.post::<_, Value>("/containers/create", &q, Some(&spec.body)));
         let resp = match resp {
             Ok(r) => r,
-            Err(e) if e.is_not_found() && spec.pull == "missing" && named.is_some() && e.to_string().contains("image") => {
+            Err(e)
+                if e.is_not_found()
+                    && spec.pull == "missing"
+                    && named.is_some()
+                    && e.to_string().contains("image") =>
+            {
                 let r = named.clone().ok_or_else(|| CliError::msg("no image"))?;
                 if !spec.quiet {
                     errln(&format!("Unable to find image '{}' locally", r.familiar()));
@@ -879,11 +1148,31 @@ fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec) -> Result<String, CliE
             }
             Err(e) => return Err(e.into()),
         };
-        let id = resp.get("Id").and_then(|i| i.as_str()).unwrap_or("").to_string();
-        let mut warnings: Vec<String> = resp.get("Warnings").and_then(|w| w.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-        if let Some(d) = spec.body.get("HostConfig").and_then(|h| h.get("Dns")).and_then(|d| d.as_array()) {
+        let id = resp
+            .get("Id")
+            .and_then(|i| i.as_str())
+            .unwrap_or("")
+            .to_string();
+        let mut warnings: Vec<String> = resp
+            .get("Warnings")
+            .and_then(|w| w.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(d) = spec
+            .body
+            .get("HostConfig")
+            .and_then(|h| h.get("Dns"))
+            .and_then(|d| d.as_array())
+        {
             for ip in d.iter().filter_map(|x| x.as_str()) {
-                if ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()) {
+                if ip
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|a| a.is_loopback())
+                {
                     warnings.push(format!("Localhost DNS ({ip}) may fail in containers."));
                     break;
                 }
@@ -896,7 +1185,12 @@ fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec) -> Result<String, CliE
     })();
     if !spec.cidfile.is_empty() {
         match &result {
-            Ok(id) => std::fs::write(&spec.cidfile, id).map_err(|e| CliError::msg(format!("failed to write the container ID to the file: {}", super::format::io_msg(&e))))?,
+            Ok(id) => std::fs::write(&spec.cidfile, id).map_err(|e| {
+                CliError::msg(format!(
+                    "failed to write the container ID to the file: {}",
+                    super::format::io_msg(&e)
+                ))
+            })?,
             Err(_) => {
                 let _ = std::fs::remove_file(&spec.cidfile);
             }
@@ -908,23 +1202,52 @@ fn create_container(ctx: &mut Ctx, spec: &mut CreateSpec) -> Result<String, CliE
 /// Pull for `run`/`create`: progress on stderr.
 fn pull_for_run(ctx: &mut Ctx, r: &Reference, platform: &str, quiet: bool) -> Result<(), CliError> {
     let auth = ctx.config()?.auth(&r.auth_key()).header();
-    let q = Query::new().add("fromImage", r.name()).add("tag", r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_default()).opt("platform", platform);
+    let q = Query::new()
+        .add("fromImage", r.name())
+        .add(
+            "tag",
+            r.digest
+                .clone()
+                .or_else(|| r.tag.clone())
+                .unwrap_or_default(),
+        )
+        .opt("platform", platform);
     let api = ctx.api()?;
     block(async {
-        let mut resp = api.send("POST", "/images/create", &q, &[("X-Registry-Auth", auth)], RequestBody::Empty).await?;
+        let mut resp = api
+            .send(
+                "POST",
+                "/images/create",
+                &q,
+                &[("X-Registry-Auth", auth)],
+                RequestBody::Empty,
+            )
+            .await?;
         let mut data = Vec::new();
         if quiet {
-            resp.body.read_to_end(&mut data).await.map_err(|e| CliError::msg(e.to_string()))?;
+            resp.body
+                .read_to_end(&mut data)
+                .await
+                .map_err(|e| CliError::msg(e.to_string()))?;
             let mut s = crate::api::stream::JsonSplitter::new();
             s.feed(&data);
-            while let Some(m) = s.next_value::<crate::api::stream::JsonMessage>().map_err(CliError::msg)? {
+            while let Some(m) = s
+                .next_value::<crate::api::stream::JsonMessage>()
+                .map_err(CliError::msg)?
+            {
                 if let Some(e) = m.error_text() {
                     return Err(CliError::msg(e));
                 }
             }
             return Ok(());
         }
-        super::progress::show_stream_to(&mut resp.body, std::io::stderr(), std::io::stderr().is_terminal(), |_| {}).await
+        super::progress::show_stream_to(
+            &mut resp.body,
+            std::io::stderr(),
+            std::io::stderr().is_terminal(),
+            |_| {},
+        )
+        .await
     })
 }
 
@@ -945,10 +1268,18 @@ fn create(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
 
 /// The wait request (`next-exit`, or `removed` with `--rm`), sent and acknowledged before
 /// the container starts; its answer arrives on the returned channel.
-fn wait_before_start(client: &Client, id: &str, removed: bool) -> Result<smol::channel::Receiver<i64>, CliError> {
+fn wait_before_start(
+    client: &Client,
+    id: &str,
+    removed: bool,
+) -> Result<smol::channel::Receiver<i64>, CliError> {
     let mut c = client.clone_fresh();
     let legacy = !c.version_ge("1.30");
-    let q = if legacy { Query::new() } else { Query::new().add("condition", if removed { "removed" } else { "next-exit" }) };
+    let q = if legacy {
+        Query::new()
+    } else {
+        Query::new().add("condition", if removed { "removed" } else { "next-exit" })
+    };
     let path = format!("/containers/{}/wait", path_escape(id));
     let (ready_tx, ready_rx) = smol::channel::bounded::<Result<(), String>>(1);
     let (tx, rx) = smol::channel::bounded::<i64>(1);
@@ -966,7 +1297,12 @@ fn wait_before_start(client: &Client, id: &str, removed: bool) -> Result<smol::c
             let status = match resp.body.read_to_end(&mut data).await {
                 Ok(_) => match serde_json::from_slice::<Value>(&data) {
                     Ok(v) => {
-                        if let Some(m) = v.get("Error").and_then(|e| e.get("Message")).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
+                        if let Some(m) = v
+                            .get("Error")
+                            .and_then(|e| e.get("Message"))
+                            .and_then(|m| m.as_str())
+                            .filter(|m| !m.is_empty())
+                        {
                             super::errln(&format!("Error waiting for container: {m}"));
                             125
                         } else {
@@ -1002,7 +1338,12 @@ fn status_exit(code: i64) -> Result<(), CliError> {
 }
 
 fn attach_query(stdin: bool, stdout: bool, stderr: bool, detach_keys: &str) -> Query {
-    Query::new().add("stream", "1").flag("stdin", stdin).flag("stdout", stdout).flag("stderr", stderr).opt("detachKeys", detach_keys)
+    Query::new()
+        .add("stream", "1")
+        .flag("stdin", stdin)
+        .flag("stdout", stdout)
+        .flag("stderr", stderr)
+        .opt("detachKeys", detach_keys)
 }
 
 fn keys_of(ctx: &Ctx, flag: &str) -> (String, Vec<u8>) {
@@ -1010,7 +1351,11 @@ fn keys_of(ctx: &Ctx, flag: &str) -> (String, Vec<u8>) {
     if spec.is_empty() {
         if let Ok(text) = std::fs::read(ctx.config_dir.join("config.json")) {
             if let Ok(v) = serde_json::from_slice::<Value>(&text) {
-                spec = v.get("detachKeys").and_then(|d| d.as_str()).unwrap_or("").to_string();
+                spec = v
+                    .get("detachKeys")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("")
+                    .to_string();
             }
         }
     }
@@ -1036,7 +1381,9 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         check_tty(spec.attach_stdin, spec.tty)?;
     } else {
         if !p.list("attach").is_empty() {
-            return Err(CliError::msg("conflicting options: cannot specify both --attach and --detach"));
+            return Err(CliError::msg(
+                "conflicting options: cannot specify both --attach and --detach",
+            ));
         }
         spec.attach_stdin = false;
         spec.attach_stdout = false;
@@ -1050,7 +1397,9 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let id = match create_container(ctx, &mut spec) {
         Ok(id) => id,
         Err(CliError::Api(e)) => return Err(status_error("run", &e)),
-        Err(CliError::Status(m, c)) if c == 1 && !m.is_empty() => return Err(status_error_text("run", &m)),
+        Err(CliError::Status(m, c)) if c == 1 && !m.is_empty() => {
+            return Err(status_error_text("run", &m))
+        }
         Err(e) => return Err(e),
     };
     if p.bool_or("sig-proxy", true) {
@@ -1059,15 +1408,31 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let attach = spec.attach_stdin || spec.attach_stdout || spec.attach_stderr;
     let (keys_spec, keys) = keys_of(ctx, &p.str("detach-keys"));
     let hijacked = if attach {
-        let q = attach_query(spec.attach_stdin, spec.attach_stdout, spec.attach_stderr, &keys_spec);
+        let q = attach_query(
+            spec.attach_stdin,
+            spec.attach_stdout,
+            spec.attach_stderr,
+            &keys_spec,
+        );
         let api = ctx.api()?;
-        Some(block(api.hijack(&format!("/containers/{}/attach", path_escape(&id)), &q, None)).map_err(|e| status_error("run", &e))?)
+        Some(
+            block(api.hijack(
+                &format!("/containers/{}/attach", path_escape(&id)),
+                &q,
+                None,
+            ))
+            .map_err(|e| status_error("run", &e))?,
+        )
     } else {
         None
     };
     let status = wait_before_start(ctx.api()?, &id, spec.auto_remove)?;
     let api = ctx.api()?;
-    if let Err(e) = block(api.call("POST", &format!("/containers/{}/start", path_escape(&id)), &Query::new())) {
+    if let Err(e) = block(api.call(
+        "POST",
+        &format!("/containers/{}/start", path_escape(&id)),
+        &Query::new(),
+    )) {
         if spec.auto_remove {
             let _ = smol::block_on(status.recv());
         }
@@ -1078,9 +1443,21 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         return Ok(());
     };
     if spec.tty && std::io::stdout().is_terminal() {
-        stdio::monitor_size(ctx.api()?, format!("/containers/{}/resize", path_escape(&id)));
+        stdio::monitor_size(
+            ctx.api()?,
+            format!("/containers/{}/resize", path_escape(&id)),
+        );
     }
-    let end = stdio::stream(h, StreamOpts { stdin: spec.attach_stdin, stdout: spec.attach_stdout, stderr: spec.attach_stderr, tty: spec.tty, detach_keys: keys })?;
+    let end = stdio::stream(
+        h,
+        StreamOpts {
+            stdin: spec.attach_stdin,
+            stdout: spec.attach_stdout,
+            stderr: spec.attach_stderr,
+            tty: spec.tty,
+            detach_keys: keys,
+        },
+    )?;
     if end == End::Detached {
         return Ok(());
     }
@@ -1095,7 +1472,11 @@ fn start(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         let api = ctx.api()?;
         let mut failed = Vec::new();
         for c in &p.args {
-            match block(api.call("POST", &format!("/containers/{}/start", path_escape(c)), &Query::new())) {
+            match block(api.call(
+                "POST",
+                &format!("/containers/{}/start", path_escape(c)),
+                &Query::new(),
+            )) {
                 Ok(()) => outln(c),
                 Err(e) => {
                     errln(&e.to_string());
@@ -1106,33 +1487,69 @@ fn start(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         if failed.is_empty() {
             return Ok(());
         }
-        return Err(CliError::msg(format!("Error: failed to start containers: {}", failed.join(", "))));
+        return Err(CliError::msg(format!(
+            "Error: failed to start containers: {}",
+            failed.join(", ")
+        )));
     }
     if p.args.len() > 1 {
-        return Err(CliError::msg("you cannot start and attach multiple containers at once"));
+        return Err(CliError::msg(
+            "you cannot start and attach multiple containers at once",
+        ));
     }
     let api = ctx.api()?;
-    let c: Value = block(api.get(&format!("/containers/{}/json", path_escape(&p.args[0])), &Query::new()))?;
-    let id = c.get("Id").and_then(|i| i.as_str()).unwrap_or("").to_string();
+    let c: Value = block(api.get(
+        &format!("/containers/{}/json", path_escape(&p.args[0])),
+        &Query::new(),
+    ))?;
+    let id = c
+        .get("Id")
+        .and_then(|i| i.as_str())
+        .unwrap_or("")
+        .to_string();
     let cfg = c.get("Config").cloned().unwrap_or(Value::Null);
     let tty = cfg.get("Tty").and_then(|t| t.as_bool()).unwrap_or(false);
-    let open_stdin = cfg.get("OpenStdin").and_then(|t| t.as_bool()).unwrap_or(false);
-    let auto_remove = c.get("HostConfig").and_then(|h| h.get("AutoRemove")).and_then(|a| a.as_bool()).unwrap_or(false);
+    let open_stdin = cfg
+        .get("OpenStdin")
+        .and_then(|t| t.as_bool())
+        .unwrap_or(false);
+    let auto_remove = c
+        .get("HostConfig")
+        .and_then(|h| h.get("AutoRemove"))
+        .and_then(|a| a.as_bool())
+        .unwrap_or(false);
     if !tty {
         stdio::proxy_signals(api, &id);
     }
     let stdin = interactive && open_stdin;
     let (keys_spec, keys) = keys_of(ctx, &p.str("detach-keys"));
     let api = ctx.api()?;
-    let h = block(api.hijack(&format!("/containers/{}/attach", path_escape(&id)), &attach_query(stdin, true, true, &keys_spec), None))?;
+    let h = block(api.hijack(
+        &format!("/containers/{}/attach", path_escape(&id)),
+        &attach_query(stdin, true, true, &keys_spec),
+        None,
+    ))?;
     let status = wait_before_start(api, &id, auto_remove)?;
-    if let Err(e) = block(api.call("POST", &format!("/containers/{}/start", path_escape(&id)), &Query::new())) {
+    if let Err(e) = block(api.call(
+        "POST",
+        &format!("/containers/{}/start", path_escape(&id)),
+        &Query::new(),
+    )) {
         return Err(e.into());
     }
     if tty && std::io::stdout().is_terminal() {
         stdio::monitor_size(api, format!("/containers/{}/resize", path_escape(&id)));
     }
-    let end = stdio::stream(h, StreamOpts { stdin, stdout: true, stderr: true, tty, detach_keys: keys })?;
+    let end = stdio::stream(
+        h,
+        StreamOpts {
+            stdin,
+            stdout: true,
+            stderr: true,
+            tty,
+            detach_keys: keys,
+        },
+    )?;
     if end == End::Detached {
         return Ok(());
     }
@@ -1148,20 +1565,29 @@ fn attach(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         let state = c.get("State").cloned().unwrap_or(Value::Null);
         let b = |k: &str| state.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
         if !b("Running") {
-            return Err(CliError::msg("You cannot attach to a stopped container, start it first"));
+            return Err(CliError::msg(
+                "You cannot attach to a stopped container, start it first",
+            ));
         }
         if b("Paused") {
-            return Err(CliError::msg("You cannot attach to a paused container, unpause it first"));
+            return Err(CliError::msg(
+                "You cannot attach to a paused container, unpause it first",
+            ));
         }
         if b("Restarting") {
-            return Err(CliError::msg("You cannot attach to a restarting container, wait until it is running"));
+            return Err(CliError::msg(
+                "You cannot attach to a restarting container, wait until it is running",
+            ));
         }
         Ok(c)
     };
     let c = check(api)?;
     let cfg = c.get("Config").cloned().unwrap_or(Value::Null);
     let tty = cfg.get("Tty").and_then(|t| t.as_bool()).unwrap_or(false);
-    let open_stdin = cfg.get("OpenStdin").and_then(|t| t.as_bool()).unwrap_or(false);
+    let open_stdin = cfg
+        .get("OpenStdin")
+        .and_then(|t| t.as_bool())
+        .unwrap_or(false);
     let no_stdin = p.bool("no-stdin");
     check_tty(!no_stdin, tty)?;
     let stdin = !no_stdin && open_stdin;
@@ -1171,12 +1597,25 @@ fn attach(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     }
     let (keys_spec, keys) = keys_of(ctx, &p.str("detach-keys"));
     let api = ctx.api()?;
-    let h = block(api.hijack(&format!("{path}/attach"), &attach_query(stdin, true, true, &keys_spec), None))?;
+    let h = block(api.hijack(
+        &format!("{path}/attach"),
+        &attach_query(stdin, true, true, &keys_spec),
+        None,
+    ))?;
     check(api)?;
     if tty && std::io::stdout().is_terminal() {
         stdio::monitor_size(api, format!("{path}/resize"));
     }
-    let end = stdio::stream(h, StreamOpts { stdin, stdout: true, stderr: true, tty, detach_keys: keys })?;
+    let end = stdio::stream(
+        h,
+        StreamOpts {
+            stdin,
+            stdout: true,
+            stderr: true,
+            tty,
+            detach_keys: keys,
+        },
+    )?;
     if end == End::Detached {
         return Err(CliError::msg("read escape sequence"));
     }
@@ -1190,13 +1629,22 @@ fn exec(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     let interactive = p.bool("interactive");
     let env = env_list(&p.list("env-file"), &p.list("env")).map_err(CliError::msg)?;
     let api = ctx.api()?;
-    let _: Value = block(api.get(&format!("/containers/{}/json", path_escape(container)), &Query::new()))?;
+    let _: Value = block(api.get(
+        &format!("/containers/{}/json", path_escape(container)),
+        &Query::new(),
+    ))?;
     let attach_stdin = !detach && interactive;
     if !detach {
         check_tty(attach_stdin, tty)?;
     }
     let (keys_spec, keys) = keys_of(ctx, &p.str("detach-keys"));
-    let console = if tty { stdio::tty_size().map(|(h, w)| json!([h, w])).unwrap_or(json!([0, 0])) } else { Value::Null };
+    let console = if tty {
+        stdio::tty_size()
+            .map(|(h, w)| json!([h, w]))
+            .unwrap_or(json!([0, 0]))
+    } else {
+        Value::Null
+    };
     let mut body = json!({
         "User": p.str("user"),
         "Privileged": p.bool("privileged"),
@@ -1216,8 +1664,16 @@ fn exec(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
         }
     }
     let api = ctx.api()?;
-    let r: Value = block(api.post(&format!("/containers/{}/exec", path_escape(container)), &Query::new(), Some(&body)))?;
-    let exec_id = r.get("Id").and_then(|i| i.as_str()).unwrap_or("").to_string();
+    let r: Value = block(api.post(
+        &format!("/containers/{}/exec", path_escape(container)),
+        &Query::new(),
+        Some(&body),
+    ))?;
+    let exec_id = r
+        .get("Id")
+        .and_then(|i| i.as_str())
+        .unwrap_or("")
+        .to_string();
     if exec_id.is_empty() {
         return Err(CliError::msg("exec ID empty"));
     }
@@ -1237,9 +1693,21 @@ fn exec(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     if tty && std::io::stdin().is_terminal() {
         stdio::monitor_size(api, format!("/exec/{}/resize", path_escape(&exec_id)));
     }
-    stdio::stream(h, StreamOpts { stdin: attach_stdin, stdout: true, stderr: true, tty, detach_keys: keys })?;
+    stdio::stream(
+        h,
+        StreamOpts {
+            stdin: attach_stdin,
+            stdout: true,
+            stderr: true,
+            tty,
+            detach_keys: keys,
+        },
+    )?;
     let api = ctx.api()?;
-    let v: Value = block(api.get(&format!("/exec/{}/json", path_escape(&exec_id)), &Query::new()))?;
+    let v: Value = block(api.get(
+        &format!("/exec/{}/json", path_escape(&exec_id)),
+        &Query::new(),
+    ))?;
     status_exit(v.get("ExitCode").and_then(|c| c.as_i64()).unwrap_or(0))
 }
 
@@ -1250,8 +1718,21 @@ mod tests {
     #[test]
     fn ports_parse_like_nat() {
         let (mut e, mut b) = (Map::new(), Map::new());
-        port_specs(&["8080:80".into(), "127.0.0.1::53/udp".into(), "9000-9001:9000-9001".into(), "443".into()], &mut e, &mut b).unwrap();
-        assert_eq!(Value::Object(e.clone()), json!({"80/tcp":{},"53/udp":{},"9000/tcp":{},"9001/tcp":{},"443/tcp":{}}));
+        port_specs(
+            &[
+                "8080:80".into(),
+                "127.0.0.1::53/udp".into(),
+                "9000-9001:9000-9001".into(),
+                "443".into(),
+            ],
+            &mut e,
+            &mut b,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(e.clone()),
+            json!({"80/tcp":{},"53/udp":{},"9000/tcp":{},"9001/tcp":{},"443/tcp":{}})
+        );
         assert_eq!(b["80/tcp"], json!([{"HostIp":"","HostPort":"8080"}]));
         assert_eq!(b["53/udp"], json!([{"HostIp":"127.0.0.1","HostPort":""}]));
         assert_eq!(b["9001/tcp"], json!([{"HostIp":"","HostPort":"9001"}]));
@@ -1262,24 +1743,43 @@ mod tests {
 
     #[test]
     fn restart_policies() {
-        assert_eq!(restart_policy("on-failure:3").unwrap(), json!({"Name":"on-failure","MaximumRetryCount":3}));
+        assert_eq!(
+            restart_policy("on-failure:3").unwrap(),
+            json!({"Name":"on-failure","MaximumRetryCount":3})
+        );
         assert_eq!(restart_policy("always").unwrap()["Name"], "always");
-        assert_eq!(restart_policy(":3").unwrap_err(), "invalid restart policy format: no policy provided before colon");
-        assert_eq!(restart_policy("on-failure:x").unwrap_err(), "invalid restart policy format: maximum retry count must be an integer");
+        assert_eq!(
+            restart_policy(":3").unwrap_err(),
+            "invalid restart policy format: no policy provided before colon"
+        );
+        assert_eq!(
+            restart_policy("on-failure:x").unwrap_err(),
+            "invalid restart policy format: maximum retry count must be an integer"
+        );
     }
 
     #[test]
     fn mounts_ulimits_devices() {
         assert_eq!(
-            parse_mount("type=bind,source=/a,target=/b,readonly,bind-propagation=rprivate").unwrap(),
+            parse_mount("type=bind,source=/a,target=/b,readonly,bind-propagation=rprivate")
+                .unwrap(),
             json!({"Source":"/a","Target":"/b","ReadOnly":true,"Type":"bind","BindOptions":{"Propagation":"rprivate"}})
         );
-        assert_eq!(parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m").unwrap()["TmpfsOptions"]["SizeBytes"], 1 << 20);
+        assert_eq!(
+            parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m").unwrap()["TmpfsOptions"]["SizeBytes"],
+            1 << 20
+        );
         assert!(parse_mount("type=bind,source=/a").is_err());
-        assert_eq!(ulimit("nofile=1024:2048").unwrap(), json!({"Name":"nofile","Soft":1024,"Hard":2048}));
+        assert_eq!(
+            ulimit("nofile=1024:2048").unwrap(),
+            json!({"Name":"nofile","Soft":1024,"Hard":2048})
+        );
         assert!(ulimit("nofile=2:1").is_err());
         assert_eq!(device("/dev/fuse").unwrap()["CgroupPermissions"], "rwm");
-        assert_eq!(device("/dev/sda:/dev/xvda:r").unwrap()["PathInContainer"], "/dev/xvda");
+        assert_eq!(
+            device("/dev/sda:/dev/xvda:r").unwrap()["PathInContainer"],
+            "/dev/xvda"
+        );
         assert_eq!(normalize_cap("net_admin"), "CAP_NET_ADMIN");
         assert_eq!(normalize_cap("all"), "ALL");
     }
@@ -1290,7 +1790,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("env");
         std::fs::write(&f, "# comment\nA=1\n\nB=two words\n").unwrap();
-        let out = env_list(&[f.to_string_lossy().into_owned()], &["C=3".into(), "BERTH_SURELY_UNSET_VAR".into()]).unwrap();
+        let out = env_list(
+            &[f.to_string_lossy().into_owned()],
+            &["C=3".into(), "BERTH_SURELY_UNSET_VAR".into()],
+        )
+        .unwrap();
         assert_eq!(out, ["A=1", "B=two words", "C=3", "BERTH_SURELY_UNSET_VAR"]);
         assert!(env_list(&[], &["=x".into()]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
@@ -1299,10 +1803,13 @@ mod tests {
     #[test]
     fn container_body_shape() {
         let spec = Spec { ..SPECS[0] };
-        let args: Vec<String> = ["-it", "--rm", "-e", "A=1", "--name", "web", "-v", "/h:/c:ro", "-m", "64m", "--init", "img", "sh", "-c", "x"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "-it", "--rm", "-e", "A=1", "--name", "web", "-v", "/h:/c:ro", "-m", "64m", "--init",
+            "img", "sh", "-c", "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let p = match super::super::command::parse(&spec, "docker run", &args).unwrap() {
             super::super::command::Outcome::Run(p) => p,
             _ => panic!(),

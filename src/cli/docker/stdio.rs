@@ -4,9 +4,9 @@
 //! to the container (`--sig-proxy`).
 
 use super::command::CliError;
+use crate::api::client::SharedStream;
 use crate::api::client::{Client, Hijacked, Query};
 use crate::api::stream::{Demux, StdStream};
-use crate::api::client::SharedStream;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
@@ -133,7 +133,13 @@ enum Event {
     Detached,
 }
 
-async fn copy_output(stream: SharedStream, buffered: Vec<u8>, tty: bool, stdout: bool, stderr: bool) -> Result<(), CliError> {
+async fn copy_output(
+    stream: SharedStream,
+    buffered: Vec<u8>,
+    tty: bool,
+    stdout: bool,
+    stderr: bool,
+) -> Result<(), CliError> {
     let mut rd = stream;
     let mut demux = Demux::new();
     let mut first = Some(buffered);
@@ -167,7 +173,9 @@ async fn copy_output(stream: SharedStream, buffered: Vec<u8>, tty: bool, stdout:
                 StdStream::Stderr if stderr => {
                     let _ = std::io::stderr().lock().write_all(&data);
                 }
-                StdStream::SystemErr => return Err(CliError::msg(String::from_utf8_lossy(&data).into_owned())),
+                StdStream::SystemErr => {
+                    return Err(CliError::msg(String::from_utf8_lossy(&data).into_owned()))
+                }
                 StdStream::Stdout | StdStream::Stdin if stdout => {
                     let mut o = std::io::stdout().lock();
                     let _ = o.write_all(&data);
@@ -182,7 +190,11 @@ async fn copy_output(stream: SharedStream, buffered: Vec<u8>, tty: bool, stdout:
 /// Start copying stdin to the connection on a thread (stdin reads block and cannot be polled
 /// portably); the thread reports EOF or a detach on the channel.
 fn start_input(stream: SharedStream, opts: &StreamOpts, tx: smol::channel::Sender<Event>) {
-    let keys = if opts.tty { Some(opts.detach_keys.clone()) } else { None };
+    let keys = if opts.tty {
+        Some(opts.detach_keys.clone())
+    } else {
+        None
+    };
     std::thread::spawn(move || {
         let mut proxy = keys.map(EscapeProxy::new);
         let mut stdin = std::io::stdin();
@@ -213,7 +225,11 @@ fn start_input(stream: SharedStream, opts: &StreamOpts, tx: smol::channel::Sende
 /// Stream a hijacked connection until the output ends, stdin ends with no output attached, or
 /// the user detaches.
 pub fn stream(h: Hijacked, opts: StreamOpts) -> Result<End, CliError> {
-    let _raw = if opts.stdin && opts.tty { Some(RawGuard::stdin()) } else { None };
+    let _raw = if opts.stdin && opts.tty {
+        Some(RawGuard::stdin())
+    } else {
+        None
+    };
     let (tx, rx) = smol::channel::unbounded::<Event>();
     if opts.stdin {
         start_input(h.stream.clone(), &opts, tx);
@@ -225,7 +241,9 @@ pub fn stream(h: Hijacked, opts: StreamOpts) -> Result<End, CliError> {
     smol::block_on(async move {
         let output = async {
             if has_output {
-                copy_output(out_stream, h.buffered, opts.tty, opts.stdout, opts.stderr).await.map(|_| End::Output)
+                copy_output(out_stream, h.buffered, opts.tty, opts.stdout, opts.stderr)
+                    .await
+                    .map(|_| End::Output)
             } else {
                 smol::future::pending::<Result<End, CliError>>().await
             }
@@ -263,7 +281,12 @@ pub fn monitor_size(client: &Client, path: String) {
         if h == 0 && w == 0 {
             return true;
         }
-        smol::block_on(c.call("POST", &resize_path, &Query::new().add("h", h.to_string()).add("w", w.to_string()))).is_ok()
+        smol::block_on(c.call(
+            "POST",
+            &resize_path,
+            &Query::new().add("h", h.to_string()).add("w", w.to_string()),
+        ))
+        .is_ok()
     };
     let mut ok = resize(&mut c, h, w);
     for retry in 0..10 {
@@ -276,7 +299,9 @@ pub fn monitor_size(client: &Client, path: String) {
     if !ok {
         super::errln("failed to resize tty, using default size");
     }
-    let Ok(mut signals) = async_signal::Signals::new([async_signal::Signal::Winch]) else { return };
+    let Ok(mut signals) = async_signal::Signals::new([async_signal::Signal::Winch]) else {
+        return;
+    };
     std::thread::spawn(move || {
         smol::block_on(async {
             use smol::stream::StreamExt;
@@ -293,15 +318,32 @@ pub fn monitor_size(client: &Client, path: String) {
 /// thread of its own, for the life of the command.
 pub fn proxy_signals(client: &Client, id: &str) {
     use async_signal::Signal;
-    let sigs = [Signal::Hup, Signal::Int, Signal::Quit, Signal::Term, Signal::Usr1, Signal::Usr2, Signal::Alarm, Signal::Tstp];
-    let Ok(mut signals) = async_signal::Signals::new(sigs) else { return };
+    let sigs = [
+        Signal::Hup,
+        Signal::Int,
+        Signal::Quit,
+        Signal::Term,
+        Signal::Usr1,
+        Signal::Usr2,
+        Signal::Alarm,
+        Signal::Tstp,
+    ];
+    let Ok(mut signals) = async_signal::Signals::new(sigs) else {
+        return;
+    };
     let mut c = client.clone_fresh();
     let path = format!("/containers/{}/kill", crate::api::client::path_escape(id));
     std::thread::spawn(move || {
         smol::block_on(async {
             use smol::stream::StreamExt;
             while let Some(Ok(sig)) = signals.next().await {
-                let _ = c.call("POST", &path, &Query::new().add("signal", (sig as i32).to_string())).await;
+                let _ = c
+                    .call(
+                        "POST",
+                        &path,
+                        &Query::new().add("signal", (sig as i32).to_string()),
+                    )
+                    .await;
             }
         })
     });

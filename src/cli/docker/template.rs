@@ -44,14 +44,26 @@ pub struct Obj {
 
 impl Obj {
     pub fn structure() -> Obj {
-        Obj { fields: Vec::new(), is_struct: true, html: false }
+        Obj {
+            fields: Vec::new(),
+            is_struct: true,
+            html: false,
+        }
     }
     pub fn map() -> Obj {
-        Obj { fields: Vec::new(), is_struct: false, html: false }
+        Obj {
+            fields: Vec::new(),
+            is_struct: false,
+            html: false,
+        }
     }
     /// A row of a list command (`{{json .}}` sorts its keys and escapes HTML characters).
     pub fn row() -> Obj {
-        Obj { fields: Vec::new(), is_struct: false, html: true }
+        Obj {
+            fields: Vec::new(),
+            is_struct: false,
+            html: true,
+        }
     }
     pub fn with(mut self, k: &str, v: impl Into<Val>) -> Obj {
         self.fields.push((k.to_string(), v.into()));
@@ -101,12 +113,50 @@ impl From<Vec<Val>> for Val {
 /// Fields that are Go slices or maps in Docker's types: a JSON null there prints as `[]` or
 /// `map[]` (a nil slice), not `<nil>` (a nil pointer).
 const NIL_SLICES: &[&str] = &[
-    "Cmd", "Entrypoint", "Env", "Binds", "Links", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "CapAdd", "CapDrop",
-    "SecurityOpt", "Devices", "GroupAdd", "Mounts", "OnBuild", "Shell", "RepoTags", "RepoDigests", "Layers", "Aliases",
-    "DeviceRequests", "Ulimits", "VolumesFrom", "Args", "DeviceCgroupRules", "BlkioWeightDevice", "MaskedPaths",
-    "ReadonlyPaths", "ConsoleSize", "Warnings",
+    "Cmd",
+    "Entrypoint",
+    "Env",
+    "Binds",
+    "Links",
+    "Dns",
+    "DnsOptions",
+    "DnsSearch",
+    "ExtraHosts",
+    "CapAdd",
+    "CapDrop",
+    "SecurityOpt",
+    "Devices",
+    "GroupAdd",
+    "Mounts",
+    "OnBuild",
+    "Shell",
+    "RepoTags",
+    "RepoDigests",
+    "Layers",
+    "Aliases",
+    "DeviceRequests",
+    "Ulimits",
+    "VolumesFrom",
+    "Args",
+    "DeviceCgroupRules",
+    "BlkioWeightDevice",
+    "MaskedPaths",
+    "ReadonlyPaths",
+    "ConsoleSize",
+    "Warnings",
 ];
-const NIL_MAPS: &[&str] = &["Labels", "Volumes", "ExposedPorts", "Ports", "Networks", "Tmpfs", "Sysctls", "StorageOpt", "Options", "Config"];
+const NIL_MAPS: &[&str] = &[
+    "Labels",
+    "Volumes",
+    "ExposedPorts",
+    "Ports",
+    "Networks",
+    "Tmpfs",
+    "Sysctls",
+    "StorageOpt",
+    "Options",
+    "Config",
+];
 
 impl Val {
     /// Parse JSON text keeping object order.
@@ -207,12 +257,16 @@ impl Val {
 
     fn write_json(&self, out: &mut String, html: bool) {
         match self {
-            Val::Nil | Val::NoValue | Val::NilSlice | Val::NilMap | Val::Method(_) => out.push_str("null"),
+            Val::Nil | Val::NoValue | Val::NilSlice | Val::NilMap | Val::Method(_) => {
+                out.push_str("null")
+            }
             Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Val::Int(n) => {
                 let _ = write!(out, "{n}");
             }
-            Val::Float(f) => out.push_str(&serde_json::to_string(f).unwrap_or_else(|_| "null".into())),
+            Val::Float(f) => {
+                out.push_str(&serde_json::to_string(f).unwrap_or_else(|_| "null".into()))
+            }
             Val::Str(s) => out.push_str(&json_string(s, html)),
             Val::List(l) => {
                 out.push('[');
@@ -226,7 +280,11 @@ impl Val {
             }
             Val::Obj(o) => {
                 out.push('{');
-                let fields: Vec<&(String, Val)> = if o.is_struct { o.fields.iter().collect() } else { o.sorted() };
+                let fields: Vec<&(String, Val)> = if o.is_struct {
+                    o.fields.iter().collect()
+                } else {
+                    o.sorted()
+                };
                 let mut first = true;
                 for (k, v) in fields {
                     if matches!(v, Val::Method(_)) {
@@ -249,7 +307,9 @@ impl Val {
 fn json_string(s: &str, html: bool) -> String {
     let j = serde_json::to_string(s).unwrap_or_default();
     if html {
-        j.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+        j.replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
     } else {
         j
     }
@@ -278,7 +338,11 @@ fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
         return "0".into();
@@ -314,7 +378,9 @@ impl<'de> Deserialize<'de> for Val {
                 Ok(Val::Int(n))
             }
             fn visit_u64<E>(self, n: u64) -> Result<Val, E> {
-                Ok(i64::try_from(n).map(Val::Int).unwrap_or(Val::Float(n as f64)))
+                Ok(i64::try_from(n)
+                    .map(Val::Int)
+                    .unwrap_or(Val::Float(n as f64)))
             }
             fn visit_f64<E>(self, f: f64) -> Result<Val, E> {
                 Ok(Val::Float(f))
@@ -338,7 +404,11 @@ impl<'de> Deserialize<'de> for Val {
                     fields.push((k, v));
                 }
                 let is_struct = looks_like_struct(fields.iter().map(|(k, _)| k.as_str()));
-                Ok(Val::Obj(Obj { fields, is_struct, html: false }))
+                Ok(Val::Obj(Obj {
+                    fields,
+                    is_struct,
+                    html: false,
+                }))
             }
         }
         d.deserialize_any(V)
@@ -431,7 +501,8 @@ fn split_pieces(src: &str) -> Result<Vec<Piece>, String> {
             text = text.trim_start();
         }
         let mut inner = &rest[i + 2..];
-        let trim_left = inner.starts_with("- ") || inner.starts_with("-\t") || inner.starts_with("-\n");
+        let trim_left =
+            inner.starts_with("- ") || inner.starts_with("-\t") || inner.starts_with("-\n");
         if trim_left {
             text = text.trim_end();
             inner = &inner[1..];
@@ -520,7 +591,10 @@ fn lex_action(s: &str) -> Result<(Vec<Tok>, usize, bool), String> {
                 toks.push(Tok::Assign);
                 i += 1;
             }
-            b'.' if b.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') => {
+            b'.' if b
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+            {
                 toks.push(Tok::Field(lex_chain(s, &mut i)));
             }
             b'.' if !b.get(i + 1).is_some_and(|c| c.is_ascii_digit()) => {
@@ -540,14 +614,18 @@ fn lex_action(s: &str) -> Result<(Vec<Tok>, usize, bool), String> {
                 let mut out = String::new();
                 i += 1;
                 loop {
-                    let Some(&ch) = b.get(i) else { return Err(perr("unterminated quoted string")) };
+                    let Some(&ch) = b.get(i) else {
+                        return Err(perr("unterminated quoted string"));
+                    };
                     match ch {
                         b'"' => {
                             i += 1;
                             break;
                         }
                         b'\\' => {
-                            let e = *b.get(i + 1).ok_or_else(|| perr("unterminated quoted string"))?;
+                            let e = *b
+                                .get(i + 1)
+                                .ok_or_else(|| perr("unterminated quoted string"))?;
                             out.push(match e {
                                 b'n' => '\n',
                                 b't' => '\t',
@@ -556,7 +634,12 @@ fn lex_action(s: &str) -> Result<(Vec<Tok>, usize, bool), String> {
                                 b'"' => '"',
                                 b'\'' => '\'',
                                 b'0' => '\0',
-                                other => return Err(perr(format!("invalid syntax: unknown escape \\{}", other as char))),
+                                other => {
+                                    return Err(perr(format!(
+                                        "invalid syntax: unknown escape \\{}",
+                                        other as char
+                                    )))
+                                }
                             });
                             i += 2;
                         }
@@ -570,21 +653,27 @@ fn lex_action(s: &str) -> Result<(Vec<Tok>, usize, bool), String> {
                 toks.push(Tok::Str(out));
             }
             b'`' => {
-                let end = s[i + 1..].find('`').ok_or_else(|| perr("unterminated raw quoted string"))?;
+                let end = s[i + 1..]
+                    .find('`')
+                    .ok_or_else(|| perr("unterminated raw quoted string"))?;
                 toks.push(Tok::Str(s[i + 1..i + 1 + end].to_string()));
                 i += end + 2;
             }
             b'0'..=b'9' | b'-' | b'+' | b'.' => {
                 let start = i;
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_')
+                {
                     i += 1;
                 }
                 let t = &s[start..i];
                 let v = if let Ok(n) = t.parse::<i64>() {
                     Val::Int(n)
                 } else if let Some(h) = t.strip_prefix("0x") {
-                    Val::Int(i64::from_str_radix(h, 16).map_err(|_| perr(format!("bad number syntax: {t:?}")))?)
+                    Val::Int(
+                        i64::from_str_radix(h, 16)
+                            .map_err(|_| perr(format!("bad number syntax: {t:?}")))?,
+                    )
                 } else if let Ok(f) = t.parse::<f64>() {
                     Val::Float(f)
                 } else {
@@ -608,7 +697,11 @@ fn lex_action(s: &str) -> Result<(Vec<Tok>, usize, bool), String> {
 fn lex_chain(s: &str, i: &mut usize) -> Vec<String> {
     let b = s.as_bytes();
     let mut out = Vec::new();
-    while *i < b.len() && b[*i] == b'.' && b.get(*i + 1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    while *i < b.len()
+        && b[*i] == b'.'
+        && b.get(*i + 1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         let start = *i + 1;
         *i = start;
         while *i < b.len() && (b[*i].is_ascii_alphanumeric() || b[*i] == b'_') {
@@ -631,8 +724,9 @@ enum End {
 }
 
 const FUNCS: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "eq", "ne", "lt", "le", "gt", "ge", "print", "printf", "println", "json",
-    "split", "join", "title", "lower", "upper", "pad", "truncate", "html", "js", "urlquery",
+    "and", "or", "not", "len", "index", "slice", "eq", "ne", "lt", "le", "gt", "ge", "print",
+    "printf", "println", "json", "split", "join", "title", "lower", "upper", "pad", "truncate",
+    "html", "js", "urlquery",
 ];
 
 impl Parser {
@@ -652,7 +746,9 @@ impl Parser {
                         "if" | "range" | "with" => nodes.push(self.control(&kw, &toks[1..])?),
                         "break" => nodes.push(Node::Break),
                         "continue" => nodes.push(Node::Continue),
-                        "define" | "template" | "block" => return Err(perr(format!("{kw} is not supported"))),
+                        "define" | "template" | "block" => {
+                            return Err(perr(format!("{kw} is not supported")))
+                        }
                         _ => {
                             if toks.is_empty() {
                                 return Err(perr("missing value for command"));
@@ -731,7 +827,9 @@ fn parse_pipe(toks: &[Tok]) -> Result<Pipe, String> {
                 if cur.is_empty() {
                     return Err(perr("missing command"));
                 }
-                cmds.push(Cmd { args: std::mem::take(&mut cur) });
+                cmds.push(Cmd {
+                    args: std::mem::take(&mut cur),
+                });
                 i += 1;
             }
             _ => {
@@ -794,7 +892,9 @@ impl Template {
     /// Parse a template; errors read as Go's (`template: :1: ...`).
     pub fn parse(src: &str) -> Result<Template, String> {
         let pieces = split_pieces(src)?;
-        let mut p = Parser { pieces: pieces.into_iter() };
+        let mut p = Parser {
+            pieces: pieces.into_iter(),
+        };
         let (nodes, end) = p.list()?;
         match end {
             End::Eof => Ok(Template { nodes }),
@@ -815,7 +915,11 @@ impl Template {
     }
 
     fn execute_with(&self, dot: &Val, header: bool) -> Result<String, String> {
-        let mut st = State { vars: vec![("$".to_string(), dot.clone())], out: String::new(), header };
+        let mut st = State {
+            vars: vec![("$".to_string(), dot.clone())],
+            out: String::new(),
+            header,
+        };
         st.walk(&self.nodes, dot)?;
         Ok(st.out)
     }
@@ -854,7 +958,11 @@ impl State {
                 Node::If(p, body, else_) => {
                     let mark = self.vars.len();
                     let v = self.pipe(p, dot)?;
-                    let f = if v.truthy() { self.walk(body, dot)? } else { self.walk(else_, dot)? };
+                    let f = if v.truthy() {
+                        self.walk(body, dot)?
+                    } else {
+                        self.walk(else_, dot)?
+                    };
                     self.vars.truncate(mark);
                     if !matches!(f, Flow::Normal) {
                         return Ok(f);
@@ -863,7 +971,11 @@ impl State {
                 Node::With(p, body, else_) => {
                     let mark = self.vars.len();
                     let v = self.pipe(p, dot)?;
-                    let f = if v.truthy() { self.walk(body, &v)? } else { self.walk(else_, dot)? };
+                    let f = if v.truthy() {
+                        self.walk(body, &v)?
+                    } else {
+                        self.walk(else_, dot)?
+                    };
                     self.vars.truncate(mark);
                     if !matches!(f, Flow::Normal) {
                         return Ok(f);
@@ -875,12 +987,30 @@ impl State {
                     inner.decl.clear();
                     let v = self.pipe(&inner, dot)?;
                     let items: Vec<(Val, Val)> = match &v {
-                        Val::List(l) => l.iter().enumerate().map(|(i, x)| (Val::Int(i as i64), x.clone())).collect(),
-                        Val::Obj(o) if o.is_struct => return Err(xerr(format!("range can't iterate over {}", v.to_go_string()))),
-                        Val::Obj(o) => o.sorted().into_iter().map(|(k, x)| (Val::Str(k.clone()), x.clone())).collect(),
+                        Val::List(l) => l
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| (Val::Int(i as i64), x.clone()))
+                            .collect(),
+                        Val::Obj(o) if o.is_struct => {
+                            return Err(xerr(format!(
+                                "range can't iterate over {}",
+                                v.to_go_string()
+                            )))
+                        }
+                        Val::Obj(o) => o
+                            .sorted()
+                            .into_iter()
+                            .map(|(k, x)| (Val::Str(k.clone()), x.clone()))
+                            .collect(),
                         Val::Int(n) => (0..*n).map(|i| (Val::Int(i), Val::Int(i))).collect(),
                         Val::Nil | Val::NoValue | Val::NilSlice | Val::NilMap => Vec::new(),
-                        other => return Err(xerr(format!("range can't iterate over {}", other.to_go_string()))),
+                        other => {
+                            return Err(xerr(format!(
+                                "range can't iterate over {}",
+                                other.to_go_string()
+                            )))
+                        }
                     };
                     if items.is_empty() {
                         self.walk(else_, dot)?;
@@ -911,7 +1041,11 @@ impl State {
     }
 
     fn var(&self, name: &str) -> Result<Val, String> {
-        let key = if name.is_empty() { "$".to_string() } else { format!("${name}") };
+        let key = if name.is_empty() {
+            "$".to_string()
+        } else {
+            format!("${name}")
+        };
         let key = if name.is_empty() { "$" } else { key.as_str() };
         self.vars
             .iter()
@@ -930,7 +1064,12 @@ impl State {
         if !p.decl.is_empty() {
             if p.assign {
                 let name = &p.decl[0];
-                let slot = self.vars.iter_mut().rev().find(|(n, _)| n == name).ok_or_else(|| perr(format!("undefined variable: ${name}")))?;
+                let slot = self
+                    .vars
+                    .iter_mut()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| perr(format!("undefined variable: ${name}")))?;
                 slot.1 = v.clone();
             } else {
                 self.vars.push((p.decl[0].clone(), v.clone()));
@@ -959,7 +1098,9 @@ impl State {
                 Arg::Var(v, f) if !f.is_empty() => (self.var(v)?, f.clone()),
                 _ => return Err(xerr("can't give argument to non-function")),
             };
-            let (last, init) = chain.split_last().ok_or_else(|| xerr("can't give argument to non-function"))?;
+            let (last, init) = chain
+                .split_last()
+                .ok_or_else(|| xerr("can't give argument to non-function"))?;
             let mut args = Vec::new();
             for a in &c.args[1..] {
                 args.push(self.arg(a, dot)?);
@@ -970,13 +1111,26 @@ impl State {
             let key = args.first().map(|a| a.to_go_string()).unwrap_or_default();
             if self.header && last == "Label" {
                 // SubHeaderContext.Label: the last dotted part, `-`/`_` as spaces.
-                return Ok(Val::Str(key.rsplit('.').next().unwrap_or("").replace(['-', '_'], " ")));
+                return Ok(Val::Str(
+                    key.rsplit('.')
+                        .next()
+                        .unwrap_or("")
+                        .replace(['-', '_'], " "),
+                ));
             }
             let recv = fields(&base, init)?;
             let m = field(&recv, last)?;
             return match m {
-                Val::Method(table) => Ok(Val::Str(table.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_default())),
-                _ => Err(xerr(format!(".{last}>: {last} has arguments but cannot be invoked as function"))),
+                Val::Method(table) => Ok(Val::Str(
+                    table
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                )),
+                _ => Err(xerr(format!(
+                    ".{last}>: {last} has arguments but cannot be invoked as function"
+                ))),
             };
         }
         self.arg(first, dot)
@@ -999,7 +1153,10 @@ impl State {
     fn call(&mut self, name: &str, args: Vec<Val>) -> Result<Val, String> {
         let want = |n: usize| -> Result<(), String> {
             if args.len() != n {
-                return Err(xerr(format!("{name}>: wrong number of args for {name}: want {n} got {}", args.len())));
+                return Err(xerr(format!(
+                    "{name}>: wrong number of args for {name}: want {n} got {}",
+                    args.len()
+                )));
             }
             Ok(())
         };
@@ -1008,10 +1165,18 @@ impl State {
             match v {
                 Val::Int(n) => Ok(*n),
                 Val::Float(f) if f.fract() == 0.0 => Ok(*f as i64),
-                other => Err(xerr(format!("{name}>: expected integer; found {}", other.to_go_string()))),
+                other => Err(xerr(format!(
+                    "{name}>: expected integer; found {}",
+                    other.to_go_string()
+                ))),
             }
         };
-        if self.header && ["json", "split", "join", "title", "lower", "upper", "truncate"].contains(&name) {
+        if self.header
+            && [
+                "json", "split", "join", "title", "lower", "upper", "truncate",
+            ]
+            .contains(&name)
+        {
             return Ok(args.into_iter().next().unwrap_or(Val::Str(String::new())));
         }
         match name {
@@ -1037,7 +1202,9 @@ impl State {
                 let parts: Vec<Val> = if sep.is_empty() {
                     a.chars().map(|c| Val::Str(c.to_string())).collect()
                 } else {
-                    a.split(sep.as_str()).map(|p| Val::Str(p.to_string())).collect()
+                    a.split(sep.as_str())
+                        .map(|p| Val::Str(p.to_string()))
+                        .collect()
                 };
                 Ok(Val::List(parts))
             }
@@ -1045,9 +1212,17 @@ impl State {
                 want(2)?;
                 let sep = s(&args[1]);
                 match &args[0] {
-                    Val::List(l) => Ok(Val::Str(l.iter().map(|v| v.to_go_string()).collect::<Vec<_>>().join(&sep))),
+                    Val::List(l) => Ok(Val::Str(
+                        l.iter()
+                            .map(|v| v.to_go_string())
+                            .collect::<Vec<_>>()
+                            .join(&sep),
+                    )),
                     Val::Nil | Val::NoValue | Val::NilSlice => Ok(Val::Str(String::new())),
-                    other => Err(xerr(format!("join>: wrong type for value; expected []string; got {}", other.type_name()))),
+                    other => Err(xerr(format!(
+                        "join>: wrong type for value; expected []string; got {}",
+                        other.type_name()
+                    ))),
                 }
             }
             "pad" => {
@@ -1056,14 +1231,21 @@ impl State {
                 if v.is_empty() {
                     return Ok(Val::Str(v));
                 }
-                let (a, b) = (int(&args[1])?.max(0) as usize, int(&args[2])?.max(0) as usize);
+                let (a, b) = (
+                    int(&args[1])?.max(0) as usize,
+                    int(&args[2])?.max(0) as usize,
+                );
                 Ok(Val::Str(format!("{}{v}{}", " ".repeat(a), " ".repeat(b))))
             }
             "truncate" => {
                 want(2)?;
                 let v = s(&args[0]);
                 let n = int(&args[1])?.max(0) as usize;
-                Ok(Val::Str(if v.len() < n { v } else { v.bytes().take(n).map(|b| b as char).collect::<String>() }))
+                Ok(Val::Str(if v.len() < n {
+                    v
+                } else {
+                    v.bytes().take(n).map(|b| b as char).collect::<String>()
+                }))
             }
             "len" => {
                 want(1)?;
@@ -1072,33 +1254,53 @@ impl State {
                     Val::List(l) => Ok(Val::Int(l.len() as i64)),
                     Val::Obj(o) => Ok(Val::Int(o.fields.len() as i64)),
                     Val::Nil | Val::NoValue | Val::NilSlice | Val::NilMap => Ok(Val::Int(0)),
-                    other => Err(xerr(format!("len>: error calling len: len of type {}", other.type_name()))),
+                    other => Err(xerr(format!(
+                        "len>: error calling len: len of type {}",
+                        other.type_name()
+                    ))),
                 }
             }
             "index" => {
                 if args.is_empty() {
-                    return Err(xerr("index>: wrong number of args for index: want at least 1 got 0"));
+                    return Err(xerr(
+                        "index>: wrong number of args for index: want at least 1 got 0",
+                    ));
                 }
                 let mut cur = args[0].clone();
                 for k in &args[1..] {
                     cur = match (&cur, k) {
                         (Val::List(l), k) => {
                             let i = int(k)?;
-                            l.get(i as usize)
-                                .cloned()
-                                .ok_or_else(|| xerr(format!("index>: error calling index: index out of range: {i}")))?
+                            l.get(i as usize).cloned().ok_or_else(|| {
+                                xerr(format!(
+                                    "index>: error calling index: index out of range: {i}"
+                                ))
+                            })?
                         }
-                        (Val::Obj(o), k) => o.get(&k.to_go_string()).cloned().unwrap_or(Val::NoValue),
+                        (Val::Obj(o), k) => {
+                            o.get(&k.to_go_string()).cloned().unwrap_or(Val::NoValue)
+                        }
                         (Val::NilMap, _) => Val::NoValue,
                         (Val::Str(x), k) => {
                             let i = int(k)?;
                             x.as_bytes()
                                 .get(i as usize)
                                 .map(|b| Val::Int(*b as i64))
-                                .ok_or_else(|| xerr(format!("index>: error calling index: index out of range: {i}")))?
+                                .ok_or_else(|| {
+                                    xerr(format!(
+                                        "index>: error calling index: index out of range: {i}"
+                                    ))
+                                })?
                         }
-                        (Val::Nil | Val::NoValue, _) => return Err(xerr("index>: error calling index: index of untyped nil")),
-                        (other, _) => return Err(xerr(format!("index>: error calling index: can't index item of type {}", other.type_name()))),
+                        (Val::Nil | Val::NoValue, _) => {
+                            return Err(xerr("index>: error calling index: index of untyped nil"))
+                        }
+                        (other, _) => {
+                            return Err(xerr(format!(
+                                "index>: error calling index: can't index item of type {}",
+                                other.type_name()
+                            )))
+                        }
                     };
                 }
                 Ok(cur)
@@ -1110,22 +1312,49 @@ impl State {
                 let lo = args.get(1).map(int).transpose()?.unwrap_or(0).max(0) as usize;
                 match &args[0] {
                     Val::Str(x) => {
-                        let hi = args.get(2).map(int).transpose()?.map(|h| h as usize).unwrap_or(x.len());
-                        x.get(lo..hi).map(|v| Val::Str(v.to_string())).ok_or_else(|| xerr("slice>: error calling slice: index out of range"))
+                        let hi = args
+                            .get(2)
+                            .map(int)
+                            .transpose()?
+                            .map(|h| h as usize)
+                            .unwrap_or(x.len());
+                        x.get(lo..hi)
+                            .map(|v| Val::Str(v.to_string()))
+                            .ok_or_else(|| xerr("slice>: error calling slice: index out of range"))
                     }
                     Val::List(l) => {
-                        let hi = args.get(2).map(int).transpose()?.map(|h| h as usize).unwrap_or(l.len());
-                        l.get(lo..hi).map(|v| Val::List(v.to_vec())).ok_or_else(|| xerr("slice>: error calling slice: index out of range"))
+                        let hi = args
+                            .get(2)
+                            .map(int)
+                            .transpose()?
+                            .map(|h| h as usize)
+                            .unwrap_or(l.len());
+                        l.get(lo..hi)
+                            .map(|v| Val::List(v.to_vec()))
+                            .ok_or_else(|| xerr("slice>: error calling slice: index out of range"))
                     }
-                    other => Err(xerr(format!("slice>: error calling slice: can't slice item of type {}", other.type_name()))),
+                    other => Err(xerr(format!(
+                        "slice>: error calling slice: can't slice item of type {}",
+                        other.type_name()
+                    ))),
                 }
             }
             "not" => {
                 want(1)?;
                 Ok(Val::Bool(!args[0].truthy()))
             }
-            "and" => Ok(args.iter().find(|a| !a.truthy()).or(args.last()).cloned().unwrap_or(Val::NoValue)),
-            "or" => Ok(args.iter().find(|a| a.truthy()).or(args.last()).cloned().unwrap_or(Val::NoValue)),
+            "and" => Ok(args
+                .iter()
+                .find(|a| !a.truthy())
+                .or(args.last())
+                .cloned()
+                .unwrap_or(Val::NoValue)),
+            "or" => Ok(args
+                .iter()
+                .find(|a| a.truthy())
+                .or(args.last())
+                .cloned()
+                .unwrap_or(Val::NoValue)),
             "eq" => {
                 if args.len() < 2 {
                     return Err(xerr("eq>: missing argument for comparison"));
@@ -1150,10 +1379,18 @@ impl State {
                 }))
             }
             "print" => Ok(Val::Str(go_sprint(&args))),
-            "println" => Ok(Val::Str(format!("{}\n", args.iter().map(|a| a.to_go_string()).collect::<Vec<_>>().join(" ")))),
+            "println" => Ok(Val::Str(format!(
+                "{}\n",
+                args.iter()
+                    .map(|a| a.to_go_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))),
             "printf" => {
                 if args.is_empty() {
-                    return Err(xerr("printf>: wrong number of args for printf: want at least 1 got 0"));
+                    return Err(xerr(
+                        "printf>: wrong number of args for printf: want at least 1 got 0",
+                    ));
                 }
                 Ok(Val::Str(go_printf(&s(&args[0]), &args[1..])))
             }
@@ -1181,14 +1418,24 @@ fn compare(a: &Val, b: &Val, name: &str) -> Result<std::cmp::Ordering, String> {
     use Val::*;
     let o = match (a, b) {
         (Int(x), Int(y)) => x.cmp(y),
-        (Int(x), Float(y)) => (*x as f64).partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (Float(x), Int(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(std::cmp::Ordering::Equal),
+        (Int(x), Float(y)) => (*x as f64)
+            .partial_cmp(y)
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Float(x), Int(y)) => x
+            .partial_cmp(&(*y as f64))
+            .unwrap_or(std::cmp::Ordering::Equal),
         (Float(x), Float(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
         (Str(x), Str(y)) => x.cmp(y),
         (Bool(x), Bool(y)) if name == "eq" || name == "ne" => x.cmp(y),
         (Nil | NoValue, Nil | NoValue) if name == "eq" || name == "ne" => std::cmp::Ordering::Equal,
-        (Nil | NoValue, _) | (_, Nil | NoValue) if name == "eq" || name == "ne" => std::cmp::Ordering::Less,
-        _ => return Err(xerr(format!("{name}>: error calling {name}: incompatible types for comparison"))),
+        (Nil | NoValue, _) | (_, Nil | NoValue) if name == "eq" || name == "ne" => {
+            std::cmp::Ordering::Less
+        }
+        _ => {
+            return Err(xerr(format!(
+                "{name}>: error calling {name}: incompatible types for comparison"
+            )))
+        }
     };
     Ok(o)
 }
@@ -1292,7 +1539,11 @@ fn go_printf(fmt: &str, args: &[Val]) -> String {
             out.push_str(&body);
             out.push_str(&" ".repeat(w - len));
         } else if zero && matches!(arg, Val::Int(_) | Val::Float(_)) {
-            let (sign, digits) = if let Some(d) = body.strip_prefix('-') { ("-", d) } else { ("", body.as_str()) };
+            let (sign, digits) = if let Some(d) = body.strip_prefix('-') {
+                ("-", d)
+            } else {
+                ("", body.as_str())
+            };
             out.push_str(sign);
             out.push_str(&"0".repeat(w - len));
             out.push_str(digits);
@@ -1303,7 +1554,13 @@ fn go_printf(fmt: &str, args: &[Val]) -> String {
     }
     if ai < args.len() {
         out.push_str("%!(EXTRA ");
-        out.push_str(&args[ai..].iter().map(|a| format!("{}={}", a.type_name(), a.to_go_string())).collect::<Vec<_>>().join(", "));
+        out.push_str(
+            &args[ai..]
+                .iter()
+                .map(|a| format!("{}={}", a.type_name(), a.to_go_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         out.push(')');
     }
     out
@@ -1321,15 +1578,27 @@ fn field(v: &Val, name: &str) -> Result<Val, String> {
     match v {
         // Go templates see the Go field names (`ID`, `APIVersion`), the JSON has the wire names
         // (`Id`, `ApiVersion`); Docker tries the typed struct and then the raw map, so both work.
-        Val::Obj(o) => match o.get(name).or_else(|| o.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)) {
+        Val::Obj(o) => match o.get(name).or_else(|| {
+            o.fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        }) {
             Some(Val::Nil) if NIL_SLICES.contains(&name) => Ok(Val::NilSlice),
             Some(Val::Nil) if NIL_MAPS.contains(&name) => Ok(Val::NilMap),
             Some(x) => Ok(x.clone()),
-            None if o.is_struct => Err(xerr(format!(".{name}>: can't evaluate field {name} in type struct"))),
+            None if o.is_struct => Err(xerr(format!(
+                ".{name}>: can't evaluate field {name} in type struct"
+            ))),
             None => Ok(Val::NoValue),
         },
-        Val::Nil | Val::NoValue => Err(xerr(format!(".{name}>: nil pointer evaluating interface {{}}.{name}"))),
-        other => Err(xerr(format!(".{name}>: can't evaluate field {name} in type {}", other.type_name()))),
+        Val::Nil | Val::NoValue => Err(xerr(format!(
+            ".{name}>: nil pointer evaluating interface {{}}.{name}"
+        ))),
+        other => Err(xerr(format!(
+            ".{name}>: can't evaluate field {name} in type {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -1351,14 +1620,20 @@ mod tests {
         assert_eq!(run("{{.State.Status}} {{.State.Pid}}", C), "running 42");
         assert_eq!(run("{{.Name}}", C), "/web");
         assert_eq!(run("{{.Config.Env}}", C), "[A=1 B=2]");
-        assert_eq!(run("{{.Config.Cmd}} {{.Config.Labels}}", C), "[] map[a:2 z:1]");
+        assert_eq!(
+            run("{{.Config.Cmd}} {{.Config.Labels}}", C),
+            "[] map[a:2 z:1]"
+        );
         assert_eq!(run("{{.Size}}", C), "1.5");
         assert_eq!(run("{{.Config.Labels.nope}}", C), "<no value>");
     }
 
     #[test]
     fn json_keeps_struct_order_and_sorts_maps() {
-        assert_eq!(run("{{json .State}}", C), r#"{"Status":"running","Running":true,"Pid":42}"#);
+        assert_eq!(
+            run("{{json .State}}", C),
+            r#"{"Status":"running","Running":true,"Pid":42}"#
+        );
         assert_eq!(run("{{json .Config.Labels}}", C), r#"{"a":"2","z":"1"}"#);
         assert_eq!(run("{{json .Config.Cmd}}", C), "null");
         assert_eq!(run(r#"{{json "a<b"}}"#, C), r#""a<b""#);
@@ -1367,15 +1642,42 @@ mod tests {
     #[test]
     fn range_index_and_variables() {
         assert_eq!(run("{{range .Config.Env}}[{{.}}]{{end}}", C), "[A=1][B=2]");
-        assert_eq!(run("{{range $i, $e := .Config.Env}}{{$i}}={{$e}} {{end}}", C), "0=A=1 1=B=2 ");
-        assert_eq!(run("{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}{{end}}", C), "bridge 172.17.0.2");
+        assert_eq!(
+            run("{{range $i, $e := .Config.Env}}{{$i}}={{$e}} {{end}}", C),
+            "0=A=1 1=B=2 "
+        );
+        assert_eq!(
+            run(
+                "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}{{end}}",
+                C
+            ),
+            "bridge 172.17.0.2"
+        );
         assert_eq!(run("{{index .Config.Env 1}}", C), "B=2");
         assert_eq!(run(r#"{{index .Config.Labels "z"}}"#, C), "1");
-        assert_eq!(run("{{(index .NetworkSettings.Networks \"bridge\").IPAddress}}", C), "172.17.0.2");
+        assert_eq!(
+            run(
+                "{{(index .NetworkSettings.Networks \"bridge\").IPAddress}}",
+                C
+            ),
+            "172.17.0.2"
+        );
         assert_eq!(run("{{range .Mounts}}x{{else}}none{{end}}", C), "none");
         assert_eq!(run("{{$n := .Name}}{{$n}}{{$n = \"b\"}}{{$n}}", C), "/webb");
-        assert_eq!(run("{{range .Config.Env}}{{if eq . \"B=2\"}}{{break}}{{end}}{{.}}{{end}}", C), "A=1");
-        assert_eq!(run("{{with .State}}{{.Status}}{{end}}{{with .Mounts}}x{{else}}y{{end}}", C), "runningy");
+        assert_eq!(
+            run(
+                "{{range .Config.Env}}{{if eq . \"B=2\"}}{{break}}{{end}}{{.}}{{end}}",
+                C
+            ),
+            "A=1"
+        );
+        assert_eq!(
+            run(
+                "{{with .State}}{{.Status}}{{end}}{{with .Mounts}}x{{else}}y{{end}}",
+                C
+            ),
+            "runningy"
+        );
         assert_eq!(run("{{$.Name}}", C), "/web");
     }
 
@@ -1388,12 +1690,33 @@ mod tests {
         assert_eq!(run("{{title \"hello world\"}}", C), "Hello World");
         assert_eq!(run("{{len .Config.Env}} {{len .Name}}", C), "2 4");
         assert_eq!(run("{{if .State.Running}}up{{else}}down{{end}}", C), "up");
-        assert_eq!(run("{{if not .State.Running}}up{{else if .Name}}named{{end}}", C), "named");
-        assert_eq!(run("{{if and .State.Running (eq .State.Pid 42)}}yes{{end}}", C), "yes");
+        assert_eq!(
+            run(
+                "{{if not .State.Running}}up{{else if .Name}}named{{end}}",
+                C
+            ),
+            "named"
+        );
+        assert_eq!(
+            run("{{if and .State.Running (eq .State.Pid 42)}}yes{{end}}", C),
+            "yes"
+        );
         assert_eq!(run("{{if gt .State.Pid 40}}big{{end}}", C), "big");
-        assert_eq!(run(r#"{{printf "%-6s|%3d|%q" .State.Status .State.Pid .Name}}"#, C), "running| 42|\"/web\"");
-        assert_eq!(run("{{pad .Name 1 2}}|{{truncate .Name 2}}", C), " /web  |/w");
-        assert_eq!(run("{{slice .Name 1}} {{print 1 2}} {{print \"a\" 1}}", C), "web 1 2 a1");
+        assert_eq!(
+            run(
+                r#"{{printf "%-6s|%3d|%q" .State.Status .State.Pid .Name}}"#,
+                C
+            ),
+            "running| 42|\"/web\""
+        );
+        assert_eq!(
+            run("{{pad .Name 1 2}}|{{truncate .Name 2}}", C),
+            " /web  |/w"
+        );
+        assert_eq!(
+            run("{{slice .Name 1}} {{print 1 2}} {{print \"a\" 1}}", C),
+            "web 1 2 a1"
+        );
     }
 
     #[test]
@@ -1404,22 +1727,47 @@ mod tests {
 
     #[test]
     fn methods_and_headers() {
-        let ctx = Val::Obj(Obj::structure().with("ID", "abc").with("Label", Val::Method(vec![("com.x".into(), "1".into())])));
+        let ctx = Val::Obj(
+            Obj::structure()
+                .with("ID", "abc")
+                .with("Label", Val::Method(vec![("com.x".into(), "1".into())])),
+        );
         let t = Template::parse(r#"{{.ID}} {{.Label "com.x"}}"#).unwrap();
         assert_eq!(t.execute(&ctx).unwrap(), "abc 1");
         let hdr = Val::Obj(Obj::map().with("ID", "CONTAINER ID"));
         assert_eq!(t.execute_header(&hdr).unwrap(), "CONTAINER ID x");
-        assert_eq!(Template::parse("{{upper .ID}}").unwrap().execute_header(&hdr).unwrap(), "CONTAINER ID");
+        assert_eq!(
+            Template::parse("{{upper .ID}}")
+                .unwrap()
+                .execute_header(&hdr)
+                .unwrap(),
+            "CONTAINER ID"
+        );
         assert_eq!(run("{{json .}}", r#"{"b":1,"a":2}"#), r#"{"a":2,"b":1}"#);
     }
 
     #[test]
     fn errors_read_like_go() {
-        assert_eq!(Template::parse("{{nosuch .}}").unwrap_err(), "template: :1: function \"nosuch\" not defined");
-        assert!(Template::parse("{{if .X}}").unwrap_err().contains("unexpected EOF"));
-        assert!(Template::parse("{{.X").unwrap_err().contains("unclosed action"));
+        assert_eq!(
+            Template::parse("{{nosuch .}}").unwrap_err(),
+            "template: :1: function \"nosuch\" not defined"
+        );
+        assert!(Template::parse("{{if .X}}")
+            .unwrap_err()
+            .contains("unexpected EOF"));
+        assert!(Template::parse("{{.X")
+            .unwrap_err()
+            .contains("unclosed action"));
         let v = Val::parse_json(C.as_bytes()).unwrap();
-        assert!(Template::parse("{{.Nope}}").unwrap().execute(&v).unwrap_err().contains("can't evaluate field Nope"));
-        assert!(Template::parse("{{index .Config.Env 5}}").unwrap().execute(&v).unwrap_err().contains("index out of range: 5"));
+        assert!(Template::parse("{{.Nope}}")
+            .unwrap()
+            .execute(&v)
+            .unwrap_err()
+            .contains("can't evaluate field Nope"));
+        assert!(Template::parse("{{index .Config.Env 5}}")
+            .unwrap()
+            .execute(&v)
+            .unwrap_err()
+            .contains("index out of range: 5"));
     }
 }

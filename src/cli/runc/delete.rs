@@ -7,7 +7,10 @@ pub const COMMAND: Command = Command {
     name: "delete",
     summary: "delete any resources held by the container often used with detached container",
     usage: "delete [command options] <container-id>",
-    flags: &[switch(&["force", "f"], "Forcibly deletes the container if it is still running (uses SIGKILL)")],
+    flags: &[switch(
+        &["force", "f"],
+        "Forcibly deletes the container if it is still running (uses SIGKILL)",
+    )],
     arity: Arity::Exact(1),
     run,
 };

@@ -9,10 +9,14 @@ use std::time::Duration;
 
 pub const COMMAND: Command = Command {
     name: "events",
-    summary: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+    summary:
+        "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
     usage: "events [command options] <container-id>",
     flags: &[
-        option(&["interval"], "set the stats collection interval (default: 5s)"),
+        option(
+            &["interval"],
+            "set the stats collection interval (default: 5s)",
+        ),
         switch(&["stats"], "display the container's stats then exit"),
     ],
     arity: Arity::Exact(1),
@@ -22,7 +26,11 @@ pub const COMMAND: Command = Command {
 fn run(g: &Global, o: &Opts) -> CmdResult {
     let interval = match o.get("interval") {
         None => Duration::from_secs(5),
-        Some(v) => parse_go_duration(v).ok_or_else(|| Failure::new(format!("invalid value {v:?} for flag -interval: parse error")))?,
+        Some(v) => parse_go_duration(v).ok_or_else(|| {
+            Failure::new(format!(
+                "invalid value {v:?} for flag -interval: parse error"
+            ))
+        })?,
     };
     if interval.is_zero() {
         return Err(Failure::new("duration interval must be greater than 0"));
@@ -31,11 +39,20 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
         let line = serde_json::to_string(e).map_err(|x| Error::internal(x.to_string()))?;
         let mut out = std::io::stdout().lock();
         // A reader that went away ends the stream (a broken pipe is not an error).
-        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|_| Error::new(ErrorKind::Unavailable, "stdout closed"))
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|_| Error::new(ErrorKind::Unavailable, "stdout closed"))
     };
-    let r = entry::events(&g.root, &o.args[0], if o.on("stats") { None } else { Some(interval) }, &mut emit);
+    let r = entry::events(
+        &g.root,
+        &o.args[0],
+        if o.on("stats") { None } else { Some(interval) },
+        &mut emit,
+    );
     match r {
-        Err(e) if e.kind() == ErrorKind::Unavailable && e.message() == "stdout closed" => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == ErrorKind::Unavailable && e.message() == "stdout closed" => {
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) => Err(e.into()),
         Ok(()) => Ok(ExitCode::SUCCESS),
     }
@@ -53,13 +70,17 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
         return None;
     }
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if n == 0 {
             return None;
         }
         let v: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" | "μs" => 1e-6,

@@ -30,10 +30,17 @@ pub const COMMAND: Command = Command {
 };
 
 fn run(g: &Global, o: &Opts) -> CmdResult {
-    let fail = |m: String| Failure { msg: format!("exec failed: {m}"), code: 255 };
+    let fail = |m: String| Failure {
+        msg: format!("exec failed: {m}"),
+        code: 255,
+    };
     let mut gids = Vec::new();
     for v in o.all("additional-gids") {
-        gids.push(v.parse::<u32>().map_err(|_| fail(format!("invalid value {v:?} for flag -additional-gids: parse error")))?);
+        gids.push(v.parse::<u32>().map_err(|_| {
+            fail(format!(
+                "invalid value {v:?} for flag -additional-gids: parse error"
+            ))
+        })?);
     }
     let x = entry::ExecOpts {
         id: o.args[0].clone(),

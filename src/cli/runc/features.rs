@@ -17,8 +17,13 @@ pub const COMMAND: Command = Command {
 fn run(_g: &Global, _o: &Opts) -> CmdResult {
     // runc's encoder: four-space indent and a final newline.
     let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, serde_json::ser::PrettyFormatter::with_indent(b"    "));
-    entry::features().serialize(&mut ser).map_err(|e| Failure::new(e.to_string()))?;
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut buf,
+        serde_json::ser::PrettyFormatter::with_indent(b"    "),
+    );
+    entry::features()
+        .serialize(&mut ser)
+        .map_err(|e| Failure::new(e.to_string()))?;
     buf.push(b'\n');
     let _ = std::io::stdout().lock().write_all(&buf);
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,10 @@ pub const COMMAND: Command = Command {
     name: "kill",
     summary: "kill sends the specified signal (default: SIGTERM) to the container's init process",
     usage: "kill [command options] <container-id> [signal]",
-    flags: &[switch(&["all", "a"], "send the specified signal to all processes inside the container")],
+    flags: &[switch(
+        &["all", "a"],
+        "send the specified signal to all processes inside the container",
+    )],
     arity: Arity::Range(1, 2),
     run,
 };

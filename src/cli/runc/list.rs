@@ -9,7 +9,10 @@ pub const COMMAND: Command = Command {
     summary: "lists containers started by runc with the given root",
     usage: "list [command options]",
     flags: &[
-        option(&["format", "f"], "select one of: table or json (default: \"table\")"),
+        option(
+            &["format", "f"],
+            "select one of: table or json (default: \"table\")",
+        ),
         switch(&["quiet", "q"], "display only container IDs"),
     ],
     arity: Arity::None,
@@ -31,7 +34,11 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
         }
         "json" => {
             // runc prints `null` for no containers (a nil Go slice).
-            let s = if list.is_empty() { "null".to_string() } else { serde_json::to_string(&list).map_err(|e| Failure::new(e.to_string()))? };
+            let s = if list.is_empty() {
+                "null".to_string()
+            } else {
+                serde_json::to_string(&list).map_err(|e| Failure::new(e.to_string()))?
+            };
             let _ = writeln!(out, "{s}");
         }
         other => return Err(Failure::new(format!("invalid format option: {other}"))),
@@ -42,9 +49,17 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
 /// Go's tabwriter as runc sets it up (minwidth 12, padding 3, spaces): every column but the
 /// last is as wide as its widest cell plus 3, at least 12.
 pub fn table(list: &[StateView]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    let mut rows: Vec<[String; 6]> =
+        vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
     for s in list {
-        rows.push([s.id.clone(), s.pid.to_string(), s.status.clone(), s.bundle.clone(), s.created.clone(), s.owner.clone()]);
+        rows.push([
+            s.id.clone(),
+            s.pid.to_string(),
+            s.status.clone(),
+            s.bundle.clone(),
+            s.created.clone(),
+            s.owner.clone(),
+        ]);
     }
     let mut width = [0usize; 5];
     for r in &rows {
@@ -72,7 +87,10 @@ mod tests {
 
     #[test]
     fn table_matches_runc_layout() {
-        assert_eq!(table(&[]), "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
+        assert_eq!(
+            table(&[]),
+            "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n"
+        );
         let s = StateView {
             oci_version: "1".into(),
             id: "c1".into(),

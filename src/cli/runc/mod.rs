@@ -38,11 +38,19 @@ pub struct Flag {
 }
 
 pub const fn switch(names: &'static [&'static str], help: &'static str) -> Flag {
-    Flag { names, value: false, help }
+    Flag {
+        names,
+        value: false,
+        help,
+    }
 }
 
 pub const fn option(names: &'static [&'static str], help: &'static str) -> Flag {
-    Flag { names, value: true, help }
+    Flag {
+        names,
+        value: true,
+        help,
+    }
 }
 
 /// How many arguments a command takes (runc's checkArgs).
@@ -62,7 +70,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(msg: impl Into<String>) -> Failure {
-        Failure { msg: msg.into(), code: 1 }
+        Failure {
+            msg: msg.into(),
+            code: 1,
+        }
     }
 }
 
@@ -105,12 +116,30 @@ pub const TABLE: &[&Command] = &[
 
 const GLOBAL_FLAGS: &[Flag] = &[
     switch(&["debug"], "enable debug logging"),
-    option(&["log"], "set the log file to write runc logs to (default is '/dev/stderr')"),
-    option(&["log-format"], "set the log format ('text' (default), or 'json')"),
-    option(&["root"], "root directory for storage of container state (default: \"/run/berth/runc\")"),
-    option(&["criu"], "path to the criu binary used for checkpoint and restore (unsupported)"),
-    switch(&["systemd-cgroup"], "enable systemd cgroup support (unsupported by berth)"),
-    option(&["rootless"], "ignore cgroup permission errors ('true', 'false', or 'auto')"),
+    option(
+        &["log"],
+        "set the log file to write runc logs to (default is '/dev/stderr')",
+    ),
+    option(
+        &["log-format"],
+        "set the log format ('text' (default), or 'json')",
+    ),
+    option(
+        &["root"],
+        "root directory for storage of container state (default: \"/run/berth/runc\")",
+    ),
+    option(
+        &["criu"],
+        "path to the criu binary used for checkpoint and restore (unsupported)",
+    ),
+    switch(
+        &["systemd-cgroup"],
+        "enable systemd cgroup support (unsupported by berth)",
+    ),
+    option(
+        &["rootless"],
+        "ignore cgroup permission errors ('true', 'false', or 'auto')",
+    ),
     switch(&["help", "h"], "show help"),
     switch(&["version", "v"], "print the version"),
 ];
@@ -148,11 +177,19 @@ impl Opts {
     }
     /// The last value given for a flag.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vals.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.vals
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// Every value given for a repeatable flag, in order.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.vals.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.clone()).collect()
+        self.vals
+            .iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
     pub fn path(&self, name: &str) -> Option<PathBuf> {
         self.get(name).filter(|s| !s.is_empty()).map(PathBuf::from)
@@ -161,7 +198,9 @@ impl Opts {
     pub fn uint(&self, name: &str) -> Result<u32, Failure> {
         match self.get(name) {
             None => Ok(0),
-            Some(v) => v.parse().map_err(|_| Failure::new(format!("invalid value {v:?} for flag -{name}: parse error"))),
+            Some(v) => v.parse().map_err(|_| {
+                Failure::new(format!("invalid value {v:?} for flag -{name}: parse error"))
+            }),
         }
     }
 }
@@ -187,22 +226,33 @@ pub fn parse(flags: &[Flag], args: &[String]) -> Result<Opts, String> {
             Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        let f = flags.iter().find(|f| f.names.contains(&name)).ok_or_else(|| format!("flag provided but not defined: -{name}"))?;
+        let f = flags
+            .iter()
+            .find(|f| f.names.contains(&name))
+            .ok_or_else(|| format!("flag provided but not defined: -{name}"))?;
         let canon = f.names[0];
         if f.value {
             let v = match inline {
                 Some(v) => v.to_string(),
                 None => {
                     i += 1;
-                    args.get(i).cloned().ok_or_else(|| format!("flag needs an argument: -{name}"))?
+                    args.get(i)
+                        .cloned()
+                        .ok_or_else(|| format!("flag needs an argument: -{name}"))?
                 }
             };
             o.vals.push((canon, v));
         } else {
             let v = match inline {
-                None | Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => "true",
-                Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => "false",
-                Some(v) => return Err(format!("invalid boolean value {v:?} for -{name}: parse error")),
+                None | Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE")
+                | Some("True") => "true",
+                Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE")
+                | Some("False") => "false",
+                Some(v) => {
+                    return Err(format!(
+                        "invalid boolean value {v:?} for -{name}: parse error"
+                    ))
+                }
             };
             o.vals.push((canon, v.to_string()));
         }
@@ -216,21 +266,36 @@ pub fn main(args: Vec<String>) -> ExitCode {
     let g = match parse(GLOBAL_FLAGS, &args) {
         Ok(g) => g,
         Err(e) => {
-            let glob = Global { root: entry::DEFAULT_ROOT.into(), log: None, log_json: false, debug: false, systemd_cgroup: false };
+            let glob = Global {
+                root: entry::DEFAULT_ROOT.into(),
+                log: None,
+                log_json: false,
+                debug: false,
+                systemd_cgroup: false,
+            };
             println!("Incorrect Usage: {e}\n");
             print!("{}", app_usage());
             return report(&glob, &Failure::new(e));
         }
     };
     if g.on("version") {
-        println!("runc version {VERSION} (berth)\ncommit: {COMMIT}\nspec: {}", entry::OCI_VERSION);
+        println!(
+            "runc version {VERSION} (berth)\ncommit: {COMMIT}\nspec: {}",
+            entry::OCI_VERSION
+        );
         return ExitCode::SUCCESS;
     }
     let log_json = match g.get("log-format").unwrap_or("text") {
         "json" => true,
         "text" => false,
         other => {
-            let glob = Global { root: entry::DEFAULT_ROOT.into(), log: None, log_json: false, debug: false, systemd_cgroup: false };
+            let glob = Global {
+                root: entry::DEFAULT_ROOT.into(),
+                log: None,
+                log_json: false,
+                debug: false,
+                systemd_cgroup: false,
+            };
             return report(&glob, &Failure::new(format!("invalid log-format: {other}")));
         }
     };
@@ -251,10 +316,20 @@ pub fn main(args: Vec<String>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let Some(cmd) = TABLE.iter().find(|c| c.name == cmd_name) else {
-        return report(&glob, &Failure { msg: format!("No help topic for '{cmd_name}'\n"), code: 3 });
+        return report(
+            &glob,
+            &Failure {
+                msg: format!("No help topic for '{cmd_name}'\n"),
+                code: 3,
+            },
+        );
     };
     let rest = &g.args[1..];
-    if rest.iter().take_while(|a| a.starts_with('-')).any(|a| a == "--help" || a == "-h" || a == "-help") {
+    if rest
+        .iter()
+        .take_while(|a| a.starts_with('-'))
+        .any(|a| a == "--help" || a == "-h" || a == "-help")
+    {
         print!("{}", command_usage(cmd));
         return ExitCode::SUCCESS;
     }
@@ -280,10 +355,18 @@ pub fn main(args: Vec<String>) -> ExitCode {
 fn check_arity(cmd: &Command, n: usize) -> Result<(), String> {
     let name = cmd.name;
     match cmd.arity {
-        Arity::Exact(k) if n != k => Err(format!("runc: {name:?} requires exactly {k} argument(s)")),
-        Arity::Min(k) if n < k => Err(format!("runc: {name:?} requires a minimum of {k} argument(s)")),
-        Arity::Range(lo, _) if n < lo => Err(format!("runc: {name:?} requires a minimum of {lo} argument(s)")),
-        Arity::Range(_, hi) if n > hi => Err(format!("runc: {name:?} requires a maximum of {hi} argument(s)")),
+        Arity::Exact(k) if n != k => {
+            Err(format!("runc: {name:?} requires exactly {k} argument(s)"))
+        }
+        Arity::Min(k) if n < k => Err(format!(
+            "runc: {name:?} requires a minimum of {k} argument(s)"
+        )),
+        Arity::Range(lo, _) if n < lo => Err(format!(
+            "runc: {name:?} requires a minimum of {lo} argument(s)"
+        )),
+        Arity::Range(_, hi) if n > hi => Err(format!(
+            "runc: {name:?} requires a maximum of {hi} argument(s)"
+        )),
         Arity::None if n != 0 => Err(format!("runc: {name:?} requires exactly 0 argument(s)")),
         _ => Ok(()),
     }
@@ -302,7 +385,10 @@ fn app_usage() -> String {
 }
 
 fn command_usage(c: &Command) -> String {
-    let mut s = format!("NAME:\n   runc {} - {}\n\nUSAGE:\n   runc {}\n", c.name, c.summary, c.usage);
+    let mut s = format!(
+        "NAME:\n   runc {} - {}\n\nUSAGE:\n   runc {}\n",
+        c.name, c.summary, c.usage
+    );
     if !c.flags.is_empty() {
         s.push_str("\nOPTIONS:\n");
         s.push_str(&flags_usage(c.flags));
@@ -313,9 +399,23 @@ fn command_usage(c: &Command) -> String {
 fn flags_usage(flags: &[Flag]) -> String {
     let mut s = String::new();
     for f in flags {
-        let names: Vec<String> = f.names.iter().map(|n| if n.len() == 1 { format!("-{n}") } else { format!("--{n}") }).collect();
+        let names: Vec<String> = f
+            .names
+            .iter()
+            .map(|n| {
+                if n.len() == 1 {
+                    format!("-{n}")
+                } else {
+                    format!("--{n}")
+                }
+            })
+            .collect();
         let v = if f.value { " value" } else { "" };
-        s.push_str(&format!("   {:<28} {}\n", format!("{}{v}", names.join(", ")), f.help));
+        s.push_str(&format!(
+            "   {:<28} {}\n",
+            format!("{}{v}", names.join(", ")),
+            f.help
+        ));
     }
     s
 }
@@ -337,7 +437,9 @@ fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -385,7 +487,10 @@ mod logger {
                 log::Level::Debug => "debug",
                 log::Level::Trace => "trace",
             };
-            write(self.file.as_ref(), log_line(self.json, level, &r.args().to_string()).as_bytes());
+            write(
+                self.file.as_ref(),
+                log_line(self.json, level, &r.args().to_string()).as_bytes(),
+            );
         }
         fn flush(&self) {}
     }
@@ -393,7 +498,11 @@ mod logger {
     fn write(file: Option<&PathBuf>, line: &[u8]) {
         match file {
             Some(p) => {
-                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                {
                     let _ = f.write_all(line);
                 }
             }
@@ -404,8 +513,16 @@ mod logger {
     }
 
     pub fn install(g: &Global) {
-        let level = if g.debug { log::LevelFilter::Debug } else { log::LevelFilter::Warn };
-        let l: &'static RuncLog = Box::leak(Box::new(RuncLog { json: g.log_json, file: g.log.clone(), level }));
+        let level = if g.debug {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Warn
+        };
+        let l: &'static RuncLog = Box::leak(Box::new(RuncLog {
+            json: g.log_json,
+            file: g.log.clone(),
+            level,
+        }));
         if log::set_logger(l).is_ok() {
             log::set_max_level(level);
         }
@@ -442,11 +559,21 @@ mod tests {
         v.iter().map(|x| x.to_string()).collect()
     }
 
-    const F: &[Flag] = &[option(&["bundle", "b"], ""), switch(&["detach", "d"], ""), option(&["env", "e"], "")];
+    const F: &[Flag] = &[
+        option(&["bundle", "b"], ""),
+        switch(&["detach", "d"], ""),
+        option(&["env", "e"], ""),
+    ];
 
     #[test]
     fn go_flag_grammar() {
-        let o = parse(F, &s(&["-b", "/x", "--detach", "-e=A=1", "--env", "B=2", "id", "sh", "-c", "--detach"])).unwrap();
+        let o = parse(
+            F,
+            &s(&[
+                "-b", "/x", "--detach", "-e=A=1", "--env", "B=2", "id", "sh", "-c", "--detach",
+            ]),
+        )
+        .unwrap();
         assert_eq!(o.get("bundle"), Some("/x"));
         assert!(o.on("detach"));
         assert_eq!(o.all("env"), ["A=1", "B=2"]);
@@ -458,21 +585,46 @@ mod tests {
 
     #[test]
     fn go_flag_errors() {
-        assert_eq!(parse(F, &s(&["--frob"])).unwrap_err(), "flag provided but not defined: -frob");
-        assert_eq!(parse(F, &s(&["-b"])).unwrap_err(), "flag needs an argument: -b");
-        assert_eq!(parse(F, &s(&["-d=maybe"])).unwrap_err(), "invalid boolean value \"maybe\" for -d: parse error");
+        assert_eq!(
+            parse(F, &s(&["--frob"])).unwrap_err(),
+            "flag provided but not defined: -frob"
+        );
+        assert_eq!(
+            parse(F, &s(&["-b"])).unwrap_err(),
+            "flag needs an argument: -b"
+        );
+        assert_eq!(
+            parse(F, &s(&["-d=maybe"])).unwrap_err(),
+            "invalid boolean value \"maybe\" for -d: parse error"
+        );
     }
 
     #[test]
     fn logrus_lines() {
-        let t = log_line(false, "error", "runc: \"state\" requires exactly 1 argument(s)");
-        assert!(t.starts_with("time=\"") && t.ends_with(" level=error msg=\"runc: \\\"state\\\" requires exactly 1 argument(s)\"\n"), "{t}");
+        let t = log_line(
+            false,
+            "error",
+            "runc: \"state\" requires exactly 1 argument(s)",
+        );
+        assert!(
+            t.starts_with("time=\"")
+                && t.ends_with(
+                    " level=error msg=\"runc: \\\"state\\\" requires exactly 1 argument(s)\"\n"
+                ),
+            "{t}"
+        );
         let j = log_line(true, "error", "container does not exist");
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "container does not exist");
-        assert!(j.starts_with("{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\""));
-        assert_eq!(v["time"].as_str().unwrap().len(), 20, "RFC 3339 seconds, Z: {j}");
+        assert!(
+            j.starts_with("{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\"")
+        );
+        assert_eq!(
+            v["time"].as_str().unwrap().len(),
+            20,
+            "RFC 3339 seconds, Z: {j}"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ pub const COMMAND: Command = Command {
     name: "ps",
     summary: "ps displays the processes running inside a container",
     usage: "ps [command options] <container-id> [ps options]",
-    flags: &[option(&["format", "f"], "select one of: table or json (default: \"table\")")],
+    flags: &[option(
+        &["format", "f"],
+        "select one of: table or json (default: \"table\")",
+    )],
     arity: Arity::Min(1),
     run,
 };
@@ -29,7 +32,10 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
     if ps_args.is_empty() {
         ps_args.push("-ef".into());
     }
-    let out = std::process::Command::new("ps").args(&ps_args).output().map_err(|e| Failure::new(format!("exec: \"ps\": {e}")))?;
+    let out = std::process::Command::new("ps")
+        .args(&ps_args)
+        .output()
+        .map_err(|e| Failure::new(format!("exec: \"ps\": {e}")))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
@@ -48,11 +54,18 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
 fn filter_table(text: &str, pids: &[i32]) -> Result<String, Failure> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or("");
-    let col = header.split_whitespace().position(|t| t == "PID").ok_or_else(|| Failure::new("couldn't find PID field in ps output"))?;
+    let col = header
+        .split_whitespace()
+        .position(|t| t == "PID")
+        .ok_or_else(|| Failure::new("couldn't find PID field in ps output"))?;
     let mut out = format!("{header}\n");
     for line in lines.filter(|l| !l.is_empty()) {
         let field = line.split_whitespace().nth(col).unwrap_or("");
-        let pid: i32 = field.parse().map_err(|_| Failure::new(format!("unable to parse pid: strconv.Atoi: parsing {field:?}: invalid syntax")))?;
+        let pid: i32 = field.parse().map_err(|_| {
+            Failure::new(format!(
+                "unable to parse pid: strconv.Atoi: parsing {field:?}: invalid syntax"
+            ))
+        })?;
         if pids.contains(&pid) {
             out.push_str(line);
             out.push('\n');

@@ -29,6 +29,7 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
     g.refuse_systemd().map_err(|f| fail(f.msg))?;
     let c = create_opts(o).map_err(|f| fail(f.msg))?;
     entry::seal_binary().map_err(|e| fail(e.to_string()))?;
-    let code = entry::run(&g.root, &c, o.on("detach"), o.on("keep")).map_err(|e| fail(e.to_string()))?;
+    let code =
+        entry::run(&g.root, &c, o.on("detach"), o.on("keep")).map_err(|e| fail(e.to_string()))?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

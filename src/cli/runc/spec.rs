@@ -10,7 +10,10 @@ pub const COMMAND: Command = Command {
     usage: "spec [command options] [arguments...]",
     flags: &[
         option(&["bundle", "b"], "path to the root of the bundle directory"),
-        switch(&["rootless"], "generate a configuration for a rootless container"),
+        switch(
+            &["rootless"],
+            "generate a configuration for a rootless container",
+        ),
     ],
     arity: Arity::None,
     run,

@@ -42,21 +42,35 @@ fn run(g: &Global, o: &Opts) -> CmdResult {
 
 fn update_from(o: &Opts) -> Result<Update, Failure> {
     if o.get("l3-cache-schema").is_some_and(|v| !v.is_empty()) {
-        return Err(Failure::new("Intel RDT/CAT: l3 cache schema is not enabled"));
+        return Err(Failure::new(
+            "Intel RDT/CAT: l3 cache schema is not enabled",
+        ));
     }
     if o.get("mem-bw-schema").is_some_and(|v| !v.is_empty()) {
-        return Err(Failure::new("Intel RDT/MBA: memory bandwidth schema is not enabled"));
+        return Err(Failure::new(
+            "Intel RDT/MBA: memory bandwidth schema is not enabled",
+        ));
     }
     if let Some(src) = o.get("resources").filter(|s| !s.is_empty()) {
         let data = if src == "-" {
             let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| Failure::new(format!("read standard input: {e}")))?;
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
+                .map_err(|e| Failure::new(format!("read standard input: {e}")))?;
             v
         } else {
-            std::fs::read(src).map_err(|e| Failure::new(format!("open {src}: {}", crate::base::Error::from(e).message())))?
+            std::fs::read(src).map_err(|e| {
+                Failure::new(format!(
+                    "open {src}: {}",
+                    crate::base::Error::from(e).message()
+                ))
+            })?
         };
-        let r: Resources = serde_json::from_slice(&data).map_err(|e| Failure::new(e.to_string()))?;
-        return Ok(Update { resources: Some(r), ..Default::default() });
+        let r: Resources =
+            serde_json::from_slice(&data).map_err(|e| Failure::new(e.to_string()))?;
+        return Ok(Update {
+            resources: Some(r),
+            ..Default::default()
+        });
     }
     if o.get("kernel-memory").is_some() || o.get("kernel-memory-tcp").is_some() {
         log::warn!("Kernel memory settings are ignored and will be removed");
@@ -65,21 +79,48 @@ fn update_from(o: &Opts) -> Result<Update, Failure> {
         o.get(name).filter(|v| !v.is_empty()).map(|v| v.parse::<u64>().map_err(|_| Failure::new(format!("invalid value for {name}: strconv.ParseUint: parsing {v:?}: invalid syntax")))).transpose()
     };
     let i64f = |name: &str| -> Result<Option<i64>, Failure> {
-        o.get(name).filter(|v| !v.is_empty()).map(|v| v.parse::<i64>().map_err(|_| Failure::new(format!("invalid value for {name}: strconv.ParseInt: parsing {v:?}: invalid syntax")))).transpose()
+        o.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    Failure::new(format!(
+                        "invalid value for {name}: strconv.ParseInt: parsing {v:?}: invalid syntax"
+                    ))
+                })
+            })
+            .transpose()
     };
     let ram = |name: &str| -> Result<Option<i64>, Failure> {
         o.get(name)
             .filter(|v| !v.is_empty())
-            .map(|v| if v == "-1" { Ok(-1) } else { ram_in_bytes(v).ok_or_else(|| Failure::new(format!("invalid value for {name}: invalid size: '{v}'"))) })
+            .map(|v| {
+                if v == "-1" {
+                    Ok(-1)
+                } else {
+                    ram_in_bytes(v).ok_or_else(|| {
+                        Failure::new(format!("invalid value for {name}: invalid size: '{v}'"))
+                    })
+                }
+            })
             .transpose()
     };
     let go_int = |name: &str| -> Result<Option<i64>, Failure> {
-        o.get(name).map(|v| v.parse::<i64>().map_err(|_| Failure::new(format!("invalid value {v:?} for flag -{name}: parse error")))).transpose()
+        o.get(name)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    Failure::new(format!("invalid value {v:?} for flag -{name}: parse error"))
+                })
+            })
+            .transpose()
     };
     let blkio = match go_int("blkio-weight")? {
         None | Some(0) => None,
         Some(w) if (0..=u16::MAX as i64).contains(&w) => Some(w as u16),
-        Some(w) => return Err(Failure::new(format!("invalid value \"{w}\" for flag -blkio-weight: value out of range"))),
+        Some(w) => {
+            return Err(Failure::new(format!(
+                "invalid value \"{w}\" for flag -blkio-weight: value out of range"
+            )))
+        }
     };
     Ok(Update {
         resources: None,
@@ -93,8 +134,14 @@ fn update_from(o: &Opts) -> Result<Update, Failure> {
         cpu_rt_period: u64f("cpu-rt-period")?,
         cpu_rt_runtime: i64f("cpu-rt-runtime")?,
         cpu_idle: i64f("cpu-idle")?,
-        cpuset_cpus: o.get("cpuset-cpus").filter(|v| !v.is_empty()).map(String::from),
-        cpuset_mems: o.get("cpuset-mems").filter(|v| !v.is_empty()).map(String::from),
+        cpuset_cpus: o
+            .get("cpuset-cpus")
+            .filter(|v| !v.is_empty())
+            .map(String::from),
+        cpuset_mems: o
+            .get("cpuset-mems")
+            .filter(|v| !v.is_empty())
+            .map(String::from),
         pids_limit: go_int("pids-limit")?,
         blkio_weight: blkio,
     })
@@ -103,7 +150,9 @@ fn update_from(o: &Opts) -> Result<Update, Failure> {
 /// docker/go-units RAMInBytes: "512", "64k", "100m", "1.5g", "2GiB", "1 GB" (binary multiples).
 pub fn ram_in_bytes(s: &str) -> Option<i64> {
     let s = s.trim();
-    let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let num_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(num_end);
     if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
         return None;
@@ -149,7 +198,25 @@ mod tests {
     fn flags_become_an_update() {
         let flags = COMMAND.flags;
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let o = super::super::parse(flags, &s(&["--memory", "64m", "--memory-swap=-1", "--cpu-shares", "512", "--cpu-quota", "-1", "--pids-limit", "7", "--cpuset-cpus", "0", "id"])).ok().unwrap();
+        let o = super::super::parse(
+            flags,
+            &s(&[
+                "--memory",
+                "64m",
+                "--memory-swap=-1",
+                "--cpu-shares",
+                "512",
+                "--cpu-quota",
+                "-1",
+                "--pids-limit",
+                "7",
+                "--cpuset-cpus",
+                "0",
+                "id",
+            ]),
+        )
+        .ok()
+        .unwrap();
         let u = update_from(&o).ok().unwrap();
         assert_eq!(u.memory, Some(64 << 20));
         assert_eq!(u.memory_swap, Some(-1));
@@ -157,7 +224,12 @@ mod tests {
         assert_eq!(u.cpu_quota, Some(-1));
         assert_eq!(u.pids_limit, Some(7));
         assert_eq!(u.cpuset_cpus.as_deref(), Some("0"));
-        let o = super::super::parse(flags, &s(&["--memory", "lots", "id"])).ok().unwrap();
-        assert_eq!(update_from(&o).err().unwrap().msg, "invalid value for memory: invalid size: 'lots'");
+        let o = super::super::parse(flags, &s(&["--memory", "lots", "id"]))
+            .ok()
+            .unwrap();
+        assert_eq!(
+            update_from(&o).err().unwrap().msg,
+            "invalid value for memory: invalid size: 'lots'"
+        );
     }
 }

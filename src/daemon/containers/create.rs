@@ -62,10 +62,20 @@ pub fn apply_defaults(h: &mut HostConfig, cgroup_v2: bool, log_driver: &str, ver
     }
     if !h.Privileged {
         if h.MaskedPaths.is_none() {
-            h.MaskedPaths = Some(spec::DEFAULT_MASKED_PATHS.iter().map(|s| s.to_string()).collect());
+            h.MaskedPaths = Some(
+                spec::DEFAULT_MASKED_PATHS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            );
         }
         if h.ReadonlyPaths.is_none() {
-            h.ReadonlyPaths = Some(spec::DEFAULT_READONLY_PATHS.iter().map(|s| s.to_string()).collect());
+            h.ReadonlyPaths = Some(
+                spec::DEFAULT_READONLY_PATHS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            );
         }
     }
     for list in [&mut h.Dns, &mut h.DnsOptions, &mut h.DnsSearch] {
@@ -98,7 +108,9 @@ pub fn check_restart_policy(h: &HostConfig) -> Result<()> {
         other => return Err(Error::invalid(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
     }
     if h.AutoRemove && !p.is_none() {
-        return Err(Error::invalid("can't create 'AutoRemove' container with restart policy"));
+        return Err(Error::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
     }
     Ok(())
 }
@@ -107,16 +119,24 @@ pub fn check_restart_policy(h: &HostConfig) -> Result<()> {
 pub fn image_config(img: &crate::image::store::Image) -> Result<Config> {
     match &img.config.config {
         None => Ok(Config::default()),
-        Some(c) => serde_json::from_value(serde_json::to_value(c)?).ctx(|| format!("read the config of image {}", img.id)),
+        Some(c) => serde_json::from_value(serde_json::to_value(c)?)
+            .ctx(|| format!("read the config of image {}", img.id)),
     }
 }
 
 fn host_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Create a container (blocking: run it off the executor).
-pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: &ApiVersion) -> Result<CreateResponse> {
+pub fn create(
+    d: &Arc<Daemon>,
+    name: Option<&str>,
+    req: CreateRequest,
+    version: &ApiVersion,
+) -> Result<CreateResponse> {
     let cs = &d.containers;
     let mut config = req.Config;
     let mut hc = req.HostConfig.unwrap_or_default();
@@ -124,9 +144,15 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
         return Err(Error::invalid("No image specified"));
     }
     let mode = net_mode(&hc.NetworkMode)?;
-    if let Some(eps) = req.NetworkingConfig.as_ref().and_then(|n| n.EndpointsConfig.as_ref()) {
+    if let Some(eps) = req
+        .NetworkingConfig
+        .as_ref()
+        .and_then(|n| n.EndpointsConfig.as_ref())
+    {
         for k in eps.keys() {
-            let ok = matches!(k.as_str(), "default" | "none" | "host") || k == view::network_name(&hc.NetworkMode) || k == &hc.NetworkMode;
+            let ok = matches!(k.as_str(), "default" | "none" | "host")
+                || k == view::network_name(&hc.NetworkMode)
+                || k == &hc.NetworkMode;
             if !ok {
                 net_mode(k)?;
             }
@@ -136,7 +162,10 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
     check_restart_policy(&hc)?;
     let mut warnings = spec::check_resources(&hc, cs.ncpu, false)?;
     if !LOG_DRIVERS.contains(&hc.LogConfig.Type.as_str()) {
-        return Err(Error::invalid(format!("logger: no log driver named '{}' is registered", hc.LogConfig.Type)));
+        return Err(Error::invalid(format!(
+            "logger: no log driver named '{}' is registered",
+            hc.LogConfig.Type
+        )));
     }
     if hc.LogConfig.Type != "none" {
         let opts = hc.LogConfig.Config.clone().unwrap_or_default();
@@ -162,7 +191,11 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
 
     let id = crate::base::id::random_hex_id();
     if config.Hostname.is_empty() {
-        config.Hostname = if mode == NetMode::Host { host_hostname() } else { id[..12].to_string() };
+        config.Hostname = if mode == NetMode::Host {
+            host_hostname()
+        } else {
+            id[..12].to_string()
+        };
     }
     if mode != NetMode::Host {
         // Docker: a hostname with a dot is split into hostname and domainname.
@@ -203,15 +236,23 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
     let made = (|| -> Result<Record> {
         let dir = cs.store.root.join(&id);
         crate::base::fs::mkdir_all(&dir, 0o710)?;
-        d.images.prepare_snapshot(&id, img.id.as_str(), false).map_err(|e| e.context("prepare the container's root file system"))?;
-        let (hostname_path, hosts_path, resolv_path) = (dir.join("hostname"), dir.join("hosts"), dir.join("resolv.conf"));
-        std::fs::write(&hostname_path, format!("{}\n", config.Hostname)).ctx(|| format!("write {}", hostname_path.display()))?;
+        d.images
+            .prepare_snapshot(&id, img.id.as_str(), false)
+            .map_err(|e| e.context("prepare the container's root file system"))?;
+        let (hostname_path, hosts_path, resolv_path) = (
+            dir.join("hostname"),
+            dir.join("hosts"),
+            dir.join("resolv.conf"),
+        );
+        std::fs::write(&hostname_path, format!("{}\n", config.Hostname))
+            .ctx(|| format!("write {}", hostname_path.display()))?;
         let hosts = if mode == NetMode::Host {
             std::fs::read_to_string("/etc/hosts").unwrap_or_default()
         } else {
             spec::hosts_file(hc.ExtraHosts.as_deref().unwrap_or(&[]))
         };
-        std::fs::write(&hosts_path, hosts.as_bytes()).ctx(|| format!("write {}", hosts_path.display()))?;
+        std::fs::write(&hosts_path, hosts.as_bytes())
+            .ctx(|| format!("write {}", hosts_path.display()))?;
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let resolv = spec::resolv_conf(
             &host_resolv,
@@ -220,7 +261,8 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
             hc.DnsOptions.as_deref().unwrap_or(&[]),
             mode != NetMode::Host,
         );
-        std::fs::write(&resolv_path, resolv.as_bytes()).ctx(|| format!("write {}", resolv_path.display()))?;
+        std::fs::write(&resolv_path, resolv.as_bytes())
+            .ctx(|| format!("write {}", resolv_path.display()))?;
         let (path, args) = spec::entrypoint_and_args(&config);
         Ok(Record {
             id: id.clone(),
@@ -231,7 +273,11 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
             config: config.clone(),
             image: img.id.as_str().to_string(),
             driver: crate::image::store::DRIVER_NAME.to_string(),
-            log_path: if hc.LogConfig.Type == "none" { String::new() } else { dir.join(format!("{id}-json.log")).display().to_string() },
+            log_path: if hc.LogConfig.Type == "none" {
+                String::new()
+            } else {
+                dir.join(format!("{id}-json.log")).display().to_string()
+            },
             resolv_conf_path: resolv_path.display().to_string(),
             hostname_path: hostname_path.display().to_string(),
             hosts_path: hosts_path.display().to_string(),
@@ -260,7 +306,10 @@ pub fn create(d: &Arc<Daemon>, name: Option<&str>, req: CreateRequest, version: 
     if hc.Resources.KernelMemory > 0 && version.lt("1.42") {
         warnings.push("Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.".into());
     }
-    Ok(CreateResponse { Id: id, Warnings: warnings })
+    Ok(CreateResponse {
+        Id: id,
+        Warnings: warnings,
+    })
 }
 
 #[cfg(test)]
@@ -278,23 +327,57 @@ mod tests {
         assert_eq!(h.NetworkMode, "default");
         assert_eq!(h.RestartPolicy.Name, "no");
         assert_eq!(h.LogConfig.Type, "json-file");
-        assert_eq!((h.IpcMode.as_str(), h.CgroupnsMode.as_str(), h.Runtime.as_str()), ("private", "host", "runc"));
+        assert_eq!(
+            (
+                h.IpcMode.as_str(),
+                h.CgroupnsMode.as_str(),
+                h.Runtime.as_str()
+            ),
+            ("private", "host", "runc")
+        );
         assert_eq!(h.ShmSize, 64 << 20);
         assert_eq!(h.Resources.MemorySwap, 128 << 20);
-        assert_eq!((h.Resources.MemorySwappiness, h.Resources.PidsLimit), (None, None));
-        assert_eq!(h.MaskedPaths.as_ref().unwrap().len(), spec::DEFAULT_MASKED_PATHS.len());
+        assert_eq!(
+            (h.Resources.MemorySwappiness, h.Resources.PidsLimit),
+            (None, None)
+        );
+        assert_eq!(
+            h.MaskedPaths.as_ref().unwrap().len(),
+            spec::DEFAULT_MASKED_PATHS.len()
+        );
         assert_eq!(h.Dns, Some(vec![]));
     }
 
     #[test]
     fn restart_policies() {
-        let mut h = HostConfig { RestartPolicy: RestartPolicy { Name: "always".into(), MaximumRetryCount: 2 }, ..Default::default() };
-        assert!(check_restart_policy(&h).unwrap_err().to_string().contains("can only be used with 'on-failure'"));
-        h.RestartPolicy = RestartPolicy { Name: "on-failure".into(), MaximumRetryCount: 3 };
+        let mut h = HostConfig {
+            RestartPolicy: RestartPolicy {
+                Name: "always".into(),
+                MaximumRetryCount: 2,
+            },
+            ..Default::default()
+        };
+        assert!(check_restart_policy(&h)
+            .unwrap_err()
+            .to_string()
+            .contains("can only be used with 'on-failure'"));
+        h.RestartPolicy = RestartPolicy {
+            Name: "on-failure".into(),
+            MaximumRetryCount: 3,
+        };
         assert!(check_restart_policy(&h).is_ok());
         h.AutoRemove = true;
-        assert_eq!(check_restart_policy(&h).unwrap_err().to_string(), "can't create 'AutoRemove' container with restart policy");
-        h.RestartPolicy = RestartPolicy { Name: "sometimes".into(), MaximumRetryCount: 0 };
-        assert!(check_restart_policy(&h).unwrap_err().to_string().contains("unknown policy 'sometimes'"));
+        assert_eq!(
+            check_restart_policy(&h).unwrap_err().to_string(),
+            "can't create 'AutoRemove' container with restart policy"
+        );
+        h.RestartPolicy = RestartPolicy {
+            Name: "sometimes".into(),
+            MaximumRetryCount: 0,
+        };
+        assert!(check_restart_policy(&h)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown policy 'sometimes'"));
     }
 }

@@ -97,9 +97,18 @@ impl Execs {
 fn check_running(c: &Container) -> Result<()> {
     match c.with(|r| r.state.status) {
         Status::Running => Ok(()),
-        Status::Paused => Err(Error::conflict(format!("Container {} is paused, unpause the container before exec", c.id))),
-        Status::Restarting => Err(Error::conflict(format!("Container {} is restarting, wait until the container is running", c.id))),
-        _ => Err(Error::conflict(format!("Container {} is not running", c.id))),
+        Status::Paused => Err(Error::conflict(format!(
+            "Container {} is paused, unpause the container before exec",
+            c.id
+        ))),
+        Status::Restarting => Err(Error::conflict(format!(
+            "Container {} is restarting, wait until the container is running",
+            c.id
+        ))),
+        _ => Err(Error::conflict(format!(
+            "Container {} is not running",
+            c.id
+        ))),
     }
 }
 
@@ -114,23 +123,47 @@ pub fn create(d: &Daemon, c: &Container, cfg: ExecConfig) -> Result<String> {
         stdio::parse_detach_keys(&cfg.DetachKeys)?;
     }
     let id = crate::base::id::random_hex_id();
-    d.containers.execs.insert(Arc::new(Exec { id: id.clone(), container_id: c.id.clone(), config: cfg, run: Mutex::new(ExecRun::default()) }));
+    d.containers.execs.insert(Arc::new(Exec {
+        id: id.clone(),
+        container_id: c.id.clone(),
+        config: cfg,
+        run: Mutex::new(ExecRun::default()),
+    }));
     c.live()?.exec_ids.push(id.clone());
     let mut attrs = event_attributes(&c.snapshot());
     attrs.insert("execID".into(), id.clone());
-    d.events.publish("container", &format!("exec_create: {}", cmd.join(" ")), &c.id, attrs);
+    d.events.publish(
+        "container",
+        &format!("exec_create: {}", cmd.join(" ")),
+        &c.id,
+        attrs,
+    );
     Ok(id)
 }
 
 /// The process an exec (or a health probe) runs in `c` (blocking: reads the container's
 /// /etc/passwd).
-pub fn process_for(d: &Daemon, c: &Container, cfg: &ExecConfig, console: Option<[u32; 2]>) -> Result<Process> {
+pub fn process_for(
+    d: &Daemon,
+    c: &Container,
+    cfg: &ExecConfig,
+    console: Option<[u32; 2]>,
+) -> Result<Process> {
     let r = c.snapshot();
     let root = d.containers.bundle(&c.id).join("rootfs");
-    let user_spec = if cfg.User.is_empty() { r.config.User.clone() } else { cfg.User.clone() };
+    let user_spec = if cfg.User.is_empty() {
+        r.config.User.clone()
+    } else {
+        cfg.User.clone()
+    };
     let passwd = rootfs::read_file(&root, "/etc/passwd")?;
     let group = rootfs::read_file(&root, "/etc/group")?;
-    let u = user::resolve(&user_spec, r.host_config.GroupAdd.as_deref().unwrap_or(&[]), passwd.as_deref(), group.as_deref())?;
+    let u = user::resolve(
+        &user_spec,
+        r.host_config.GroupAdd.as_deref().unwrap_or(&[]),
+        passwd.as_deref(),
+        group.as_deref(),
+    )?;
     let mut env = spec::environment(&r.config, &r.config.Hostname);
     if cfg.Tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
@@ -142,7 +175,11 @@ pub fn process_for(d: &Daemon, c: &Container, cfg: &ExecConfig, console: Option<
             None => env.push(e.clone()),
         }
     }
-    let caps = if cfg.Privileged { spec::ALL_CAPS.iter().map(|s| s.to_string()).collect() } else { spec::capabilities(&r.host_config)? };
+    let caps = if cfg.Privileged {
+        spec::ALL_CAPS.iter().map(|s| s.to_string()).collect()
+    } else {
+        spec::capabilities(&r.host_config)?
+    };
     let root_user = u.uid == 0;
     let cwd = if !cfg.WorkingDir.is_empty() {
         cfg.WorkingDir.clone()
@@ -151,11 +188,24 @@ pub fn process_for(d: &Daemon, c: &Container, cfg: &ExecConfig, console: Option<
     } else {
         "/".into()
     };
-    let nnp = r.host_config.SecurityOpt.iter().flatten().any(|o| o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true");
+    let nnp = r.host_config.SecurityOpt.iter().flatten().any(|o| {
+        o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true"
+    });
     Ok(Process {
         terminal: cfg.Tty,
-        console_size: console.filter(|s| cfg.Tty && *s != [0, 0]).map(|s| ConsoleSize { height: s[0], width: s[1] }),
-        user: User { uid: u.uid, gid: u.gid, umask: None, additional_gids: u.additional_gids, username: None },
+        console_size: console
+            .filter(|s| cfg.Tty && *s != [0, 0])
+            .map(|s| ConsoleSize {
+                height: s[0],
+                width: s[1],
+            }),
+        user: User {
+            uid: u.uid,
+            gid: u.gid,
+            umask: None,
+            additional_gids: u.additional_gids,
+            username: None,
+        },
         args: cfg.Cmd.clone().unwrap_or_default(),
         env,
         cwd,
@@ -175,14 +225,28 @@ pub fn process_for(d: &Daemon, c: &Container, cfg: &ExecConfig, console: Option<
 }
 
 /// Start an exec: attached (`up` is the hijacked connection) or detached.
-pub async fn start(d: Arc<Daemon>, e: Arc<Exec>, console: Option<[u32; 2]>, up: Option<Upgraded>) -> Result<()> {
+pub async fn start(
+    d: Arc<Daemon>,
+    e: Arc<Exec>,
+    console: Option<[u32; 2]>,
+    up: Option<Upgraded>,
+) -> Result<()> {
     {
-        let mut run = e.run.lock().map_err(|_| Error::internal("exec lock poisoned"))?;
+        let mut run = e
+            .run
+            .lock()
+            .map_err(|_| Error::internal("exec lock poisoned"))?;
         if run.exit_code.is_some() || run.started {
-            return Err(Error::conflict(format!("exec command {} has already run", e.id)));
+            return Err(Error::conflict(format!(
+                "exec command {} has already run",
+                e.id
+            )));
         }
         if run.running {
-            return Err(Error::conflict(format!("exec command {} is already running", e.id)));
+            return Err(Error::conflict(format!(
+                "exec command {} is already running",
+                e.id
+            )));
         }
         run.started = true;
         run.running = true;
@@ -193,14 +257,24 @@ pub async fn start(d: Arc<Daemon>, e: Arc<Exec>, console: Option<[u32; 2]>, up: 
         e.set(|r| {
             r.running = false;
             if r.exit_code.is_none() {
-                r.exit_code = Some(lifecycle::start_exit_code(&err.to_string()).min(127).max(126));
+                r.exit_code = Some(
+                    lifecycle::start_exit_code(&err.to_string())
+                        .min(127)
+                        .max(126),
+                );
             }
         });
     }
     res
 }
 
-async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console: Option<[u32; 2]>, up: Option<Upgraded>) -> Result<()> {
+async fn start_inner(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    e: &Arc<Exec>,
+    console: Option<[u32; 2]>,
+    up: Option<Upgraded>,
+) -> Result<()> {
     check_running(c)?;
     let rid = d.containers.runtime_id(&c.id);
     let console = console.or(e.config.ConsoleSize);
@@ -211,12 +285,28 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
         Err(err) => return fail(up, e.config.Tty, err).await,
     };
     let cmd = e.config.Cmd.clone().unwrap_or_default().join(" ");
-    if let Err(err) = d.supervisor.exec_create(&rid, &e.id, ExecSpec { process, stdin: e.config.AttachStdin }).await {
+    if let Err(err) = d
+        .supervisor
+        .exec_create(
+            &rid,
+            &e.id,
+            ExecSpec {
+                process,
+                stdin: e.config.AttachStdin,
+            },
+        )
+        .await
+    {
         return fail(up, e.config.Tty, err).await;
     }
     let stream = match &up {
         Some(_) => {
-            let opts = AttachOpts { stdin: e.config.AttachStdin, stdout: e.config.AttachStdout, stderr: e.config.AttachStderr, close_stdin: true };
+            let opts = AttachOpts {
+                stdin: e.config.AttachStdin,
+                stdout: e.config.AttachStdout,
+                stderr: e.config.AttachStderr,
+                close_stdin: !e.config.Tty,
+            };
             match d.supervisor.attach(&rid, Some(&e.id), opts).await {
                 Ok(s) => Some(s),
                 Err(err) => return fail(up, e.config.Tty, err).await,
@@ -228,7 +318,11 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
         Ok(pid) => pid,
         Err(err) => {
             let words = lifecycle::go_errno_words(&err.to_string());
-            let msg = if words.contains("OCI runtime exec failed") { words } else { format!("OCI runtime exec failed: {words}") };
+            let msg = if words.contains("OCI runtime exec failed") {
+                words
+            } else {
+                format!("OCI runtime exec failed: {words}")
+            };
             let code = lifecycle::start_exit_code(&msg).clamp(126, 127);
             e.set(|r| r.exit_code = Some(code));
             return fail(up, e.config.Tty, Error::new(err.kind(), msg)).await;
@@ -237,7 +331,12 @@ async fn start_inner(d: &Arc<Daemon>, c: &Arc<Container>, e: &Arc<Exec>, console
     e.set(|r| r.pid = pid as i64);
     let mut attrs = event_attributes(&c.snapshot());
     attrs.insert("execID".into(), e.id.clone());
-    d.events.publish("container", &format!("exec_start: {cmd}"), &c.id, attrs.clone());
+    d.events.publish(
+        "container",
+        &format!("exec_start: {cmd}"),
+        &c.id,
+        attrs.clone(),
+    );
     let finish = {
         let (d, c, e, rid) = (d.clone(), c.clone(), e.clone(), rid.clone());
         async move {
@@ -284,7 +383,9 @@ async fn fail(up: Option<Upgraded>, tty: bool, err: Error) -> Result<()> {
         Some(up) => {
             let mut s = up.stream.clone();
             // moby writes it as stdout (a multiplexed frame unless the exec has a tty).
-            let _ = s.write_all(&stdio::frame(1, format!("{err}\r\n").as_bytes(), tty)).await;
+            let _ = s
+                .write_all(&stdio::frame(1, format!("{err}\r\n").as_bytes(), tty))
+                .await;
             let _ = s.flush().await;
             up.stream.shutdown();
             Err(err)

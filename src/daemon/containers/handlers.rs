@@ -8,7 +8,8 @@ use super::store::{no_such_container, Container};
 use super::view::{self, Ancestry, FilterMap, ListContext};
 use super::{create, exec, stats};
 use crate::api::container::{
-    Change, CreateRequest, ExecConfig, ExecStartConfig, GraphDriver, PruneReport, Summary, UpdateConfig, UpdateResponse, WaitError, WaitResponse,
+    Change, CreateRequest, ExecConfig, ExecStartConfig, GraphDriver, PruneReport, Summary,
+    UpdateConfig, UpdateResponse, WaitError, WaitResponse,
 };
 use crate::api::ApiVersion;
 use crate::base::{Error, ErrorKind, Result};
@@ -26,9 +27,14 @@ fn get(d: &Daemon, term: &str) -> Result<Arc<Container>> {
 /// Parse the `filters` query parameter (`{"k":{"v":true}}` or the legacy `{"k":["v"]}`).
 pub fn parse_filters(raw: Option<&str>) -> Result<FilterMap> {
     let mut out = FilterMap::new();
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(out) };
-    let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| Error::invalid("invalid filter: not an object"))?;
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(out);
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::invalid("invalid filter: not an object"))?;
     for (k, vals) in obj {
         let set: &mut BTreeSet<String> = out.entry(k.clone()).or_default();
         match vals {
@@ -41,7 +47,11 @@ pub fn parse_filters(raw: Option<&str>) -> Result<FilterMap> {
             }
             serde_json::Value::Array(a) => {
                 for x in a {
-                    set.insert(x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
+                    set.insert(
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string()),
+                    );
                 }
             }
             _ => return Err(Error::invalid(format!("invalid filter '{k}'"))),
@@ -69,7 +79,10 @@ impl Ancestry for ImageAncestry<'_> {
                     return true;
                 }
                 // A descendant: the container's image has the reference's layers at its bottom.
-                match crate::oci::image::Digest::parse(image_id).ok().and_then(|id| self.0.images.image(&id)) {
+                match crate::oci::image::Digest::parse(image_id)
+                    .ok()
+                    .and_then(|id| self.0.images.image(&id))
+                {
                     Some(mine) => !img.chain.is_empty() && mine.chain.starts_with(&img.chain),
                     None => false,
                 }
@@ -88,7 +101,11 @@ pub fn image_users(d: &Daemon) -> Vec<crate::image::store::ContainerUse> {
         .filter_map(|c| {
             let r = c.snapshot();
             let image = crate::oci::image::Digest::parse(&r.image).ok()?;
-            Some(crate::image::store::ContainerUse { id: r.id.clone(), image, running: r.state.status.is_alive() })
+            Some(crate::image::store::ContainerUse {
+                id: r.id.clone(),
+                image,
+                running: r.state.status.is_alive(),
+            })
         })
         .collect()
 }
@@ -154,7 +171,9 @@ fn dir_size(p: &std::path::Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![p.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let Ok(m) = e.metadata() else { continue };
             if m.is_dir() {
@@ -174,14 +193,30 @@ fn upper_size(d: &Daemon, id: &str) -> u64 {
 fn graph_driver(d: &Daemon, id: &str) -> GraphDriver {
     let mut data = BTreeMap::new();
     if let Some((upper, lowers)) = snapshot_dirs(d, id) {
-        data.insert("LowerDir".to_string(), lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"));
+        data.insert(
+            "LowerDir".to_string(),
+            lowers
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":"),
+        );
         data.insert("UpperDir".to_string(), upper.display().to_string());
         if let Some(parent) = upper.parent() {
-            data.insert("WorkDir".to_string(), parent.join("work").display().to_string());
+            data.insert(
+                "WorkDir".to_string(),
+                parent.join("work").display().to_string(),
+            );
         }
-        data.insert("MergedDir".to_string(), d.containers.bundle(id).join("rootfs").display().to_string());
+        data.insert(
+            "MergedDir".to_string(),
+            d.containers.bundle(id).join("rootfs").display().to_string(),
+        );
     }
-    GraphDriver { Data: if data.is_empty() { None } else { Some(data) }, Name: crate::image::store::DRIVER_NAME.into() }
+    GraphDriver {
+        Data: if data.is_empty() { None } else { Some(data) },
+        Name: crate::image::store::DRIVER_NAME.into(),
+    }
 }
 
 /// `POST /containers/create?name=`
@@ -202,7 +237,10 @@ pub fn list<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let mut filters = parse_filters(req.query.get("filters"))?;
         for legacy in ["before", "since"] {
             if let Some(v) = req.query.get(legacy).filter(|v| !v.is_empty()) {
-                filters.entry(legacy.to_string()).or_default().insert(v.to_string());
+                filters
+                    .entry(legacy.to_string())
+                    .or_default()
+                    .insert(v.to_string());
             }
         }
         view::validate_filters(&filters)?;
@@ -212,7 +250,9 @@ pub fn list<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let created_of = |term: &str| -> Result<i128> {
             let c = get(&d, term)?;
             let t = c.with(|r| r.created.clone());
-            Ok(super::state::parse_rfc3339(&t).map(|(s, n)| s as i128 * 1_000_000_000 + n as i128).unwrap_or(0))
+            Ok(super::state::parse_rfc3339(&t)
+                .map(|(s, n)| s as i128 * 1_000_000_000 + n as i128)
+                .unwrap_or(0))
         };
         let before = match filters.get("before").and_then(|v| v.iter().next()) {
             Some(t) => Some(created_of(t)?),
@@ -223,9 +263,22 @@ pub fn list<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             None => None,
         };
         let ancestry = ImageAncestry(&d);
-        let cx = ListContext { all, filters: &filters, before, since, ancestry: &ancestry };
+        let cx = ListContext {
+            all,
+            filters: &filters,
+            before,
+            since,
+            ancestry: &ancestry,
+        };
         let now = SystemTime::now();
-        let mut records: Vec<_> = d.containers.store.all().iter().map(|c| c.snapshot()).filter(|r| view::matches(r, &cx)).collect();
+        let mut records: Vec<_> = d
+            .containers
+            .store
+            .all()
+            .iter()
+            .map(|c| c.snapshot())
+            .filter(|r| view::matches(r, &cx))
+            .collect();
         records.sort_by(|a, b| b.created.cmp(&a.created));
         if limit > 0 {
             records.truncate(limit as usize);
@@ -233,7 +286,12 @@ pub fn list<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let out: Vec<Summary> = records
             .iter()
             .map(|r| {
-                let mut s = view::summary(r, &image_shown(&d, &r.config.Image, &r.image), now, &req.version);
+                let mut s = view::summary(
+                    r,
+                    &image_shown(&d, &r.config.Image, &r.image),
+                    now,
+                    &req.version,
+                );
                 if size {
                     s.SizeRw = Some(upper_size(&d, &r.id) as i64);
                     s.SizeRootFs = Some(0);
@@ -273,7 +331,15 @@ pub fn start<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             Ok(Started::AlreadyRunning) => Ok(Response::empty(304)),
             Err(e) => {
                 if c.with(|r| r.host_config.AutoRemove) && d.containers.store.get(&c.id).is_ok() {
-                    let _ = lifecycle::remove(&d, &c, RemoveOpts { force: true, term: c.id.clone() }).await;
+                    let _ = lifecycle::remove(
+                        &d,
+                        &c,
+                        RemoveOpts {
+                            force: true,
+                            term: c.id.clone(),
+                        },
+                    )
+                    .await;
                 }
                 Err(e)
             }
@@ -283,7 +349,10 @@ pub fn start<'a>(req: Req<'a>) -> HandlerFuture<'a> {
 
 fn timeout_param(req: &Req) -> Result<Option<i64>> {
     match req.query.get("t").filter(|v| !v.is_empty()) {
-        Some(v) => v.parse().map(Some).map_err(|_| Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
         None => Ok(None),
     }
 }
@@ -357,9 +426,19 @@ pub fn remove<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let term = req.param("id").to_string();
         let c = get(&d, &term)?;
         if req.query.bool("link") {
-            return Err(Error::invalid(format!("Conflict, cannot remove the default link name of the container")));
+            return Err(Error::invalid(format!(
+                "Conflict, cannot remove the default link name of the container"
+            )));
         }
-        lifecycle::remove(&d, &c, RemoveOpts { force: req.query.bool("force"), term }).await?;
+        lifecycle::remove(
+            &d,
+            &c,
+            RemoveOpts {
+                force: req.query.bool("force"),
+                term,
+            },
+        )
+        .await?;
         d.containers.execs.forget_container(&c.id);
         Ok(Response::empty(204))
     })
@@ -395,8 +474,17 @@ pub fn wait<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         smol::spawn(async move {
             let code = stdio::wait(&d, &c, cond).await;
             // Docker reports an error here only when the exit itself failed to be observed.
-            let err = c.with(|r| if r.state.status == Status::Exited { r.state.error.clone() } else { String::new() });
-            let body = WaitResponse { StatusCode: code, Error: (!err.is_empty()).then_some(WaitError { Message: err }) };
+            let err = c.with(|r| {
+                if r.state.status == Status::Exited {
+                    r.state.error.clone()
+                } else {
+                    String::new()
+                }
+            });
+            let body = WaitResponse {
+                StatusCode: code,
+                Error: (!err.is_empty()).then_some(WaitError { Message: err }),
+            };
             let mut b = serde_json::to_vec(&body).unwrap_or_default();
             b.push(b'\n');
             let _ = tx.send(b).await;
@@ -413,11 +501,16 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let c = get(&d, req.param("id"))?;
         let (logs, stream) = (req.query.bool("logs"), req.query.bool("stream"));
         if !logs && !stream {
-            return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+            return Err(Error::invalid(
+                "Bad parameters: you must choose at least one stream",
+            ));
         }
         let r = c.snapshot();
         if r.state.status == Status::Paused {
-            return Err(Error::conflict(format!("container {} is paused, unpause the container before attach", c.id)));
+            return Err(Error::conflict(format!(
+                "container {} is paused, unpause the container before attach",
+                c.id
+            )));
         }
         let keys = stdio::parse_detach_keys(req.query.get("detachKeys").unwrap_or(""))?;
         let tty = r.config.Tty;
@@ -425,13 +518,27 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             stdin: req.query.bool("stdin") && r.config.OpenStdin,
             stdout: req.query.bool("stdout"),
             stderr: req.query.bool("stderr"),
-            close_stdin: r.config.StdinOnce,
+            // As dockerd: a tty's stdin is never closed by a client leaving (detach keys end an
+            // attach of a tty container; the next attach must still reach its stdin).
+            close_stdin: r.config.StdinOnce && !tty,
         };
-        let ct = if !tty && req.version.ge("1.42") { MULTIPLEXED } else { RAW };
-        let target = if stream { Some(stdio::prepare_attach(&d, &c, opts).await?) } else { None };
+        let ct = if !tty && req.version.ge("1.42") {
+            MULTIPLEXED
+        } else {
+            RAW
+        };
+        let target = if stream {
+            Some(stdio::prepare_attach(&d, &c, opts).await?)
+        } else {
+            None
+        };
         let replay = if logs {
             let (tx, rx) = smol::channel::bounded(64);
-            let o = LogOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() };
+            let o = LogOptions {
+                stdout: opts.stdout,
+                stderr: opts.stderr,
+                ..Default::default()
+            };
             smol::spawn(stdio::stream_logs(d.clone(), c.clone(), o, tx)).detach();
             Some(rx)
         } else {
@@ -454,13 +561,23 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                         up.stream.shutdown();
                         return;
                     };
-                    d.events.publish("container", "attach", &c.id, create::event_attributes(&c.snapshot()));
+                    d.events.publish(
+                        "container",
+                        "attach",
+                        &c.id,
+                        create::event_attributes(&c.snapshot()),
+                    );
                     match target.stream(&c.id).await {
                         Ok(s) => {
                             let detached = stdio::splice(&up, s, opts.stdin, Some(keys)).await;
                             up.stream.shutdown();
                             if detached {
-                                d.events.publish("container", "detach", &c.id, create::event_attributes(&c.snapshot()));
+                                d.events.publish(
+                                    "container",
+                                    "detach",
+                                    &c.id,
+                                    create::event_attributes(&c.snapshot()),
+                                );
                             }
                         }
                         Err(e) => {
@@ -477,7 +594,8 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
 fn size_params(req: &Req) -> Result<(u16, u16)> {
     let p = |k: &str| -> Result<u16> {
         let v = req.query.get(k).unwrap_or("");
-        v.parse::<u16>().map_err(|_| Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+        v.parse::<u16>()
+            .map_err(|_| Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
     };
     Ok((p("h")?, p("w")?))
 }
@@ -489,9 +607,14 @@ pub fn resize<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let c = get(&d, req.param("id"))?;
         let (h, w) = size_params(&req)?;
         if !c.with(|r| r.state.status.is_alive()) {
-            return Err(Error::conflict(format!("Container {} is not running", c.id)));
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         }
-        d.supervisor.resize(&d.containers.runtime_id(&c.id), None, w, h).await?;
+        d.supervisor
+            .resize(&d.containers.runtime_id(&c.id), None, w, h)
+            .await?;
         d.events.publish("container", "resize", &c.id, {
             let mut a = create::event_attributes(&c.snapshot());
             a.insert("height".into(), h.to_string());
@@ -510,11 +633,15 @@ pub fn logs<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let q = &req.query;
         let (stdout, stderr) = (q.bool("stdout"), q.bool("stderr"));
         if !stdout && !stderr {
-            return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+            return Err(Error::invalid(
+                "Bad parameters: you must choose at least one stream",
+            ));
         }
         let r = c.snapshot();
         if r.host_config.LogConfig.Type == "none" || r.log_path.is_empty() {
-            return Err(Error::unsupported("configured logging driver does not support reading"));
+            return Err(Error::unsupported(
+                "configured logging driver does not support reading",
+            ));
         }
         let tail = match q.get("tail").unwrap_or("all") {
             "" | "all" => None,
@@ -532,7 +659,11 @@ pub fn logs<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             timestamps: q.bool("timestamps"),
             tail,
         };
-        let ct = if !r.config.Tty && req.version.ge("1.42") { MULTIPLEXED } else { RAW };
+        let ct = if !r.config.Tty && req.version.ge("1.42") {
+            MULTIPLEXED
+        } else {
+            RAW
+        };
         let (tx, resp) = Response::channel(200, ct);
         smol::spawn(stdio::stream_logs(d, c, o, tx)).detach();
         Ok(resp)
@@ -557,11 +688,16 @@ pub fn prune<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let mut reclaimed = 0u64;
         for c in d.containers.store.all() {
             let r = c.snapshot();
-            if !matches!(r.state.status, Status::Created | Status::Exited | Status::Dead) {
+            if !matches!(
+                r.state.status,
+                Status::Created | Status::Exited | Status::Dead
+            ) {
                 continue;
             }
             if let Some(u) = until {
-                let created = super::state::parse_rfc3339(&r.created).map(|(s, n)| s as i128 * 1_000_000_000 + n as i128).unwrap_or(0);
+                let created = super::state::parse_rfc3339(&r.created)
+                    .map(|(s, n)| s as i128 * 1_000_000_000 + n as i128)
+                    .unwrap_or(0);
                 if created >= u {
                     continue;
                 }
@@ -572,12 +708,23 @@ pub fn prune<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 }
             }
             if let Some(v) = filters.get("label!") {
-                if v.iter().any(|x| view::match_labels(&BTreeSet::from([x.clone()]), r.config.Labels.as_ref())) {
+                if v.iter().any(|x| {
+                    view::match_labels(&BTreeSet::from([x.clone()]), r.config.Labels.as_ref())
+                }) {
                     continue;
                 }
             }
             let size = upper_size(&d, &r.id);
-            match lifecycle::remove(&d, &c, RemoveOpts { force: false, term: c.id.clone() }).await {
+            match lifecycle::remove(
+                &d,
+                &c,
+                RemoveOpts {
+                    force: false,
+                    term: c.id.clone(),
+                },
+            )
+            .await
+            {
                 Ok(()) => {
                     deleted.push(r.id.clone());
                     reclaimed += size;
@@ -586,9 +733,24 @@ pub fn prune<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             }
         }
         if req.version.ge("1.41") {
-            d.events.publish("container", "prune", "", BTreeMap::from([("reclaimed".to_string(), reclaimed.to_string())]));
+            d.events.publish(
+                "container",
+                "prune",
+                "",
+                BTreeMap::from([("reclaimed".to_string(), reclaimed.to_string())]),
+            );
         }
-        Ok(reply::json(200, &PruneReport { ContainersDeleted: if deleted.is_empty() { None } else { Some(deleted) }, SpaceReclaimed: reclaimed }))
+        Ok(reply::json(
+            200,
+            &PruneReport {
+                ContainersDeleted: if deleted.is_empty() {
+                    None
+                } else {
+                    Some(deleted)
+                },
+                SpaceReclaimed: reclaimed,
+            },
+        ))
     })
 }
 
@@ -619,7 +781,10 @@ fn parse_duration_ago(v: &str) -> Option<i128> {
     if !num.is_empty() {
         return None;
     }
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).ok()?.as_nanos() as i128;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_nanos() as i128;
     Some(now - (total * 1e9) as i128)
 }
 
@@ -630,7 +795,10 @@ pub fn top<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let c = get(&d, req.param("id"))?;
         let r = c.snapshot();
         if !r.state.status.is_alive() {
-            return Err(Error::conflict(format!("container {} is not running", c.id)));
+            return Err(Error::conflict(format!(
+                "container {} is not running",
+                c.id
+            )));
         }
         let ps_args = req.query.get("ps_args").unwrap_or("").to_string();
         let pid = r.state.pid;
@@ -643,7 +811,8 @@ pub fn top<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             stats::top(&pids, &ps_args)
         })
         .await?;
-        d.events.publish("container", "top", &c.id, create::event_attributes(&r));
+        d.events
+            .publish("container", "top", &c.id, create::event_attributes(&r));
         Ok(reply::json(200, &out))
     })
 }
@@ -651,7 +820,18 @@ pub fn top<'a>(req: Req<'a>) -> HandlerFuture<'a> {
 fn mem_total() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0) * 1024)))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:").map(|v| {
+                    v.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap_or(0)
+                        * 1024
+                })
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -672,9 +852,16 @@ pub fn container_stats<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 let r = c.snapshot();
                 let sample = if r.state.status.is_alive() {
                     let pid = r.state.pid;
-                    smol::unblock(move || stats::cgroups_of(pid).map(|cg| stats::sample(&cg, ncpu, mem))).await.unwrap_or_default()
+                    smol::unblock(move || {
+                        stats::cgroups_of(pid).map(|cg| stats::sample(&cg, ncpu, mem))
+                    })
+                    .await
+                    .unwrap_or_default()
                 } else {
-                    crate::api::container::StatsResponse { read: super::state::ZERO_TIME.into(), ..Default::default() }
+                    crate::api::container::StatsResponse {
+                        read: super::state::ZERO_TIME.into(),
+                        ..Default::default()
+                    }
                 };
                 let mut s = stats::with_previous(sample, prev.as_ref());
                 s.name = name.clone();
@@ -766,7 +953,12 @@ pub fn update<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         }
         let new_hc = r.host_config.clone();
         c.update(|rec| rec.host_config = new_hc)?;
-        d.events.publish("container", "update", &c.id, create::event_attributes(&c.snapshot()));
+        d.events.publish(
+            "container",
+            "update",
+            &c.id,
+            create::event_attributes(&c.snapshot()),
+        );
         Ok(reply::json(200, &UpdateResponse { Warnings: warnings }))
     })
 }
@@ -778,11 +970,15 @@ pub fn changes<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let c = get(&d, req.param("id"))?;
         let id = c.id.clone();
         let out = smol::unblock(move || -> Result<Vec<Change>> {
-            let (upper, lowers) = snapshot_dirs(&d, &id).ok_or_else(|| Error::unsupported("docker diff needs the overlay snapshotter"))?;
+            let (upper, lowers) = snapshot_dirs(&d, &id)
+                .ok_or_else(|| Error::unsupported("docker diff needs the overlay snapshotter"))?;
             Ok(diff(&upper, &lowers))
         })
         .await?;
-        Ok(reply::json(200, &if out.is_empty() { None } else { Some(out) }))
+        Ok(reply::json(
+            200,
+            &if out.is_empty() { None } else { Some(out) },
+        ))
     })
 }
 
@@ -793,17 +989,27 @@ pub fn diff(upper: &std::path::Path, lowers: &[std::path::PathBuf]) -> Vec<Chang
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::new()];
     while let Some(rel) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(upper.join(&rel)) else { continue };
+        let Ok(rd) = std::fs::read_dir(upper.join(&rel)) else {
+            continue;
+        };
         for e in rd.flatten() {
             let r = rel.join(e.file_name());
             let Ok(m) = e.metadata() else { continue };
             let path = format!("/{}", r.display());
             if m.file_type().is_char_device() && m.rdev() == 0 {
-                out.push(Change { Path: path, Kind: 2 });
+                out.push(Change {
+                    Path: path,
+                    Kind: 2,
+                });
                 continue;
             }
-            let in_lower = lowers.iter().any(|l| std::fs::symlink_metadata(l.join(&r)).is_ok());
-            out.push(Change { Path: path, Kind: if in_lower { 0 } else { 1 } });
+            let in_lower = lowers
+                .iter()
+                .any(|l| std::fs::symlink_metadata(l.join(&r)).is_ok());
+            out.push(Change {
+                Path: path,
+                Kind: if in_lower { 0 } else { 1 },
+            });
             if m.is_dir() {
                 stack.push(r);
             }
@@ -811,13 +1017,27 @@ pub fn diff(upper: &std::path::Path, lowers: &[std::path::PathBuf]) -> Vec<Chang
     }
     // What the runtime creates as mount points (Docker keeps these in its init layer, so they
     // never show): the /etc files berth binds, and the `--init` binary.
-    const INIT_LAYER: &[&str] = &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/sbin/docker-init", "/.dockerenv", "/dev/console", "/etc/mtab"];
+    const INIT_LAYER: &[&str] = &[
+        "/etc/hostname",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/sbin/docker-init",
+        "/.dockerenv",
+        "/dev/console",
+        "/etc/mtab",
+    ];
     out.retain(|c| !INIT_LAYER.contains(&c.Path.as_str()));
     // A directory listed only because of those goes too.
     let paths: Vec<String> = out.iter().map(|c| c.Path.clone()).collect();
     out.retain(|c| {
-        let init_parent = INIT_LAYER.iter().any(|p| p.starts_with(&format!("{}/", c.Path)));
-        !(c.Kind == 0 && init_parent && !paths.iter().any(|p| p.starts_with(&format!("{}/", c.Path))) && std::fs::symlink_metadata(upper.join(c.Path.trim_start_matches('/'))).is_ok_and(|m| m.is_dir()))
+        let init_parent = INIT_LAYER
+            .iter()
+            .any(|p| p.starts_with(&format!("{}/", c.Path)));
+        !(c.Kind == 0
+            && init_parent
+            && !paths.iter().any(|p| p.starts_with(&format!("{}/", c.Path)))
+            && std::fs::symlink_metadata(upper.join(c.Path.trim_start_matches('/')))
+                .is_ok_and(|m| m.is_dir()))
     });
     out.sort_by(|a, b| a.Path.cmp(&b.Path));
     out
@@ -837,7 +1057,10 @@ pub fn export<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         smol::spawn(async move {
             let root2 = root.clone();
             let res = smol::unblock(move || {
-                let w = ChannelWriter { tx, buf: Vec::with_capacity(64 * 1024) };
+                let w = ChannelWriter {
+                    tx,
+                    buf: Vec::with_capacity(64 * 1024),
+                };
                 let mut b = tar::Builder::new(w);
                 b.follow_symlinks(false);
                 b.append_dir_all(".", &root2)?;
@@ -854,7 +1077,12 @@ pub fn export<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             }
         })
         .detach();
-        d.events.publish("container", "export", &c.id, create::event_attributes(&c.snapshot()));
+        d.events.publish(
+            "container",
+            "export",
+            &c.id,
+            create::event_attributes(&c.snapshot()),
+        );
         Ok(resp)
     })
 }
@@ -878,7 +1106,9 @@ impl std::io::Write for ChannelWriter {
             return Ok(());
         }
         let chunk = std::mem::take(&mut self.buf);
-        self.tx.send_blocking(chunk).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+        self.tx
+            .send_blocking(chunk)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
     }
 }
 
@@ -887,7 +1117,11 @@ impl std::io::Write for ChannelWriter {
 pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let d = req.daemon.clone();
-        let body: Option<crate::api::container::Config> = if req.body.is_empty() { None } else { req.json().await? };
+        let body: Option<crate::api::container::Config> = if req.body.is_empty() {
+            None
+        } else {
+            req.json().await?
+        };
         let term = req.query.get("container").unwrap_or("").to_string();
         let c = get(&d, &term)?;
         let r = c.snapshot();
@@ -900,15 +1134,23 @@ pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         if config.Image.is_empty() {
             config.Image = r.config.Image.clone();
         }
-        let mut oci_cfg: crate::oci::image::ContainerConfig = serde_json::from_value(serde_json::to_value(&config)?)?;
+        let mut oci_cfg: crate::oci::image::ContainerConfig =
+            serde_json::from_value(serde_json::to_value(&config)?)?;
         let changes: Vec<String> = req.query.get_all("changes").map(str::to_string).collect();
         crate::image::changes::apply_changes(&mut oci_cfg, &changes)?;
         let repo = req.query.get("repo").unwrap_or("");
         let reference = if repo.is_empty() {
             None
         } else {
-            let tag = req.query.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
-            Some(crate::image::reference::Reference::parse(&format!("{repo}:{tag}")).map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?)
+            let tag = req
+                .query
+                .get("tag")
+                .filter(|t| !t.is_empty())
+                .unwrap_or("latest");
+            Some(
+                crate::image::reference::Reference::parse(&format!("{repo}:{tag}"))
+                    .map_err(|e| e.with_kind(ErrorKind::InvalidArgument))?,
+            )
         };
         let parent = crate::oci::image::Digest::parse(&r.image)?;
         let opts = crate::image::commit::CommitOptions {
@@ -919,7 +1161,12 @@ pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             comment: req.query.get("comment").unwrap_or("").to_string(),
             created_by: view::command_line(&r),
             reference,
-            exclude: vec!["/etc/hostname".into(), "/etc/hosts".into(), "/etc/resolv.conf".into(), "/sbin/docker-init".into()],
+            exclude: vec![
+                "/etc/hostname".into(),
+                "/etc/hosts".into(),
+                "/etc/resolv.conf".into(),
+                "/sbin/docker-init".into(),
+            ],
         };
         let pause = req.query.bool_or("pause", true) && r.state.status == Status::Running;
         let _op = c.op.lock().await;
@@ -929,7 +1176,8 @@ pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         }
         let (dd, id) = (d.clone(), c.id.clone());
         let made = smol::unblock(move || {
-            let (upper, _) = snapshot_dirs(&dd, &id).ok_or_else(|| Error::unsupported("docker commit needs the overlay snapshotter"))?;
+            let (upper, _) = snapshot_dirs(&dd, &id)
+                .ok_or_else(|| Error::unsupported("docker commit needs the overlay snapshotter"))?;
             dd.images.commit_container(&upper, &opts)
         })
         .await;
@@ -938,9 +1186,15 @@ pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         }
         let image = made?;
         let mut attrs = create::event_attributes(&r);
-        attrs.insert("comment".into(), req.query.get("comment").unwrap_or("").to_string());
+        attrs.insert(
+            "comment".into(),
+            req.query.get("comment").unwrap_or("").to_string(),
+        );
         d.events.publish("container", "commit", &c.id, attrs);
-        Ok(reply::json(201, &serde_json::json!({ "Id": image.as_str() })))
+        Ok(reply::json(
+            201,
+            &serde_json::json!({ "Id": image.as_str() }),
+        ))
     })
 }
 
@@ -959,18 +1213,33 @@ pub fn exec_create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
 pub fn exec_start<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let d = req.daemon.clone();
-        let body: ExecStartConfig = if req.body.is_empty() { ExecStartConfig::default() } else { req.json().await? };
+        let body: ExecStartConfig = if req.body.is_empty() {
+            ExecStartConfig::default()
+        } else {
+            req.json().await?
+        };
         let e = d.containers.execs.get(req.param("id"))?;
         let c = get(&d, &e.container_id).map_err(|_| no_such_container(&e.container_id))?;
         if !c.with(|r| r.state.status == Status::Running) {
-            return Err(Error::conflict(format!("Container {} is not running", c.id)));
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         }
-        let console = if req.version.ge("1.42") { body.ConsoleSize } else { None };
+        let console = if req.version.ge("1.42") {
+            body.ConsoleSize
+        } else {
+            None
+        };
         if body.Detach {
             exec::start(d, e, console, None).await?;
             return Ok(Response::empty(200));
         }
-        let ct = if !e.config.Tty && req.version.ge("1.42") { MULTIPLEXED } else { RAW };
+        let ct = if !e.config.Tty && req.version.ge("1.42") {
+            MULTIPLEXED
+        } else {
+            RAW
+        };
         Ok(Response::upgrade(
             ct,
             Box::new(move |up| {
@@ -1005,19 +1274,44 @@ pub fn exec_resize<'a>(req: Req<'a>) -> HandlerFuture<'a> {
 
 /// Does an event pass the `/events` filters?
 pub fn event_matches(m: &crate::api::container::EventMessage, f: &FilterMap) -> bool {
-    let any = |k: &str, pred: &dyn Fn(&str) -> bool| f.get(k).is_none_or(|vals| vals.is_empty() || vals.iter().any(|v| pred(v)));
+    let any = |k: &str, pred: &dyn Fn(&str) -> bool| {
+        f.get(k)
+            .is_none_or(|vals| vals.is_empty() || vals.iter().any(|v| pred(v)))
+    };
     let action_base = m.Action.split(':').next().unwrap_or("");
-    let name = m.Actor.Attributes.get("name").map(String::as_str).unwrap_or("");
+    let name = m
+        .Actor
+        .Attributes
+        .get("name")
+        .map(String::as_str)
+        .unwrap_or("");
     any("type", &|v| v == m.Type)
         && any("event", &|v| v == m.Action || v == action_base)
-        && any("container", &|v| m.Type == "container" && (m.Actor.ID.starts_with(v) || name == v))
-        && any("image", &|v| {
-            let img = m.Actor.Attributes.get("image").map(String::as_str).unwrap_or("");
-            img == v || (m.Type == "image" && (m.Actor.ID == v || m.Actor.ID.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:")) || name == v))
+        && any("container", &|v| {
+            m.Type == "container" && (m.Actor.ID.starts_with(v) || name == v)
         })
-        && f.get("label").is_none_or(|vals| view::match_labels(vals, Some(&m.Actor.Attributes)))
+        && any("image", &|v| {
+            let img = m
+                .Actor
+                .Attributes
+                .get("image")
+                .map(String::as_str)
+                .unwrap_or("");
+            img == v
+                || (m.Type == "image"
+                    && (m.Actor.ID == v
+                        || m.Actor
+                            .ID
+                            .trim_start_matches("sha256:")
+                            .starts_with(v.trim_start_matches("sha256:"))
+                        || name == v))
+        })
+        && f.get("label")
+            .is_none_or(|vals| view::match_labels(vals, Some(&m.Actor.Attributes)))
         && any("scope", &|v| v == m.scope)
-        && any("network", &|v| m.Type == "network" && m.Actor.ID.starts_with(v))
+        && any("network", &|v| {
+            m.Type == "network" && m.Actor.ID.starts_with(v)
+        })
         && any("volume", &|v| m.Type == "volume" && m.Actor.ID == v)
 }
 
@@ -1027,15 +1321,33 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let d = req.daemon.clone();
         let filters = parse_filters(req.query.get("filters"))?;
         for k in filters.keys() {
-            if !["config", "container", "daemon", "event", "image", "label", "network", "node", "plugin", "scope", "secret", "service", "type", "volume"]
-                .contains(&k.as_str())
+            if ![
+                "config",
+                "container",
+                "daemon",
+                "event",
+                "image",
+                "label",
+                "network",
+                "node",
+                "plugin",
+                "scope",
+                "secret",
+                "service",
+                "type",
+                "volume",
+            ]
+            .contains(&k.as_str())
             {
                 return Err(Error::invalid(format!("invalid filter '{k}'")));
             }
         }
         let since = stdio::parse_log_time(req.query.get("since").unwrap_or(""))?;
         let until = stdio::parse_log_time(req.query.get("until").unwrap_or(""))?;
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
         if let (Some(s), Some(u)) = (since, until) {
             if s > u {
                 return Err(Error::invalid("`since` time is after `until`"));
@@ -1055,7 +1367,10 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
             };
             if since.is_some() {
-                for m in past.iter().filter(|m| in_range(m) && event_matches(m, &filters)) {
+                for m in past
+                    .iter()
+                    .filter(|m| in_range(m) && event_matches(m, &filters))
+                {
                     if tx.send(send(m)).await.is_err() {
                         return;
                     }
@@ -1069,7 +1384,11 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 let next = async { rx.recv().await.ok() }.or(async {
                     match deadline {
                         Some(dl) => {
-                            smol::Timer::at(std::time::Instant::now() + dl.saturating_sub(std::time::Duration::ZERO)).await;
+                            smol::Timer::at(
+                                std::time::Instant::now()
+                                    + dl.saturating_sub(std::time::Duration::ZERO),
+                            )
+                            .await;
                             None
                         }
                         None => std::future::pending().await,
@@ -1100,7 +1419,10 @@ mod tests {
 
     #[test]
     fn filters_both_shapes() {
-        let f = parse_filters(Some(r#"{"status":{"running":true,"exited":false},"label":["a=b"]}"#)).unwrap();
+        let f = parse_filters(Some(
+            r#"{"status":{"running":true,"exited":false},"label":["a=b"]}"#,
+        ))
+        .unwrap();
         assert_eq!(f["status"].iter().collect::<Vec<_>>(), ["running"]);
         assert_eq!(f["label"].iter().collect::<Vec<_>>(), ["a=b"]);
         assert!(parse_filters(Some("nope")).is_err());
@@ -1112,12 +1434,21 @@ mod tests {
         let m = EventMessage {
             Type: "container".into(),
             Action: "exec_start: sh -c true".into(),
-            Actor: EventActor { ID: "abcdef".into(), Attributes: BTreeMap::from([("name".to_string(), "web".to_string()), ("image".to_string(), "bb".to_string())]) },
+            Actor: EventActor {
+                ID: "abcdef".into(),
+                Attributes: BTreeMap::from([
+                    ("name".to_string(), "web".to_string()),
+                    ("image".to_string(), "bb".to_string()),
+                ]),
+            },
             scope: "local".into(),
             ..Default::default()
         };
         let f = |s: &str| parse_filters(Some(s)).unwrap();
-        assert!(event_matches(&m, &f(r#"{"type":["container"],"event":["exec_start"]}"#)));
+        assert!(event_matches(
+            &m,
+            &f(r#"{"type":["container"],"event":["exec_start"]}"#)
+        ));
         assert!(event_matches(&m, &f(r#"{"container":["web"]}"#)));
         assert!(event_matches(&m, &f(r#"{"container":["abc"]}"#)));
         assert!(event_matches(&m, &f(r#"{"image":["bb"]}"#)));
@@ -1136,13 +1467,23 @@ mod tests {
         std::fs::write(t.join("upper/new"), "z").unwrap();
         let c = diff(&t.join("upper"), &[t.join("lower")]);
         let got: Vec<(String, u8)> = c.into_iter().map(|c| (c.Path, c.Kind)).collect();
-        assert_eq!(got, [("/etc".to_string(), 0), ("/etc/passwd".to_string(), 0), ("/new".to_string(), 1)]);
+        assert_eq!(
+            got,
+            [
+                ("/etc".to_string(), 0),
+                ("/etc/passwd".to_string(), 0),
+                ("/new".to_string(), 1)
+            ]
+        );
         std::fs::remove_dir_all(&t).unwrap();
     }
 
     #[test]
     fn durations_ago() {
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as i128;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
         let t = parse_duration_ago("1h30m").unwrap();
         assert!((now - t - 5_400_000_000_000).abs() < 5_000_000_000);
         assert!(parse_duration_ago("5x").is_none());

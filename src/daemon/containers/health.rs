@@ -22,7 +22,10 @@ pub const MAX_OUTPUT: usize = 4096;
 
 /// A configured, enabled check (`NONE` disables).
 pub fn enabled(h: &HealthConfig) -> bool {
-    h.Test.as_ref().and_then(|t| t.first()).is_some_and(|t| t != "NONE")
+    h.Test
+        .as_ref()
+        .and_then(|t| t.first())
+        .is_some_and(|t| t != "NONE")
 }
 
 /// The probe's command line (`CMD args…` or `CMD-SHELL cmd`).
@@ -44,7 +47,12 @@ fn dur(ns: i64, default: Duration) -> Duration {
 }
 
 /// The state after one result (Docker's `handleProbeResult`): returns the new status.
-pub fn apply_result(h: &mut crate::api::container::Health, result: HealthcheckResult, retries: i64, in_start_period: bool) -> String {
+pub fn apply_result(
+    h: &mut crate::api::container::Health,
+    result: HealthcheckResult,
+    retries: i64,
+    in_start_period: bool,
+) -> String {
     let ok = result.ExitCode == 0;
     let log = h.Log.get_or_insert_with(Vec::new);
     log.push(result);
@@ -67,7 +75,9 @@ pub fn apply_result(h: &mut crate::api::container::Health, result: HealthcheckRe
 
 /// Start the health-check loop for run `generation` of `c`, if it has a check.
 pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
-    let Some(h) = c.with(|r| r.config.Healthcheck.clone()).filter(enabled) else { return };
+    let Some(h) = c.with(|r| r.config.Healthcheck.clone()).filter(enabled) else {
+        return;
+    };
     let Some(cmd) = probe_command(&h) else { return };
     let (tx, rx) = smol::channel::bounded::<()>(1);
     match c.live() {
@@ -78,13 +88,21 @@ pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
     let timeout = dur(h.Timeout, DEFAULT_TIMEOUT);
     let start_period = dur(h.StartPeriod, Duration::ZERO);
     let start_interval = dur(h.StartInterval, DEFAULT_START_INTERVAL);
-    let retries = if h.Retries > 0 { h.Retries } else { DEFAULT_RETRIES };
+    let retries = if h.Retries > 0 {
+        h.Retries
+    } else {
+        DEFAULT_RETRIES
+    };
     smol::spawn(async move {
         use smol::future::FutureExt;
         let began = std::time::Instant::now();
         loop {
             let in_start = began.elapsed() < start_period;
-            let wait = if in_start && h.StartInterval > 0 { start_interval } else { interval };
+            let wait = if in_start && h.StartInterval > 0 {
+                start_interval
+            } else {
+                interval
+            };
             let stopped = async {
                 let _ = rx.recv().await;
                 true
@@ -112,7 +130,12 @@ pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
                 return;
             }
             if let Some(status) = changed {
-                d.events.publish("container", &format!("health_status: {status}"), &c.id, event_attributes(&c.snapshot()));
+                d.events.publish(
+                    "container",
+                    &format!("health_status: {status}"),
+                    &c.id,
+                    event_attributes(&c.snapshot()),
+                );
             }
         }
     })
@@ -120,22 +143,62 @@ pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
 }
 
 /// Run the probe once as an exec; its output (stdout and stderr, framed) is collected.
-async fn probe(d: &Arc<Daemon>, c: &Arc<Container>, cmd: &[String], timeout: Duration) -> HealthcheckResult {
+async fn probe(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    cmd: &[String],
+    timeout: Duration,
+) -> HealthcheckResult {
     use smol::future::FutureExt;
     let start = crate::base::time::now_rfc3339();
     let rid = d.containers.runtime_id(&c.id);
     let eid = format!("health-{}", &crate::base::id::random_hex_id()[..16]);
-    let cfg = ExecConfig { AttachStdout: true, AttachStderr: true, Cmd: Some(cmd.to_vec()), ..Default::default() };
-    let done = |code: i64, output: String| HealthcheckResult { Start: start.clone(), End: crate::base::time::now_rfc3339(), ExitCode: code, Output: output };
+    let cfg = ExecConfig {
+        AttachStdout: true,
+        AttachStderr: true,
+        Cmd: Some(cmd.to_vec()),
+        ..Default::default()
+    };
+    let done = |code: i64, output: String| HealthcheckResult {
+        Start: start.clone(),
+        End: crate::base::time::now_rfc3339(),
+        ExitCode: code,
+        Output: output,
+    };
     let (dd, cc, cfg2) = (d.clone(), c.clone(), cfg.clone());
-    let process = match smol::unblock(move || super::exec::process_for(&dd, &cc, &cfg2, None)).await {
+    let process = match smol::unblock(move || super::exec::process_for(&dd, &cc, &cfg2, None)).await
+    {
         Ok(p) => p,
         Err(e) => return done(-1, e.to_string()),
     };
-    if let Err(e) = d.supervisor.exec_create(&rid, &eid, crate::supervisor::ExecSpec { process, stdin: false }).await {
+    if let Err(e) = d
+        .supervisor
+        .exec_create(
+            &rid,
+            &eid,
+            crate::supervisor::ExecSpec {
+                process,
+                stdin: false,
+            },
+        )
+        .await
+    {
         return done(-1, e.to_string());
     }
-    let stream = match d.supervisor.attach(&rid, Some(&eid), AttachOpts { stdin: false, stdout: true, stderr: true, close_stdin: false }).await {
+    let stream = match d
+        .supervisor
+        .attach(
+            &rid,
+            Some(&eid),
+            AttachOpts {
+                stdin: false,
+                stdout: true,
+                stderr: true,
+                close_stdin: false,
+            },
+        )
+        .await
+    {
         Ok(s) => s,
         Err(e) => return done(-1, e.to_string()),
     };
@@ -156,7 +219,12 @@ async fn probe(d: &Arc<Daemon>, c: &Arc<Container>, cmd: &[String], timeout: Dur
                 }
             }
         }
-        let code = d.supervisor.wait_exec(&rid, &eid).await.map(|x| x.code as i64).unwrap_or(-1);
+        let code = d
+            .supervisor
+            .wait_exec(&rid, &eid)
+            .await
+            .map(|x| x.code as i64)
+            .unwrap_or(-1);
         Some((code, demux(&raw, stream.tty)))
     }
     .or(async {
@@ -168,7 +236,10 @@ async fn probe(d: &Arc<Daemon>, c: &Arc<Container>, cmd: &[String], timeout: Dur
         Some((code, out)) => done(code, out),
         None => {
             let _ = d.supervisor.kill_exec(&rid, &eid, 9).await;
-            done(-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs()))
+            done(
+                -1,
+                format!("Health check exceeded timeout ({}s)", timeout.as_secs()),
+            )
         }
     }
 }
@@ -198,19 +269,34 @@ mod tests {
 
     #[test]
     fn probe_commands() {
-        let h = HealthConfig { Test: Some(vec!["CMD-SHELL".into(), "test -f /ok".into()]), ..Default::default() };
+        let h = HealthConfig {
+            Test: Some(vec!["CMD-SHELL".into(), "test -f /ok".into()]),
+            ..Default::default()
+        };
         assert!(enabled(&h));
         assert_eq!(probe_command(&h).unwrap(), ["/bin/sh", "-c", "test -f /ok"]);
-        let h = HealthConfig { Test: Some(vec!["CMD".into(), "true".into()]), ..Default::default() };
+        let h = HealthConfig {
+            Test: Some(vec!["CMD".into(), "true".into()]),
+            ..Default::default()
+        };
         assert_eq!(probe_command(&h).unwrap(), ["true"]);
-        assert!(!enabled(&HealthConfig { Test: Some(vec!["NONE".into()]), ..Default::default() }));
+        assert!(!enabled(&HealthConfig {
+            Test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }));
         assert!(!enabled(&HealthConfig::default()));
     }
 
     #[test]
     fn streaks_and_statuses() {
-        let r = |code| HealthcheckResult { ExitCode: code, ..Default::default() };
-        let mut h = Health { Status: "starting".into(), ..Default::default() };
+        let r = |code| HealthcheckResult {
+            ExitCode: code,
+            ..Default::default()
+        };
+        let mut h = Health {
+            Status: "starting".into(),
+            ..Default::default()
+        };
         assert_eq!(apply_result(&mut h, r(1), 2, true), "starting");
         assert_eq!(h.FailingStreak, 0);
         assert_eq!(apply_result(&mut h, r(1), 2, false), "starting");

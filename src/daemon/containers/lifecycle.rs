@@ -28,7 +28,14 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// Should a container that exited with `exit_code` be restarted? (Docker's restart manager.)
-pub fn should_restart(policy: &str, max_retries: i64, restart_count: i64, exit_code: i64, manually_stopped: bool, cancelled: bool) -> bool {
+pub fn should_restart(
+    policy: &str,
+    max_retries: i64,
+    restart_count: i64,
+    exit_code: i64,
+    manually_stopped: bool,
+    cancelled: bool,
+) -> bool {
     if cancelled {
         return false;
     }
@@ -51,9 +58,13 @@ pub fn next_backoff(prev: Option<Duration>, ran_for: Duration) -> Duration {
 
 /// Is `path` a mount point in this process's mount namespace?
 pub fn is_mountpoint(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
     let want = path.to_string_lossy();
-    info.lines().filter_map(|l| l.split(' ').nth(4)).any(|p| unescape(p) == want)
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|p| unescape(p) == want)
 }
 
 fn unescape(s: &str) -> String {
@@ -61,7 +72,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -80,7 +94,8 @@ pub fn mount_rootfs(d: &Daemon, id: &str) -> Result<PathBuf> {
         return Ok(target);
     }
     for m in d.images.snapshot_mounts(id)? {
-        m.mount_at(&target).map_err(|e| e.context(format!("mount the root file system of container {id}")))?;
+        m.mount_at(&target)
+            .map_err(|e| e.context(format!("mount the root file system of container {id}")))?;
     }
     Ok(target)
 }
@@ -90,7 +105,8 @@ pub fn unmount_rootfs(d: &Daemon, id: &str) -> Result<()> {
     let bundle = d.containers.bundle(id);
     let target = bundle.join("rootfs");
     while is_mountpoint(&target) {
-        crate::image::snapshot::unmount(&target).map_err(|e| e.context(format!("unmount the root file system of container {id}")))?;
+        crate::image::snapshot::unmount(&target)
+            .map_err(|e| e.context(format!("unmount the root file system of container {id}")))?;
     }
     match std::fs::remove_dir_all(&bundle) {
         Ok(()) => Ok(()),
@@ -124,7 +140,10 @@ pub fn start_exit_code(msg: &str) -> i64 {
     let m = msg.to_ascii_lowercase();
     if m.contains("executable file not found") || m.contains("no such file or directory") {
         127
-    } else if m.contains("permission denied") || m.contains("is a directory") || m.contains("exec format error") {
+    } else if m.contains("permission denied")
+        || m.contains("is a directory")
+        || m.contains("exec format error")
+    {
         126
     } else {
         128
@@ -150,7 +169,12 @@ fn prepare_bundle(d: &Daemon, c: &Container) -> Result<(PathBuf, bool, bool)> {
     let made = (|| -> Result<(PathBuf, bool, bool)> {
         let passwd = rootfs::read_file(&rootfs_dir, "/etc/passwd")?;
         let group = rootfs::read_file(&rootfs_dir, "/etc/group")?;
-        let u = user::resolve(&r.config.User, r.host_config.GroupAdd.as_deref().unwrap_or(&[]), passwd.as_deref(), group.as_deref())?;
+        let u = user::resolve(
+            &r.config.User,
+            r.host_config.GroupAdd.as_deref().unwrap_or(&[]),
+            passwd.as_deref(),
+            group.as_deref(),
+        )?;
         if !r.config.WorkingDir.is_empty() {
             rootfs::make_workdir(&rootfs_dir, &r.config.WorkingDir, u.uid, u.gid)?;
         }
@@ -167,7 +191,8 @@ fn prepare_bundle(d: &Daemon, c: &Container) -> Result<(PathBuf, bool, bool)> {
             host: &d.containers.host,
         })?;
         // The exec root is volatile (a tmpfs, normally): no fsync for the bundle.
-        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec)?).ctx(|| format!("write {}", bundle.join("config.json").display()))?;
+        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec)?)
+            .ctx(|| format!("write {}", bundle.join("config.json").display()))?;
         Ok((bundle, r.config.Tty, r.config.OpenStdin))
     })();
     if made.is_err() {
@@ -189,8 +214,16 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
     let r = c.snapshot();
     match r.state.status {
         Status::Running => return Ok(Started::AlreadyRunning),
-        Status::Paused => return Err(Error::conflict("cannot start a paused container, try unpause instead")),
-        Status::Removing | Status::Dead => return Err(Error::conflict(format!("container is marked for removal and cannot be started"))),
+        Status::Paused => {
+            return Err(Error::conflict(
+                "cannot start a paused container, try unpause instead",
+            ))
+        }
+        Status::Removing | Status::Dead => {
+            return Err(Error::conflict(format!(
+                "container is marked for removal and cannot be started"
+            )))
+        }
         Status::Restarting => {
             if let Ok(mut l) = c.live() {
                 l.restart_cancel = None;
@@ -204,7 +237,14 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
     let res = async {
         let (dd, cc) = (d.clone(), c.clone());
         let (bundle, tty, stdin) = smol::unblock(move || prepare_bundle(&dd, &cc)).await?;
-        let opts = CreateOpts { id: rid.clone(), bundle, tty, stdin, log: log_config(&r)?, runtime: None };
+        let opts = CreateOpts {
+            id: rid.clone(),
+            bundle,
+            tty,
+            stdin,
+            log: log_config(&r)?,
+            runtime: None,
+        };
         let created = d.supervisor.create(opts).await;
         if let Err(e) = created {
             // Whatever attach was waiting for this run will not get it.
@@ -226,7 +266,10 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
             let _ = d.supervisor.delete(&rid, true).await;
             let (dd, id) = (d.clone(), c.id.clone());
             let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
-            let msg = format!("failed to create task for container: {}", go_errno_words(&e.to_string()));
+            let msg = format!(
+                "failed to create task for container: {}",
+                go_errno_words(&e.to_string())
+            );
             let code = start_exit_code(&msg);
             // As in Docker, the status stays (created or exited) and a `next-exit` waiter keeps
             // waiting: the CLI reports the start error itself.
@@ -234,7 +277,11 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
                 r.state.error = msg.clone();
                 r.state.exit_code = code;
             });
-            let kind = if code == 128 { e.kind() } else { ErrorKind::InvalidArgument };
+            let kind = if code == 128 {
+                e.kind()
+            } else {
+                ErrorKind::InvalidArgument
+            };
             return Err(Error::new(kind, msg));
         }
     };
@@ -255,10 +302,15 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
         r.has_been_started_before = true;
         r.has_been_manually_stopped = false;
         if r.config.Healthcheck.as_ref().is_some_and(health::enabled) {
-            r.state.health = Some(crate::api::container::Health { Status: "starting".into(), FailingStreak: 0, Log: Some(Vec::new()) });
+            r.state.health = Some(crate::api::container::Health {
+                Status: "starting".into(),
+                FailingStreak: 0,
+                Log: Some(Vec::new()),
+            });
         }
     })?;
-    d.events.publish("container", "start", &c.id, event_attributes(&c.snapshot()));
+    d.events
+        .publish("container", "start", &c.id, event_attributes(&c.snapshot()));
     spawn_monitor(d.clone(), c.clone(), generation);
     health::spawn(d.clone(), c.clone(), generation);
     Ok(Started::Now)
@@ -278,7 +330,13 @@ fn spawn_monitor(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
                 }
                 Err(e) => {
                     log::error!("waiting for container {}: {e}", c.id);
-                    break ExitStatus { pid: 0, code: 255, signal: None, exited_at: crate::base::time::now_rfc3339(), error: Some(e.to_string()) };
+                    break ExitStatus {
+                        pid: 0,
+                        code: 255,
+                        signal: None,
+                        exited_at: crate::base::time::now_rfc3339(),
+                        error: Some(e.to_string()),
+                    };
                 }
             }
         };
@@ -301,7 +359,11 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
     // Before the runtime removes the cgroup: did the OOM killer strike?
     let cgroup_path = {
         let r = c.snapshot();
-        let parent = if r.host_config.Resources.CgroupParent.is_empty() { d.containers.host.cgroup_parent.clone() } else { r.host_config.Resources.CgroupParent.clone() };
+        let parent = if r.host_config.Resources.CgroupParent.is_empty() {
+            d.containers.host.cgroup_parent.clone()
+        } else {
+            r.host_config.Resources.CgroupParent.clone()
+        };
         format!("{}/{}", parent.trim_end_matches('/'), c.id)
     };
     let oom = smol::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
@@ -317,18 +379,34 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         }
     }
     let r = c.snapshot();
-    let ran_for = super::state::parse_time(&r.state.started_at).and_then(|t| std::time::SystemTime::now().duration_since(t).ok()).unwrap_or_default();
+    let ran_for = super::state::parse_time(&r.state.started_at)
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .unwrap_or_default();
     let policy = r.host_config.RestartPolicy.clone();
-    let restart =
-        should_restart(&policy.Name, policy.MaximumRetryCount, r.restart_count, exit.code as i64, r.has_been_manually_stopped, stopping) && !d.shutting_down();
+    let restart = should_restart(
+        &policy.Name,
+        policy.MaximumRetryCount,
+        r.restart_count,
+        exit.code as i64,
+        r.has_been_manually_stopped,
+        stopping,
+    ) && !d.shutting_down();
     if let Ok(mut l) = c.live() {
         l.exits += 1;
     }
     let res = c.update(|r| {
-        r.state.status = if restart { Status::Restarting } else { Status::Exited };
+        r.state.status = if restart {
+            Status::Restarting
+        } else {
+            Status::Exited
+        };
         r.state.pid = 0;
         r.state.exit_code = exit.code as i64;
-        r.state.finished_at = if exit.exited_at.is_empty() { crate::base::time::now_rfc3339() } else { exit.exited_at.clone() };
+        r.state.finished_at = if exit.exited_at.is_empty() {
+            crate::base::time::now_rfc3339()
+        } else {
+            exit.exited_at.clone()
+        };
         r.state.error = exit.error.clone().unwrap_or_default();
         r.state.oom_killed = oom;
         if restart {
@@ -339,7 +417,8 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         log::error!("record the exit of container {}: {e}", c.id);
     }
     if oom {
-        d.events.publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
+        d.events
+            .publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
     }
     let mut attrs = event_attributes(&c.snapshot());
     attrs.insert("exitCode".into(), exit.code.to_string());
@@ -348,7 +427,16 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
     if restart {
         schedule_restart(d.clone(), c.clone(), ran_for);
     } else if r.host_config.AutoRemove {
-        if let Err(e) = remove(d, c, RemoveOpts { force: false, ..Default::default() }).await {
+        if let Err(e) = remove(
+            d,
+            c,
+            RemoveOpts {
+                force: false,
+                ..Default::default()
+            },
+        )
+        .await
+        {
             if e.kind() != ErrorKind::NotFound {
                 log::error!("auto-remove container {}: {e}", c.id);
             }
@@ -387,7 +475,12 @@ fn schedule_restart(d: Arc<Daemon>, c: Arc<Container>, ran_for: Duration) {
             log::error!("restart container {}: {e}", c.id);
             let _ = c.update(|r| r.state.status = Status::Exited);
         } else {
-            d.events.publish("container", "restart", &c.id, event_attributes(&c.snapshot()));
+            d.events.publish(
+                "container",
+                "restart",
+                &c.id,
+                event_attributes(&c.snapshot()),
+            );
         }
     })
     .detach();
@@ -438,12 +531,22 @@ async fn signal(d: &Arc<Daemon>, c: &Container, sig: i32) -> Result<()> {
 }
 
 /// `POST /containers/{id}/stop`: true if it was running (false → 304).
-pub async fn stop(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>, timeout: Option<i64>) -> Result<bool> {
+pub async fn stop(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    sig: Option<&str>,
+    timeout: Option<i64>,
+) -> Result<bool> {
     let _op = c.op.lock().await;
     stop_locked(d, c, sig, timeout).await
 }
 
-pub async fn stop_locked(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>, timeout: Option<i64>) -> Result<bool> {
+pub async fn stop_locked(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    sig: Option<&str>,
+    timeout: Option<i64>,
+) -> Result<bool> {
     let r = c.snapshot();
     if r.state.status == Status::Restarting {
         if let Ok(mut l) = c.live() {
@@ -453,7 +556,8 @@ pub async fn stop_locked(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>,
             r.state.status = Status::Exited;
             r.has_been_manually_stopped = true;
         })?;
-        d.events.publish("container", "stop", &c.id, event_attributes(&r));
+        d.events
+            .publish("container", "stop", &c.id, event_attributes(&r));
         return Ok(true);
     }
     if !r.state.status.is_alive() {
@@ -464,7 +568,9 @@ pub async fn stop_locked(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>,
         None if !r.config.StopSignal.is_empty() => spec::parse_signal(&r.config.StopSignal)?,
         None => 15,
     };
-    let timeout = timeout.or(r.config.StopTimeout).unwrap_or(DEFAULT_STOP_TIMEOUT);
+    let timeout = timeout
+        .or(r.config.StopTimeout)
+        .unwrap_or(DEFAULT_STOP_TIMEOUT);
     c.live()?.stopping = true;
     c.update(|r| r.has_been_manually_stopped = true)?;
     let paused = r.state.status == Status::Paused;
@@ -477,7 +583,11 @@ pub async fn stop_locked(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>,
         // A frozen process cannot act on the signal until it is thawed.
         let _ = d.supervisor.resume(&d.containers.runtime_id(&c.id)).await;
     }
-    let limit = if timeout < 0 { None } else { Some(Duration::from_secs(timeout as u64)) };
+    let limit = if timeout < 0 {
+        None
+    } else {
+        Some(Duration::from_secs(timeout as u64))
+    };
     if !wait_stopped(c, limit).await {
         log::info!("Container {} failed to exit within {timeout} seconds of signal {sig} - using the force", c.id);
         if let Err(e) = signal(d, c, 9).await {
@@ -487,12 +597,18 @@ pub async fn stop_locked(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>,
         }
         wait_stopped(c, None).await;
     }
-    d.events.publish("container", "stop", &c.id, event_attributes(&c.snapshot()));
+    d.events
+        .publish("container", "stop", &c.id, event_attributes(&c.snapshot()));
     Ok(true)
 }
 
 /// `POST /containers/{id}/kill`.
-pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, term: &str, sig: Option<&str>) -> Result<()> {
+pub async fn kill(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    term: &str,
+    sig: Option<&str>,
+) -> Result<()> {
     let _op = c.op.lock().await;
     let sig = match sig.filter(|s| !s.is_empty()) {
         Some(s) => spec::parse_signal(s)?,
@@ -505,10 +621,32 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, term: &str, sig: Option<&
         return Ok(());
     }
     if !r.state.status.is_alive() {
-        return Err(Error::conflict(format!("cannot kill container: {term}: container {} is not running", c.id)));
+        return Err(Error::conflict(format!(
+            "cannot kill container: {term}: container {} is not running",
+            c.id
+        )));
+    }
+    // As dockerd: a kill with the container's stop signal (SIGTERM unless it names one) or with
+    // SIGKILL means "exit on next": the restart policy does not bring the container back.
+    let stop_sig = if r.config.StopSignal.is_empty() {
+        None
+    } else {
+        spec::parse_signal(&r.config.StopSignal).ok()
+    };
+    if sig == 9 || stop_sig.is_none_or(|s| s == sig) {
+        c.live()?.stopping = true;
     }
     c.update(|r| r.has_been_manually_stopped = true)?;
-    signal(d, c, sig).await.map_err(|e| if e.kind() == ErrorKind::Conflict { Error::conflict(format!("cannot kill container: {term}: container {} is not running", c.id)) } else { e })?;
+    signal(d, c, sig).await.map_err(|e| {
+        if e.kind() == ErrorKind::Conflict {
+            Error::conflict(format!(
+                "cannot kill container: {term}: container {} is not running",
+                c.id
+            ))
+        } else {
+            e
+        }
+    })?;
     if sig == 9 && r.state.status == Status::Paused {
         let _ = d.supervisor.resume(&d.containers.runtime_id(&c.id)).await;
     }
@@ -520,11 +658,21 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, term: &str, sig: Option<&
 }
 
 /// `POST /containers/{id}/restart`.
-pub async fn restart(d: &Arc<Daemon>, c: &Arc<Container>, sig: Option<&str>, timeout: Option<i64>) -> Result<()> {
+pub async fn restart(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    sig: Option<&str>,
+    timeout: Option<i64>,
+) -> Result<()> {
     let _op = c.op.lock().await;
     stop_locked(d, c, sig, timeout).await?;
     start_locked(d, c).await?;
-    d.events.publish("container", "restart", &c.id, event_attributes(&c.snapshot()));
+    d.events.publish(
+        "container",
+        "restart",
+        &c.id,
+        event_attributes(&c.snapshot()),
+    );
     Ok(())
 }
 
@@ -532,12 +680,18 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     match c.with(|r| r.state.status) {
         Status::Running => {}
-        Status::Paused => return Err(Error::conflict(format!("container {} is already paused", c.id))),
+        Status::Paused => {
+            return Err(Error::conflict(format!(
+                "container {} is already paused",
+                c.id
+            )))
+        }
         _ => return Err(not_running(&c.id)),
     }
     d.supervisor.pause(&d.containers.runtime_id(&c.id)).await?;
     c.update(|r| r.state.status = Status::Paused)?;
-    d.events.publish("container", "pause", &c.id, event_attributes(&c.snapshot()));
+    d.events
+        .publish("container", "pause", &c.id, event_attributes(&c.snapshot()));
     Ok(())
 }
 
@@ -552,7 +706,12 @@ pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
             r.state.status = Status::Running;
         }
     })?;
-    d.events.publish("container", "unpause", &c.id, event_attributes(&c.snapshot()));
+    d.events.publish(
+        "container",
+        "unpause",
+        &c.id,
+        event_attributes(&c.snapshot()),
+    );
     Ok(())
 }
 
@@ -571,7 +730,12 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
         return Err(no_such_container(&c.id));
     }
     match r.state.status {
-        Status::Removing => return Err(Error::conflict(format!("removal of container {} is already in progress", opts.term))),
+        Status::Removing => {
+            return Err(Error::conflict(format!(
+                "removal of container {} is already in progress",
+                opts.term
+            )))
+        }
         Status::Running | Status::Paused | Status::Restarting if !opts.force => {
             let what = match r.state.status {
                 Status::Paused => "paused",
@@ -595,7 +759,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
         }
         signal(d, c, 9).await.ok();
         if !wait_stopped(c, Some(Duration::from_secs(30))).await {
-            return Err(Error::internal(format!("could not kill running container {}, cannot remove", c.id)));
+            return Err(Error::internal(format!(
+                "could not kill running container {}, cannot remove",
+                c.id
+            )));
         }
     }
     c.update(|r| r.state.status = Status::Removing)?;
@@ -623,7 +790,8 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
         let _ = c.update(|r| r.state.status = Status::Dead);
         return Err(e.context(format!("unable to remove container {}", c.id)));
     }
-    d.events.publish("container", "destroy", &c.id, event_attributes(&r));
+    d.events
+        .publish("container", "destroy", &c.id, event_attributes(&r));
     Ok(())
 }
 
@@ -632,21 +800,32 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
 /// recorded and handled (restart policy, AutoRemove), half-done removals finish, and shims
 /// without a record are deleted.
 pub async fn restore(d: &Arc<Daemon>) -> Result<()> {
-    let shims = d.supervisor.list().await.ctx(|| "list the containers' shims")?;
-    let mut by_rid: BTreeMap<String, crate::supervisor::ShimState> = shims.into_iter().map(|s| (s.id.clone(), s)).collect();
+    let shims = d
+        .supervisor
+        .list()
+        .await
+        .ctx(|| "list the containers' shims")?;
+    let mut by_rid: BTreeMap<String, crate::supervisor::ShimState> =
+        shims.into_iter().map(|s| (s.id.clone(), s)).collect();
     for c in d.containers.store.all() {
         let rid = d.containers.runtime_id(&c.id);
         let shim = by_rid.remove(&rid);
         let r = c.snapshot();
         match (r.state.status, shim) {
-            (Status::Running | Status::Paused | Status::Restarting, Some(s)) if matches!(s.status, ShimStatus::Running | ShimStatus::Paused) => {
+            (Status::Running | Status::Paused | Status::Restarting, Some(s))
+                if matches!(s.status, ShimStatus::Running | ShimStatus::Paused) =>
+            {
                 let generation = {
                     let mut l = c.live()?;
                     l.generation += 1;
                     l.generation
                 };
                 c.update(|r| {
-                    r.state.status = if s.status == ShimStatus::Paused { Status::Paused } else { Status::Running };
+                    r.state.status = if s.status == ShimStatus::Paused {
+                        Status::Paused
+                    } else {
+                        Status::Running
+                    };
                     r.state.pid = s.pid as i64;
                 })?;
                 log::info!("restored container {} (pid {})", c.id, s.pid);
@@ -668,7 +847,13 @@ pub async fn restore(d: &Arc<Daemon>) -> Result<()> {
             (Status::Running | Status::Paused | Status::Restarting, None) => {
                 // No shim at all: the exec root was wiped (a reboot).
                 let generation = c.live()?.generation;
-                let exit = ExitStatus { pid: 0, code: 255, signal: None, exited_at: crate::base::time::now_rfc3339(), error: None };
+                let exit = ExitStatus {
+                    pid: 0,
+                    code: 255,
+                    signal: None,
+                    exited_at: crate::base::time::now_rfc3339(),
+                    error: None,
+                };
                 handle_exit(d, &c, generation, exit).await;
             }
             (Status::Removing, shim) => {
@@ -676,7 +861,16 @@ pub async fn restore(d: &Arc<Daemon>) -> Result<()> {
                     let _ = d.supervisor.delete(&rid, true).await;
                 }
                 let _ = c.update(|r| r.state.status = Status::Dead);
-                if let Err(e) = remove(d, &c, RemoveOpts { force: true, term: c.id.clone() }).await {
+                if let Err(e) = remove(
+                    d,
+                    &c,
+                    RemoveOpts {
+                        force: true,
+                        term: c.id.clone(),
+                    },
+                )
+                .await
+                {
                     log::error!("finish removing container {}: {e}", c.id);
                 }
             }
@@ -726,13 +920,24 @@ mod tests {
             d = next_backoff(Some(d), short);
         }
         assert_eq!(d, BACKOFF_MAX);
-        assert_eq!(next_backoff(Some(d), Duration::from_secs(11)), BACKOFF_START);
-        assert_eq!(next_backoff(Some(Duration::from_millis(100)), short), Duration::from_millis(200));
+        assert_eq!(
+            next_backoff(Some(d), Duration::from_secs(11)),
+            BACKOFF_START
+        );
+        assert_eq!(
+            next_backoff(Some(Duration::from_millis(100)), short),
+            Duration::from_millis(200)
+        );
     }
 
     #[test]
     fn start_errors_map_to_cli_exit_codes() {
-        assert_eq!(start_exit_code("OCI runtime create failed: exec: \"nosuch\": executable file not found in $PATH"), 127);
+        assert_eq!(
+            start_exit_code(
+                "OCI runtime create failed: exec: \"nosuch\": executable file not found in $PATH"
+            ),
+            127
+        );
         assert_eq!(start_exit_code("exec: \"/etc\": is a directory"), 126);
         assert_eq!(start_exit_code("open /x: permission denied"), 126);
         assert_eq!(start_exit_code("cgroup trouble"), 128);

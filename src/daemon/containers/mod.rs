@@ -69,12 +69,22 @@ pub struct Containers {
 
 impl std::fmt::Debug for Containers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Containers").field("root", &self.store.root).field("bundles", &self.bundles).finish()
+        f.debug_struct("Containers")
+            .field("root", &self.store.root)
+            .field("bundles", &self.bundles)
+            .finish()
     }
 }
 
 impl Containers {
-    pub fn open(data_root: &Path, exec_root: &Path, host: spec::Host, ncpu: u32, log_driver: String, log_opts: std::collections::BTreeMap<String, String>) -> Result<Containers> {
+    pub fn open(
+        data_root: &Path,
+        exec_root: &Path,
+        host: spec::Host,
+        ncpu: u32,
+        log_driver: String,
+        log_opts: std::collections::BTreeMap<String, String>,
+    ) -> Result<Containers> {
         let store = store::Store::open(&data_root.join("containers"))?;
         let bundles = exec_root.join("containers");
         crate::base::fs::mkdir_all(&bundles, 0o711)?;
@@ -109,7 +119,11 @@ impl Containers {
     }
 
     pub fn take_pending_attach(&self, id: &str) -> Vec<PendingAttach> {
-        self.pending_attach.lock().ok().and_then(|mut m| m.remove(id)).unwrap_or_default()
+        self.pending_attach
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(id))
+            .unwrap_or_default()
     }
 }
 

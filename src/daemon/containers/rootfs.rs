@@ -36,9 +36,12 @@ pub fn resolve(root: &Path, path: &str) -> Result<PathBuf> {
             Ok(m) if m.file_type().is_symlink() => {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(Error::invalid(format!("too many levels of symbolic links resolving {path} in the container")));
+                    return Err(Error::invalid(format!(
+                        "too many levels of symbolic links resolving {path} in the container"
+                    )));
                 }
-                let target = std::fs::read_link(&candidate).ctx(|| format!("readlink {}", candidate.display()))?;
+                let target = std::fs::read_link(&candidate)
+                    .ctx(|| format!("readlink {}", candidate.display()))?;
                 if target.is_absolute() {
                     done.clear();
                 }
@@ -90,11 +93,18 @@ pub fn make_workdir(root: &Path, path: &str, uid: u32, gid: u32) -> Result<()> {
         let p = resolve(root, &sofar)?;
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.is_dir() => continue,
-            Ok(_) => return Err(Error::invalid(format!("mkdir {sofar}: not a directory in the container"))),
+            Ok(_) => {
+                return Err(Error::invalid(format!(
+                    "mkdir {sofar}: not a directory in the container"
+                )))
+            }
             Err(_) => {
-                std::fs::create_dir(&p).ctx(|| format!("create the working directory {sofar} in the container"))?;
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).ctx(|| format!("chmod {sofar}"))?;
-                std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).ctx(|| format!("chown {sofar}"))?;
+                std::fs::create_dir(&p)
+                    .ctx(|| format!("create the working directory {sofar} in the container"))?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                    .ctx(|| format!("chmod {sofar}"))?;
+                std::os::unix::fs::lchown(&p, Some(uid), Some(gid))
+                    .ctx(|| format!("chown {sofar}"))?;
             }
         }
     }
@@ -120,7 +130,10 @@ mod tests {
         assert_eq!(resolve(&t, "/up/shadow").unwrap(), t.join("etc/shadow"));
         assert_eq!(resolve(&t, "/rootlink/../../etc").unwrap(), t.join("etc"));
         assert!(resolve(&t, "/loop/x").is_err());
-        assert!(read_file(&t, "/etc/passwd").unwrap().unwrap().starts_with("root:"));
+        assert!(read_file(&t, "/etc/passwd")
+            .unwrap()
+            .unwrap()
+            .starts_with("root:"));
         assert_eq!(read_file(&t, "/up/shadow").unwrap(), None);
         make_workdir(&t, "/up/a/b", 0, 0).unwrap();
         assert!(t.join("etc/a/b").is_dir());

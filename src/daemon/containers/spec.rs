@@ -26,7 +26,8 @@ use super::user::ExecUser;
 use crate::api::container::{Config, HostConfig, Mount as ApiMount, MountPoint};
 use crate::base::{Error, Result};
 use crate::oci::runtime::{
-    Capabilities, ConsoleSize, Cpu, DeviceCgroup, Linux, Memory, Mount, Namespace, Pids, Process, Resources, Rlimit, Root, Spec, User,
+    Capabilities, ConsoleSize, Cpu, DeviceCgroup, Linux, Memory, Mount, Namespace, Pids, Process,
+    Resources, Rlimit, Root, Spec, User,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -59,12 +60,47 @@ pub const DEFAULT_CAPS: &[&str] = &[
 
 /// Every capability Linux defines (numbers 0..=40), for `--privileged` and `--cap-add ALL`.
 pub const ALL_CAPS: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
-    "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-    "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 pub const DEFAULT_MASKED_PATHS: &[&str] = &[
@@ -81,7 +117,13 @@ pub const DEFAULT_MASKED_PATHS: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-pub const DEFAULT_READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const DEFAULT_READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 /// Facts about the host the spec depends on.
 #[derive(Debug, Clone)]
@@ -129,7 +171,11 @@ pub fn net_mode(mode: &str) -> Result<NetMode> {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
         other => {
-            let what = if other.starts_with("container:") { "joining another container's network" } else { "bridge and user-defined networks" };
+            let what = if other.starts_with("container:") {
+                "joining another container's network"
+            } else {
+                "bridge and user-defined networks"
+            };
             Err(Error::unsupported(format!(
                 "network mode {other:?} is not supported yet: berth does not provide {what} yet (they come later); use --network none, --network host, or leave the default (a private network namespace with loopback only)"
             )))
@@ -158,10 +204,41 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     let up = t.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
     const NAMES: &[(&str, i32)] = &[
-        ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("IOT", 6), ("BUS", 7), ("FPE", 8), ("KILL", 9),
-        ("USR1", 10), ("SEGV", 11), ("USR2", 12), ("PIPE", 13), ("ALRM", 14), ("TERM", 15), ("STKFLT", 16), ("CHLD", 17),
-        ("CONT", 18), ("STOP", 19), ("TSTP", 20), ("TTIN", 21), ("TTOU", 22), ("URG", 23), ("XCPU", 24), ("XFSZ", 25),
-        ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29), ("POLL", 29), ("PWR", 30), ("SYS", 31), ("RTMIN", 34), ("RTMAX", 64),
+        ("HUP", 1),
+        ("INT", 2),
+        ("QUIT", 3),
+        ("ILL", 4),
+        ("TRAP", 5),
+        ("ABRT", 6),
+        ("IOT", 6),
+        ("BUS", 7),
+        ("FPE", 8),
+        ("KILL", 9),
+        ("USR1", 10),
+        ("SEGV", 11),
+        ("USR2", 12),
+        ("PIPE", 13),
+        ("ALRM", 14),
+        ("TERM", 15),
+        ("STKFLT", 16),
+        ("CHLD", 17),
+        ("CONT", 18),
+        ("STOP", 19),
+        ("TSTP", 20),
+        ("TTIN", 21),
+        ("TTOU", 22),
+        ("URG", 23),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+        ("VTALRM", 26),
+        ("PROF", 27),
+        ("WINCH", 28),
+        ("IO", 29),
+        ("POLL", 29),
+        ("PWR", 30),
+        ("SYS", 31),
+        ("RTMIN", 34),
+        ("RTMAX", 64),
     ];
     if let Some(rest) = name.strip_prefix("RTMIN+") {
         if let Ok(n) = rest.parse::<i32>() {
@@ -177,7 +254,11 @@ pub fn parse_signal(s: &str) -> Result<i32> {
             }
         }
     }
-    NAMES.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).ok_or_else(|| Error::invalid(format!("Invalid signal: {s}")))
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| Error::invalid(format!("Invalid signal: {s}")))
 }
 
 /// The process the container runs: `(path, args)` from Entrypoint + Cmd (Docker's
@@ -211,7 +292,10 @@ pub fn merge_image_config(c: &mut Config, image: &Config) -> Result<()> {
     } else if let (Some(mine), Some(theirs)) = (c.Env.as_mut(), image.Env.as_ref()) {
         for e in theirs {
             let key = e.split('=').next().unwrap_or("");
-            if !mine.iter().any(|m| m.split('=').next().unwrap_or("") == key) {
+            if !mine
+                .iter()
+                .any(|m| m.split('=').next().unwrap_or("") == key)
+            {
                 mine.push(e.clone());
             }
         }
@@ -266,7 +350,9 @@ pub fn merge_image_config(c: &mut Config, image: &Config) -> Result<()> {
     if c.Entrypoint.as_deref() == Some(&[String::new()][..]) {
         c.Entrypoint = None;
     }
-    if c.Entrypoint.as_ref().is_none_or(|e| e.is_empty()) && c.Cmd.as_ref().is_none_or(|e| e.is_empty()) {
+    if c.Entrypoint.as_ref().is_none_or(|e| e.is_empty())
+        && c.Cmd.as_ref().is_none_or(|e| e.is_empty())
+    {
         return Err(Error::invalid("no command specified"));
     }
     Ok(())
@@ -284,7 +370,9 @@ pub struct Bind {
     pub mode: String,
 }
 
-const PROPAGATIONS: &[&str] = &["shared", "slave", "private", "rshared", "rslave", "rprivate"];
+const PROPAGATIONS: &[&str] = &[
+    "shared", "slave", "private", "rshared", "rslave", "rprivate",
+];
 
 fn clean_container_path(p: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
@@ -317,7 +405,9 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
         return Err(Error::invalid(format!("invalid mount config for type \"bind\": invalid mount path: '{dst}' mount path must be absolute")));
     }
     if dst == "/" || clean_container_path(dst) == "/" {
-        return Err(Error::invalid("invalid specification: destination can't be '/'"));
+        return Err(Error::invalid(
+            "invalid specification: destination can't be '/'",
+        ));
     }
     if src.is_empty() {
         return Err(Error::unsupported(format!("anonymous volumes are not supported yet ({spec}): volumes come later; bind-mount a host directory instead")));
@@ -347,7 +437,11 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
         source: clean_container_path(src),
         destination: clean_container_path(dst),
         read_only,
-        propagation: if propagation.is_empty() { "rprivate".into() } else { propagation },
+        propagation: if propagation.is_empty() {
+            "rprivate".into()
+        } else {
+            propagation
+        },
         mode: mode.to_string(),
     })
 }
@@ -403,7 +497,12 @@ pub fn mount_points(h: &HostConfig) -> Result<Vec<MountPoint>> {
                 Destination: clean_container_path(&m.Target),
                 Mode: String::new(),
                 RW: !m.ReadOnly,
-                Propagation: m.BindOptions.as_ref().map(|b| b.Propagation.clone()).filter(|p| !p.is_empty()).unwrap_or_else(|| "rprivate".into()),
+                Propagation: m
+                    .BindOptions
+                    .as_ref()
+                    .map(|b| b.Propagation.clone())
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "rprivate".into()),
                 ..Default::default()
             }),
             "tmpfs" => out.push(MountPoint {
@@ -422,7 +521,9 @@ pub fn mount_points(h: &HostConfig) -> Result<Vec<MountPoint>> {
 fn check_mount(m: &ApiMount) -> Result<()> {
     let ty = m.Type.as_str();
     if m.Target.is_empty() {
-        return Err(Error::invalid(format!("invalid mount config for type \"{ty}\": field Target must not be empty")));
+        return Err(Error::invalid(format!(
+            "invalid mount config for type \"{ty}\": field Target must not be empty"
+        )));
     }
     if !m.Target.starts_with('/') {
         return Err(Error::invalid(format!("invalid mount config for type \"{ty}\": invalid mount path: '{}' mount path must be absolute", m.Target)));
@@ -457,9 +558,15 @@ fn normalize_caps(list: &[String], what: &str) -> Result<Vec<String>> {
             out.push("ALL".to_string());
             continue;
         }
-        let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+        let full = if up.starts_with("CAP_") {
+            up
+        } else {
+            format!("CAP_{up}")
+        };
         if !ALL_CAPS.contains(&full.as_str()) {
-            return Err(Error::invalid(format!("invalid {what}: unknown capability: {c:?}")));
+            return Err(Error::invalid(format!(
+                "invalid {what}: unknown capability: {c:?}"
+            )));
         }
         out.push(full);
     }
@@ -498,21 +605,29 @@ pub fn check_resources(h: &HostConfig, ncpu: u32, update: bool) -> Result<Vec<St
         return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
     }
     if r.MemorySwap > 0 && r.Memory == 0 && !update {
-        return Err(Error::invalid("You should always set the Memory limit when using Memoryswap limit, see usage"));
+        return Err(Error::invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
     }
     if r.Memory > 0 && r.MemorySwap > 0 && r.MemorySwap < r.Memory {
-        return Err(Error::invalid("Minimum memoryswap limit should be larger than memory limit, see usage"));
+        return Err(Error::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
     }
     if let Some(s) = r.MemorySwappiness {
         if s != -1 && !(0..=100).contains(&s) {
-            return Err(Error::invalid(format!("Invalid value: {s}, valid memory swappiness range is 0-100")));
+            return Err(Error::invalid(format!(
+                "Invalid value: {s}, valid memory swappiness range is 0-100"
+            )));
         }
     }
     if r.MemoryReservation != 0 && r.MemoryReservation < 6 * 1024 * 1024 {
         return Err(Error::invalid("Minimum memory reservation allowed is 6MB"));
     }
     if r.Memory > 0 && r.MemoryReservation > 0 && r.Memory < r.MemoryReservation {
-        return Err(Error::invalid("Minimum memory limit can not be less than memory reservation limit, see usage"));
+        return Err(Error::invalid(
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ));
     }
     if r.NanoCpus > 0 && (r.CpuPeriod > 0 || r.CpuQuota > 0) {
         return Err(Error::invalid(if r.CpuPeriod > 0 {
@@ -522,28 +637,47 @@ pub fn check_resources(h: &HostConfig, ncpu: u32, update: bool) -> Result<Vec<St
         }));
     }
     if r.NanoCpus < 0 || r.NanoCpus > ncpu as i64 * 1_000_000_000 {
-        return Err(Error::invalid(format!("Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")));
+        return Err(Error::invalid(format!(
+            "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+        )));
     }
     if r.CpuPeriod != 0 && !(1000..=1_000_000).contains(&r.CpuPeriod) {
-        return Err(Error::invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"));
+        return Err(Error::invalid(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ));
     }
     if r.CpuQuota > 0 && r.CpuQuota < 1000 {
-        return Err(Error::invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)"));
+        return Err(Error::invalid(
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ));
     }
     if r.CpuShares < 0 {
-        return Err(Error::invalid(format!("invalid CPU shares ({}): value must be a positive integer", r.CpuShares)));
+        return Err(Error::invalid(format!(
+            "invalid CPU shares ({}): value must be a positive integer",
+            r.CpuShares
+        )));
     }
     for (what, set) in [("CPUs", &r.CpusetCpus), ("memory nodes", &r.CpusetMems)] {
         if !set.is_empty() && parse_cpuset(set).is_none() {
-            return Err(Error::invalid(format!("Invalid value {set} for cpuset {}", if what == "CPUs" { "cpus" } else { "mems" })));
+            return Err(Error::invalid(format!(
+                "Invalid value {set} for cpuset {}",
+                if what == "CPUs" { "cpus" } else { "mems" }
+            )));
         }
     }
     if !r.CpusetCpus.is_empty() {
         if let Some(cpus) = parse_cpuset(&r.CpusetCpus) {
             if let Some(bad) = cpus.iter().find(|c| **c >= ncpu) {
                 let _ = bad;
-                let avail = if ncpu == 1 { "0".to_string() } else { format!("0-{}", ncpu - 1) };
-                return Err(Error::invalid(format!("Requested CPUs are not available - requested {}, available: {avail}", r.CpusetCpus)));
+                let avail = if ncpu == 1 {
+                    "0".to_string()
+                } else {
+                    format!("0-{}", ncpu - 1)
+                };
+                return Err(Error::invalid(format!(
+                    "Requested CPUs are not available - requested {}, available: {avail}",
+                    r.CpusetCpus
+                )));
             }
         }
     }
@@ -551,7 +685,10 @@ pub fn check_resources(h: &HostConfig, ncpu: u32, update: bool) -> Result<Vec<St
         return Err(Error::invalid("Range of blkio weight is from 10 to 1000"));
     }
     if h.OomScoreAdj < -1000 || h.OomScoreAdj > 1000 {
-        return Err(Error::invalid(format!("Invalid value {}, range for oom score adj is [-1000, 1000]", h.OomScoreAdj)));
+        return Err(Error::invalid(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            h.OomScoreAdj
+        )));
     }
     if h.ShmSize < 0 {
         return Err(Error::invalid("SHM size can not be less than 0"));
@@ -583,17 +720,31 @@ pub fn resources(h: &HostConfig) -> Resources {
     let r = &h.Resources;
     let mut out = Resources::default();
     // Docker's default device rules: deny all, then mknod for any, then the usual char devices.
-    let dev = |allow: bool, kind: &str, major: Option<i64>, minor: Option<i64>, access: &str| DeviceCgroup {
-        allow,
-        kind: Some(kind.to_string()),
-        major,
-        minor,
-        access: Some(access.to_string()),
+    let dev = |allow: bool, kind: &str, major: Option<i64>, minor: Option<i64>, access: &str| {
+        DeviceCgroup {
+            allow,
+            kind: Some(kind.to_string()),
+            major,
+            minor,
+            access: Some(access.to_string()),
+        }
     };
     if h.Privileged {
-        out.devices.push(DeviceCgroup { allow: true, kind: None, major: None, minor: None, access: Some("rwm".into()) });
+        out.devices.push(DeviceCgroup {
+            allow: true,
+            kind: None,
+            major: None,
+            minor: None,
+            access: Some("rwm".into()),
+        });
     } else {
-        out.devices.push(DeviceCgroup { allow: false, kind: None, major: None, minor: None, access: Some("rwm".into()) });
+        out.devices.push(DeviceCgroup {
+            allow: false,
+            kind: None,
+            major: None,
+            minor: None,
+            access: Some("rwm".into()),
+        });
         out.devices.extend([
             dev(true, "c", None, None, "m"),
             dev(true, "b", None, None, "m"),
@@ -682,7 +833,10 @@ fn mount(dest: &str, ty: &str, source: &str, opts: &[&str]) -> Mount {
 /// The daemon-side environment: PATH, HOSTNAME, TERM (tty), then the container's (later keys
 /// replace earlier ones in place, Docker's `ReplaceOrAppendEnvValues`).
 pub fn environment(c: &Config, hostname: &str) -> Vec<String> {
-    let mut env: Vec<String> = vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}")];
+    let mut env: Vec<String> = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={hostname}"),
+    ];
     if c.Tty {
         env.push("TERM=xterm".into());
     }
@@ -710,13 +864,20 @@ pub fn build(i: &Inputs) -> Result<Spec> {
     let own_ipc = namespace_mode("ipc", &h.IpcMode)?;
     let own_uts = namespace_mode("uts", &h.UTSMode)?;
     if !h.UsernsMode.is_empty() && h.UsernsMode != "host" {
-        return Err(Error::unsupported(format!("user namespace mode {:?} is not supported yet", h.UsernsMode)));
+        return Err(Error::unsupported(format!(
+            "user namespace mode {:?} is not supported yet",
+            h.UsernsMode
+        )));
     }
     let own_cgroupns = match h.CgroupnsMode.as_str() {
         "" => i.host.cgroup_v2,
         "private" => true,
         "host" => false,
-        other => return Err(Error::invalid(format!("invalid cgroup namespace mode: {other}"))),
+        other => {
+            return Err(Error::invalid(format!(
+                "invalid cgroup namespace mode: {other}"
+            )))
+        }
     };
     for m in h.Mounts.iter().flatten() {
         check_mount(m)?;
@@ -745,7 +906,11 @@ pub fn build(i: &Inputs) -> Result<Spec> {
     };
     let mut rlimits = Vec::new();
     for u in h.Resources.Ulimits.iter().flatten() {
-        rlimits.push(Rlimit { kind: format!("RLIMIT_{}", u.Name.to_ascii_uppercase()), hard: u.Hard as u64, soft: u.Soft as u64 });
+        rlimits.push(Rlimit {
+            kind: format!("RLIMIT_{}", u.Name.to_ascii_uppercase()),
+            hard: u.Hard as u64,
+            soft: u.Soft as u64,
+        });
     }
     let mut no_new_privileges = false;
     for o in h.SecurityOpt.iter().flatten() {
@@ -755,21 +920,42 @@ pub fn build(i: &Inputs) -> Result<Spec> {
                 no_new_privileges = match v {
                     "" | "true" => true,
                     "false" => false,
-                    _ => return Err(Error::invalid("invalid --security-opt 2: \"no-new-privileges\" must be a boolean")),
+                    _ => {
+                        return Err(Error::invalid(
+                            "invalid --security-opt 2: \"no-new-privileges\" must be a boolean",
+                        ))
+                    }
                 }
             }
             "seccomp" | "apparmor" | "label" => {}
             _ => return Err(Error::invalid(format!("invalid --security-opt 1: {o:?}"))),
         }
     }
-    let hostname = if net == NetMode::Host && c.Hostname.is_empty() { String::new() } else { c.Hostname.clone() };
+    let hostname = if net == NetMode::Host && c.Hostname.is_empty() {
+        String::new()
+    } else {
+        c.Hostname.clone()
+    };
     let process = Process {
         terminal: c.Tty,
-        console_size: (c.Tty && h.ConsoleSize != [0, 0]).then(|| ConsoleSize { height: h.ConsoleSize[0], width: h.ConsoleSize[1] }),
-        user: User { uid: i.user.uid, gid: i.user.gid, umask: None, additional_gids: i.user.additional_gids.clone(), username: None },
+        console_size: (c.Tty && h.ConsoleSize != [0, 0]).then(|| ConsoleSize {
+            height: h.ConsoleSize[0],
+            width: h.ConsoleSize[1],
+        }),
+        user: User {
+            uid: i.user.uid,
+            gid: i.user.gid,
+            umask: None,
+            additional_gids: i.user.additional_gids.clone(),
+            username: None,
+        },
         args: argv,
         env: environment(c, &hostname),
-        cwd: if c.WorkingDir.is_empty() { "/".into() } else { clean_container_path(&c.WorkingDir) },
+        cwd: if c.WorkingDir.is_empty() {
+            "/".into()
+        } else {
+            clean_container_path(&c.WorkingDir)
+        },
         capabilities: Some(capabilities),
         rlimits,
         no_new_privileges,
@@ -780,42 +966,123 @@ pub fn build(i: &Inputs) -> Result<Spec> {
 
     // Mounts: the defaults, then what the user asked for; a user mount replaces a default at
     // the same destination (Docker drops the default).
-    let shm_size = if h.ShmSize > 0 { h.ShmSize } else { DEFAULT_SHM_SIZE };
+    let shm_size = if h.ShmSize > 0 {
+        h.ShmSize
+    } else {
+        DEFAULT_SHM_SIZE
+    };
     let shm_opt = format!("size={shm_size}");
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
-        mount("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-        mount("/sys", "sysfs", "sysfs", if h.Privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] }),
-        mount("/sys/fs/cgroup", "cgroup", "cgroup", if h.Privileged { &["rw", "nosuid", "noexec", "nodev"] } else { &["ro", "nosuid", "noexec", "nodev"] }),
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            if h.Privileged {
+                &["nosuid", "noexec", "nodev"]
+            } else {
+                &["nosuid", "noexec", "nodev", "ro"]
+            },
+        ),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            if h.Privileged {
+                &["rw", "nosuid", "noexec", "nodev"]
+            } else {
+                &["ro", "nosuid", "noexec", "nodev"]
+            },
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
     ];
     match h.IpcMode.as_str() {
         "none" => {}
-        "host" => mounts.push(mount("/dev/shm", "bind", "/dev/shm", &["rbind", "rprivate"])),
-        _ => mounts.push(mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt])),
+        "host" => mounts.push(mount(
+            "/dev/shm",
+            "bind",
+            "/dev/shm",
+            &["rbind", "rprivate"],
+        )),
+        _ => mounts.push(mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt],
+        )),
     }
     let mut user_mounts: Vec<Mount> = Vec::new();
     if init {
         // The init is berth itself. Read-only, so no process in the container can ever write to
         // the host's binary through this mount (CVE-2019-5736).
-        user_mounts.push(mount(INIT_PATH, "bind", &i.host.init_binary.to_string_lossy(), &["bind", "ro", "nosuid", "nodev"]));
+        user_mounts.push(mount(
+            INIT_PATH,
+            "bind",
+            &i.host.init_binary.to_string_lossy(),
+            &["bind", "ro", "nosuid", "nodev"],
+        ));
     }
     for b in h.Binds.iter().flatten() {
         let b = parse_bind(b)?;
-        user_mounts.push(mount(&b.destination, "bind", &b.source, &["rbind", if b.read_only { "ro" } else { "rw" }, &b.propagation]));
+        user_mounts.push(mount(
+            &b.destination,
+            "bind",
+            &b.source,
+            &[
+                "rbind",
+                if b.read_only { "ro" } else { "rw" },
+                &b.propagation,
+            ],
+        ));
     }
     for m in h.Mounts.iter().flatten() {
         let dest = clean_container_path(&m.Target);
         match m.Type.as_str() {
             "bind" => {
                 let bo = m.BindOptions.clone().unwrap_or_default();
-                let prop = if bo.Propagation.is_empty() { "rprivate".to_string() } else { bo.Propagation.clone() };
+                let prop = if bo.Propagation.is_empty() {
+                    "rprivate".to_string()
+                } else {
+                    bo.Propagation.clone()
+                };
                 let kind = if bo.NonRecursive { "bind" } else { "rbind" };
-                user_mounts.push(mount(&dest, "bind", &m.Source, &[kind, if m.ReadOnly { "ro" } else { "rw" }, &prop]));
+                user_mounts.push(mount(
+                    &dest,
+                    "bind",
+                    &m.Source,
+                    &[kind, if m.ReadOnly { "ro" } else { "rw" }, &prop],
+                ));
             }
             "tmpfs" => {
-                let mut opts = vec!["noexec".to_string(), "nosuid".to_string(), "nodev".to_string()];
+                let mut opts = vec![
+                    "noexec".to_string(),
+                    "nosuid".to_string(),
+                    "nodev".to_string(),
+                ];
                 if let Some(t) = &m.TmpfsOptions {
                     if t.SizeBytes > 0 {
                         opts.push(format!("size={}k", (t.SizeBytes + 1023) / 1024));
@@ -842,11 +1109,20 @@ pub fn build(i: &Inputs) -> Result<Spec> {
         mm.options = tmpfs_options(opts);
         user_mounts.push(mm);
     }
-    for (dest, path) in [("/etc/resolv.conf", &i.resolv_conf_path), ("/etc/hostname", &i.hostname_path), ("/etc/hosts", &i.hosts_path)] {
+    for (dest, path) in [
+        ("/etc/resolv.conf", &i.resolv_conf_path),
+        ("/etc/hostname", &i.hostname_path),
+        ("/etc/hosts", &i.hosts_path),
+    ] {
         if let Some(p) = path {
             if !user_mounts.iter().any(|m| m.destination == dest) {
                 let ro = if h.ReadonlyRootfs { "ro" } else { "rw" };
-                user_mounts.push(mount(dest, "bind", &p.to_string_lossy(), &["rbind", ro, "rprivate"]));
+                user_mounts.push(mount(
+                    dest,
+                    "bind",
+                    &p.to_string_lossy(),
+                    &["rbind", ro, "rprivate"],
+                ));
             }
         }
     }
@@ -854,51 +1130,96 @@ pub fn build(i: &Inputs) -> Result<Spec> {
         let mut seen = std::collections::BTreeSet::new();
         for m in &user_mounts {
             if !seen.insert(m.destination.clone()) {
-                return Err(Error::invalid(format!("Duplicate mount point: {}", m.destination)));
+                return Err(Error::invalid(format!(
+                    "Duplicate mount point: {}",
+                    m.destination
+                )));
             }
         }
     }
-    mounts.retain(|d| !user_mounts.iter().any(|u| u.destination == d.destination || d.destination.starts_with(&format!("{}/", u.destination))));
+    mounts.retain(|d| {
+        !user_mounts.iter().any(|u| {
+            u.destination == d.destination
+                || d.destination.starts_with(&format!("{}/", u.destination))
+        })
+    });
     // A user mount under /dev (say) must come after the default /dev.
     mounts.extend(user_mounts);
 
     // Namespaces.
-    let mut namespaces = vec![Namespace { kind: "mount".into(), path: None }];
+    let mut namespaces = vec![Namespace {
+        kind: "mount".into(),
+        path: None,
+    }];
     if net != NetMode::Host {
-        namespaces.push(Namespace { kind: "network".into(), path: None });
+        namespaces.push(Namespace {
+            kind: "network".into(),
+            path: None,
+        });
     }
     if own_uts && net != NetMode::Host {
-        namespaces.push(Namespace { kind: "uts".into(), path: None });
+        namespaces.push(Namespace {
+            kind: "uts".into(),
+            path: None,
+        });
     }
     if own_pid {
-        namespaces.push(Namespace { kind: "pid".into(), path: None });
+        namespaces.push(Namespace {
+            kind: "pid".into(),
+            path: None,
+        });
     }
     if own_ipc {
-        namespaces.push(Namespace { kind: "ipc".into(), path: None });
+        namespaces.push(Namespace {
+            kind: "ipc".into(),
+            path: None,
+        });
     }
     if own_cgroupns {
-        namespaces.push(Namespace { kind: "cgroup".into(), path: None });
+        namespaces.push(Namespace {
+            kind: "cgroup".into(),
+            path: None,
+        });
     }
 
     let mut sysctl = BTreeMap::new();
     if net != NetMode::Host {
-        sysctl.insert("net.ipv4.ip_unprivileged_port_start".to_string(), "0".to_string());
-        sysctl.insert("net.ipv4.ping_group_range".to_string(), "0 2147483647".to_string());
+        sysctl.insert(
+            "net.ipv4.ip_unprivileged_port_start".to_string(),
+            "0".to_string(),
+        );
+        sysctl.insert(
+            "net.ipv4.ping_group_range".to_string(),
+            "0 2147483647".to_string(),
+        );
     }
     for (k, v) in h.Sysctls.iter().flatten() {
         if k.starts_with("net.") && net == NetMode::Host {
-            return Err(Error::invalid(format!("sysctl {k:?} is not allowed in host network namespace")));
+            return Err(Error::invalid(format!(
+                "sysctl {k:?} is not allowed in host network namespace"
+            )));
         }
         sysctl.insert(k.clone(), v.clone());
     }
-    let parent = if h.Resources.CgroupParent.is_empty() { i.host.cgroup_parent.clone() } else { h.Resources.CgroupParent.clone() };
+    let parent = if h.Resources.CgroupParent.is_empty() {
+        i.host.cgroup_parent.clone()
+    } else {
+        h.Resources.CgroupParent.clone()
+    };
     let cgroups_path = format!("{}/{}", parent.trim_end_matches('/'), i.id);
     let (masked, readonly) = if h.Privileged {
         (Vec::new(), Vec::new())
     } else {
         (
-            h.MaskedPaths.clone().unwrap_or_else(|| DEFAULT_MASKED_PATHS.iter().map(|s| s.to_string()).collect()),
-            h.ReadonlyPaths.clone().unwrap_or_else(|| DEFAULT_READONLY_PATHS.iter().map(|s| s.to_string()).collect()),
+            h.MaskedPaths
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MASKED_PATHS.iter().map(|s| s.to_string()).collect()),
+            h.ReadonlyPaths.clone().unwrap_or_else(|| {
+                DEFAULT_READONLY_PATHS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
         )
     };
     let linux = Linux {
@@ -913,9 +1234,13 @@ pub fn build(i: &Inputs) -> Result<Spec> {
     Ok(Spec {
         oci_version: "1.2.0".into(),
         process: Some(process),
-        root: Some(Root { path: i.rootfs.clone(), readonly: h.ReadonlyRootfs }),
+        root: Some(Root {
+            path: i.rootfs.clone(),
+            readonly: h.ReadonlyRootfs,
+        }),
         hostname: (!hostname.is_empty() && own_uts && net != NetMode::Host).then_some(hostname),
-        domainname: (!c.Domainname.is_empty() && own_uts && net != NetMode::Host).then(|| c.Domainname.clone()),
+        domainname: (!c.Domainname.is_empty() && own_uts && net != NetMode::Host)
+            .then(|| c.Domainname.clone()),
         mounts,
         hooks: None,
         annotations: h.Annotations.clone().unwrap_or_default(),
@@ -930,7 +1255,11 @@ pub fn hosts_file(extra_hosts: &[String]) -> String {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
     for e in extra_hosts {
-        if let Some((name, ip)) = e.split_once(':').map(|(n, ip)| (n, ip)).or_else(|| e.split_once('=')) {
+        if let Some((name, ip)) = e
+            .split_once(':')
+            .map(|(n, ip)| (n, ip))
+            .or_else(|| e.split_once('='))
+        {
             s.push_str(&format!("{ip}\t{name}\n"));
         }
     }
@@ -940,7 +1269,13 @@ pub fn hosts_file(extra_hosts: &[String]) -> String {
 /// /etc/resolv.conf for a container in its own network namespace: the host's, with loopback
 /// name servers removed (they are unreachable from inside), `--dns`/`--dns-search`/`--dns-option`
 /// replacing the host's lines when given.
-pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String], private_netns: bool) -> String {
+pub fn resolv_conf(
+    host: &str,
+    dns: &[String],
+    search: &[String],
+    options: &[String],
+    private_netns: bool,
+) -> String {
     let mut out = String::new();
     for line in host.lines() {
         let t = line.trim();
@@ -984,15 +1319,29 @@ mod tests {
     use crate::daemon::containers::user;
 
     fn host() -> Host {
-        Host { cgroup_v2: false, cgroup_parent: "/docker".into(), init_binary: "/usr/local/bin/berth".into(), init_default: false }
+        Host {
+            cgroup_v2: false,
+            cgroup_parent: "/docker".into(),
+            init_binary: "/usr/local/bin/berth".into(),
+            init_default: false,
+        }
     }
 
     fn cfg(cmd: &[&str]) -> Config {
-        Config { Hostname: "abc123".into(), Cmd: Some(cmd.iter().map(|s| s.to_string()).collect()), ..Default::default() }
+        Config {
+            Hostname: "abc123".into(),
+            Cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
     }
 
     fn spec_of(c: &Config, h: &HostConfig, uspec: &str) -> Result<Spec> {
-        let u = user::resolve(uspec, h.GroupAdd.as_deref().unwrap_or(&[]), Some("root:x:0:0:root:/root:/bin/sh\n"), Some("root:x:0:\n"))?;
+        let u = user::resolve(
+            uspec,
+            h.GroupAdd.as_deref().unwrap_or(&[]),
+            Some("root:x:0:0:root:/root:/bin/sh\n"),
+            Some("root:x:0:\n"),
+        )?;
         let hst = host();
         build(&Inputs {
             id: "0123456789ab",
@@ -1016,7 +1365,13 @@ mod tests {
         let s = spec_of(&cfg(&["echo", "hi"]), &HostConfig::default(), "").unwrap();
         let p = s.process.as_ref().unwrap();
         assert_eq!(p.args, ["echo", "hi"]);
-        assert_eq!(p.env, [format!("PATH={DEFAULT_PATH}"), "HOSTNAME=abc123".to_string()]);
+        assert_eq!(
+            p.env,
+            [
+                format!("PATH={DEFAULT_PATH}"),
+                "HOSTNAME=abc123".to_string()
+            ]
+        );
         assert_eq!(p.cwd, "/");
         assert_eq!((p.user.uid, p.user.gid), (0, 0));
         let caps = p.capabilities.as_ref().unwrap();
@@ -1027,7 +1382,18 @@ mod tests {
         assert_eq!(p.oom_score_adj, Some(0));
         assert_eq!(
             dests(&s),
-            ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm", "/etc/resolv.conf", "/etc/hostname", "/etc/hosts"]
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/dev/shm",
+                "/etc/resolv.conf",
+                "/etc/hostname",
+                "/etc/hosts"
+            ]
         );
         assert_eq!(s.mounts[6].options.last().unwrap(), "size=67108864");
         let l = s.linux.as_ref().unwrap();
@@ -1051,18 +1417,56 @@ mod tests {
         hst.cgroup_v2 = true;
         let c = cfg(&["true"]);
         let h = HostConfig::default();
-        let s = build(&Inputs { id: "x", config: &c, host_config: &h, user: &u, rootfs: "r".into(), hostname_path: None, hosts_path: None, resolv_conf_path: None, host: &hst }).unwrap();
-        assert!(s.linux.unwrap().namespaces.iter().any(|n| n.kind == "cgroup"));
-        let h = HostConfig { CgroupnsMode: "host".into(), ..Default::default() };
-        let s = build(&Inputs { id: "x", config: &c, host_config: &h, user: &u, rootfs: "r".into(), hostname_path: None, hosts_path: None, resolv_conf_path: None, host: &hst }).unwrap();
-        assert!(!s.linux.unwrap().namespaces.iter().any(|n| n.kind == "cgroup"));
+        let s = build(&Inputs {
+            id: "x",
+            config: &c,
+            host_config: &h,
+            user: &u,
+            rootfs: "r".into(),
+            hostname_path: None,
+            hosts_path: None,
+            resolv_conf_path: None,
+            host: &hst,
+        })
+        .unwrap();
+        assert!(s
+            .linux
+            .unwrap()
+            .namespaces
+            .iter()
+            .any(|n| n.kind == "cgroup"));
+        let h = HostConfig {
+            CgroupnsMode: "host".into(),
+            ..Default::default()
+        };
+        let s = build(&Inputs {
+            id: "x",
+            config: &c,
+            host_config: &h,
+            user: &u,
+            rootfs: "r".into(),
+            hostname_path: None,
+            hosts_path: None,
+            resolv_conf_path: None,
+            host: &hst,
+        })
+        .unwrap();
+        assert!(!s
+            .linux
+            .unwrap()
+            .namespaces
+            .iter()
+            .any(|n| n.kind == "cgroup"));
     }
 
     #[test]
     fn non_root_users_keep_caps_only_in_the_bounding_set() {
         let s = spec_of(&cfg(&["id"]), &HostConfig::default(), "1:2").unwrap();
         let p = s.process.unwrap();
-        assert_eq!((p.user.uid, p.user.gid, p.user.additional_gids.clone()), (1, 2, vec![2]));
+        assert_eq!(
+            (p.user.uid, p.user.gid, p.user.additional_gids.clone()),
+            (1, 2, vec![2])
+        );
         let caps = p.capabilities.unwrap();
         assert_eq!(caps.bounding.unwrap().len(), 14);
         assert!(caps.effective.is_none() && caps.permitted.is_none());
@@ -1095,7 +1499,10 @@ mod tests {
             Cmd: Some(vec!["img-cmd".into()]),
             Entrypoint: Some(vec!["/entry".into()]),
             WorkingDir: "/srv".into(),
-            Labels: Some(BTreeMap::from([("a".to_string(), "img".to_string()), ("b".to_string(), "img".to_string())])),
+            Labels: Some(BTreeMap::from([
+                ("a".to_string(), "img".to_string()),
+                ("b".to_string(), "img".to_string()),
+            ])),
             StopSignal: "SIGQUIT".into(),
             ..Default::default()
         };
@@ -1114,30 +1521,55 @@ mod tests {
         assert_eq!(c.Labels.clone().unwrap()["b"], "img");
         assert_eq!(c.StopSignal, "SIGQUIT");
         // A user Cmd with the image's Entrypoint.
-        let mut c = Config { Cmd: Some(vec!["x".into()]), ..Default::default() };
+        let mut c = Config {
+            Cmd: Some(vec!["x".into()]),
+            ..Default::default()
+        };
         merge_image_config(&mut c, &image).unwrap();
-        assert_eq!((c.Entrypoint.clone().unwrap(), c.Cmd.clone().unwrap()), (vec!["/entry".to_string()], vec!["x".to_string()]));
+        assert_eq!(
+            (c.Entrypoint.clone().unwrap(), c.Cmd.clone().unwrap()),
+            (vec!["/entry".to_string()], vec!["x".to_string()])
+        );
         // A user Entrypoint drops the image's Cmd.
-        let mut c = Config { Entrypoint: Some(vec!["/mine".into()]), ..Default::default() };
+        let mut c = Config {
+            Entrypoint: Some(vec!["/mine".into()]),
+            ..Default::default()
+        };
         merge_image_config(&mut c, &image).unwrap();
         assert_eq!(c.Cmd, None);
         // `--entrypoint ""` resets the entrypoint; with no command left it is an error.
-        let mut c = Config { Entrypoint: Some(vec![String::new()]), ..Default::default() };
+        let mut c = Config {
+            Entrypoint: Some(vec![String::new()]),
+            ..Default::default()
+        };
         let e = merge_image_config(&mut c, &Config::default()).unwrap_err();
         assert_eq!(e.to_string(), "no command specified");
         // ... even when the image has a Cmd: [""] is a non-empty entrypoint for the merge.
-        let mut c = Config { Entrypoint: Some(vec![String::new()]), ..Default::default() };
+        let mut c = Config {
+            Entrypoint: Some(vec![String::new()]),
+            ..Default::default()
+        };
         assert!(merge_image_config(&mut c, &image).is_err());
-        let mut c = Config { Entrypoint: Some(vec![String::new()]), Cmd: Some(vec!["ls".into()]), ..Default::default() };
+        let mut c = Config {
+            Entrypoint: Some(vec![String::new()]),
+            Cmd: Some(vec!["ls".into()]),
+            ..Default::default()
+        };
         merge_image_config(&mut c, &image).unwrap();
-        assert_eq!((c.Entrypoint.clone(), c.Cmd.clone().unwrap()), (None, vec!["ls".to_string()]));
+        assert_eq!(
+            (c.Entrypoint.clone(), c.Cmd.clone().unwrap()),
+            (None, vec!["ls".to_string()])
+        );
     }
 
     #[test]
     fn binds_tmpfs_readonly_and_init() {
         let h = HostConfig {
             Binds: Some(vec!["/tmp:/hosttmp:ro".into(), "/srv/data:/data".into()]),
-            Tmpfs: Some(BTreeMap::from([("/run".to_string(), "size=1m,exec".to_string())])),
+            Tmpfs: Some(BTreeMap::from([(
+                "/run".to_string(),
+                "size=1m,exec".to_string(),
+            )])),
             ReadonlyRootfs: true,
             Init: Some(true),
             ..Default::default()
@@ -1146,10 +1578,18 @@ mod tests {
         assert!(s.root.as_ref().unwrap().readonly);
         let p = s.process.as_ref().unwrap();
         assert_eq!(p.args, ["/sbin/docker-init", "--", "sleep", "1"]);
-        let by = |d: &str| s.mounts.iter().find(|m| m.destination == d).unwrap().clone();
+        let by = |d: &str| {
+            s.mounts
+                .iter()
+                .find(|m| m.destination == d)
+                .unwrap()
+                .clone()
+        };
         let init = by("/sbin/docker-init");
         assert_eq!(init.source.as_deref(), Some("/usr/local/bin/berth"));
-        assert!(init.options.contains(&"ro".to_string()) && !init.options.contains(&"rw".to_string()));
+        assert!(
+            init.options.contains(&"ro".to_string()) && !init.options.contains(&"rw".to_string())
+        );
         assert_eq!(by("/hosttmp").options, ["rbind", "ro", "rprivate"]);
         assert_eq!(by("/data").options, ["rbind", "rw", "rprivate"]);
         assert_eq!(by("/run").options, ["nosuid", "nodev", "size=1m", "exec"]);
@@ -1158,43 +1598,130 @@ mod tests {
 
     #[test]
     fn user_mounts_replace_defaults_and_duplicates_fail() {
-        let h = HostConfig { Binds: Some(vec!["/host/shm:/dev/shm".into(), "/x:/etc/hosts".into()]), ..Default::default() };
+        let h = HostConfig {
+            Binds: Some(vec!["/host/shm:/dev/shm".into(), "/x:/etc/hosts".into()]),
+            ..Default::default()
+        };
         let s = spec_of(&cfg(&["true"]), &h, "").unwrap();
-        assert_eq!(s.mounts.iter().filter(|m| m.destination == "/dev/shm").count(), 1);
-        assert_eq!(s.mounts.iter().find(|m| m.destination == "/etc/hosts").unwrap().source.as_deref(), Some("/x"));
-        let h = HostConfig { Binds: Some(vec!["/a:/d".into(), "/b:/d/".into()]), ..Default::default() };
-        assert_eq!(spec_of(&cfg(&["true"]), &h, "").unwrap_err().to_string(), "Duplicate mount point: /d");
+        assert_eq!(
+            s.mounts
+                .iter()
+                .filter(|m| m.destination == "/dev/shm")
+                .count(),
+            1
+        );
+        assert_eq!(
+            s.mounts
+                .iter()
+                .find(|m| m.destination == "/etc/hosts")
+                .unwrap()
+                .source
+                .as_deref(),
+            Some("/x")
+        );
+        let h = HostConfig {
+            Binds: Some(vec!["/a:/d".into(), "/b:/d/".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            spec_of(&cfg(&["true"]), &h, "").unwrap_err().to_string(),
+            "Duplicate mount point: /d"
+        );
     }
 
     #[test]
     fn mounts_api() {
         let h = HostConfig {
             Mounts: Some(vec![
-                ApiMount { Type: "bind".into(), Source: "/src".into(), Target: "/dst".into(), ReadOnly: true, BindOptions: Some(BindOptions { Propagation: "rslave".into(), ..Default::default() }), ..Default::default() },
-                ApiMount { Type: "tmpfs".into(), Target: "/scratch".into(), TmpfsOptions: Some(TmpfsOptions { SizeBytes: 1 << 20, Mode: 0o1777, Options: None }), ..Default::default() },
+                ApiMount {
+                    Type: "bind".into(),
+                    Source: "/src".into(),
+                    Target: "/dst".into(),
+                    ReadOnly: true,
+                    BindOptions: Some(BindOptions {
+                        Propagation: "rslave".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ApiMount {
+                    Type: "tmpfs".into(),
+                    Target: "/scratch".into(),
+                    TmpfsOptions: Some(TmpfsOptions {
+                        SizeBytes: 1 << 20,
+                        Mode: 0o1777,
+                        Options: None,
+                    }),
+                    ..Default::default()
+                },
             ]),
             ..Default::default()
         };
         let s = spec_of(&cfg(&["true"]), &h, "").unwrap();
-        let by = |d: &str| s.mounts.iter().find(|m| m.destination == d).unwrap().clone();
+        let by = |d: &str| {
+            s.mounts
+                .iter()
+                .find(|m| m.destination == d)
+                .unwrap()
+                .clone()
+        };
         assert_eq!(by("/dst").options, ["rbind", "ro", "rslave"]);
-        assert_eq!(by("/scratch").options, ["noexec", "nosuid", "nodev", "size=1024k", "mode=1777"]);
+        assert_eq!(
+            by("/scratch").options,
+            ["noexec", "nosuid", "nodev", "size=1024k", "mode=1777"]
+        );
         let mp = mount_points(&h).unwrap();
         assert_eq!(mp.len(), 2);
-        assert_eq!((mp[0].Destination.as_str(), mp[0].RW, mp[0].Propagation.as_str()), ("/dst", false, "rslave"));
-        let h = HostConfig { Mounts: Some(vec![ApiMount { Type: "volume".into(), Source: "v".into(), Target: "/v".into(), ..Default::default() }]), ..Default::default() };
-        assert!(spec_of(&cfg(&["true"]), &h, "").unwrap_err().to_string().contains("not supported yet"));
+        assert_eq!(
+            (
+                mp[0].Destination.as_str(),
+                mp[0].RW,
+                mp[0].Propagation.as_str()
+            ),
+            ("/dst", false, "rslave")
+        );
+        let h = HostConfig {
+            Mounts: Some(vec![ApiMount {
+                Type: "volume".into(),
+                Source: "v".into(),
+                Target: "/v".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert!(spec_of(&cfg(&["true"]), &h, "")
+            .unwrap_err()
+            .to_string()
+            .contains("not supported yet"));
     }
 
     #[test]
     fn bind_parsing_errors() {
         assert_eq!(parse_bind("/a:/b:ro").unwrap().read_only, true);
-        assert_eq!(parse_bind("/a:/b:rshared,rw").unwrap().propagation, "rshared");
-        assert_eq!(parse_bind("/a:/b:bogus").unwrap_err().to_string(), "invalid mode: bogus");
-        assert_eq!(parse_bind("/a:/b:c:d").unwrap_err().to_string(), "invalid volume specification: '/a:/b:c:d'");
-        assert!(parse_bind("/a:/").unwrap_err().to_string().contains("destination can't be '/'"));
-        assert!(parse_bind("vol:/data").unwrap_err().to_string().contains("named volume \"vol\" is not supported yet"));
-        assert!(parse_bind("/a:rel").unwrap_err().to_string().contains("must be absolute"));
+        assert_eq!(
+            parse_bind("/a:/b:rshared,rw").unwrap().propagation,
+            "rshared"
+        );
+        assert_eq!(
+            parse_bind("/a:/b:bogus").unwrap_err().to_string(),
+            "invalid mode: bogus"
+        );
+        assert_eq!(
+            parse_bind("/a:/b:c:d").unwrap_err().to_string(),
+            "invalid volume specification: '/a:/b:c:d'"
+        );
+        assert!(parse_bind("/a:/")
+            .unwrap_err()
+            .to_string()
+            .contains("destination can't be '/'"));
+        assert!(parse_bind("vol:/data")
+            .unwrap_err()
+            .to_string()
+            .contains("named volume \"vol\" is not supported yet"));
+        assert!(parse_bind("/a:rel")
+            .unwrap_err()
+            .to_string()
+            .contains("must be absolute"));
     }
 
     #[test]
@@ -1210,7 +1737,10 @@ mod tests {
         let m = r.memory.unwrap();
         assert_eq!((m.limit, m.swap), (Some(100 << 20), Some(200 << 20)));
         let c = r.cpu.unwrap();
-        assert_eq!((c.shares, c.quota, c.period, c.cpus.as_deref()), (Some(512), Some(150_000), Some(100_000), Some("0")));
+        assert_eq!(
+            (c.shares, c.quota, c.period, c.cpus.as_deref()),
+            (Some(512), Some(150_000), Some(100_000), Some("0"))
+        );
         assert_eq!(r.pids.unwrap().limit, 50);
         h.Resources.PidsLimit = Some(-1);
         assert!(resources(&h).pids.is_none());
@@ -1220,52 +1750,115 @@ mod tests {
     fn resource_checks_use_dockers_words() {
         let mut h = HostConfig::default();
         h.Resources.Memory = 1024;
-        assert_eq!(check_resources(&h, 2, false).unwrap_err().to_string(), "Minimum memory limit allowed is 6MB");
+        assert_eq!(
+            check_resources(&h, 2, false).unwrap_err().to_string(),
+            "Minimum memory limit allowed is 6MB"
+        );
         h.Resources.Memory = 100 << 20;
         h.Resources.MemorySwap = 50 << 20;
-        assert!(check_resources(&h, 2, false).unwrap_err().to_string().contains("Minimum memoryswap limit should be larger"));
+        assert!(check_resources(&h, 2, false)
+            .unwrap_err()
+            .to_string()
+            .contains("Minimum memoryswap limit should be larger"));
         let mut h = HostConfig::default();
         h.Resources.NanoCpus = 3_000_000_000;
-        assert_eq!(check_resources(&h, 2, false).unwrap_err().to_string(), "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available");
+        assert_eq!(
+            check_resources(&h, 2, false).unwrap_err().to_string(),
+            "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"
+        );
         let mut h = HostConfig::default();
         h.Resources.CpusetCpus = "5".into();
-        assert_eq!(check_resources(&h, 2, false).unwrap_err().to_string(), "Requested CPUs are not available - requested 5, available: 0-1");
+        assert_eq!(
+            check_resources(&h, 2, false).unwrap_err().to_string(),
+            "Requested CPUs are not available - requested 5, available: 0-1"
+        );
         h.Resources.CpusetCpus = "0-1".into();
         assert!(check_resources(&h, 2, false).is_ok());
     }
 
     #[test]
     fn network_modes() {
-        let h = HostConfig { NetworkMode: "host".into(), ..Default::default() };
+        let h = HostConfig {
+            NetworkMode: "host".into(),
+            ..Default::default()
+        };
         let s = spec_of(&cfg(&["true"]), &h, "").unwrap();
         let l = s.linux.as_ref().unwrap();
-        assert!(!l.namespaces.iter().any(|n| n.kind == "network" || n.kind == "uts"));
+        assert!(!l
+            .namespaces
+            .iter()
+            .any(|n| n.kind == "network" || n.kind == "uts"));
         assert!(l.sysctl.is_empty());
         assert!(s.hostname.is_none());
-        let h = HostConfig { NetworkMode: "none".into(), ..Default::default() };
-        assert!(spec_of(&cfg(&["true"]), &h, "").unwrap().linux.unwrap().namespaces.iter().any(|n| n.kind == "network"));
+        let h = HostConfig {
+            NetworkMode: "none".into(),
+            ..Default::default()
+        };
+        assert!(spec_of(&cfg(&["true"]), &h, "")
+            .unwrap()
+            .linux
+            .unwrap()
+            .namespaces
+            .iter()
+            .any(|n| n.kind == "network"));
         for m in ["bridge", "mynet", "container:x"] {
-            let h = HostConfig { NetworkMode: m.into(), ..Default::default() };
+            let h = HostConfig {
+                NetworkMode: m.into(),
+                ..Default::default()
+            };
             let e = spec_of(&cfg(&["true"]), &h, "").unwrap_err();
-            assert!(e.to_string().contains("not supported yet") && e.to_string().contains("come later"), "{e}");
+            assert!(
+                e.to_string().contains("not supported yet") && e.to_string().contains("come later"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn privileged_and_caps() {
-        let h = HostConfig { CapAdd: Some(vec!["net_admin".into()]), CapDrop: Some(vec!["CAP_CHOWN".into(), "mknod".into()]), ..Default::default() };
+        let h = HostConfig {
+            CapAdd: Some(vec!["net_admin".into()]),
+            CapDrop: Some(vec!["CAP_CHOWN".into(), "mknod".into()]),
+            ..Default::default()
+        };
         let caps = capabilities(&h).unwrap();
-        assert!(caps.contains(&"CAP_NET_ADMIN".to_string()) && !caps.contains(&"CAP_CHOWN".to_string()) && !caps.contains(&"CAP_MKNOD".to_string()));
-        let h = HostConfig { CapDrop: Some(vec!["ALL".into()]), CapAdd: Some(vec!["KILL".into()]), ..Default::default() };
+        assert!(
+            caps.contains(&"CAP_NET_ADMIN".to_string())
+                && !caps.contains(&"CAP_CHOWN".to_string())
+                && !caps.contains(&"CAP_MKNOD".to_string())
+        );
+        let h = HostConfig {
+            CapDrop: Some(vec!["ALL".into()]),
+            CapAdd: Some(vec!["KILL".into()]),
+            ..Default::default()
+        };
         assert_eq!(capabilities(&h).unwrap(), ["CAP_KILL"]);
-        let h = HostConfig { CapAdd: Some(vec!["BOGUS".into()]), ..Default::default() };
-        assert_eq!(capabilities(&h).unwrap_err().to_string(), "invalid CapAdd: unknown capability: \"BOGUS\"");
-        let h = HostConfig { Privileged: true, ..Default::default() };
+        let h = HostConfig {
+            CapAdd: Some(vec!["BOGUS".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            capabilities(&h).unwrap_err().to_string(),
+            "invalid CapAdd: unknown capability: \"BOGUS\""
+        );
+        let h = HostConfig {
+            Privileged: true,
+            ..Default::default()
+        };
         let s = spec_of(&cfg(&["true"]), &h, "").unwrap();
         let l = s.linux.as_ref().unwrap();
         assert!(l.masked_paths.is_empty() && l.readonly_paths.is_empty());
         assert!(l.resources.as_ref().unwrap().devices[0].allow);
-        assert_eq!(s.process.unwrap().capabilities.unwrap().bounding.unwrap().len(), ALL_CAPS.len());
+        assert_eq!(
+            s.process
+                .unwrap()
+                .capabilities
+                .unwrap()
+                .bounding
+                .unwrap()
+                .len(),
+            ALL_CAPS.len()
+        );
     }
 
     #[test]
@@ -1274,7 +1867,10 @@ mod tests {
         assert_eq!(parse_signal("kill").unwrap(), 9);
         assert_eq!(parse_signal("10").unwrap(), 10);
         assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), 37);
-        assert_eq!(parse_signal("NOPE").unwrap_err().to_string(), "Invalid signal: NOPE");
+        assert_eq!(
+            parse_signal("NOPE").unwrap_err().to_string(),
+            "Invalid signal: NOPE"
+        );
     }
 
     #[test]
@@ -1282,17 +1878,44 @@ mod tests {
         let h = hosts_file(&["db:10.0.0.2".into()]);
         assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(h.ends_with("10.0.0.2\tdb\n"));
-        let r = resolv_conf("# c\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch x\n", &[], &[], &[], true);
+        let r = resolv_conf(
+            "# c\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch x\n",
+            &[],
+            &[],
+            &[],
+            true,
+        );
         assert_eq!(r, "# c\nnameserver 10.1.1.1\nsearch x\n");
-        let r = resolv_conf("nameserver 10.1.1.1\nsearch x\n", &["1.1.1.1".into()], &["a.b".into()], &["ndots:2".into()], true);
+        let r = resolv_conf(
+            "nameserver 10.1.1.1\nsearch x\n",
+            &["1.1.1.1".into()],
+            &["a.b".into()],
+            &["ndots:2".into()],
+            true,
+        );
         assert_eq!(r, "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n");
     }
 
     #[test]
     fn security_opts() {
-        let h = HostConfig { SecurityOpt: Some(vec!["no-new-privileges".into(), "seccomp=unconfined".into()]), ..Default::default() };
-        assert!(spec_of(&cfg(&["true"]), &h, "").unwrap().process.unwrap().no_new_privileges);
-        let h = HostConfig { SecurityOpt: Some(vec!["bogus".into()]), ..Default::default() };
+        let h = HostConfig {
+            SecurityOpt: Some(vec![
+                "no-new-privileges".into(),
+                "seccomp=unconfined".into(),
+            ]),
+            ..Default::default()
+        };
+        assert!(
+            spec_of(&cfg(&["true"]), &h, "")
+                .unwrap()
+                .process
+                .unwrap()
+                .no_new_privileges
+        );
+        let h = HostConfig {
+            SecurityOpt: Some(vec!["bogus".into()]),
+            ..Default::default()
+        };
         assert!(spec_of(&cfg(&["true"]), &h, "").is_err());
     }
 }

@@ -93,7 +93,10 @@ impl State {
     pub fn to_api(&self) -> ApiState {
         ApiState {
             Status: self.status.as_str().to_string(),
-            Running: matches!(self.status, Status::Running | Status::Paused | Status::Restarting),
+            Running: matches!(
+                self.status,
+                Status::Running | Status::Paused | Status::Restarting
+            ),
             Paused: self.status == Status::Paused,
             Restarting: self.status == Status::Restarting,
             OOMKilled: self.oom_killed,
@@ -109,7 +112,11 @@ impl State {
 
     /// The `STATUS` column of `docker ps` (Docker's `State.String`).
     pub fn describe(&self, now: SystemTime) -> String {
-        let since = |t: &str| parse_time(t).and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
+        let since = |t: &str| {
+            parse_time(t)
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or_default()
+        };
         match self.status {
             Status::Running | Status::Paused => {
                 let mut s = format!("Up {}", human_duration(since(&self.started_at)));
@@ -124,7 +131,11 @@ impl State {
                 }
                 s
             }
-            Status::Restarting => format!("Restarting ({}) {} ago", self.exit_code, human_duration(since(&self.finished_at))),
+            Status::Restarting => format!(
+                "Restarting ({}) {} ago",
+                self.exit_code,
+                human_duration(since(&self.finished_at))
+            ),
             Status::Removing => "Removal In Progress".into(),
             Status::Dead => "Dead".into(),
             Status::Created => "Created".into(),
@@ -132,7 +143,11 @@ impl State {
                 if self.finished_at == ZERO_TIME {
                     String::new()
                 } else {
-                    format!("Exited ({}) {} ago", self.exit_code, human_duration(since(&self.finished_at)))
+                    format!(
+                        "Exited ({}) {} ago",
+                        self.exit_code,
+                        human_duration(since(&self.finished_at))
+                    )
                 }
             }
         }
@@ -190,11 +205,24 @@ pub fn parse_time(s: &str) -> Option<SystemTime> {
 /// RFC 3339 → (unix seconds, nanoseconds).
 pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't' && b[10] != b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b'T' && b[10] != b't' && b[10] != b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut i = 19;
     let mut nanos = 0u32;
     if b.get(i) == Some(&b'.') {
@@ -236,7 +264,10 @@ mod tests {
     #[test]
     fn human_durations() {
         let d = Duration::from_secs;
-        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
         assert_eq!(human_duration(d(1)), "1 second");
         assert_eq!(human_duration(d(59)), "59 seconds");
         assert_eq!(human_duration(d(60)), "About a minute");
@@ -254,7 +285,13 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_795_438_058, 123_456_789);
         let s = crate::base::time::rfc3339_nanos(t);
         assert_eq!(parse_time(&s), Some(t));
-        assert_eq!(parse_rfc3339("2026-11-23T13:34:01.5+01:00"), Some((parse_rfc3339("2026-11-23T12:34:01Z").unwrap().0, 500_000_000)));
+        assert_eq!(
+            parse_rfc3339("2026-11-23T13:34:01.5+01:00"),
+            Some((
+                parse_rfc3339("2026-11-23T12:34:01Z").unwrap().0,
+                500_000_000
+            ))
+        );
         assert_eq!(parse_time(ZERO_TIME), None);
     }
 
@@ -270,13 +307,19 @@ mod tests {
         st.status = Status::Paused;
         assert_eq!(st.describe(now), "Up 5 seconds (Paused)");
         st.status = Status::Running;
-        st.health = Some(Health { Status: "healthy".into(), ..Default::default() });
+        st.health = Some(Health {
+            Status: "healthy".into(),
+            ..Default::default()
+        });
         assert_eq!(st.describe(now), "Up 5 seconds (healthy)");
         st.status = Status::Exited;
         st.exit_code = 3;
         st.finished_at = ago(120);
         assert_eq!(st.describe(now), "Exited (3) 2 minutes ago");
         let api = st.to_api();
-        assert_eq!((api.Status.as_str(), api.Running, api.ExitCode), ("exited", false, 3));
+        assert_eq!(
+            (api.Status.as_str(), api.Running, api.ExitCode),
+            ("exited", false, 3)
+        );
     }
 }

@@ -93,7 +93,9 @@ impl AttachTarget {
     pub async fn stream(self, id: &str) -> Result<AttachStream> {
         match self {
             AttachTarget::Now(s) => Ok(s),
-            AttachTarget::AtStart(rx) => rx.recv().await.map_err(|_| Error::conflict(format!("container {id} was removed before it started")))?,
+            AttachTarget::AtStart(rx) => rx.recv().await.map_err(|_| {
+                Error::conflict(format!("container {id} was removed before it started"))
+            })?,
         }
     }
 }
@@ -101,13 +103,22 @@ impl AttachTarget {
 /// Attach now if the container runs, else register for its next start. Call this *before*
 /// answering the attach request: the CLI sends `start` as soon as it has the 101, and the
 /// start must find the attach registered or the first output would be lost.
-pub async fn prepare_attach(d: &Arc<Daemon>, c: &Arc<Container>, opts: AttachOpts) -> Result<AttachTarget> {
+pub async fn prepare_attach(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    opts: AttachOpts,
+) -> Result<AttachTarget> {
     let _op = c.op.lock().await;
     if c.with(|r| r.state.status.is_alive()) {
-        return Ok(AttachTarget::Now(d.supervisor.attach(&d.containers.runtime_id(&c.id), None, opts).await?));
+        return Ok(AttachTarget::Now(
+            d.supervisor
+                .attach(&d.containers.runtime_id(&c.id), None, opts)
+                .await?,
+        ));
     }
     let (tx, rx) = smol::channel::bounded(1);
-    d.containers.add_pending_attach(&c.id, PendingAttach { opts, tx });
+    d.containers
+        .add_pending_attach(&c.id, PendingAttach { opts, tx });
     Ok(AttachTarget::AtStart(rx))
 }
 
@@ -115,7 +126,12 @@ pub async fn prepare_attach(d: &Arc<Daemon>, c: &Arc<Container>, opts: AttachOpt
 /// output ends (or the client detaches or goes away). Returns true if the client detached.
 /// The client connection is left open: the caller closes it (`up.stream.shutdown()`) once
 /// whatever the client reads next (an exec's exit code) is recorded.
-pub async fn splice(up: &Upgraded, s: AttachStream, stdin: bool, detach_keys: Option<Vec<u8>>) -> bool {
+pub async fn splice(
+    up: &Upgraded,
+    s: AttachStream,
+    stdin: bool,
+    detach_keys: Option<Vec<u8>>,
+) -> bool {
     let shim = Arc::new(s.stream);
     let client = up.stream.clone();
     let (detached_tx, detached_rx) = smol::channel::bounded::<()>(1);
@@ -221,7 +237,9 @@ pub async fn wait(d: &Arc<Daemon>, c: &Arc<Container>, cond: WaitCondition) -> i
         let (exits, status, code) = snapshot_exit(c);
         let gone = d.containers.store.get(&c.id).is_err();
         let done = match cond {
-            WaitCondition::NotRunning => gone || !(status.is_alive() || status == Status::Restarting),
+            WaitCondition::NotRunning => {
+                gone || !(status.is_alive() || status == Status::Restarting)
+            }
             WaitCondition::NextExit => gone || exits > start_exits,
             WaitCondition::Removed => gone,
         };
@@ -257,7 +275,9 @@ pub fn parse_log_time(s: &str) -> Result<Option<i128>> {
         return Ok(Some(secs as i128 * 1_000_000_000 + nanos as i128));
     }
     let (sec, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs: i64 = sec.parse().map_err(|_| Error::invalid(format!("invalid timestamp: {s}")))?;
+    let secs: i64 = sec
+        .parse()
+        .map_err(|_| Error::invalid(format!("invalid timestamp: {s}")))?;
     let mut digits: String = frac.chars().take(9).collect();
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::invalid(format!("invalid timestamp: {s}")));
@@ -287,7 +307,9 @@ pub fn render(lines: &[Vec<u8>], o: &LogOptions, tty: bool) -> (Vec<Vec<u8>>, bo
     let mut entries = Vec::new();
     let mut past_until = false;
     for l in lines {
-        let Ok(e) = crate::supervisor::logfile::parse_entry(l) else { continue };
+        let Ok(e) = crate::supervisor::logfile::parse_entry(l) else {
+            continue;
+        };
         let stream = match e.stream.as_str() {
             "stdout" if o.stdout => 1u8,
             "stderr" if o.stderr => 2u8,
@@ -333,11 +355,23 @@ fn take_lines(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
 
 /// Stream the logs of `c` into `tx` (one item per frame batch); ends when everything asked for
 /// is sent, or with `follow` once the container has stopped and the log is drained.
-pub async fn stream_logs(d: Arc<Daemon>, c: Arc<Container>, o: LogOptions, tx: smol::channel::Sender<Vec<u8>>) {
+pub async fn stream_logs(
+    d: Arc<Daemon>,
+    c: Arc<Container>,
+    o: LogOptions,
+    tx: smol::channel::Sender<Vec<u8>>,
+) {
     let r = c.snapshot();
     let tty = r.config.Tty;
     let path = std::path::PathBuf::from(&r.log_path);
-    let max_file = r.host_config.LogConfig.Config.as_ref().and_then(|m| m.get("max-file")).and_then(|v| v.parse().ok()).unwrap_or(1u32);
+    let max_file = r
+        .host_config
+        .LogConfig
+        .Config
+        .as_ref()
+        .and_then(|m| m.get("max-file"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1u32);
     // What is on disk now.
     let (p2, o2) = (path.clone(), o.clone());
     let (frames, past_until, mut pos) = smol::unblock(move || {
@@ -351,7 +385,11 @@ pub async fn stream_logs(d: Arc<Daemon>, c: Arc<Container>, o: LogOptions, tx: s
                     use std::os::unix::fs::MetadataExt;
                     let ino = std::fs::metadata(f).map(|m| m.ino()).unwrap_or(0);
                     // Only whole lines; a partial last line is read again when followed.
-                    let whole = b.iter().rposition(|&c| c == b'\n').map(|i| i + 1).unwrap_or(0);
+                    let whole = b
+                        .iter()
+                        .rposition(|&c| c == b'\n')
+                        .map(|i| i + 1)
+                        .unwrap_or(0);
                     b.truncate(whole);
                     pos = (ino, whole as u64);
                 }
@@ -374,7 +412,8 @@ pub async fn stream_logs(d: Arc<Daemon>, c: Arc<Container>, o: LogOptions, tx: s
     let follow_opts = LogOptions { tail: None, ..o };
     let mut carry = Vec::new();
     loop {
-        let running = d.containers.store.get(&c.id).is_ok() && c.with(|r| r.state.status.is_alive() || r.state.status == Status::Restarting);
+        let running = d.containers.store.get(&c.id).is_ok()
+            && c.with(|r| r.state.status.is_alive() || r.state.status == Status::Restarting);
         let (p2, cur) = (path.clone(), pos);
         let (data, newpos) = smol::unblock(move || read_from(&p2, cur)).await;
         pos = newpos;
@@ -415,9 +454,17 @@ pub async fn stream_logs(d: Arc<Daemon>, c: Arc<Container>, o: LogOptions, tx: s
 fn read_from(path: &std::path::Path, pos: (u64, u64)) -> (Vec<u8>, (u64, u64)) {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::MetadataExt;
-    let Ok(mut f) = std::fs::File::open(path) else { return (Vec::new(), pos) };
-    let Ok(m) = f.metadata() else { return (Vec::new(), pos) };
-    let start = if m.ino() != pos.0 || m.len() < pos.1 { 0 } else { pos.1 };
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return (Vec::new(), pos);
+    };
+    let Ok(m) = f.metadata() else {
+        return (Vec::new(), pos);
+    };
+    let start = if m.ino() != pos.0 || m.len() < pos.1 {
+        0
+    } else {
+        pos.1
+    };
     if f.seek(SeekFrom::Start(start)).is_err() {
         return (Vec::new(), pos);
     }
@@ -454,18 +501,51 @@ mod tests {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let all = LogOptions { stdout: true, stderr: true, ..Default::default() };
+        let all = LogOptions {
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        };
         let (f, _) = render(&lines, &all, true);
         assert_eq!(f.concat(), b"one\ntwo\nthree\n");
-        let (f, _) = render(&lines, &LogOptions { tail: Some(1), ..all.clone() }, true);
+        let (f, _) = render(
+            &lines,
+            &LogOptions {
+                tail: Some(1),
+                ..all.clone()
+            },
+            true,
+        );
         assert_eq!(f.concat(), b"three\n");
-        let (f, _) = render(&lines, &LogOptions { stderr: false, ..all.clone() }, false);
+        let (f, _) = render(
+            &lines,
+            &LogOptions {
+                stderr: false,
+                ..all.clone()
+            },
+            false,
+        );
         assert_eq!(f.len(), 2);
         assert_eq!(f[0][0], 1);
         let since = parse_log_time("2026-11-23T13:00:01Z").unwrap();
-        let (f, _) = render(&lines, &LogOptions { since, timestamps: true, ..all.clone() }, true);
-        assert_eq!(f.concat(), b"2026-11-23T13:00:01Z two\n2026-11-23T13:00:02Z three\n");
-        let until = parse_log_time(&format!("{}", parse_rfc3339("2026-11-23T13:00:01Z").unwrap().0)).unwrap();
+        let (f, _) = render(
+            &lines,
+            &LogOptions {
+                since,
+                timestamps: true,
+                ..all.clone()
+            },
+            true,
+        );
+        assert_eq!(
+            f.concat(),
+            b"2026-11-23T13:00:01Z two\n2026-11-23T13:00:02Z three\n"
+        );
+        let until = parse_log_time(&format!(
+            "{}",
+            parse_rfc3339("2026-11-23T13:00:01Z").unwrap().0
+        ))
+        .unwrap();
         let (f, past) = render(&lines, &LogOptions { until, ..all }, true);
         assert_eq!((f.concat(), past), (b"one\ntwo\n".to_vec(), true));
     }
@@ -480,7 +560,13 @@ mod tests {
     #[test]
     fn wait_conditions() {
         assert_eq!(WaitCondition::parse("").unwrap(), WaitCondition::NotRunning);
-        assert_eq!(WaitCondition::parse("removed").unwrap(), WaitCondition::Removed);
-        assert_eq!(WaitCondition::parse("bogus").unwrap_err().to_string(), "invalid condition: \"bogus\"");
+        assert_eq!(
+            WaitCondition::parse("removed").unwrap(),
+            WaitCondition::Removed
+        );
+        assert_eq!(
+            WaitCondition::parse("bogus").unwrap_err().to_string(),
+            "invalid condition: \"bogus\""
+        );
     }
 }

@@ -87,7 +87,11 @@ impl Default for Record {
 /// Write both files of a new record (hostconfig first: the record is the commit point),
 /// durably, directory included.
 pub fn save(dir: &Path, r: &Record) -> Result<()> {
-    write_atomic(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(&r.host_config)?, 0o600)?;
+    write_atomic(
+        &dir.join(HOSTCONFIG_FILE),
+        &serde_json::to_vec(&r.host_config)?,
+        0o600,
+    )?;
     write_atomic(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?, 0o600)
 }
 
@@ -99,7 +103,11 @@ fn replace(path: &Path, data: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = crate::base::fs::temp_sibling(path);
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_data()?;
         std::fs::rename(&tmp, path)
@@ -113,19 +121,30 @@ fn replace(path: &Path, data: &[u8]) -> Result<()> {
 /// Save a change of an existing record; hostconfig.json only when it changed.
 fn save_update(dir: &Path, r: &Record, host_config_changed: bool) -> Result<()> {
     if host_config_changed {
-        replace(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(&r.host_config)?)?;
+        replace(
+            &dir.join(HOSTCONFIG_FILE),
+            &serde_json::to_vec(&r.host_config)?,
+        )?;
     }
     replace(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?)
 }
 
 pub fn load(dir: &Path) -> Result<Record> {
-    let raw = std::fs::read(dir.join(CONFIG_FILE)).ctx(|| format!("read {}", dir.join(CONFIG_FILE).display()))?;
-    let mut r: Record = serde_json::from_slice(&raw).ctx(|| format!("parse {}", dir.join(CONFIG_FILE).display()))?;
+    let raw = std::fs::read(dir.join(CONFIG_FILE))
+        .ctx(|| format!("read {}", dir.join(CONFIG_FILE).display()))?;
+    let mut r: Record = serde_json::from_slice(&raw)
+        .ctx(|| format!("parse {}", dir.join(CONFIG_FILE).display()))?;
     if r.format > FORMAT {
-        return Err(Error::invalid(format!("{}: format {} is newer than this berth understands ({FORMAT})", dir.display(), r.format)));
+        return Err(Error::invalid(format!(
+            "{}: format {} is newer than this berth understands ({FORMAT})",
+            dir.display(),
+            r.format
+        )));
     }
-    let raw = std::fs::read(dir.join(HOSTCONFIG_FILE)).ctx(|| format!("read {}", dir.join(HOSTCONFIG_FILE).display()))?;
-    r.host_config = serde_json::from_slice(&raw).ctx(|| format!("parse {}", dir.join(HOSTCONFIG_FILE).display()))?;
+    let raw = std::fs::read(dir.join(HOSTCONFIG_FILE))
+        .ctx(|| format!("read {}", dir.join(HOSTCONFIG_FILE).display()))?;
+    r.host_config = serde_json::from_slice(&raw)
+        .ctx(|| format!("parse {}", dir.join(HOSTCONFIG_FILE).display()))?;
     Ok(r)
 }
 
@@ -252,7 +271,10 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store> {
         crate::base::fs::mkdir_all(root, 0o710)?;
         let mut index = Index::default();
-        for e in std::fs::read_dir(root).ctx(|| format!("read {}", root.display()))?.flatten() {
+        for e in std::fs::read_dir(root)
+            .ctx(|| format!("read {}", root.display()))?
+            .flatten()
+        {
             let dir = e.path();
             if !dir.is_dir() {
                 continue;
@@ -266,13 +288,22 @@ impl Store {
             match load(&dir) {
                 Ok(r) if r.id == name => {
                     index.names.insert(r.name.clone(), r.id.clone());
-                    index.by_id.insert(r.id.clone(), Arc::new(Container::new(dir, r)));
+                    index
+                        .by_id
+                        .insert(r.id.clone(), Arc::new(Container::new(dir, r)));
                 }
-                Ok(r) => log::error!("container directory {} holds the record of {}: skipped", dir.display(), r.id),
+                Ok(r) => log::error!(
+                    "container directory {} holds the record of {}: skipped",
+                    dir.display(),
+                    r.id
+                ),
                 Err(e) => log::error!("failed to load container {name}: {e}"),
             }
         }
-        Ok(Store { root: root.to_path_buf(), index: Mutex::new(index) })
+        Ok(Store {
+            root: root.to_path_buf(),
+            index: Mutex::new(index),
+        })
     }
 
     fn index(&self) -> Result<MutexGuard<'_, Index>> {
@@ -288,15 +319,24 @@ impl Store {
         if let Some(c) = ix.by_id.get(term) {
             return Ok(c.clone());
         }
-        let name = if term.starts_with('/') { term.to_string() } else { format!("/{term}") };
+        let name = if term.starts_with('/') {
+            term.to_string()
+        } else {
+            format!("/{term}")
+        };
         if let Some(c) = ix.names.get(&name).and_then(|id| ix.by_id.get(id)) {
             return Ok(c.clone());
         }
         if term.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let mut hits = ix.by_id.range(term.to_string()..).take_while(|(k, _)| k.starts_with(term));
+            let mut hits = ix
+                .by_id
+                .range(term.to_string()..)
+                .take_while(|(k, _)| k.starts_with(term));
             if let Some((_, c)) = hits.next() {
                 if hits.next().is_some() {
-                    return Err(Error::invalid(format!("multiple IDs found with provided prefix: {term}")));
+                    return Err(Error::invalid(format!(
+                        "multiple IDs found with provided prefix: {term}"
+                    )));
                 }
                 return Ok(c.clone());
             }
@@ -305,7 +345,9 @@ impl Store {
     }
 
     pub fn all(&self) -> Vec<Arc<Container>> {
-        self.index().map(|ix| ix.by_id.values().cloned().collect()).unwrap_or_default()
+        self.index()
+            .map(|ix| ix.by_id.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -337,7 +379,9 @@ impl Store {
     }
 
     pub fn name_taken(&self, name: &str) -> bool {
-        self.index().map(|ix| ix.names.contains_key(name) || ix.reserved.contains_key(name)).unwrap_or(true)
+        self.index()
+            .map(|ix| ix.names.contains_key(name) || ix.reserved.contains_key(name))
+            .unwrap_or(true)
     }
 
     /// Save a new container and index it (its name must have been reserved).
@@ -376,7 +420,9 @@ impl Store {
     pub fn rename(&self, c: &Container, new_name: &str) -> Result<()> {
         let old = c.with(|r| r.name.clone());
         if old == new_name {
-            return Err(Error::invalid(format!("Renaming a container with the same name as its current name")));
+            return Err(Error::invalid(format!(
+                "Renaming a container with the same name as its current name"
+            )));
         }
         self.reserve_name(new_name, &c.id)?;
         let res = c.update(|r| r.name = new_name.to_string());
@@ -412,7 +458,12 @@ mod tests {
     }
 
     fn rec(id: &str, name: &str) -> Record {
-        Record { id: id.into(), name: name.into(), created: crate::base::time::now_rfc3339(), ..Default::default() }
+        Record {
+            id: id.into(),
+            name: name.into(),
+            created: crate::base::time::now_rfc3339(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -431,7 +482,10 @@ mod tests {
         assert!(!t.join("b".repeat(64)).exists());
         let c2 = s2.get("web").unwrap();
         let r = c2.snapshot();
-        assert_eq!((r.state.exit_code, r.host_config.NetworkMode.as_str()), (3, "none"));
+        assert_eq!(
+            (r.state.exit_code, r.host_config.NetworkMode.as_str()),
+            (3, "none")
+        );
         std::fs::remove_dir_all(&t).unwrap();
     }
 
@@ -448,9 +502,15 @@ mod tests {
         assert_eq!(s.get(&a).unwrap().id, a);
         assert_eq!(s.get("/two").unwrap().id, b);
         assert_eq!(s.get("abc1").unwrap().id, a);
-        assert_eq!(s.get("abc").unwrap_err().to_string(), "multiple IDs found with provided prefix: abc");
+        assert_eq!(
+            s.get("abc").unwrap_err().to_string(),
+            "multiple IDs found with provided prefix: abc"
+        );
         let e = s.get("nosuch").unwrap_err();
-        assert_eq!((e.kind(), e.to_string()), (ErrorKind::NotFound, "No such container: nosuch".to_string()));
+        assert_eq!(
+            (e.kind(), e.to_string()),
+            (ErrorKind::NotFound, "No such container: nosuch".to_string())
+        );
         std::fs::remove_dir_all(&t).unwrap();
     }
 

@@ -32,24 +32,45 @@ struct GroupEntry<'a> {
 }
 
 fn passwd_entries(text: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).filter_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() < 4 {
-            return None;
-        }
-        Some(PasswdEntry { name: f[0], uid: f[2].trim().parse().ok()?, gid: f[3].trim().parse().ok()?, home: f.get(5).copied().unwrap_or("") })
-    })
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 4 {
+                return None;
+            }
+            Some(PasswdEntry {
+                name: f[0],
+                uid: f[2].trim().parse().ok()?,
+                gid: f[3].trim().parse().ok()?,
+                home: f.get(5).copied().unwrap_or(""),
+            })
+        })
 }
 
 fn group_entries(text: &str) -> impl Iterator<Item = GroupEntry<'_>> {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).filter_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() < 3 {
-            return None;
-        }
-        let members = f.get(3).map(|m| m.split(',').map(str::trim).filter(|m| !m.is_empty()).collect()).unwrap_or_default();
-        Some(GroupEntry { name: f[0], gid: f[2].trim().parse().ok()?, members })
-    })
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 3 {
+                return None;
+            }
+            let members = f
+                .get(3)
+                .map(|m| {
+                    m.split(',')
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(GroupEntry {
+                name: f[0],
+                gid: f[2].trim().parse().ok()?,
+                members,
+            })
+        })
 }
 
 fn numeric(s: &str) -> Option<u32> {
@@ -61,7 +82,12 @@ fn numeric(s: &str) -> Option<u32> {
 
 /// Resolve `spec` (Docker's `User`, empty meaning root) and `group_add` (`--group-add`).
 /// `passwd`/`group`: the files' text, None when the image has no such file.
-pub fn resolve(spec: &str, group_add: &[String], passwd: Option<&str>, group: Option<&str>) -> Result<ExecUser> {
+pub fn resolve(
+    spec: &str,
+    group_add: &[String],
+    passwd: Option<&str>,
+    group: Option<&str>,
+) -> Result<ExecUser> {
     let (user_part, group_part) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -78,7 +104,9 @@ pub fn resolve(spec: &str, group_add: &[String], passwd: Option<&str>, group: Op
         (Some(e), _) => (e.uid, e.gid, e.home.to_string(), Some(e.name)),
         (None, Some(uid)) => (uid, 0, "/".to_string(), None),
         (None, None) => {
-            return Err(Error::invalid(format!("unable to find user {user_part}: no matching entries in passwd file")));
+            return Err(Error::invalid(format!(
+                "unable to find user {user_part}: no matching entries in passwd file"
+            )));
         }
     };
     if let Some(g) = group_part.filter(|g| !g.is_empty()) {
@@ -87,7 +115,11 @@ pub fn resolve(spec: &str, group_add: &[String], passwd: Option<&str>, group: Op
             None => group_entries(gr)
                 .find(|e| e.name == g)
                 .map(|e| e.gid)
-                .ok_or_else(|| Error::invalid(format!("unable to find group {g}: no matching entries in group file")))?,
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                })?,
         };
     }
     let mut gids = vec![gid];
@@ -107,13 +139,22 @@ pub fn resolve(spec: &str, group_add: &[String], passwd: Option<&str>, group: Op
             None => group_entries(gr)
                 .find(|e| e.name == g.as_str())
                 .map(|e| e.gid)
-                .ok_or_else(|| Error::invalid(format!("unable to find group {g}: no matching entries in group file")))?,
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                })?,
         };
         if !gids.contains(&id) {
             gids.push(id);
         }
     }
-    Ok(ExecUser { uid, gid, additional_gids: gids, home: if home.is_empty() { "/".into() } else { home } })
+    Ok(ExecUser {
+        uid,
+        gid,
+        additional_gids: gids,
+        home: if home.is_empty() { "/".into() } else { home },
+    })
 }
 
 #[cfg(test)]
@@ -121,7 +162,8 @@ mod tests {
     use super::*;
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n# comment\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nweb:x:1000:1000::/home/web:/bin/sh\nbad line\n";
-    const GROUP: &str = "root:x:0:\nwheel:x:10:web,other\nnogroup:x:65534:\nweb:x:1000:\nstaff:x:50:web\n";
+    const GROUP: &str =
+        "root:x:0:\nwheel:x:10:web,other\nnogroup:x:65534:\nweb:x:1000:\nstaff:x:50:web\n";
 
     #[test]
     fn empty_is_root_with_home() {
@@ -138,23 +180,38 @@ mod tests {
         let u = resolve("1:2", &[], Some(PASSWD), Some(GROUP)).unwrap();
         assert_eq!((u.uid, u.gid, u.additional_gids.clone()), (1, 2, vec![2]));
         let u = resolve("nobody:wheel", &[], Some(PASSWD), Some(GROUP)).unwrap();
-        assert_eq!((u.uid, u.gid, u.additional_gids.clone()), (65534, 10, vec![10]));
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids.clone()),
+            (65534, 10, vec![10])
+        );
         let u = resolve("1000", &[], None, None).unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str()), (1000, 0, "/"));
     }
 
     #[test]
     fn group_add_by_name_and_number() {
-        let u = resolve("0", &["staff".into(), "77".into(), "0".into()], Some(PASSWD), Some(GROUP)).unwrap();
+        let u = resolve(
+            "0",
+            &["staff".into(), "77".into(), "0".into()],
+            Some(PASSWD),
+            Some(GROUP),
+        )
+        .unwrap();
         assert_eq!(u.additional_gids, [0, 50, 77]);
     }
 
     #[test]
     fn unknown_names_use_dockers_words() {
         let e = resolve("nosuch", &[], Some(PASSWD), Some(GROUP)).unwrap_err();
-        assert_eq!(e.to_string(), "unable to find user nosuch: no matching entries in passwd file");
+        assert_eq!(
+            e.to_string(),
+            "unable to find user nosuch: no matching entries in passwd file"
+        );
         let e = resolve("root:nogrp", &[], Some(PASSWD), Some(GROUP)).unwrap_err();
-        assert_eq!(e.to_string(), "unable to find group nogrp: no matching entries in group file");
+        assert_eq!(
+            e.to_string(),
+            "unable to find group nogrp: no matching entries in group file"
+        );
         let e = resolve("web", &[], None, None).unwrap_err();
         assert!(e.to_string().contains("unable to find user web"));
     }

@@ -5,7 +5,8 @@ use super::spec::{net_mode, NetMode};
 use super::state::{parse_rfc3339, Status};
 use super::store::Record;
 use crate::api::container::{
-    EndpointSettings, GraphDriver, InspectResponse, NetworkSettings, Port, Summary, SummaryHostConfig, SummaryNetworkSettings,
+    EndpointSettings, GraphDriver, InspectResponse, NetworkSettings, Port, Summary,
+    SummaryHostConfig, SummaryNetworkSettings,
 };
 use crate::api::ApiVersion;
 use crate::base::{Error, Result};
@@ -23,7 +24,10 @@ pub fn network_name(mode: &str) -> &str {
 /// The one endpoint berth gives a container today: no address (its namespace has only
 /// loopback), the shape dockerd 20.10 shows with `--bridge=none`.
 fn endpoints(r: &Record) -> BTreeMap<String, EndpointSettings> {
-    BTreeMap::from([(network_name(&r.host_config.NetworkMode).to_string(), EndpointSettings::default())])
+    BTreeMap::from([(
+        network_name(&r.host_config.NetworkMode).to_string(),
+        EndpointSettings::default(),
+    )])
 }
 
 /// Docker's `Command` column: the path and args joined with spaces.
@@ -34,14 +38,22 @@ pub fn command_line(r: &Record) -> String {
 }
 
 /// `GET /containers/{id}/json`.
-pub fn inspect(r: &Record, graph: GraphDriver, exec_ids: &[String], version: &ApiVersion) -> InspectResponse {
+pub fn inspect(
+    r: &Record,
+    graph: GraphDriver,
+    exec_ids: &[String],
+    version: &ApiVersion,
+) -> InspectResponse {
     let mut ns = NetworkSettings {
         SandboxKey: String::new(),
         Ports: Some(BTreeMap::new()),
         Networks: Some(endpoints(r)),
         ..Default::default()
     };
-    if r.state.status.is_alive() && net_mode(&r.host_config.NetworkMode).ok() != Some(NetMode::Host) && r.state.pid > 0 {
+    if r.state.status.is_alive()
+        && net_mode(&r.host_config.NetworkMode).ok() != Some(NetMode::Host)
+        && r.state.pid > 0
+    {
         ns.SandboxKey = format!("/proc/{}/ns/net", r.state.pid);
     }
     let mut out = InspectResponse {
@@ -62,7 +74,11 @@ pub fn inspect(r: &Record, graph: GraphDriver, exec_ids: &[String], version: &Ap
         MountLabel: String::new(),
         ProcessLabel: String::new(),
         AppArmorProfile: String::new(),
-        ExecIDs: if exec_ids.is_empty() { None } else { Some(exec_ids.to_vec()) },
+        ExecIDs: if exec_ids.is_empty() {
+            None
+        } else {
+            Some(exec_ids.to_vec())
+        },
         HostConfig: r.host_config.clone(),
         GraphDriver: graph,
         SizeRw: None,
@@ -83,7 +99,11 @@ pub fn summary(r: &Record, image_name: &str, now: SystemTime, version: &ApiVersi
     for (p, _) in r.config.ExposedPorts.iter().flatten() {
         let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
         if let Ok(n) = num.parse::<u16>() {
-            ports.push(Port { PrivatePort: n, Type: proto.to_string(), ..Default::default() });
+            ports.push(Port {
+                PrivatePort: n,
+                Type: proto.to_string(),
+                ..Default::default()
+            });
         }
     }
     let mut s = Summary {
@@ -100,10 +120,16 @@ pub fn summary(r: &Record, image_name: &str, now: SystemTime, version: &ApiVersi
         State: r.state.status.as_str().to_string(),
         Status: r.state.describe(now),
         HostConfig: SummaryHostConfig {
-            NetworkMode: if r.host_config.NetworkMode.is_empty() { "default".into() } else { r.host_config.NetworkMode.clone() },
+            NetworkMode: if r.host_config.NetworkMode.is_empty() {
+                "default".into()
+            } else {
+                r.host_config.NetworkMode.clone()
+            },
             Annotations: r.host_config.Annotations.clone(),
         },
-        NetworkSettings: SummaryNetworkSettings { Networks: Some(endpoints(r)) },
+        NetworkSettings: SummaryNetworkSettings {
+            Networks: Some(endpoints(r)),
+        },
         Mounts: r.mount_points.clone(),
     };
     s.gate(version);
@@ -114,8 +140,23 @@ pub fn summary(r: &Record, image_name: &str, now: SystemTime, version: &ApiVersi
 pub type FilterMap = BTreeMap<String, BTreeSet<String>>;
 
 /// The filters `GET /containers/json` accepts.
-pub const LIST_FILTERS: &[&str] =
-    &["ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task", "label", "name", "network", "publish", "since", "status", "volume"];
+pub const LIST_FILTERS: &[&str] = &[
+    "ancestor",
+    "before",
+    "expose",
+    "exited",
+    "health",
+    "id",
+    "isolation",
+    "is-task",
+    "label",
+    "name",
+    "network",
+    "publish",
+    "since",
+    "status",
+    "volume",
+];
 
 /// Resolves `ancestor` values: does the container's image (ID) descend from this reference?
 pub trait Ancestry {
@@ -133,7 +174,9 @@ pub struct ListContext<'a> {
 }
 
 fn created_nanos(r: &Record) -> i128 {
-    parse_rfc3339(&r.created).map(|(s, n)| s as i128 * 1_000_000_000 + n as i128).unwrap_or(0)
+    parse_rfc3339(&r.created)
+        .map(|(s, n)| s as i128 * 1_000_000_000 + n as i128)
+        .unwrap_or(0)
 }
 
 /// Check filter keys and values before matching (Docker's words).
@@ -190,7 +233,10 @@ pub fn matches(r: &Record, cx: &ListContext) -> bool {
         let bare = r.name.trim_start_matches('/');
         // Docker matches names as regular expressions; berth matches substrings, plus `^`/`$`
         // anchors, which is what the CLI's users write.
-        if !v.iter().any(|p| name_matches(p, bare) || name_matches(p, &r.name)) {
+        if !v
+            .iter()
+            .any(|p| name_matches(p, bare) || name_matches(p, &r.name))
+        {
             return false;
         }
     }
@@ -205,12 +251,21 @@ pub fn matches(r: &Record, cx: &ListContext) -> bool {
         }
     }
     if let Some(v) = get("exited") {
-        if st != Status::Exited || !v.iter().any(|c| c.parse::<i64>().ok() == Some(r.state.exit_code)) {
+        if st != Status::Exited
+            || !v
+                .iter()
+                .any(|c| c.parse::<i64>().ok() == Some(r.state.exit_code))
+        {
             return false;
         }
     }
     if let Some(v) = get("health") {
-        let h = r.state.health.as_ref().map(|h| h.Status.as_str()).unwrap_or("none");
+        let h = r
+            .state
+            .health
+            .as_ref()
+            .map(|h| h.Status.as_str())
+            .unwrap_or("none");
         if !v.iter().any(|x| x == h) {
             return false;
         }
@@ -227,14 +282,27 @@ pub fn matches(r: &Record, cx: &ListContext) -> bool {
         }
     }
     if let Some(v) = get("volume") {
-        if !v.iter().any(|x| r.mount_points.iter().any(|m| &m.Destination == x || &m.Source == x || &m.Name == x)) {
+        if !v.iter().any(|x| {
+            r.mount_points
+                .iter()
+                .any(|m| &m.Destination == x || &m.Source == x || &m.Name == x)
+        }) {
             return false;
         }
     }
     if let Some(v) = get("expose") {
-        let ports: Vec<&String> = r.config.ExposedPorts.iter().flat_map(|p| p.keys()).collect();
+        let ports: Vec<&String> = r
+            .config
+            .ExposedPorts
+            .iter()
+            .flat_map(|p| p.keys())
+            .collect();
         if !v.iter().any(|x| {
-            let want = if x.contains('/') { x.clone() } else { format!("{x}/tcp") };
+            let want = if x.contains('/') {
+                x.clone()
+            } else {
+                format!("{x}/tcp")
+            };
             ports.iter().any(|p| **p == want)
         }) {
             return false;
@@ -275,7 +343,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::container::{Config, HostConfig, Health};
+    use crate::api::container::{Config, Health, HostConfig};
 
     struct NoAncestry;
     impl Ancestry for NoAncestry {
@@ -292,8 +360,14 @@ mod tests {
             path: "echo".into(),
             args: vec!["hi".into()],
             image: "sha256:bb".into(),
-            config: Config { Labels: Some(BTreeMap::from([("a".to_string(), "b".to_string())])), ..Default::default() },
-            host_config: HostConfig { NetworkMode: "default".into(), ..Default::default() },
+            config: Config {
+                Labels: Some(BTreeMap::from([("a".to_string(), "b".to_string())])),
+                ..Default::default()
+            },
+            host_config: HostConfig {
+                NetworkMode: "default".into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         r.state.status = status;
@@ -310,7 +384,16 @@ mod tests {
 
     fn check(r: &Record, all: bool, pairs: &[(&str, &str)]) -> bool {
         let fm = f(pairs);
-        matches(r, &ListContext { all, filters: &fm, before: None, since: None, ancestry: &NoAncestry })
+        matches(
+            r,
+            &ListContext {
+                all,
+                filters: &fm,
+                before: None,
+                since: None,
+                ancestry: &NoAncestry,
+            },
+        )
     }
 
     #[test]
@@ -342,14 +425,27 @@ mod tests {
         e.state.exit_code = 3;
         assert!(check(&e, false, &[("exited", "3")]));
         assert!(!check(&e, false, &[("exited", "0")]));
-        e.state.health = Some(Health { Status: "healthy".into(), ..Default::default() });
+        e.state.health = Some(Health {
+            Status: "healthy".into(),
+            ..Default::default()
+        });
         assert!(check(&e, true, &[("health", "healthy")]));
     }
 
     #[test]
     fn filter_validation() {
-        assert_eq!(validate_filters(&f(&[("bogus", "1")])).unwrap_err().to_string(), "invalid filter 'bogus'");
-        assert_eq!(validate_filters(&f(&[("status", "nope")])).unwrap_err().to_string(), "invalid filter 'status=nope'");
+        assert_eq!(
+            validate_filters(&f(&[("bogus", "1")]))
+                .unwrap_err()
+                .to_string(),
+            "invalid filter 'bogus'"
+        );
+        assert_eq!(
+            validate_filters(&f(&[("status", "nope")]))
+                .unwrap_err()
+                .to_string(),
+            "invalid filter 'status=nope'"
+        );
         assert!(validate_filters(&f(&[("status", "running"), ("label", "x")])).is_ok());
     }
 
@@ -364,7 +460,15 @@ mod tests {
         assert_eq!(v["HostConfig"]["NetworkMode"], "default");
         assert!(v["NetworkSettings"]["Networks"]["bridge"].is_object());
         assert_eq!(v["Ports"], serde_json::json!([]));
-        let i = inspect(&r, GraphDriver { Name: "overlay2".into(), Data: None }, &[], &ApiVersion::max());
+        let i = inspect(
+            &r,
+            GraphDriver {
+                Name: "overlay2".into(),
+                Data: None,
+            },
+            &[],
+            &ApiVersion::max(),
+        );
         let v = serde_json::to_value(&i).unwrap();
         assert_eq!(v["State"]["Status"], "created");
         assert_eq!(v["State"]["StartedAt"], "0001-01-01T00:00:00Z");

@@ -43,8 +43,18 @@ pub struct Metadata {
 
 impl Metadata {
     pub fn open(path: &Path) -> Metadata {
-        let data = std::fs::read(path).ok().and_then(|b| serde_json::from_slice::<File>(&b).ok()).filter(|f| f.version == VERSION).unwrap_or(File { version: VERSION, layers: BTreeMap::new() });
-        Metadata { path: path.to_path_buf(), data: Mutex::new(data) }
+        let data = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<File>(&b).ok())
+            .filter(|f| f.version == VERSION)
+            .unwrap_or(File {
+                version: VERSION,
+                layers: BTreeMap::new(),
+            });
+        Metadata {
+            path: path.to_path_buf(),
+            data: Mutex::new(data),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, File> {
@@ -67,7 +77,11 @@ impl Metadata {
         let mut f = self.lock();
         for (diff, src) in entries {
             let v = f.layers.entry(diff).or_default();
-            v.retain(|s| !(s.digest == src.digest && s.registry == src.registry && s.repository == src.repository));
+            v.retain(|s| {
+                !(s.digest == src.digest
+                    && s.registry == src.registry
+                    && s.repository == src.repository)
+            });
             v.insert(0, src);
             v.truncate(PER_LAYER);
         }
@@ -88,9 +102,26 @@ mod tests {
         let p = dir.join("distribution.json");
         let m = Metadata::open(&p);
         let diff = Digest::of(b"diff");
-        let src = |repo: &str| BlobSource { digest: Digest::of(b"blob"), media_type: "m".into(), size: 4, registry: "localhost:5000".into(), repository: repo.into() };
-        m.add(vec![(diff.clone(), src("a")), (diff.clone(), src("b")), (diff.clone(), src("a"))]).unwrap();
-        assert_eq!(m.sources(&diff).iter().map(|s| s.repository.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let src = |repo: &str| BlobSource {
+            digest: Digest::of(b"blob"),
+            media_type: "m".into(),
+            size: 4,
+            registry: "localhost:5000".into(),
+            repository: repo.into(),
+        };
+        m.add(vec![
+            (diff.clone(), src("a")),
+            (diff.clone(), src("b")),
+            (diff.clone(), src("a")),
+        ])
+        .unwrap();
+        assert_eq!(
+            m.sources(&diff)
+                .iter()
+                .map(|s| s.repository.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert_eq!(Metadata::open(&p).sources(&diff).len(), 2);
         std::fs::write(&p, b"junk").unwrap();
         assert!(Metadata::open(&p).sources(&diff).is_empty());

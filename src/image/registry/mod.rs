@@ -69,7 +69,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { insecure_registries: Vec::new(), max_downloads: 3, max_uploads: 5, certs_dir: "/etc/docker/certs.d".into(), resolver: resolve::Resolver::default() }
+        Options {
+            insecure_registries: Vec::new(),
+            max_downloads: 3,
+            max_uploads: 5,
+            certs_dir: "/etc/docker/certs.d".into(),
+            resolver: resolve::Resolver::default(),
+        }
     }
 }
 
@@ -85,7 +91,11 @@ impl Service {
     /// `metadata_path`: where the blob metadata file lives (next to the image store).
     pub fn new(opts: Options, metadata_path: &Path) -> Service {
         let transport = transport::Transport::new(opts.resolver.clone(), opts.certs_dir.clone());
-        Service { opts, transport, metadata: metadata::Metadata::open(metadata_path) }
+        Service {
+            opts,
+            transport,
+            metadata: metadata::Metadata::open(metadata_path),
+        }
     }
 
     /// Reach a registry (by the domain a reference names) and learn how it authenticates.
@@ -100,29 +110,62 @@ impl Service {
         let domain = login_domain(&creds.server_address);
         let reg = self.connect(&domain, creds.clone()).await?;
         let url = reg.base.clone();
-        let failed = || Error::new(ErrorKind::PermissionDenied, format!("login attempt to {url} failed with status: 401 Unauthorized"));
+        let failed = || {
+            Error::new(
+                ErrorKind::PermissionDenied,
+                format!("login attempt to {url} failed with status: 401 Unauthorized"),
+            )
+        };
         let Some(ch) = reg.authorizer().challenge.clone() else {
             return Ok(String::new()); // a registry without auth accepts anyone
         };
         let mut h = Headers::new();
         match ch.scheme.as_str() {
             "basic" => {
-                let Some((u, p)) = creds.user_pass() else { return Err(failed()) };
-                h.set("Authorization", format!("Basic {}", base64::encode(format!("{u}:{p}").as_bytes())));
+                let Some((u, p)) = creds.user_pass() else {
+                    return Err(failed());
+                };
+                h.set(
+                    "Authorization",
+                    format!("Basic {}", base64::encode(format!("{u}:{p}").as_bytes())),
+                );
             }
             "bearer" => {
-                let token = reg.authorizer().token(reg.transport(), &[], true).await.map_err(|e| if e.kind() == ErrorKind::PermissionDenied { failed() } else { e })?;
+                let token = reg
+                    .authorizer()
+                    .token(reg.transport(), &[], true)
+                    .await
+                    .map_err(|e| {
+                        if e.kind() == ErrorKind::PermissionDenied {
+                            failed()
+                        } else {
+                            e
+                        }
+                    })?;
                 h.set("Authorization", format!("Bearer {token}"));
             }
-            other => return Err(Error::unsupported(format!("unsupported authentication scheme {other:?}"))),
+            other => {
+                return Err(Error::unsupported(format!(
+                    "unsupported authentication scheme {other:?}"
+                )))
+            }
         }
-        let resp = reg.transport().send("GET", &url, &h, transport::Payload::Empty).await?;
+        let resp = reg
+            .transport()
+            .send("GET", &url, &h, transport::Payload::Empty)
+            .await?;
         let status = resp.status;
         resp.discard().await;
         match status {
             200..=299 => Ok(reg.authorizer().refresh_token().unwrap_or_default()),
             401 => Err(failed()),
-            s => Err(Error::new(ErrorKind::Unavailable, format!("login attempt to {url} failed with status: {s} {}", crate::http::head::reason(s)))),
+            s => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "login attempt to {url} failed with status: {s} {}",
+                    crate::http::head::reason(s)
+                ),
+            )),
         }
     }
 }
@@ -131,7 +174,10 @@ impl Service {
 /// legacy addresses mapped to `docker.io`.
 pub fn login_domain(server: &str) -> String {
     let s = server.trim();
-    let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
     let s = s.split('/').next().unwrap_or("");
     match s {
         "" | "index.docker.io" | "registry-1.docker.io" | "docker.io" => DOCKER_IO.to_string(),

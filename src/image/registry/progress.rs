@@ -44,32 +44,55 @@ pub struct Message {
 impl Message {
     /// A line without an id (`Digest: sha256:…`).
     pub fn text(status: impl Into<String>) -> Message {
-        Message { status: status.into(), ..Default::default() }
+        Message {
+            status: status.into(),
+            ..Default::default()
+        }
     }
     /// A line with an id and no progress (`Pulling from small`, id `latest`).
     pub fn with_id(id: &str, status: impl Into<String>) -> Message {
-        Message { status: status.into(), id: id.to_string(), ..Default::default() }
+        Message {
+            status: status.into(),
+            id: id.to_string(),
+            ..Default::default()
+        }
     }
     /// A layer's state (`Pull complete`): Docker sends an empty progressDetail with these.
     pub fn layer(id: &str, status: impl Into<String>) -> Message {
-        Message { status: status.into(), id: id.to_string(), progress_detail: Some(Detail::default()), ..Default::default() }
+        Message {
+            status: status.into(),
+            id: id.to_string(),
+            progress_detail: Some(Detail::default()),
+            ..Default::default()
+        }
     }
     /// A progress bar update.
     pub fn bar(id: &str, status: &str, current: u64, total: u64) -> Message {
         Message {
             status: status.to_string(),
             id: id.to_string(),
-            progress_detail: Some(Detail { current: current as i64, total: total as i64 }),
+            progress_detail: Some(Detail {
+                current: current as i64,
+                total: total as i64,
+            }),
             progress: bar_text(current, total),
             ..Default::default()
         }
     }
     pub fn error(msg: impl Into<String>) -> Message {
         let m = msg.into();
-        Message { error_detail: Some(ErrorDetail { message: m.clone() }), error: m, ..Default::default() }
+        Message {
+            error_detail: Some(ErrorDetail { message: m.clone() }),
+            error: m,
+            ..Default::default()
+        }
     }
     pub fn aux(v: serde_json::Value) -> Message {
-        Message { progress_detail: Some(Detail::default()), aux: Some(v), ..Default::default() }
+        Message {
+            progress_detail: Some(Detail::default()),
+            aux: Some(v),
+            ..Default::default()
+        }
     }
 
     /// The wire form: JSON and moby's stream newline (`\r\n`).
@@ -97,7 +120,11 @@ fn g4(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let int_digits = if v < 1.0 { 1 } else { (v.log10().floor() as i32 + 1).max(1) };
+    let int_digits = if v < 1.0 {
+        1
+    } else {
+        (v.log10().floor() as i32 + 1).max(1)
+    };
     let decimals = (4 - int_digits).max(0) as usize;
     let mut s = format!("{v:.decimals$}");
     if s.contains('.') {
@@ -109,7 +136,11 @@ fn g4(v: f64) -> String {
 /// The `progress` string the daemon sends (its own terminal width is taken as 200).
 pub fn bar_text(current: u64, total: u64) -> String {
     if total == 0 {
-        return if current == 0 { String::new() } else { format!("{:>8}", human_size(current)) };
+        return if current == 0 {
+            String::new()
+        } else {
+            format!("{:>8}", human_size(current))
+        };
     }
     let pct = ((current as f64 / total as f64 * 100.0) as i64 / 2).clamp(0, 50) as usize;
     let bar = format!("[{}>{}] ", "=".repeat(pct), " ".repeat(50 - pct));
@@ -147,12 +178,19 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new() -> Throttle {
-        Throttle { last: None, every: Duration::from_millis(100) }
+        Throttle {
+            last: None,
+            every: Duration::from_millis(100),
+        }
     }
     /// True when an update is due (`force` for the last one).
     pub fn due(&mut self, force: bool) -> bool {
         let now = Instant::now();
-        if force || self.last.map_or(true, |l| now.duration_since(l) >= self.every) {
+        if force
+            || self
+                .last
+                .map_or(true, |l| now.duration_since(l) >= self.every)
+        {
             self.last = Some(now);
             return true;
         }
@@ -180,21 +218,39 @@ mod tests {
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(1000), "1kB");
         assert_eq!(human_size(2_250_000), "2.25MB");
-        assert_eq!(bar_text(287, 287), "[==================================================>]     287B/287B");
-        assert_eq!(bar_text(3678, 262633), "[>                                                  ]  3.678kB/262.6kB");
-        assert_eq!(bar_text(36445, 1069066), "[=>                                                 ]  36.45kB/1.069MB");
+        assert_eq!(
+            bar_text(287, 287),
+            "[==================================================>]     287B/287B"
+        );
+        assert_eq!(
+            bar_text(3678, 262633),
+            "[>                                                  ]  3.678kB/262.6kB"
+        );
+        assert_eq!(
+            bar_text(36445, 1069066),
+            "[=>                                                 ]  36.45kB/1.069MB"
+        );
     }
 
     #[test]
     fn messages_serialize_like_dockerd() {
         let line = |m: Message| String::from_utf8(m.to_line()).unwrap();
-        assert_eq!(line(Message::with_id("peer", "Pulling from small")), "{\"status\":\"Pulling from small\",\"id\":\"peer\"}\r\n");
-        assert_eq!(line(Message::layer("db59f237cb27", "Pull complete")), "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"db59f237cb27\"}\r\n");
+        assert_eq!(
+            line(Message::with_id("peer", "Pulling from small")),
+            "{\"status\":\"Pulling from small\",\"id\":\"peer\"}\r\n"
+        );
+        assert_eq!(
+            line(Message::layer("db59f237cb27", "Pull complete")),
+            "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"db59f237cb27\"}\r\n"
+        );
         assert_eq!(
             line(Message::bar("d6d1a1a76fe3", "Downloading", 287, 287)),
             "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":287,\"total\":287},\"progress\":\"[==================================================>]     287B/287B\",\"id\":\"d6d1a1a76fe3\"}\r\n"
         );
         assert_eq!(line(Message::error("no basic auth credentials")), "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},\"error\":\"no basic auth credentials\"}\r\n");
-        assert_eq!(line(Message::aux(serde_json::json!({"Tag":"v1"}))), "{\"progressDetail\":{},\"aux\":{\"Tag\":\"v1\"}}\r\n");
+        assert_eq!(
+            line(Message::aux(serde_json::json!({"Tag":"v1"}))),
+            "{\"progressDetail\":{},\"aux\":{\"Tag\":\"v1\"}}\r\n"
+        );
     }
 }

@@ -62,14 +62,26 @@ impl Service {
         };
         let not_found = |e: Error| {
             if e.kind() == ErrorKind::NotFound {
-                Error::not_found(format!("manifest for {} not found: {}", reference.familiar(), e.message()))
+                Error::not_found(format!(
+                    "manifest for {} not found: {}",
+                    reference.familiar(),
+                    e.message()
+                ))
             } else {
                 e
             }
         };
-        let (raw, media, claimed) = registry.get_manifest(&reference.path, &want, &scopes).await.map_err(not_found)?;
+        let (raw, media, claimed) = registry
+            .get_manifest(&reference.path, &want, &scopes)
+            .await
+            .map_err(not_found)?;
         let top = Digest::of(&raw);
-        if reference.digest.as_ref().is_some_and(|d| *d != top) || claimed.as_deref().and_then(|c| Digest::parse(c).ok()).is_some_and(|c| c != top) {
+        if reference.digest.as_ref().is_some_and(|d| *d != top)
+            || claimed
+                .as_deref()
+                .and_then(|c| Digest::parse(c).ok())
+                .is_some_and(|c| c != top)
+        {
             return Err(verification_failed(&top));
         }
         let manifest = match manifest::parse(&raw, &media)?.0 {
@@ -77,17 +89,31 @@ impl Service {
             manifest::Document::Index(idx) => {
                 let (os, arch) = manifest::host_platform();
                 let desc = manifest::select(&idx, os, arch)?;
-                let (raw, media, _) = registry.get_manifest(&reference.path, desc.digest.as_str(), &scopes).await.map_err(not_found)?;
+                let (raw, media, _) = registry
+                    .get_manifest(&reference.path, desc.digest.as_str(), &scopes)
+                    .await
+                    .map_err(not_found)?;
                 if Digest::of(&raw) != desc.digest {
                     return Err(verification_failed(&desc.digest));
                 }
                 match manifest::parse(&raw, &media)?.0 {
                     manifest::Document::Image(m) => m,
-                    manifest::Document::Index(_) => return Err(Error::invalid(format!("manifest list {} points at another list", desc.digest))),
+                    manifest::Document::Index(_) => {
+                        return Err(Error::invalid(format!(
+                            "manifest list {} points at another list",
+                            desc.digest
+                        )))
+                    }
                 }
             }
         };
-        Ok(PullPlan { registry, reference, scopes, manifest_digest: top, manifest })
+        Ok(PullPlan {
+            registry,
+            reference,
+            scopes,
+            manifest_digest: top,
+            manifest,
+        })
     }
 
     /// Download and commit the image; reports as dockerd does. Returns the image ID.
@@ -99,11 +125,21 @@ impl Service {
             None => r.tag.clone().unwrap_or_default(),
         };
         out.send(Message::with_id(&label, format!("Pulling from {}", r.path)));
-        let mut names = vec![Reference { digest: None, ..r.clone() }];
+        let mut names = vec![Reference {
+            digest: None,
+            ..r.clone()
+        }];
         if r.digest.is_some() {
-            names = vec![Reference { tag: None, ..r.clone() }];
+            names = vec![Reference {
+                tag: None,
+                ..r.clone()
+            }];
         } else {
-            names.push(Reference { tag: None, digest: Some(plan.manifest_digest.clone()), ..r.clone() });
+            names.push(Reference {
+                tag: None,
+                digest: Some(plan.manifest_digest.clone()),
+                ..r.clone()
+            });
         }
         let before = store.resolve(&names[0].full()).ok().map(|i| i.id);
         let m = &plan.manifest;
@@ -113,33 +149,77 @@ impl Service {
             let st = sref.clone();
             let cfg = store.config_bytes(&id)?;
             let n = names.clone();
-            smol::unblock(move || st.store().commit_image(&cfg, img.config, chain.into_iter().map(|c| (c, None)).collect(), &n, None, false)).await?;
+            smol::unblock(move || {
+                st.store().commit_image(
+                    &cfg,
+                    img.config,
+                    chain.into_iter().map(|c| (c, None)).collect(),
+                    &n,
+                    None,
+                    false,
+                )
+            })
+            .await?;
         } else {
             self.download_and_commit(sref, &plan, &names, out).await?;
         }
         out.send(Message::text(format!("Digest: {}", plan.manifest_digest)));
-        let what = if before.as_ref() == Some(&id) { "Image is up to date for" } else { "Downloaded newer image for" };
-        out.send(Message::text(format!("Status: {what} {}", names[0].familiar())));
+        let what = if before.as_ref() == Some(&id) {
+            "Image is up to date for"
+        } else {
+            "Downloaded newer image for"
+        };
+        out.send(Message::text(format!(
+            "Status: {what} {}",
+            names[0].familiar()
+        )));
         Ok(id)
     }
 
-    async fn download_and_commit(&self, sref: &StoreRef, plan: &PullPlan, names: &[Reference], out: &Progress) -> Result<()> {
+    async fn download_and_commit(
+        &self,
+        sref: &StoreRef,
+        plan: &PullPlan,
+        names: &[Reference],
+        out: &Progress,
+    ) -> Result<()> {
         let store = sref.store();
         let m = &plan.manifest;
-        let raw_config = fetch_small(&plan.registry, &plan.reference.path, &m.config.digest, &plan.scopes).await?;
+        let raw_config = fetch_small(
+            &plan.registry,
+            &plan.reference.path,
+            &m.config.digest,
+            &plan.scopes,
+        )
+        .await?;
         let config = ImageConfig::from_json(&raw_config)?;
         if !config.os().is_empty() && config.os() != "linux" {
-            return Err(Error::invalid(format!("image operating system \"{}\" cannot be used on this platform", config.os())));
+            return Err(Error::invalid(format!(
+                "image operating system \"{}\" cannot be used on this platform",
+                config.os()
+            )));
         }
         let diff_ids = config.diff_ids().to_vec();
         if diff_ids.len() != m.layers.len() {
-            return Err(Error::invalid("layers from manifest don't match image configuration"));
+            return Err(Error::invalid(
+                "layers from manifest don't match image configuration",
+            ));
         }
         let chain = chain_ids(&diff_ids);
-        let first_missing = chain.iter().position(|c| store.layer(c).is_none()).unwrap_or(chain.len());
+        let first_missing = chain
+            .iter()
+            .position(|c| store.layer(c).is_none())
+            .unwrap_or(chain.len());
         let short = |d: &Descriptor| d.digest.short().to_string();
         for (i, l) in m.layers.iter().enumerate() {
-            out.send(Message::layer(&short(l), if i < first_missing { "Already exists" } else { "Pulling fs layer" }));
+            out.send(Message::layer(
+                &short(l),
+                if i < first_missing {
+                    "Already exists"
+                } else {
+                    "Pulling fs layer"
+                },
+            ));
         }
         // One download per distinct blob.
         let mut jobs: Vec<Descriptor> = Vec::new();
@@ -153,8 +233,13 @@ impl Service {
             out.send(Message::layer(&short(j), "Waiting"));
         }
         let abort = AtomicBool::new(false);
-        let queue = std::sync::Mutex::new(jobs.clone().into_iter().collect::<std::collections::VecDeque<_>>());
-        let results: std::sync::Mutex<HashMap<Digest, Result<(Staging, Applied)>>> = std::sync::Mutex::new(HashMap::new());
+        let queue = std::sync::Mutex::new(
+            jobs.clone()
+                .into_iter()
+                .collect::<std::collections::VecDeque<_>>(),
+        );
+        let results: std::sync::Mutex<HashMap<Digest, Result<(Staging, Applied)>>> =
+            std::sync::Mutex::new(HashMap::new());
         let worker = || async {
             loop {
                 let next = lock(&queue).pop_front();
@@ -162,7 +247,16 @@ impl Service {
                 let r = if abort.load(Ordering::Relaxed) {
                     Err(Error::internal("pull aborted"))
                 } else {
-                    fetch_layer(&plan.registry, &plan.reference.path, &plan.scopes, &desc, sref, out, &abort).await
+                    fetch_layer(
+                        &plan.registry,
+                        &plan.reference.path,
+                        &plan.scopes,
+                        &desc,
+                        sref,
+                        out,
+                        &abort,
+                    )
+                    .await
                 };
                 if r.is_err() {
                     abort.store(true, Ordering::Relaxed);
@@ -170,7 +264,15 @@ impl Service {
                 lock(&results).insert(desc.digest.clone(), r);
             }
         };
-        join_all((0..limit.min(jobs.len())).map(|_| Box::pin(worker()) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>).collect()).await;
+        join_all(
+            (0..limit.min(jobs.len()))
+                .map(|_| {
+                    Box::pin(worker())
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>
+                })
+                .collect(),
+        )
+        .await;
         let mut done: HashMap<Digest, (Staging, Applied)> = HashMap::new();
         let mut first_err = None;
         for (d, r) in std::mem::take(&mut *lock(&results)) {
@@ -196,11 +298,16 @@ impl Service {
         for (i, l) in m.layers.iter().enumerate().skip(first_missing) {
             let Some((_, a)) = done.get(&l.digest) else {
                 cleanup(done);
-                return Err(Error::internal(format!("layer {} was not downloaded", l.digest)));
+                return Err(Error::internal(format!(
+                    "layer {} was not downloaded",
+                    l.digest
+                )));
             };
             if a.diff_id != diff_ids[i] {
                 cleanup(done);
-                return Err(Error::invalid("layers from manifest don't match image configuration"));
+                return Err(Error::invalid(
+                    "layers from manifest don't match image configuration",
+                ));
             }
         }
         // Commit (blocking file work): prepare in order, sync once, publish and name.
@@ -209,13 +316,39 @@ impl Service {
         let names = names.to_vec();
         let raw = raw_config.clone();
         let ids = diff_ids.clone();
-        smol::unblock(move || commit(st.store(), raw, config, &layers, &ids, first_missing, done, &names)).await?;
+        smol::unblock(move || {
+            commit(
+                st.store(),
+                raw,
+                config,
+                &layers,
+                &ids,
+                first_missing,
+                done,
+                &names,
+            )
+        })
+        .await?;
         for l in &m.layers[first_missing..] {
-            out.send(Message::bar(&short(l), "Extracting", l.size.max(0) as u64, l.size.max(0) as u64));
+            out.send(Message::bar(
+                &short(l),
+                "Extracting",
+                l.size.max(0) as u64,
+                l.size.max(0) as u64,
+            ));
             out.send(Message::layer(&short(l), "Pull complete"));
         }
         let learned = m.layers.iter().zip(&diff_ids).map(|(l, d)| {
-            (d.clone(), BlobSource { digest: l.digest.clone(), media_type: l.media_type.clone(), size: l.size, registry: plan.reference.domain.clone(), repository: plan.reference.path.clone() })
+            (
+                d.clone(),
+                BlobSource {
+                    digest: l.digest.clone(),
+                    media_type: l.media_type.clone(),
+                    size: l.size,
+                    registry: plan.reference.domain.clone(),
+                    repository: plan.reference.path.clone(),
+                },
+            )
         });
         if let Err(e) = self.metadata.add(learned.collect()) {
             log::warn!("registry: remembering blob sources: {e}");
@@ -225,20 +358,50 @@ impl Service {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn commit(store: &Store, raw_config: Vec<u8>, config: ImageConfig, layers: &[Descriptor], diff_ids: &[Digest], first_missing: usize, mut done: HashMap<Digest, (Staging, Applied)>, names: &[Reference]) -> Result<()> {
+fn commit(
+    store: &Store,
+    raw_config: Vec<u8>,
+    config: ImageConfig,
+    layers: &[Descriptor],
+    diff_ids: &[Digest],
+    first_missing: usize,
+    mut done: HashMap<Digest, (Staging, Applied)>,
+    names: &[Reference],
+) -> Result<()> {
     let chain = chain_ids(diff_ids);
-    let mut prepared: Vec<(Digest, Option<Prepared>)> = chain[..first_missing].iter().map(|c| (c.clone(), None)).collect();
+    let mut prepared: Vec<(Digest, Option<Prepared>)> = chain[..first_missing]
+        .iter()
+        .map(|c| (c.clone(), None))
+        .collect();
     let mut first_of_blob: HashMap<Digest, usize> = HashMap::new();
     let res = (|| -> Result<()> {
         for i in first_missing..layers.len() {
             let parent = if i > 0 { Some(&chain[i - 1]) } else { None };
-            let p = match (done.remove(&layers[i].digest), first_of_blob.get(&layers[i].digest)) {
-                (Some((st, a)), _) => store.layers.prepare(st, &chain[i], &a.diff_id, parent, a.tar_size, a.content_size)?,
+            let p = match (
+                done.remove(&layers[i].digest),
+                first_of_blob.get(&layers[i].digest),
+            ) {
+                (Some((st, a)), _) => store.layers.prepare(
+                    st,
+                    &chain[i],
+                    &a.diff_id,
+                    parent,
+                    a.tar_size,
+                    a.content_size,
+                )?,
                 (None, Some(&j)) => {
-                    let from = prepared[j].1.as_ref().ok_or_else(|| Error::internal("prepared layer vanished"))?;
+                    let from = prepared[j]
+                        .1
+                        .as_ref()
+                        .ok_or_else(|| Error::internal("prepared layer vanished"))?;
                     store.layers.prepare_copy(from, &chain[i], parent)?
                 }
-                (None, None) => return Err(Error::internal(format!("layer {} is not staged", layers[i].digest))),
+                (None, None) => {
+                    return Err(Error::internal(format!(
+                        "layer {} is not staged",
+                        layers[i].digest
+                    )))
+                }
             };
             first_of_blob.entry(layers[i].digest.clone()).or_insert(i);
             prepared.push((chain[i].clone(), Some(p)));
@@ -269,7 +432,9 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Poll futures together until all are done.
-pub(crate) async fn join_all<'a>(mut futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>>) {
+pub(crate) async fn join_all<'a>(
+    mut futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>>,
+) {
     let mut done = vec![false; futs.len()];
     std::future::poll_fn(|cx| {
         let mut pending = false;
@@ -292,7 +457,12 @@ pub(crate) async fn join_all<'a>(mut futs: Vec<std::pin::Pin<Box<dyn std::future
 }
 
 /// A small blob (a config), whole and verified.
-pub(crate) async fn fetch_small(reg: &Registry, name: &str, digest: &Digest, scopes: &[String]) -> Result<Vec<u8>> {
+pub(crate) async fn fetch_small(
+    reg: &Registry,
+    name: &str,
+    digest: &Digest,
+    scopes: &[String],
+) -> Result<Vec<u8>> {
     let resp = reg.get_blob(name, digest, 0, scopes).await?;
     let status = resp.status;
     let data = resp.read_all(CONFIG_MAX).await?;
@@ -300,7 +470,9 @@ pub(crate) async fn fetch_small(reg: &Registry, name: &str, digest: &Digest, sco
         return Err(super::auth::registry_error(status, &data));
     }
     if Digest::of(&data) != *digest {
-        return Err(Error::invalid(format!("filesystem layer verification failed for digest {digest}")));
+        return Err(Error::invalid(format!(
+            "filesystem layer verification failed for digest {digest}"
+        )));
     }
     Ok(data)
 }
@@ -340,12 +512,14 @@ fn early_flush(st: &StoreRef) {
         return;
     }
     let st = st.clone();
-    let spawned = std::thread::Builder::new().name("layer-flush".into()).spawn(move || {
-        if let Err(e) = st.store().layers.sync() {
-            log::debug!("early flush of pulled layers: {e}");
-        }
-        RUNNING.store(false, Ordering::Release);
-    });
+    let spawned = std::thread::Builder::new()
+        .name("layer-flush".into())
+        .spawn(move || {
+            if let Err(e) = st.store().layers.sync() {
+                log::debug!("early flush of pulled layers: {e}");
+            }
+            RUNNING.store(false, Ordering::Release);
+        });
     if spawned.is_err() {
         RUNNING.store(false, Ordering::Release);
     }
@@ -359,13 +533,25 @@ enum Fetched {
 }
 
 /// Download one layer blob into a staging directory, extracting as it streams.
-async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descriptor, sref: &StoreRef, out: &Progress, abort: &AtomicBool) -> Result<(Staging, Applied)> {
+async fn fetch_layer(
+    reg: &Registry,
+    name: &str,
+    scopes: &[String],
+    desc: &Descriptor,
+    sref: &StoreRef,
+    out: &Progress,
+    abort: &AtomicBool,
+) -> Result<(Staging, Applied)> {
     let id = desc.digest.short().to_string();
     let (tx, rx) = smol::channel::bounded::<io::Result<Vec<u8>>>(32);
     let st = sref.clone();
     let extract = smol::unblock(move || -> Result<(Staging, Applied)> {
         let mut staging = st.store().layers.stage()?;
-        let reader = ChannelReader { rx, buf: Vec::new(), pos: 0 };
+        let reader = ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        };
         match apply_blob(reader, &staging.diff, Some(&mut staging.split)) {
             Ok(a) => {
                 early_flush(&st);
@@ -395,13 +581,19 @@ async fn fetch_layer(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
         (Ok(_), Err(e)) => Err(e.context(format!("extract layer {}", desc.digest))),
         (Ok(Fetched::ReaderGone), Ok((s, _))) => {
             let _ = std::fs::remove_dir_all(&s.path);
-            Err(Error::internal(format!("layer {} ended early", desc.digest)))
+            Err(Error::internal(format!(
+                "layer {} ended early",
+                desc.digest
+            )))
         }
         (Ok(Fetched::Done), Ok((s, a))) => {
             out.send(Message::layer(id, "Verifying Checksum"));
             if a.blob_digest != desc.digest {
                 let _ = std::fs::remove_dir_all(&s.path);
-                return Err(Error::invalid(format!("filesystem layer verification failed for digest {}", desc.digest)));
+                return Err(Error::invalid(format!(
+                    "filesystem layer verification failed for digest {}",
+                    desc.digest
+                )));
             }
             out.send(Message::layer(id, "Download complete"));
             Ok((s, a))
@@ -415,7 +607,16 @@ fn retryable(e: &Error) -> bool {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descriptor, tx: &smol::channel::Sender<io::Result<Vec<u8>>>, out: &Progress, id: &str, abort: &AtomicBool) -> Result<Fetched> {
+async fn stream_blob(
+    reg: &Registry,
+    name: &str,
+    scopes: &[String],
+    desc: &Descriptor,
+    tx: &smol::channel::Sender<io::Result<Vec<u8>>>,
+    out: &Progress,
+    id: &str,
+    abort: &AtomicBool,
+) -> Result<Fetched> {
     let total = desc.size.max(0) as u64;
     let mut offset = 0u64;
     let mut failures = 0u32;
@@ -431,7 +632,11 @@ async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
             match resp.status {
                 200 => skip = offset, // the server ignored the Range: drop what we already have
                 206 => {
-                    let from = resp.header("Content-Range").and_then(|v| v.strip_prefix("bytes ")).and_then(|v| v.split('-').next()).and_then(|v| v.parse::<u64>().ok());
+                    let from = resp
+                        .header("Content-Range")
+                        .and_then(|v| v.strip_prefix("bytes "))
+                        .and_then(|v| v.split('-').next())
+                        .and_then(|v| v.parse::<u64>().ok());
                     if from != Some(offset) {
                         skip = u64::MAX; // nonsense range: start over below
                     }
@@ -442,7 +647,10 @@ async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
                 }
             }
             if skip == u64::MAX {
-                return Err(Error::new(ErrorKind::Unavailable, "registry answered a different range"));
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "registry answered a different range",
+                ));
             }
             loop {
                 let mut buf = vec![0u8; READ_SIZE];
@@ -451,7 +659,12 @@ async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
                     async_io::Timer::after(STALL).await;
                     Err(io::Error::new(io::ErrorKind::TimedOut, "read timeout"))
                 };
-                let n = smol::future::or(read, timer).await.map_err(|e| Error::new(ErrorKind::Unavailable, format!("read blob {}: {e}", desc.digest)))?;
+                let n = smol::future::or(read, timer).await.map_err(|e| {
+                    Error::new(
+                        ErrorKind::Unavailable,
+                        format!("read blob {}: {e}", desc.digest),
+                    )
+                })?;
                 if n == 0 {
                     return Ok(None);
                 }
@@ -480,7 +693,13 @@ async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
                 out.send(Message::bar(id, "Downloading", offset, total));
                 return Ok(Fetched::Done);
             }
-            Ok(None) => Error::new(ErrorKind::Unavailable, format!("read blob {}: unexpected EOF at {offset} of {total} bytes", desc.digest)),
+            Ok(None) => Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "read blob {}: unexpected EOF at {offset} of {total} bytes",
+                    desc.digest
+                ),
+            ),
             Err(e) => e,
         };
         if !retryable(&err) {
@@ -493,8 +712,17 @@ async fn stream_blob(reg: &Registry, name: &str, scopes: &[String], desc: &Descr
         if failures >= ATTEMPTS {
             return Err(err);
         }
-        log::info!("pull {name}: layer {}: {err}; retrying from byte {offset}", desc.digest);
-        out.send(Message::layer(id, format!("Retrying in {failures} second{}", if failures == 1 { "" } else { "s" })));
+        log::info!(
+            "pull {name}: layer {}: {err}; retrying from byte {offset}",
+            desc.digest
+        );
+        out.send(Message::layer(
+            id,
+            format!(
+                "Retrying in {failures} second{}",
+                if failures == 1 { "" } else { "s" }
+            ),
+        ));
         async_io::Timer::after(Duration::from_secs(failures as u64)).await;
     }
 }

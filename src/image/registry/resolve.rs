@@ -25,12 +25,21 @@ pub struct ResolvConf {
 impl Default for ResolvConf {
     fn default() -> Self {
         // glibc's defaults when the file is missing: the local resolver, ndots 1, 5 s, 2 tries.
-        ResolvConf { nameservers: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)], search: Vec::new(), ndots: 1, timeout: Duration::from_secs(5), attempts: 2 }
+        ResolvConf {
+            nameservers: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            search: Vec::new(),
+            ndots: 1,
+            timeout: Duration::from_secs(5),
+            attempts: 2,
+        }
     }
 }
 
 pub fn parse_resolv_conf(text: &str) -> ResolvConf {
-    let mut rc = ResolvConf { nameservers: Vec::new(), ..Default::default() };
+    let mut rc = ResolvConf {
+        nameservers: Vec::new(),
+        ..Default::default()
+    };
     for line in text.lines() {
         let line = line.split(['#', ';']).next().unwrap_or("");
         let mut words = line.split_whitespace();
@@ -43,7 +52,9 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
                     }
                 }
             }
-            Some("search") => rc.search = words.map(|w| w.trim_end_matches('.').to_string()).collect(),
+            Some("search") => {
+                rc.search = words.map(|w| w.trim_end_matches('.').to_string()).collect()
+            }
             Some("domain") => {
                 if let Some(d) = words.next() {
                     rc.search = vec![d.trim_end_matches('.').to_string()];
@@ -77,7 +88,9 @@ pub fn lookup_hosts(text: &str, name: &str) -> Vec<IpAddr> {
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut words = line.split_whitespace();
-        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else { continue };
+        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
         if words.any(|h| h.trim_end_matches('.').eq_ignore_ascii_case(name)) && !out.contains(&ip) {
             out.push(ip);
         }
@@ -171,7 +184,9 @@ pub fn parse_answer(msg: &[u8], id: u16, qtype: u16) -> Option<Answer> {
             continue; // CNAMEs in the chain: the resolver also sends the final records
         }
         match (typ, rdata.len()) {
-            (TYPE_A, 4) => out.push(IpAddr::V4(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]))),
+            (TYPE_A, 4) => out.push(IpAddr::V4(Ipv4Addr::new(
+                rdata[0], rdata[1], rdata[2], rdata[3],
+            ))),
             (TYPE_AAAA, 16) => {
                 let mut b = [0u8; 16];
                 b.copy_from_slice(rdata);
@@ -194,7 +209,11 @@ pub struct Resolver {
 
 impl Default for Resolver {
     fn default() -> Self {
-        Resolver { hosts_file: "/etc/hosts".into(), resolv_conf: "/etc/resolv.conf".into(), dns_port: 53 }
+        Resolver {
+            hosts_file: "/etc/hosts".into(),
+            resolv_conf: "/etc/resolv.conf".into(),
+            dns_port: 53,
+        }
     }
 }
 
@@ -214,7 +233,10 @@ impl Resolver {
         let hosts = std::fs::read_to_string(&self.hosts_file).unwrap_or_default();
         let mut found = lookup_hosts(&hosts, host);
         if found.is_empty() && host.eq_ignore_ascii_case("localhost") {
-            found = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+            found = vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ];
         }
         if !found.is_empty() {
             found.sort_by_key(|ip| ip.is_ipv6());
@@ -230,7 +252,8 @@ impl Resolver {
         if host.ends_with('.') {
             names.push(host.trim_end_matches('.').to_string());
         } else {
-            let with_search: Vec<String> = rc.search.iter().map(|d| format!("{host}.{d}")).collect();
+            let with_search: Vec<String> =
+                rc.search.iter().map(|d| format!("{host}.{d}")).collect();
             if host.matches('.').count() >= rc.ndots {
                 names.push(host.to_string());
                 names.extend(with_search);
@@ -250,7 +273,12 @@ impl Resolver {
                         addrs.extend(a);
                     }
                     Ok(Answer::NoSuchName) => break,
-                    Ok(other) => last_err = Some(Error::new(crate::base::ErrorKind::Unavailable, format!("lookup {host}: {other:?}"))),
+                    Ok(other) => {
+                        last_err = Some(Error::new(
+                            crate::base::ErrorKind::Unavailable,
+                            format!("lookup {host}: {other:?}"),
+                        ))
+                    }
                     Err(e) => last_err = Some(e),
                 }
             }
@@ -266,12 +294,20 @@ impl Resolver {
 
     /// One question to the nameservers in turn, `attempts` rounds, `timeout` each.
     async fn ask(&self, rc: &ResolvConf, name: &str, qtype: u16) -> Result<Answer> {
-        let mut last = Error::new(crate::base::ErrorKind::Unavailable, format!("lookup {name}: no nameserver answered"));
+        let mut last = Error::new(
+            crate::base::ErrorKind::Unavailable,
+            format!("lookup {name}: no nameserver answered"),
+        );
         for _ in 0..rc.attempts {
             for ns in &rc.nameservers {
                 let server = SocketAddr::new(*ns, self.dns_port);
                 match self.ask_one(server, name, qtype, rc.timeout).await {
-                    Ok(Answer::ServerError(r)) => last = Error::new(crate::base::ErrorKind::Unavailable, format!("lookup {name} on {server}: server failure (rcode {r})")),
+                    Ok(Answer::ServerError(r)) => {
+                        last = Error::new(
+                            crate::base::ErrorKind::Unavailable,
+                            format!("lookup {name} on {server}: server failure (rcode {r})"),
+                        )
+                    }
                     Ok(a) => return Ok(a),
                     Err(e) => last = e,
                 }
@@ -280,18 +316,35 @@ impl Resolver {
         Err(last)
     }
 
-    async fn ask_one(&self, server: SocketAddr, name: &str, qtype: u16, timeout: Duration) -> Result<Answer> {
+    async fn ask_one(
+        &self,
+        server: SocketAddr,
+        name: &str,
+        qtype: u16,
+        timeout: Duration,
+    ) -> Result<Answer> {
         let ctx = || format!("lookup {name} on {server}");
-        let bind: SocketAddr = if server.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
+        let bind: SocketAddr = if server.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
         let sock = Async::<UdpSocket>::bind(bind).map_err(|e| Error::from(e).context(ctx()))?;
-        sock.get_ref().connect(server).map_err(|e| Error::from(e).context(ctx()))?;
+        sock.get_ref()
+            .connect(server)
+            .map_err(|e| Error::from(e).context(ctx()))?;
         let id = query_id();
         let q = build_query(id, name, qtype)?;
-        sock.send(&q).await.map_err(|e| Error::from(e).context(ctx()))?;
+        sock.send(&q)
+            .await
+            .map_err(|e| Error::from(e).context(ctx()))?;
         let wait = async {
             let mut buf = vec![0u8; 1500];
             loop {
-                let n = sock.recv(&mut buf).await.map_err(|e| Error::from(e).context(ctx()))?;
+                let n = sock
+                    .recv(&mut buf)
+                    .await
+                    .map_err(|e| Error::from(e).context(ctx()))?;
                 if let Some(a) = parse_answer(&buf[..n], id, qtype) {
                     return Ok(a);
                 }
@@ -299,7 +352,10 @@ impl Resolver {
         };
         let timer = async {
             Timer::after(timeout).await;
-            Err(Error::new(crate::base::ErrorKind::Unavailable, format!("{}: i/o timeout", ctx())))
+            Err(Error::new(
+                crate::base::ErrorKind::Unavailable,
+                format!("{}: i/o timeout", ctx()),
+            ))
         };
         smol::future::or(wait, timer).await
     }
@@ -312,13 +368,31 @@ mod tests {
     #[test]
     fn resolv_conf_and_hosts() {
         let rc = parse_resolv_conf("# c\nnameserver 10.0.0.2\nnameserver fe80::1%eth0\nnameserver ::1\nsearch a.example b.example.\noptions ndots:2 timeout:1 attempts:3 rotate\n");
-        assert_eq!(rc.nameservers, vec!["10.0.0.2".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
+        assert_eq!(
+            rc.nameservers,
+            vec![
+                "10.0.0.2".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
         assert_eq!(rc.search, ["a.example", "b.example"]);
-        assert_eq!((rc.ndots, rc.timeout, rc.attempts), (2, Duration::from_secs(1), 3));
-        assert_eq!(parse_resolv_conf("").nameservers, vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+        assert_eq!(
+            (rc.ndots, rc.timeout, rc.attempts),
+            (2, Duration::from_secs(1), 3)
+        );
+        assert_eq!(
+            parse_resolv_conf("").nameservers,
+            vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
+        );
         let hosts = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.1.2.3 Reg.Internal reg # comment\n#10.9.9.9 reg\n";
-        assert_eq!(lookup_hosts(hosts, "reg.internal"), vec!["10.1.2.3".parse::<IpAddr>().unwrap()]);
-        assert_eq!(lookup_hosts(hosts, "reg."), vec!["10.1.2.3".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            lookup_hosts(hosts, "reg.internal"),
+            vec!["10.1.2.3".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            lookup_hosts(hosts, "reg."),
+            vec!["10.1.2.3".parse::<IpAddr>().unwrap()]
+        );
         assert_eq!(lookup_hosts(hosts, "localhost").len(), 2);
         assert!(lookup_hosts(hosts, "nosuch").is_empty());
     }
@@ -345,12 +419,37 @@ mod tests {
         assert_eq!(&q[12..], b"\x03reg\x07example\x00\x00\x01\x00\x01");
         assert!(build_query(1, "a..b", TYPE_A).is_err());
         let cname = b"\x03cdn\xc0\x10";
-        let m = answer(7, "reg.example", &[(TYPE_CNAME, cname), (TYPE_A, &[192, 0, 2, 7]), (TYPE_A, &[192, 0, 2, 8])], 0);
-        assert_eq!(parse_answer(&m, 7, TYPE_A), Some(Answer::Addrs(vec!["192.0.2.7".parse().unwrap(), "192.0.2.8".parse().unwrap()])));
+        let m = answer(
+            7,
+            "reg.example",
+            &[
+                (TYPE_CNAME, cname),
+                (TYPE_A, &[192, 0, 2, 7]),
+                (TYPE_A, &[192, 0, 2, 8]),
+            ],
+            0,
+        );
+        assert_eq!(
+            parse_answer(&m, 7, TYPE_A),
+            Some(Answer::Addrs(vec![
+                "192.0.2.7".parse().unwrap(),
+                "192.0.2.8".parse().unwrap()
+            ]))
+        );
         assert_eq!(parse_answer(&m, 8, TYPE_A), None, "another query's id");
-        assert_eq!(parse_answer(&answer(7, "x", &[], 3), 7, TYPE_A), Some(Answer::NoSuchName));
-        assert_eq!(parse_answer(&answer(7, "x", &[], 2), 7, TYPE_A), Some(Answer::ServerError(2)));
-        assert_eq!(parse_answer(&m[..m.len() - 2], 7, TYPE_A), None, "cut short");
+        assert_eq!(
+            parse_answer(&answer(7, "x", &[], 3), 7, TYPE_A),
+            Some(Answer::NoSuchName)
+        );
+        assert_eq!(
+            parse_answer(&answer(7, "x", &[], 2), 7, TYPE_A),
+            Some(Answer::ServerError(2))
+        );
+        assert_eq!(
+            parse_answer(&m[..m.len() - 2], 7, TYPE_A),
+            None,
+            "cut short"
+        );
     }
 
     #[test]
@@ -364,7 +463,9 @@ mod tests {
                 let (n, peer) = server.recv_from(&mut buf).unwrap();
                 let id = u16::from_be_bytes([buf[0], buf[1]]);
                 let qtype = u16::from_be_bytes([buf[n - 4], buf[n - 3]]);
-                let reply = if qtype == TYPE_A { answer(id, "reg.test", &[(TYPE_A, &[127, 0, 0, 9])], 0) } else {
+                let reply = if qtype == TYPE_A {
+                    answer(id, "reg.test", &[(TYPE_A, &[127, 0, 0, 9])], 0)
+                } else {
                     let mut r = answer(id, "reg.test", &[], 0);
                     r[n - 3] = TYPE_AAAA as u8;
                     r
@@ -374,14 +475,38 @@ mod tests {
         });
         let dir = std::env::temp_dir().join(format!("berth-resolve-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("hosts"), "127.0.0.1 localhost\n127.0.0.5 pinned.test\n").unwrap();
-        std::fs::write(dir.join("resolv.conf"), "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n").unwrap();
-        let r = Resolver { hosts_file: dir.join("hosts"), resolv_conf: dir.join("resolv.conf"), dns_port: port };
+        std::fs::write(
+            dir.join("hosts"),
+            "127.0.0.1 localhost\n127.0.0.5 pinned.test\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n",
+        )
+        .unwrap();
+        let r = Resolver {
+            hosts_file: dir.join("hosts"),
+            resolv_conf: dir.join("resolv.conf"),
+            dns_port: port,
+        };
         smol::block_on(async {
-            assert_eq!(r.resolve("127.0.0.1").await.unwrap(), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-            assert_eq!(r.resolve("[::1]").await.unwrap(), vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]);
-            assert_eq!(r.resolve("pinned.test").await.unwrap(), vec!["127.0.0.5".parse::<IpAddr>().unwrap()]);
-            assert_eq!(r.resolve("reg.test").await.unwrap(), vec!["127.0.0.9".parse::<IpAddr>().unwrap()]);
+            assert_eq!(
+                r.resolve("127.0.0.1").await.unwrap(),
+                vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
+            );
+            assert_eq!(
+                r.resolve("[::1]").await.unwrap(),
+                vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]
+            );
+            assert_eq!(
+                r.resolve("pinned.test").await.unwrap(),
+                vec!["127.0.0.5".parse::<IpAddr>().unwrap()]
+            );
+            assert_eq!(
+                r.resolve("reg.test").await.unwrap(),
+                vec!["127.0.0.9".parse::<IpAddr>().unwrap()]
+            );
         });
         t.join().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();

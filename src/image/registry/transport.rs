@@ -14,7 +14,9 @@ use futures_rustls::rustls;
 use futures_rustls::TlsConnector;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use smol::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use smol::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use smol::Async;
 use std::collections::HashMap;
 use std::io;
@@ -55,7 +57,11 @@ impl Url {
             Some(i) => (&rest[..i], rest[i..].to_string()),
             None => (rest, "/".to_string()),
         };
-        let target = if target.starts_with('?') { format!("/{target}") } else { target };
+        let target = if target.starts_with('?') {
+            format!("/{target}")
+        } else {
+            target
+        };
         let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
         let (host, port) = if let Some(r) = authority.strip_prefix('[') {
             let (h, after) = r.split_once(']').ok_or_else(bad)?;
@@ -74,13 +80,22 @@ impl Url {
         if host.is_empty() {
             return Err(bad());
         }
-        Ok(Url { https, host: host.to_ascii_lowercase(), port, target })
+        Ok(Url {
+            https,
+            host: host.to_ascii_lowercase(),
+            port,
+            target,
+        })
     }
 
     /// `host[:port]` as the Host header and Docker's certs.d directory name it (default port
     /// left out, IPv6 in brackets).
     pub fn authority(&self) -> String {
-        let h = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let h = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         if self.port == if self.https { 443 } else { 80 } {
             h
         } else {
@@ -89,7 +104,11 @@ impl Url {
     }
 
     pub fn origin(&self) -> String {
-        format!("{}://{}", if self.https { "https" } else { "http" }, self.authority())
+        format!(
+            "{}://{}",
+            if self.https { "https" } else { "http" },
+            self.authority()
+        )
     }
 
     /// Resolve a `Location` header (absolute, or a path on this origin).
@@ -98,7 +117,10 @@ impl Url {
             return Url::parse(location);
         }
         if location.starts_with("//") {
-            return Url::parse(&format!("{}:{location}", if self.https { "https" } else { "http" }));
+            return Url::parse(&format!(
+                "{}:{location}",
+                if self.https { "https" } else { "http" }
+            ));
         }
         let mut u = self.clone();
         u.target = if location.starts_with('/') {
@@ -115,7 +137,11 @@ impl Url {
     pub fn with_query(&self, key: &str, value: &str) -> Url {
         let mut u = self.clone();
         let sep = if u.target.contains('?') { '&' } else { '?' };
-        u.target = format!("{}{sep}{key}={}", u.target, crate::http::url::query_escape(value));
+        u.target = format!(
+            "{}{sep}{key}={}",
+            u.target,
+            crate::http::url::query_escape(value)
+        );
         u
     }
 
@@ -152,7 +178,11 @@ enum Io {
 }
 
 impl AsyncRead for Io {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -161,7 +191,11 @@ impl AsyncRead for Io {
 }
 
 impl AsyncWrite for Io {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -212,17 +246,34 @@ pub struct Transport {
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").field("certs_dir", &self.inner.certs_dir).finish()
+        f.debug_struct("Transport")
+            .field("certs_dir", &self.inner.certs_dir)
+            .finish()
     }
 }
 
 /// CA bundles of the common distributions; the first that exists is used.
-const CA_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem", "/etc/ssl/cert.pem"];
+const CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+];
 
 impl Transport {
     /// `certs_dir` is Docker's `/etc/docker/certs.d`.
     pub fn new(resolver: Resolver, certs_dir: PathBuf) -> Transport {
-        Transport { inner: Arc::new(Inner { resolver, certs_dir, tls: Mutex::new(HashMap::new()), pool: Mutex::new(HashMap::new()), plain: Mutex::new(Default::default()), skip_verify: Mutex::new(Default::default()) }) }
+        Transport {
+            inner: Arc::new(Inner {
+                resolver,
+                certs_dir,
+                tls: Mutex::new(HashMap::new()),
+                pool: Mutex::new(HashMap::new()),
+                plain: Mutex::new(Default::default()),
+                skip_verify: Mutex::new(Default::default()),
+            }),
+        }
     }
 
     pub fn remember_plain(&self, host: &str) {
@@ -248,7 +299,12 @@ impl Transport {
         }
         let mut roots = rustls::RootCertStore::empty();
         let env = std::env::var("SSL_CERT_FILE").ok();
-        if let Some(bundle) = env.iter().map(String::as_str).chain(CA_BUNDLES.iter().copied()).find(|p| std::path::Path::new(p).is_file()) {
+        if let Some(bundle) = env
+            .iter()
+            .map(String::as_str)
+            .chain(CA_BUNDLES.iter().copied())
+            .find(|p| std::path::Path::new(p).is_file())
+        {
             if let Ok(it) = CertificateDer::pem_file_iter(bundle) {
                 let (ok, bad) = roots.add_parsable_certificates(it.filter_map(|c| c.ok()));
                 log::debug!("registry TLS: {ok} CA certificates from {bundle} ({bad} unusable)");
@@ -257,31 +313,52 @@ impl Transport {
         let dir = self.inner.certs_dir.join(&key);
         let mut client_cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> = None;
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            let mut names: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             names.sort();
             for p in &names {
                 let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
                 if ext == "crt" {
-                    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p).map_err(|e| Error::invalid(format!("read {}: {e}", p.display())))?.filter_map(|c| c.ok()).collect();
+                    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p)
+                        .map_err(|e| Error::invalid(format!("read {}: {e}", p.display())))?
+                        .filter_map(|c| c.ok())
+                        .collect();
                     roots.add_parsable_certificates(certs);
                 } else if ext == "cert" {
                     // Docker pairs client.cert with client.key.
                     let keyf = p.with_extension("key");
-                    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p).map_err(|e| Error::invalid(format!("read {}: {e}", p.display())))?.filter_map(|c| c.ok()).collect();
-                    let k = PrivateKeyDer::from_pem_file(&keyf).map_err(|e| Error::invalid(format!("missing key {} for client certificate {}: {e}", keyf.display(), p.display())))?;
+                    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p)
+                        .map_err(|e| Error::invalid(format!("read {}: {e}", p.display())))?
+                        .filter_map(|c| c.ok())
+                        .collect();
+                    let k = PrivateKeyDer::from_pem_file(&keyf).map_err(|e| {
+                        Error::invalid(format!(
+                            "missing key {} for client certificate {}: {e}",
+                            keyf.display(),
+                            p.display()
+                        ))
+                    })?;
                     client_cert = Some((certs, k));
                 }
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(|e| Error::internal(format!("TLS setup: {e}")))?;
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::internal(format!("TLS setup: {e}")))?;
         let builder = if insecure {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate { algorithms: provider.signature_verification_algorithms }))
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate {
+                    algorithms: provider.signature_verification_algorithms,
+                }))
         } else {
             builder.with_root_certificates(roots)
         };
         let config = match client_cert {
-            Some((certs, k)) => builder.with_client_auth_cert(certs, k).map_err(|e| Error::invalid(format!("client certificate for {key}: {e}")))?,
+            Some((certs, k)) => builder
+                .with_client_auth_cert(certs, k)
+                .map_err(|e| Error::invalid(format!("client certificate for {key}: {e}")))?,
             None => builder.with_no_client_auth(),
         };
         let config = Arc::new(config);
@@ -290,13 +367,23 @@ impl Transport {
     }
 
     async fn connect(&self, method: &str, url: &Url) -> Result<Conn> {
-        let unavailable = |what: String| Error::new(ErrorKind::Unavailable, go_request_error(method, url, what));
-        let ips: Vec<IpAddr> = self.inner.resolver.resolve(&url.host).await.map_err(|e| unavailable(format!("dial tcp: {}", e.message())))?;
+        let unavailable =
+            |what: String| Error::new(ErrorKind::Unavailable, go_request_error(method, url, what));
+        let ips: Vec<IpAddr> = self
+            .inner
+            .resolver
+            .resolve(&url.host)
+            .await
+            .map_err(|e| unavailable(format!("dial tcp: {}", e.message())))?;
         let mut last = String::from("no addresses");
         let mut tcp = None;
         for ip in ips {
             let addr = SocketAddr::new(ip, url.port);
-            let attempt = async { Async::<TcpStream>::connect(addr).await.map_err(|e| lower_first(Error::from(e).message())) };
+            let attempt = async {
+                Async::<TcpStream>::connect(addr)
+                    .await
+                    .map_err(|e| lower_first(Error::from(e).message()))
+            };
             let timeout = async {
                 async_io::Timer::after(CONNECT_TIMEOUT).await;
                 Err("i/o timeout".to_string())
@@ -313,17 +400,27 @@ impl Transport {
         let tcp = tcp.ok_or_else(|| unavailable(last))?;
         let io = if url.https {
             let config = self.tls_config(url)?;
-            let name = ServerName::try_from(url.host.clone()).map_err(|e| Error::invalid(format!("invalid TLS server name {:?}: {e}", url.host)))?;
-            let tls = TlsConnector::from(config).connect(name, tcp).await.map_err(|e| unavailable(format!("tls: {}", lower_first(&e.to_string()))))?;
+            let name = ServerName::try_from(url.host.clone()).map_err(|e| {
+                Error::invalid(format!("invalid TLS server name {:?}: {e}", url.host))
+            })?;
+            let tls = TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| unavailable(format!("tls: {}", lower_first(&e.to_string()))))?;
             Io::Tls(Box::new(tls))
         } else {
             Io::Plain(tcp)
         };
-        Ok(Conn { io: BufReader::with_capacity(256 * 1024, io), state: BodyState::new(Framing::Empty) })
+        Ok(Conn {
+            io: BufReader::with_capacity(256 * 1024, io),
+            state: BodyState::new(Framing::Empty),
+        })
     }
 
     fn pooled(&self, url: &Url) -> Option<Conn> {
-        lock(&self.inner.pool).get_mut(&url.pool_key()).and_then(|v| v.pop())
+        lock(&self.inner.pool)
+            .get_mut(&url.pool_key())
+            .and_then(|v| v.pop())
     }
 
     fn give_back(&self, key: String, conn: Conn) {
@@ -336,7 +433,13 @@ impl Transport {
 
     /// Send one request. A replayable request on a kept-alive connection that turns out dead is
     /// sent again on a new connection.
-    pub async fn send(&self, method: &str, url: &Url, headers: &Headers, body: Payload<'_>) -> Result<Response> {
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &Headers,
+        body: Payload<'_>,
+    ) -> Result<Response> {
         let replayable = !matches!(body, Payload::Stream(_));
         if replayable {
             if let Some(mut c) = self.pooled(url) {
@@ -350,15 +453,33 @@ impl Transport {
             }
         }
         let mut c = self.connect(method, url).await?;
-        let (status, h) = exchange(&mut c, method, url, headers, body).await.map_err(|e| Error::new(ErrorKind::Unavailable, go_request_error(method, url, e)))?;
+        let (status, h) = exchange(&mut c, method, url, headers, body)
+            .await
+            .map_err(|e| Error::new(ErrorKind::Unavailable, go_request_error(method, url, e)))?;
         Ok(self.response(c, method, url, status, h))
     }
 
-    fn response(&self, mut c: Conn, method: &str, url: &Url, status: u16, headers: Headers) -> Response {
+    fn response(
+        &self,
+        mut c: Conn,
+        method: &str,
+        url: &Url,
+        status: u16,
+        headers: Headers,
+    ) -> Response {
         let framing = head::response_framing(method, status, &headers).unwrap_or(Framing::Close);
         let keep = framing != Framing::Close && !headers.has_token("Connection", "close");
         c.state = BodyState::new(framing);
-        Response { status, headers, conn: Some(c), keep, transport: self.clone(), key: url.pool_key(), method: method.to_string(), url: url.clone() }
+        Response {
+            status,
+            headers,
+            conn: Some(c),
+            keep,
+            transport: self.clone(),
+            key: url.pool_key(),
+            method: method.to_string(),
+            url: url.clone(),
+        }
     }
 }
 
@@ -381,10 +502,20 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -400,12 +531,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Write the request, read the response head.
-async fn exchange(c: &mut Conn, method: &str, url: &Url, headers: &Headers, body: Payload<'_>) -> io::Result<(u16, Headers)> {
+async fn exchange(
+    c: &mut Conn,
+    method: &str,
+    url: &Url,
+    headers: &Headers,
+    body: Payload<'_>,
+) -> io::Result<(u16, Headers)> {
     let mut h = headers.clone();
     h.set("Host", url.authority());
     h.set_default("User-Agent", concat!("berth/", env!("CARGO_PKG_VERSION")));
     match &body {
-        Payload::Empty if matches!(method, "POST" | "PUT" | "PATCH") => h.set("Content-Length", "0"),
+        Payload::Empty if matches!(method, "POST" | "PUT" | "PATCH") => {
+            h.set("Content-Length", "0")
+        }
         Payload::Empty => {}
         Payload::Bytes(b) => h.set("Content-Length", b.len().to_string()),
         Payload::Stream(_) => h.set("Transfer-Encoding", "chunked"),
@@ -446,7 +585,10 @@ async fn read_head(io: &mut BufReader<Io>) -> io::Result<(u16, Headers)> {
     loop {
         let avail = io.fill_buf().await?;
         if avail.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection before responding"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed the connection before responding",
+            ));
         }
         let before = acc.len();
         acc.extend_from_slice(avail);
@@ -463,7 +605,10 @@ async fn read_head(io: &mut BufReader<Io>) -> io::Result<(u16, Headers)> {
                 let k = avail.len();
                 Pin::new(&mut *io).consume(k);
                 if acc.len() > crate::http::MAX_HEAD {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "response head too large"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "response head too large",
+                    ));
                 }
             }
             Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
@@ -486,7 +631,10 @@ pub struct Response {
 
 impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Response").field("status", &self.status).field("url", &self.url.to_string()).finish()
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("url", &self.url.to_string())
+            .finish()
     }
 }
 
@@ -497,7 +645,9 @@ impl Response {
 
     /// Read some body bytes; `Ok(0)` at the end.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(c) = self.conn.as_mut() else { return Ok(0) };
+        let Some(c) = self.conn.as_mut() else {
+            return Ok(0);
+        };
         let n = Body::new(&mut c.io, &mut c.state).read(buf).await?;
         if n == 0 {
             self.release();
@@ -507,8 +657,18 @@ impl Response {
 
     /// The whole body (at most `limit` bytes).
     pub async fn read_all(mut self, limit: usize) -> Result<Vec<u8>> {
-        let Some(c) = self.conn.as_mut() else { return Ok(Vec::new()) };
-        let data = Body::new(&mut c.io, &mut c.state).read_all(limit).await.map_err(|e| Error::new(ErrorKind::Unavailable, go_request_error(&self.method, &self.url, e)))?;
+        let Some(c) = self.conn.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let data = Body::new(&mut c.io, &mut c.state)
+            .read_all(limit)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Unavailable,
+                    go_request_error(&self.method, &self.url, e),
+                )
+            })?;
         self.release();
         Ok(data)
     }
@@ -516,7 +676,11 @@ impl Response {
     /// Drop the rest of a short body so the connection can be reused.
     pub async fn discard(mut self) {
         if let Some(c) = self.conn.as_mut() {
-            if Body::new(&mut c.io, &mut c.state).drain(64 * 1024).await.unwrap_or(false) {
+            if Body::new(&mut c.io, &mut c.state)
+                .drain(64 * 1024)
+                .await
+                .unwrap_or(false)
+            {
                 self.release();
             }
         }
@@ -538,18 +702,49 @@ mod tests {
     #[test]
     fn urls() {
         let u = Url::parse("http://LocalHost:5000/v2/").unwrap();
-        assert_eq!((u.https, u.host.as_str(), u.port, u.target.as_str()), (false, "localhost", 5000, "/v2/"));
+        assert_eq!(
+            (u.https, u.host.as_str(), u.port, u.target.as_str()),
+            (false, "localhost", 5000, "/v2/")
+        );
         assert_eq!(u.authority(), "localhost:5000");
         let u = Url::parse("https://reg.example").unwrap();
-        assert_eq!((u.port, u.target.as_str(), u.authority().as_str()), (443, "/", "reg.example"));
+        assert_eq!(
+            (u.port, u.target.as_str(), u.authority().as_str()),
+            (443, "/", "reg.example")
+        );
         let u = Url::parse("http://[::1]:80/token?x=1").unwrap();
-        assert_eq!((u.host.as_str(), u.authority().as_str(), u.to_string().as_str()), ("::1", "[::1]", "http://[::1]/token?x=1"));
-        assert!(Url::parse("ftp://x/").is_err() && Url::parse("http://:5/").is_err() && Url::parse("http://h:x/").is_err());
+        assert_eq!(
+            (
+                u.host.as_str(),
+                u.authority().as_str(),
+                u.to_string().as_str()
+            ),
+            ("::1", "[::1]", "http://[::1]/token?x=1")
+        );
+        assert!(
+            Url::parse("ftp://x/").is_err()
+                && Url::parse("http://:5/").is_err()
+                && Url::parse("http://h:x/").is_err()
+        );
         let base = Url::parse("http://127.0.0.1:5000/v2/a/blobs/uploads/").unwrap();
-        assert_eq!(base.join("/v2/a/blobs/uploads/uuid?_state=s").unwrap().target, "/v2/a/blobs/uploads/uuid?_state=s");
-        assert_eq!(base.join("https://cdn.example/b").unwrap().to_string(), "https://cdn.example/b");
+        assert_eq!(
+            base.join("/v2/a/blobs/uploads/uuid?_state=s")
+                .unwrap()
+                .target,
+            "/v2/a/blobs/uploads/uuid?_state=s"
+        );
+        assert_eq!(
+            base.join("https://cdn.example/b").unwrap().to_string(),
+            "https://cdn.example/b"
+        );
         assert_eq!(base.join("x").unwrap().target, "/v2/a/blobs/uploads/x");
-        assert_eq!(base.with_query("digest", "sha256:ab").target, "/v2/a/blobs/uploads/?digest=sha256%3Aab");
-        assert_eq!(go_request_error("HEAD", &base, "no basic auth credentials"), "Head \"http://127.0.0.1:5000/v2/a/blobs/uploads/\": no basic auth credentials");
+        assert_eq!(
+            base.with_query("digest", "sha256:ab").target,
+            "/v2/a/blobs/uploads/?digest=sha256%3Aab"
+        );
+        assert_eq!(
+            go_request_error("HEAD", &base, "no basic auth credentials"),
+            "Head \"http://127.0.0.1:5000/v2/a/blobs/uploads/\": no basic auth credentials"
+        );
     }
 }

@@ -45,7 +45,10 @@ pub struct DeviceState {
 
 impl DeviceState {
     pub fn deny_all() -> DeviceState {
-        DeviceState { default_allow: false, exceptions: Vec::new() }
+        DeviceState {
+            default_allow: false,
+            exceptions: Vec::new(),
+        }
     }
 
     /// The state after the whole list (starting from deny-all).
@@ -72,7 +75,12 @@ impl DeviceState {
         } else if let Some(e) = self.exceptions.iter_mut().find(|e| same(e)) {
             e.access |= r.access;
         } else {
-            self.exceptions.push(Exception { kind: r.kind, major: r.major, minor: r.minor, access: r.access });
+            self.exceptions.push(Exception {
+                kind: r.kind,
+                major: r.major,
+                minor: r.minor,
+                access: r.access,
+            });
         }
     }
 
@@ -81,12 +89,21 @@ impl DeviceState {
     /// exception sharing a bit refuses (the v1 kernel's two matching rules).
     pub fn allows(&self, kind: char, major: i64, minor: i64, access: u8) -> bool {
         let hit = |e: &&Exception| {
-            e.kind == kind && (e.major == -1 || e.major == major) && (e.minor == -1 || e.minor == minor)
+            e.kind == kind
+                && (e.major == -1 || e.major == major)
+                && (e.minor == -1 || e.minor == minor)
         };
         if self.default_allow {
-            !self.exceptions.iter().filter(hit).any(|e| e.access & access != 0)
+            !self
+                .exceptions
+                .iter()
+                .filter(hit)
+                .any(|e| e.access & access != 0)
         } else {
-            self.exceptions.iter().filter(hit).any(|e| e.access & access == access)
+            self.exceptions
+                .iter()
+                .filter(hit)
+                .any(|e| e.access & access == access)
         }
     }
 
@@ -97,7 +114,10 @@ impl DeviceState {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let r = parse_line(line, true)?;
             if r.kind == 'a' {
-                return Ok(DeviceState { default_allow: true, exceptions: Vec::new() });
+                return Ok(DeviceState {
+                    default_allow: true,
+                    exceptions: Vec::new(),
+                });
             }
             s.apply(&r);
         }
@@ -125,7 +145,10 @@ impl DeviceState {
             return out;
         }
         let find = |list: &[Exception], e: &Exception| {
-            list.iter().find(|x| x.kind == e.kind && x.major == e.major && x.minor == e.minor).map(|x| x.access).unwrap_or(0)
+            list.iter()
+                .find(|x| x.kind == e.kind && x.major == e.major && x.minor == e.minor)
+                .map(|x| x.access)
+                .unwrap_or(0)
         };
         for e in &self.exceptions {
             let missing = e.access & !find(&current.exceptions, e);
@@ -145,8 +168,20 @@ impl DeviceState {
 
 impl Exception {
     fn line(&self, access: u8) -> String {
-        let num = |n: i64| if n < 0 { "*".to_string() } else { n.to_string() };
-        format!("{} {}:{} {}", self.kind, num(self.major), num(self.minor), access_string(access))
+        let num = |n: i64| {
+            if n < 0 {
+                "*".to_string()
+            } else {
+                n.to_string()
+            }
+        };
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            access_string(access)
+        )
     }
 }
 
@@ -174,7 +209,11 @@ fn parse_access(s: &str) -> Result<u8> {
             'r' => ACC_READ,
             'w' => ACC_WRITE,
             'm' => ACC_MKNOD,
-            _ => return Err(Error::invalid(format!("invalid device access {s:?}: only r, w and m are allowed"))),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "invalid device access {s:?}: only r, w and m are allowed"
+                )))
+            }
         };
     }
     Ok(a)
@@ -186,9 +225,21 @@ fn parse_line(line: &str, allow: bool) -> Result<Rule> {
     let mut f = line.split_whitespace();
     let kind = f.next().and_then(|k| k.chars().next()).ok_or_else(bad)?;
     let (maj, min) = f.next().and_then(|n| n.split_once(':')).ok_or_else(bad)?;
-    let num = |s: &str| if s == "*" { Ok(-1) } else { s.parse::<i64>().map_err(|_| bad()) };
+    let num = |s: &str| {
+        if s == "*" {
+            Ok(-1)
+        } else {
+            s.parse::<i64>().map_err(|_| bad())
+        }
+    };
     let access = parse_access(f.next().ok_or_else(bad)?)?;
-    Ok(Rule { allow, kind, major: num(maj)?, minor: num(min)?, access })
+    Ok(Rule {
+        allow,
+        kind,
+        major: num(maj)?,
+        minor: num(min)?,
+        access,
+    })
 }
 
 /// The spec's rules, validated. A type-'a' rule is the whole-list reset only when it covers every
@@ -201,7 +252,11 @@ pub fn rules_from_spec(list: &[DeviceCgroup]) -> Result<Vec<Rule>> {
             "" | "a" => 'a',
             "c" => 'c',
             "b" => 'b',
-            other => return Err(ctx(Error::invalid(format!("invalid device type {other:?}: must be a, b or c")))),
+            other => {
+                return Err(ctx(Error::invalid(format!(
+                    "invalid device type {other:?}: must be a, b or c"
+                ))))
+            }
         };
         let access = parse_access(d.access.as_deref().unwrap_or("")).map_err(ctx)?;
         let (major, minor) = (d.major.unwrap_or(-1), d.minor.unwrap_or(-1));
@@ -210,7 +265,13 @@ pub fn rules_from_spec(list: &[DeviceCgroup]) -> Result<Vec<Rule>> {
                 return Err(ctx(Error::invalid(format!("invalid device number {n}"))));
             }
         }
-        let rule = Rule { allow: d.allow, kind, major, minor, access };
+        let rule = Rule {
+            allow: d.allow,
+            kind,
+            major,
+            minor,
+            access,
+        };
         if kind == 'a' && !(major == -1 && minor == -1 && access == ACC_ALL) {
             out.push(Rule { kind: 'c', ..rule });
             out.push(Rule { kind: 'b', ..rule });
@@ -224,10 +285,22 @@ pub fn rules_from_spec(list: &[DeviceCgroup]) -> Result<Vec<Rule>> {
 /// The devices every container can use, appended after the spec's rules as runc does: mknod of
 /// any device, /dev/null, random, full, tty, zero, urandom, /dev/pts/*, /dev/ptmx, /dev/net/tun.
 pub fn default_rules() -> Vec<Rule> {
-    let c = |major, minor, access| Rule { allow: true, kind: 'c', major, minor, access };
+    let c = |major, minor, access| Rule {
+        allow: true,
+        kind: 'c',
+        major,
+        minor,
+        access,
+    };
     vec![
         c(-1, -1, ACC_MKNOD),
-        Rule { allow: true, kind: 'b', major: -1, minor: -1, access: ACC_MKNOD },
+        Rule {
+            allow: true,
+            kind: 'b',
+            major: -1,
+            minor: -1,
+            access: ACC_MKNOD,
+        },
         c(1, 3, ACC_ALL),
         c(1, 8, ACC_ALL),
         c(1, 7, ACC_ALL),
@@ -251,13 +324,28 @@ pub fn target_state(list: &[DeviceCgroup]) -> Result<DeviceState> {
 mod tests {
     use super::*;
 
-    fn dc(allow: bool, kind: Option<&str>, major: Option<i64>, minor: Option<i64>, access: &str) -> DeviceCgroup {
-        DeviceCgroup { allow, kind: kind.map(Into::into), major, minor, access: Some(access.into()) }
+    fn dc(
+        allow: bool,
+        kind: Option<&str>,
+        major: Option<i64>,
+        minor: Option<i64>,
+        access: &str,
+    ) -> DeviceCgroup {
+        DeviceCgroup {
+            allow,
+            kind: kind.map(Into::into),
+            major,
+            minor,
+            access: Some(access.into()),
+        }
     }
 
     #[test]
     fn docker_style_list_denies_all_but_defaults_and_listed() {
-        let list = vec![dc(false, None, None, None, "rwm"), dc(true, Some("c"), Some(4), Some(1), "rw")];
+        let list = vec![
+            dc(false, None, None, None, "rwm"),
+            dc(true, Some("c"), Some(4), Some(1), "rw"),
+        ];
         let s = target_state(&list).unwrap();
         assert!(!s.default_allow);
         assert!(s.allows('c', 1, 3, ACC_READ | ACC_WRITE)); // /dev/null
@@ -280,29 +368,75 @@ mod tests {
 
     #[test]
     fn allow_all_then_deny_one() {
-        let list = vec![dc(true, Some("a"), None, None, "rwm"), dc(false, Some("c"), Some(1), Some(3), "w")];
+        let list = vec![
+            dc(true, Some("a"), None, None, "rwm"),
+            dc(false, Some("c"), Some(1), Some(3), "w"),
+        ];
         let s = DeviceState::from_rules(&rules_from_spec(&list).unwrap());
         assert!(s.default_allow);
         assert!(s.allows('c', 1, 3, ACC_READ));
         assert!(!s.allows('c', 1, 3, ACC_WRITE));
         assert!(!s.allows('c', 1, 3, ACC_READ | ACC_WRITE)); // any shared bit refuses
         assert!(s.allows('b', 8, 0, ACC_ALL));
-        assert_eq!(s.v1_transition(&DeviceState::deny_all()), vec![("devices.allow", "a".into()), ("devices.deny", "c 1:3 w".into())]);
+        assert_eq!(
+            s.v1_transition(&DeviceState::deny_all()),
+            vec![
+                ("devices.allow", "a".into()),
+                ("devices.deny", "c 1:3 w".into())
+            ]
+        );
     }
 
     #[test]
     fn removal_narrows_exact_exceptions_only() {
         let rules = vec![
-            Rule { allow: true, kind: 'c', major: -1, minor: -1, access: ACC_MKNOD },
-            Rule { allow: true, kind: 'c', major: 1, minor: 3, access: ACC_ALL },
-            Rule { allow: false, kind: 'c', major: 1, minor: 3, access: ACC_WRITE | ACC_MKNOD },
-            Rule { allow: false, kind: 'c', major: 1, minor: 3, access: ACC_MKNOD },
+            Rule {
+                allow: true,
+                kind: 'c',
+                major: -1,
+                minor: -1,
+                access: ACC_MKNOD,
+            },
+            Rule {
+                allow: true,
+                kind: 'c',
+                major: 1,
+                minor: 3,
+                access: ACC_ALL,
+            },
+            Rule {
+                allow: false,
+                kind: 'c',
+                major: 1,
+                minor: 3,
+                access: ACC_WRITE | ACC_MKNOD,
+            },
+            Rule {
+                allow: false,
+                kind: 'c',
+                major: 1,
+                minor: 3,
+                access: ACC_MKNOD,
+            },
         ];
         let s = DeviceState::from_rules(&rules);
-        assert_eq!(s.exceptions, vec![
-            Exception { kind: 'c', major: -1, minor: -1, access: ACC_MKNOD },
-            Exception { kind: 'c', major: 1, minor: 3, access: ACC_READ },
-        ]);
+        assert_eq!(
+            s.exceptions,
+            vec![
+                Exception {
+                    kind: 'c',
+                    major: -1,
+                    minor: -1,
+                    access: ACC_MKNOD
+                },
+                Exception {
+                    kind: 'c',
+                    major: 1,
+                    minor: 3,
+                    access: ACC_READ
+                },
+            ]
+        );
         // The wildcard mknod still covers 1:3 (no hole punching).
         assert!(s.allows('c', 1, 3, ACC_MKNOD));
     }
@@ -314,7 +448,12 @@ mod tests {
         assert_eq!((r[0].kind, r[1].kind), ('c', 'b'));
         assert!(rules_from_spec(&[dc(true, Some("x"), None, None, "r")]).is_err());
         assert!(rules_from_spec(&[dc(true, Some("c"), None, None, "rx")]).is_err());
-        assert!(rules_from_spec(&[DeviceCgroup { allow: true, access: None, ..Default::default() }]).is_err());
+        assert!(rules_from_spec(&[DeviceCgroup {
+            allow: true,
+            access: None,
+            ..Default::default()
+        }])
+        .is_err());
     }
 
     #[test]
@@ -328,12 +467,31 @@ mod tests {
         assert!(w.contains(&("devices.allow", "c *:* m".to_string())));
         assert_eq!(w.len(), 1 + target.exceptions.len());
         // Already there: nothing to write.
-        let list: String = target.exceptions.iter().map(|e| e.line(e.access) + "\n").collect();
-        assert_eq!(target.v1_transition(&DeviceState::parse_v1_list(&list).unwrap()), vec![]);
+        let list: String = target
+            .exceptions
+            .iter()
+            .map(|e| e.line(e.access) + "\n")
+            .collect();
+        assert_eq!(
+            target.v1_transition(&DeviceState::parse_v1_list(&list).unwrap()),
+            vec![]
+        );
         // One device more and one less: allow first, then deny.
         let cur = DeviceState::parse_v1_list(&(list.clone() + "c 4:1 rw\n")).unwrap();
         let mut t2 = target.clone();
-        t2.apply(&Rule { allow: true, kind: 'c', major: 10, minor: 229, access: ACC_ALL });
-        assert_eq!(t2.v1_transition(&cur), vec![("devices.allow", "c 10:229 rwm".into()), ("devices.deny", "c 4:1 rw".into())]);
+        t2.apply(&Rule {
+            allow: true,
+            kind: 'c',
+            major: 10,
+            minor: 229,
+            access: ACC_ALL,
+        });
+        assert_eq!(
+            t2.v1_transition(&cur),
+            vec![
+                ("devices.allow", "c 10:229 rwm".into()),
+                ("devices.deny", "c 4:1 rw".into())
+            ]
+        );
     }
 }

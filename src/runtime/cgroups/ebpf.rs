@@ -32,7 +32,12 @@ const JMP32_JNE_X: u8 = 0x5e;
 const EXIT: u8 = 0x95;
 
 fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> BpfInsn {
-    BpfInsn { code, regs: dst | (src << 4), off, imm }
+    BpfInsn {
+        code,
+        regs: dst | (src << 4),
+        off,
+        imm,
+    }
 }
 
 /// The program for `state`.
@@ -59,11 +64,18 @@ fn exception_block(e: &Exception, default_allow: bool) -> Vec<BpfInsn> {
     // (code, dst, src, imm) with the jump offset filled in once the block's length is known.
     let mut checks: Vec<(u8, u8, u8, i32)> = Vec::new();
     let mut pre: Vec<Vec<BpfInsn>> = Vec::new();
-    let ty = if e.kind == 'b' { BPF_DEVCG_DEV_BLOCK } else { BPF_DEVCG_DEV_CHAR };
+    let ty = if e.kind == 'b' {
+        BPF_DEVCG_DEV_BLOCK
+    } else {
+        BPF_DEVCG_DEV_CHAR
+    };
     checks.push((JMP32_JNE_K, 2, 0, ty));
     pre.push(vec![]);
     if e.access != ACC_ALL {
-        let setup = vec![insn(ALU32_MOV_X, 6, 3, 0, 0), insn(ALU32_AND_K, 6, 0, 0, e.access as i32)];
+        let setup = vec![
+            insn(ALU32_MOV_X, 6, 3, 0, 0),
+            insn(ALU32_AND_K, 6, 0, 0, e.access as i32),
+        ];
         if default_allow {
             // Deny exception: refuses when the request shares any bit with it.
             checks.push((JMP32_JEQ_K, 6, 0, 0));
@@ -166,7 +178,10 @@ mod tests {
                     for access in 1u8..=7 {
                         let want = s.allows(kind, major, minor, access);
                         let got = run(&p, ty, access as u32, major as u32, minor as u32) == 1;
-                        assert_eq!(got, want, "{kind} {major}:{minor} access {access} state {s:?}");
+                        assert_eq!(
+                            got, want,
+                            "{kind} {major}:{minor} access {access} state {s:?}"
+                        );
                     }
                 }
             }
@@ -183,19 +198,51 @@ mod tests {
             access: Some(access.into()),
         };
         check_against_state(&target_state(&[dc(false, "a", None, None, "rwm")]).unwrap());
-        check_against_state(&target_state(&[dc(false, "a", None, None, "rwm"), dc(true, "b", Some(8), None, "r")]).unwrap());
+        check_against_state(
+            &target_state(&[
+                dc(false, "a", None, None, "rwm"),
+                dc(true, "b", Some(8), None, "r"),
+            ])
+            .unwrap(),
+        );
         check_against_state(&DeviceState::from_rules(&[
-            Rule { allow: true, kind: 'a', major: -1, minor: -1, access: ACC_ALL },
-            Rule { allow: false, kind: 'c', major: 1, minor: 3, access: ACC_WRITE },
-            Rule { allow: false, kind: 'b', major: -1, minor: -1, access: ACC_MKNOD | ACC_READ },
+            Rule {
+                allow: true,
+                kind: 'a',
+                major: -1,
+                minor: -1,
+                access: ACC_ALL,
+            },
+            Rule {
+                allow: false,
+                kind: 'c',
+                major: 1,
+                minor: 3,
+                access: ACC_WRITE,
+            },
+            Rule {
+                allow: false,
+                kind: 'b',
+                major: -1,
+                minor: -1,
+                access: ACC_MKNOD | ACC_READ,
+            },
         ]));
         check_against_state(&DeviceState::deny_all());
-        check_against_state(&DeviceState { default_allow: true, exceptions: vec![] });
+        check_against_state(&DeviceState {
+            default_allow: true,
+            exceptions: vec![],
+        });
     }
 
     #[test]
     fn docker_default_program_is_small() {
-        let s = target_state(&[DeviceCgroup { allow: false, access: Some("rwm".into()), ..Default::default() }]).unwrap();
+        let s = target_state(&[DeviceCgroup {
+            allow: false,
+            access: Some("rwm".into()),
+            ..Default::default()
+        }])
+        .unwrap();
         let p = device_filter(&s);
         assert!(p.len() < 80, "{} instructions", p.len());
         assert_eq!(run(&p, 2, ACC_READ as u32 | ACC_WRITE as u32, 1, 3), 1);

@@ -66,8 +66,20 @@ pub struct Manager {
 
 /// The v1 controllers berth knows by name (plus any "name=" hierarchy).
 const V1_CONTROLLERS: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls", "perf_event", "net_prio", "hugetlb", "pids",
-    "rdma", "misc",
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 /// One mounted hierarchy.
@@ -95,7 +107,10 @@ impl Hierarchy {
         } else if path == self.root {
             ""
         } else {
-            match path.strip_prefix(&self.root).and_then(|r| r.strip_prefix('/')) {
+            match path
+                .strip_prefix(&self.root)
+                .and_then(|r| r.strip_prefix('/'))
+            {
                 Some(r) => r,
                 None => {
                     return Err(Error::not_found(format!(
@@ -106,7 +121,11 @@ impl Hierarchy {
                 }
             }
         };
-        Ok(if rel.is_empty() { self.mountpoint.clone() } else { self.mountpoint.join(rel) })
+        Ok(if rel.is_empty() {
+            self.mountpoint.clone()
+        } else {
+            self.mountpoint.join(rel)
+        })
     }
 }
 
@@ -120,7 +139,8 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn read() -> Result<Layout> {
-        let mi = std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+        let mi =
+            std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
         let cg = std::fs::read_to_string("/proc/self/cgroup").ctx(|| "read /proc/self/cgroup")?;
         Ok(Layout::parse(&mi, &cg))
     }
@@ -128,7 +148,9 @@ impl Layout {
     pub(crate) fn parse(mountinfo: &str, proc_cgroup: &str) -> Layout {
         let mut hierarchies: Vec<Hierarchy> = Vec::new();
         for line in mountinfo.lines() {
-            let Some((pre, post)) = line.split_once(" - ") else { continue };
+            let Some((pre, post)) = line.split_once(" - ") else {
+                continue;
+            };
             let pre: Vec<&str> = pre.split(' ').collect();
             let post: Vec<&str> = post.split(' ').collect();
             if pre.len() < 5 || post.len() < 3 {
@@ -149,9 +171,16 @@ impl Layout {
                 }
                 _ => continue,
             };
-            let h = Hierarchy { controllers, mountpoint: PathBuf::from(unescape(pre[4])), root: unescape(pre[3]) };
+            let h = Hierarchy {
+                controllers,
+                mountpoint: PathBuf::from(unescape(pre[4])),
+                root: unescape(pre[3]),
+            };
             // Several mounts of one hierarchy: keep the first, unless a later one shows the root.
-            match hierarchies.iter_mut().find(|x| x.controllers == h.controllers) {
+            match hierarchies
+                .iter_mut()
+                .find(|x| x.controllers == h.controllers)
+            {
                 Some(x) if x.root != "/" && h.root == "/" => *x = h,
                 Some(_) => {}
                 None => hierarchies.push(h),
@@ -169,23 +198,30 @@ impl Layout {
     }
 
     fn mode(&self) -> Result<Mode> {
-        let v1 = self.hierarchies.iter().any(|h| h.controllers.iter().any(|c| !c.starts_with("name=")));
+        let v1 = self
+            .hierarchies
+            .iter()
+            .any(|h| h.controllers.iter().any(|c| !c.starts_with("name=")));
         let v2 = self.hierarchies.iter().any(Hierarchy::is_v2);
         match (v1, v2) {
             (true, false) => Ok(Mode::V1),
             (true, true) => Ok(Mode::Hybrid),
             (false, true) => Ok(Mode::V2),
-            (false, false) => Err(Error::not_found("no cgroup hierarchy is mounted (looked in /proc/self/mountinfo)")),
+            (false, false) => Err(Error::not_found(
+                "no cgroup hierarchy is mounted (looked in /proc/self/mountinfo)",
+            )),
         }
     }
 
     /// This process's cgroup in hierarchy `h`.
     fn own_path(&self, h: &Hierarchy) -> Result<&str> {
         let key = h.key();
-        self.own
-            .get(&key)
-            .map(String::as_str)
-            .ok_or_else(|| Error::not_found(format!("/proc/self/cgroup has no entry for the {} hierarchy", if key.is_empty() { "unified" } else { &key })))
+        self.own.get(&key).map(String::as_str).ok_or_else(|| {
+            Error::not_found(format!(
+                "/proc/self/cgroup has no entry for the {} hierarchy",
+                if key.is_empty() { "unified" } else { &key }
+            ))
+        })
     }
 }
 
@@ -195,7 +231,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -242,7 +281,11 @@ impl Manager {
         Manager::with_layout(&Layout::read()?, cgroups_path, container_id)
     }
 
-    pub(crate) fn with_layout(layout: &Layout, cgroups_path: Option<&str>, container_id: &str) -> Result<Manager> {
+    pub(crate) fn with_layout(
+        layout: &Layout,
+        cgroups_path: Option<&str>,
+        container_id: &str,
+    ) -> Result<Manager> {
         let mode = layout.mode()?;
         let given = cgroups_path.filter(|p| !p.is_empty());
         if let Some(p) = given {
@@ -258,7 +301,10 @@ impl Manager {
             None => clean_path(container_id),
         };
         if rel.is_empty() {
-            return Err(Error::invalid(format!("cgroupsPath {:?} names the hierarchy root; a container needs a cgroup of its own", given.unwrap_or(container_id))));
+            return Err(Error::invalid(format!(
+                "cgroupsPath {:?} names the hierarchy root; a container needs a cgroup of its own",
+                given.unwrap_or(container_id)
+            )));
         }
         let mut paths = BTreeMap::new();
         let mut path = None;
@@ -266,7 +312,11 @@ impl Manager {
             if mode == Mode::V2 && !h.is_v2() {
                 continue;
             }
-            let cg = if absolute { format!("/{rel}") } else { join_cgroup(layout.own_path(h)?, &rel) };
+            let cg = if absolute {
+                format!("/{rel}")
+            } else {
+                join_cgroup(layout.own_path(h)?, &rel)
+            };
             let dir = h.dir(&cg)?;
             if h.is_v2() {
                 paths.insert(String::new(), dir);
@@ -285,7 +335,11 @@ impl Manager {
     /// A manager over explicit directories (tests use plain files in a temp dir).
     #[cfg(test)]
     pub(crate) fn from_paths(mode: Mode, paths: BTreeMap<String, PathBuf>) -> Manager {
-        Manager { mode, path: "/test".into(), paths }
+        Manager {
+            mode,
+            path: "/test".into(),
+            paths,
+        }
     }
 
     pub fn mode(&self) -> Mode {
@@ -331,7 +385,8 @@ impl Manager {
             }
         }
         for dir in self.unique_dirs() {
-            write_file(dir, "cgroup.procs", &pid.to_string()).map_err(|e| e.context(format!("join pid {pid} to cgroup")))?;
+            write_file(dir, "cgroup.procs", &pid.to_string())
+                .map_err(|e| e.context(format!("join pid {pid} to cgroup")))?;
         }
         Ok(())
     }
@@ -353,13 +408,16 @@ impl Manager {
     }
 
     fn unified_dir(&self) -> Result<&Path> {
-        self.unified().ok_or_else(|| Error::not_found("the unified cgroup hierarchy is not mounted"))
+        self.unified()
+            .ok_or_else(|| Error::not_found("the unified cgroup hierarchy is not mounted"))
     }
 
     fn freezer_dir(&self) -> Result<&Path> {
         match self.mode {
             Mode::V2 => self.unified_dir(),
-            _ => self.path("freezer").ok_or_else(|| Error::not_found("the freezer cgroup controller is not mounted")),
+            _ => self
+                .path("freezer")
+                .ok_or_else(|| Error::not_found("the freezer cgroup controller is not mounted")),
         }
     }
 
@@ -398,7 +456,11 @@ impl Manager {
                 return Ok(d);
             }
         }
-        self.paths.values().next().map(PathBuf::as_path).ok_or_else(|| Error::not_found("container has no cgroup"))
+        self.paths
+            .values()
+            .next()
+            .map(PathBuf::as_path)
+            .ok_or_else(|| Error::not_found("container has no cgroup"))
     }
 
     /// Every process in the container's cgroup and below it.
@@ -424,9 +486,17 @@ impl Manager {
     pub fn oom_kill_count(&self) -> Result<u64> {
         let (dir, file) = match self.mode {
             Mode::V2 => (self.unified_dir()?, "memory.events"),
-            _ => (self.path("memory").ok_or_else(|| Error::not_found("the memory cgroup controller is not mounted"))?, "memory.oom_control"),
+            _ => (
+                self.path("memory").ok_or_else(|| {
+                    Error::not_found("the memory cgroup controller is not mounted")
+                })?,
+                "memory.oom_control",
+            ),
         };
-        Ok(stats::parse_flat_keyed(&read_file(dir, file)?).get("oom_kill").copied().unwrap_or(0))
+        Ok(stats::parse_flat_keyed(&read_file(dir, file)?)
+            .get("oom_kill")
+            .copied()
+            .unwrap_or(0))
     }
 
     /// Send `sig` to every process in the container. The cgroup is frozen meanwhile so nothing
@@ -510,11 +580,17 @@ fn remove_tree(dir: &Path) -> Result<()> {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             // Busy with live processes: no point in waiting. Busy just after they left: retry.
-            Err(e) if e.raw_os_error() == Some(16) && attempt < 10 && read_opt(dir, "cgroup.procs")?.is_some_and(|p| p.trim().is_empty()) => {
+            Err(e)
+                if e.raw_os_error() == Some(16)
+                    && attempt < 10
+                    && read_opt(dir, "cgroup.procs")?.is_some_and(|p| p.trim().is_empty()) =>
+            {
                 std::thread::sleep(delay);
                 delay *= 2;
             }
-            Err(e) => return Err(Error::from(e).context(format!("remove cgroup {}", dir.display()))),
+            Err(e) => {
+                return Err(Error::from(e).context(format!("remove cgroup {}", dir.display())))
+            }
         }
     }
     Ok(())
@@ -526,10 +602,16 @@ pub(crate) fn write_file(dir: &Path, file: &str, value: &str) -> Result<()> {
     let path = dir.join(file);
     let what = || format!("failed to write {value:?} to {}", path.display());
     // O_TRUNC is what `echo v > file` does; cgroupfs ignores it, plain files in tests need it.
-    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).ctx(what)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .ctx(what)?;
     let n = f.write(value.as_bytes()).ctx(what)?;
     if n != value.len() {
-        return Err(Error::internal(format!("short write ({n} of {} bytes)", value.len())).context(what()));
+        return Err(
+            Error::internal(format!("short write ({n} of {} bytes)", value.len())).context(what()),
+        );
     }
     Ok(())
 }
@@ -566,12 +648,18 @@ pub(crate) fn wait_for(limit: Duration, mut done: impl FnMut() -> Result<bool>) 
 
 /// "2MB" style page sizes the kernel offers, from /sys/kernel/mm/hugepages (hugepages-2048kB).
 pub(crate) fn hugepage_sizes() -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir("/sys/kernel/mm/hugepages") else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/sys/kernel/mm/hugepages") else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = rd
         .flatten()
         .filter_map(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            let kb: u64 = n.strip_prefix("hugepages-")?.strip_suffix("kB")?.parse().ok()?;
+            let kb: u64 = n
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
             Some(page_size_name(kb))
         })
         .collect();
@@ -624,17 +712,34 @@ mod tests {
 
     #[test]
     fn hybrid_absolute_path() {
-        let m = Manager::with_layout(&layout(HYBRID_MOUNTINFO, HYBRID_CGROUP), Some("/docker/abc"), "abc").unwrap();
+        let m = Manager::with_layout(
+            &layout(HYBRID_MOUNTINFO, HYBRID_CGROUP),
+            Some("/docker/abc"),
+            "abc",
+        )
+        .unwrap();
         assert_eq!(m.mode(), Mode::Hybrid);
         assert_eq!(m.cgroup_path(), "/docker/abc");
         let p = m.paths();
-        assert_eq!(p["memory"], PathBuf::from("/sys/fs/cgroup/memory/docker/abc"));
-        assert_eq!(p["cpu"], PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/docker/abc"));
+        assert_eq!(
+            p["memory"],
+            PathBuf::from("/sys/fs/cgroup/memory/docker/abc")
+        );
+        assert_eq!(
+            p["cpu"],
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/docker/abc")
+        );
         assert_eq!(p["cpuacct"], p["cpu"]);
-        assert_eq!(p["name=systemd"], PathBuf::from("/sys/fs/cgroup/systemd/docker/abc"));
+        assert_eq!(
+            p["name=systemd"],
+            PathBuf::from("/sys/fs/cgroup/systemd/docker/abc")
+        );
         assert_eq!(p[""], PathBuf::from("/sys/fs/cgroup/unified/docker/abc"));
         // The bind mount of a cpuset sub-tree does not replace the real mount.
-        assert_eq!(p["cpuset"], PathBuf::from("/sys/fs/cgroup/cpuset/docker/abc"));
+        assert_eq!(
+            p["cpuset"],
+            PathBuf::from("/sys/fs/cgroup/cpuset/docker/abc")
+        );
         assert_eq!(m.unique_dirs().len(), 6);
     }
 
@@ -642,15 +747,36 @@ mod tests {
     fn relative_paths_are_under_our_own_cgroups_and_cannot_climb() {
         let l = layout(HYBRID_MOUNTINFO, HYBRID_CGROUP);
         let m = Manager::with_layout(&l, None, "c1").unwrap();
-        assert_eq!(m.paths()["memory"], PathBuf::from("/sys/fs/cgroup/memory/user.slice/session-1.scope/c1"));
-        assert_eq!(m.paths()["cpu"], PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/c1"));
-        assert_eq!(m.paths()["freezer"], PathBuf::from("/sys/fs/cgroup/freezer/c1"));
-        assert_eq!(m.paths()[""], PathBuf::from("/sys/fs/cgroup/unified/user.slice/session-1.scope/c1"));
+        assert_eq!(
+            m.paths()["memory"],
+            PathBuf::from("/sys/fs/cgroup/memory/user.slice/session-1.scope/c1")
+        );
+        assert_eq!(
+            m.paths()["cpu"],
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/c1")
+        );
+        assert_eq!(
+            m.paths()["freezer"],
+            PathBuf::from("/sys/fs/cgroup/freezer/c1")
+        );
+        assert_eq!(
+            m.paths()[""],
+            PathBuf::from("/sys/fs/cgroup/unified/user.slice/session-1.scope/c1")
+        );
         let m = Manager::with_layout(&l, Some("../../../etc/x"), "c1").unwrap();
-        assert_eq!(m.paths()["freezer"], PathBuf::from("/sys/fs/cgroup/freezer/etc/x"));
-        assert_eq!(m.paths()["cpu"], PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/etc/x"));
+        assert_eq!(
+            m.paths()["freezer"],
+            PathBuf::from("/sys/fs/cgroup/freezer/etc/x")
+        );
+        assert_eq!(
+            m.paths()["cpu"],
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/etc/x")
+        );
         let m = Manager::with_layout(&l, Some("/a/../../b/./c/"), "c1").unwrap();
-        assert_eq!(m.paths()["memory"], PathBuf::from("/sys/fs/cgroup/memory/b/c"));
+        assert_eq!(
+            m.paths()["memory"],
+            PathBuf::from("/sys/fs/cgroup/memory/b/c")
+        );
         assert!(Manager::with_layout(&l, Some("/"), "c1").is_err());
         assert!(Manager::with_layout(&l, Some("/.."), "c1").is_err());
     }
@@ -688,7 +814,12 @@ mod tests {
 
     #[test]
     fn manager_round_trips_through_json() {
-        let m = Manager::with_layout(&layout(HYBRID_MOUNTINFO, HYBRID_CGROUP), Some("/docker/abc"), "abc").unwrap();
+        let m = Manager::with_layout(
+            &layout(HYBRID_MOUNTINFO, HYBRID_CGROUP),
+            Some("/docker/abc"),
+            "abc",
+        )
+        .unwrap();
         let j = serde_json::to_string(&m).unwrap();
         assert!(j.contains("\"mode\":\"hybrid\""), "{j}");
         let back: Manager = serde_json::from_str(&j).unwrap();
@@ -710,7 +841,10 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         let e = write_file(&d, "memory.max", "100").unwrap_err();
         let s = e.to_string();
-        assert!(s.contains("\"100\"") && s.contains("memory.max") && s.contains("No such file"), "{s}");
+        assert!(
+            s.contains("\"100\"") && s.contains("memory.max") && s.contains("No such file"),
+            "{s}"
+        );
         std::fs::write(d.join("memory.max"), "").unwrap();
         write_file(&d, "memory.max", "100").unwrap();
         assert_eq!(read_file(&d, "memory.max").unwrap(), "100");

@@ -121,7 +121,11 @@ pub struct Blkio {
     pub io_service_bytes_recursive: Vec<BlkioEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub io_serviced_recursive: Vec<BlkioEntry>,
-    #[serde(rename = "ioQueueRecursive", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ioQueueRecursive",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub io_queued_recursive: Vec<BlkioEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub io_service_time_recursive: Vec<BlkioEntry>,
@@ -200,9 +204,15 @@ mod tests {
         s.memory.usage.limit = 7;
         s.pids.current = 1;
         let j = serde_json::to_value(&s).unwrap();
-        assert_eq!(j["cpu"]["usage"], serde_json::json!({"total": 5, "kernel": 0, "user": 0}));
+        assert_eq!(
+            j["cpu"]["usage"],
+            serde_json::json!({"total": 5, "kernel": 0, "user": 0})
+        );
         assert_eq!(j["cpu"]["throttling"], serde_json::json!({}));
-        assert_eq!(j["memory"]["usage"], serde_json::json!({"limit": 7, "failcnt": 0}));
+        assert_eq!(
+            j["memory"]["usage"],
+            serde_json::json!({"limit": 7, "failcnt": 0})
+        );
         assert!(j["memory"]["kernelTCP"].is_object());
         assert_eq!(j["pids"], serde_json::json!({"current": 1}));
         assert_eq!(j["blkio"], serde_json::json!({}));
@@ -216,7 +226,10 @@ mod tests {
     fn parsers() {
         assert_eq!(parse_cpu_list("0-2,5\n"), vec![0, 1, 2, 5]);
         assert_eq!(parse_cpu_list(""), Vec::<u16>::new());
-        assert_eq!(parse_flat_keyed("cache 4096\nrss 8\nbad\n").get("rss"), Some(&8));
+        assert_eq!(
+            parse_flat_keyed("cache 4096\nrss 8\nbad\n").get("rss"),
+            Some(&8)
+        );
         assert_eq!(parse_u64("max\n"), Some(u64::MAX));
         assert_eq!(parse_u64("12\n"), Some(12));
     }

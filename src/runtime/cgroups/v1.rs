@@ -11,17 +11,28 @@ use std::time::Duration;
 const EINVAL: i32 = 22;
 
 fn controller<'a>(m: &'a Manager, ctrl: &str, what: &str) -> Result<&'a Path> {
-    m.path(ctrl).ok_or_else(|| Error::not_found(format!("cannot set {what}: the {ctrl} cgroup controller is not mounted")))
+    m.path(ctrl).ok_or_else(|| {
+        Error::not_found(format!(
+            "cannot set {what}: the {ctrl} cgroup controller is not mounted"
+        ))
+    })
 }
 
 /// Create a cpuset cgroup whose every level has cpus and mems (copied from its parent when the
 /// kernel left them empty).
 pub(super) fn create_cpuset(dir: &Path) -> Result<()> {
-    let filled = |d: &Path| -> Result<bool> { Ok(read_opt(d, "cpuset.cpus")?.is_some_and(|s| !s.trim().is_empty())) };
+    let filled = |d: &Path| -> Result<bool> {
+        Ok(read_opt(d, "cpuset.cpus")?.is_some_and(|s| !s.trim().is_empty()))
+    };
     if filled(dir)? {
         return Ok(());
     }
-    let outside = || Error::not_found(format!("{} is not inside a cpuset hierarchy", dir.display()));
+    let outside = || {
+        Error::not_found(format!(
+            "{} is not inside a cpuset hierarchy",
+            dir.display()
+        ))
+    };
     let parent = dir.parent().ok_or_else(outside)?;
     if !filled(parent)? {
         if parent.exists() && !parent.join("cpuset.cpus").exists() {
@@ -45,7 +56,9 @@ pub(super) fn create_cpuset(dir: &Path) -> Result<()> {
 
 pub(super) fn set(m: &Manager, r: &Resources, with_devices: bool) -> Result<()> {
     if let Some(cpu) = &r.cpu {
-        if cpu.cpus.as_deref().is_some_and(|s| !s.is_empty()) || cpu.mems.as_deref().is_some_and(|s| !s.is_empty()) {
+        if cpu.cpus.as_deref().is_some_and(|s| !s.is_empty())
+            || cpu.mems.as_deref().is_some_and(|s| !s.is_empty())
+        {
             let dir = controller(m, "cpuset", "cpuset cpus/mems")?;
             if let Some(c) = cpu.cpus.as_deref().filter(|s| !s.is_empty()) {
                 write_file(dir, "cpuset.cpus", c)?;
@@ -78,17 +91,32 @@ pub(super) fn set(m: &Manager, r: &Resources, with_devices: bool) -> Result<()> 
     }
     for h in &r.hugepage_limits {
         if let Some(dir) = m.path("hugetlb") {
-            write_file(dir, &format!("hugetlb.{}.limit_in_bytes", h.page_size), &h.limit.to_string())?;
+            write_file(
+                dir,
+                &format!("hugetlb.{}.limit_in_bytes", h.page_size),
+                &h.limit.to_string(),
+            )?;
         } else if let Some(dir) = m.path("").filter(|d| has_v2_controller(d, "hugetlb")) {
-            write_file(dir, &format!("hugetlb.{}.max", h.page_size), &h.limit.to_string())?;
+            write_file(
+                dir,
+                &format!("hugetlb.{}.max", h.page_size),
+                &h.limit.to_string(),
+            )?;
         } else {
-            return Err(Error::not_found(format!("cannot set the {} hugepage limit: no hugetlb cgroup controller is available", h.page_size)));
+            return Err(Error::not_found(format!(
+                "cannot set the {} hugepage limit: no hugetlb cgroup controller is available",
+                h.page_size
+            )));
         }
     }
     if !r.unified.is_empty() {
         match (m.mode(), m.path("")) {
             (Mode::Hybrid, Some(dir)) => v2::set_unified(dir, &r.unified)?,
-            _ => return Err(Error::invalid("linux.resources.unified needs cgroup v2; this host has cgroup v1 only")),
+            _ => {
+                return Err(Error::invalid(
+                    "linux.resources.unified needs cgroup v2; this host has cgroup v1 only",
+                ))
+            }
         }
     }
     Ok(())
@@ -105,7 +133,15 @@ pub(super) fn pids_value(limit: i64) -> String {
 
 fn has_v2_controller(dir: &Path, c: &str) -> bool {
     // The parent lists what this cgroup may enable; the cgroup's own files are what counts.
-    std::fs::read_dir(dir).map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with(&format!("{c}.")))).unwrap_or(false)
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{c}."))
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn set_memory(m: &Manager, mem: &Memory) -> Result<()> {
@@ -134,7 +170,9 @@ fn set_memory(m: &Manager, mem: &Memory) -> Result<()> {
     match (limit, swap) {
         (Some(l), Some(s)) => {
             // memory+swap must stay >= memory at every step: raise it first, lower it last.
-            let current = read_opt(dir, MEMSW)?.and_then(|v| parse_u64(&v)).unwrap_or(0);
+            let current = read_opt(dir, MEMSW)?
+                .and_then(|v| parse_u64(&v))
+                .unwrap_or(0);
             if s == -1 || s as u64 > current {
                 write_file(dir, MEMSW, &s.to_string())?;
                 write_file(dir, LIMIT, &l.to_string())?;
@@ -152,7 +190,9 @@ fn set_memory(m: &Manager, mem: &Memory) -> Result<()> {
     }
     if let Some(s) = mem.swappiness {
         if s > 100 {
-            return Err(Error::invalid(format!("invalid value:{s}. valid memory swappiness range is 0-100")));
+            return Err(Error::invalid(format!(
+                "invalid value:{s}. valid memory swappiness range is 0-100"
+            )));
         }
         write_file(dir, "memory.swappiness", &s.to_string())?;
     }
@@ -182,10 +222,15 @@ fn set_cpu(m: &Manager, cpu: &Cpu) -> Result<()> {
     if let Some(s) = cpu.shares.filter(|&v| v != 0) {
         write_file(dir, "cpu.shares", &s.to_string())?;
         // The kernel clamps silently; say so instead.
-        let got = read_file(dir, "cpu.shares")?.trim().parse::<u64>().unwrap_or(s);
+        let got = read_file(dir, "cpu.shares")?
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(s);
         if got != s {
             let which = if s > got { "maximum" } else { "minimum" };
-            return Err(Error::invalid(format!("the {which} allowed cpu-shares is {got}")));
+            return Err(Error::invalid(format!(
+                "the {which} allowed cpu-shares is {got}"
+            )));
         }
     }
     // A shorter period can be refused while the old quota/period ratio exceeds the parent's; then
@@ -244,7 +289,11 @@ fn set_blkio(m: &Manager, b: &BlockIo) -> Result<()> {
     // CFQ offered blkio.weight; with BFQ the files are blkio.bfq.*. Neither: the write below
     // fails naming blkio.weight.
     let bfq = !dir.join("blkio.weight").exists() && dir.join("blkio.bfq.weight").exists();
-    let (weight, weight_device) = if bfq { ("blkio.bfq.weight", "blkio.bfq.weight_device") } else { ("blkio.weight", "blkio.weight_device") };
+    let (weight, weight_device) = if bfq {
+        ("blkio.bfq.weight", "blkio.bfq.weight_device")
+    } else {
+        ("blkio.weight", "blkio.weight_device")
+    };
     if let Some(w) = b.weight.filter(|&w| w != 0) {
         write_file(dir, weight, &w.to_string())?;
     }
@@ -256,14 +305,30 @@ fn set_blkio(m: &Manager, b: &BlockIo) -> Result<()> {
             write_file(dir, weight_device, &format!("{}:{} {w}", d.major, d.minor))?;
         }
         if let Some(w) = d.leaf_weight {
-            write_file(dir, "blkio.leaf_weight_device", &format!("{}:{} {w}", d.major, d.minor))?;
+            write_file(
+                dir,
+                "blkio.leaf_weight_device",
+                &format!("{}:{} {w}", d.major, d.minor),
+            )?;
         }
     }
     for (file, list) in [
-        ("blkio.throttle.read_bps_device", &b.throttle_read_bps_device),
-        ("blkio.throttle.write_bps_device", &b.throttle_write_bps_device),
-        ("blkio.throttle.read_iops_device", &b.throttle_read_iops_device),
-        ("blkio.throttle.write_iops_device", &b.throttle_write_iops_device),
+        (
+            "blkio.throttle.read_bps_device",
+            &b.throttle_read_bps_device,
+        ),
+        (
+            "blkio.throttle.write_bps_device",
+            &b.throttle_write_bps_device,
+        ),
+        (
+            "blkio.throttle.read_iops_device",
+            &b.throttle_read_iops_device,
+        ),
+        (
+            "blkio.throttle.write_iops_device",
+            &b.throttle_write_iops_device,
+        ),
     ] {
         for t in list {
             write_file(dir, file, &format!("{}:{} {}", t.major, t.minor, t.rate))?;
@@ -290,7 +355,13 @@ pub(super) fn freeze(dir: &Path, frozen: bool) -> Result<()> {
         if frozen {
             let _ = write_file(dir, "freezer.state", "THAWED");
         }
-        return Err(Error::new(crate::base::ErrorKind::Unavailable, format!("unable to set {} to {want}: still in transition after 5s", dir.join("freezer.state").display())));
+        return Err(Error::new(
+            crate::base::ErrorKind::Unavailable,
+            format!(
+                "unable to set {} to {want}: still in transition after 5s",
+                dir.join("freezer.state").display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -303,7 +374,9 @@ pub(super) fn freezer_state(dir: &Path) -> Result<super::FreezerState> {
 }
 
 fn num(dir: &Path, file: &str) -> Result<u64> {
-    Ok(read_opt(dir, file)?.and_then(|s| parse_u64(&s)).unwrap_or(0))
+    Ok(read_opt(dir, file)?
+        .and_then(|s| parse_u64(&s))
+        .unwrap_or(0))
 }
 
 fn memory_entry(dir: &Path, prefix: &str) -> Result<MemoryEntry> {
@@ -326,7 +399,12 @@ fn blkio_entries(text: &str) -> Vec<BlkioEntry> {
                 _ => return None,
             };
             let (maj, min) = dev.split_once(':')?;
-            Some(BlkioEntry { major: maj.parse().ok()?, minor: min.parse().ok()?, op, value: value.parse().ok()? })
+            Some(BlkioEntry {
+                major: maj.parse().ok()?,
+                minor: min.parse().ok()?,
+                op,
+                value: value.parse().ok()?,
+            })
         })
         .collect()
 }
@@ -336,10 +414,21 @@ pub(super) fn stats(m: &Manager) -> Result<Stats> {
     if let Some(dir) = m.path("cpuacct") {
         let u = &mut s.cpu.usage;
         u.total = num(dir, "cpuacct.usage")?;
-        u.percpu = read_opt(dir, "cpuacct.usage_percpu")?.unwrap_or_default().split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        u.percpu = read_opt(dir, "cpuacct.usage_percpu")?
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
         // "cpu user system" then one line per CPU (nanoseconds).
-        for line in read_opt(dir, "cpuacct.usage_all")?.unwrap_or_default().lines().skip(1) {
-            let f: Vec<u64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        for line in read_opt(dir, "cpuacct.usage_all")?
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
             if f.len() == 3 {
                 u.percpu_user.push(f[1]);
                 u.percpu_kernel.push(f[2]);
@@ -368,8 +457,9 @@ pub(super) fn stats(m: &Manager) -> Result<Stats> {
         c.memory_spread_slab = num(dir, "cpuset.memory_spread_slab")?;
         c.memory_pressure = num(dir, "cpuset.memory_pressure")?;
         c.sched_load_balance = num(dir, "cpuset.sched_load_balance")?;
-        c.sched_relax_domain_level =
-            read_opt(dir, "cpuset.sched_relax_domain_level")?.and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        c.sched_relax_domain_level = read_opt(dir, "cpuset.sched_relax_domain_level")?
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
     }
     if let Some(dir) = m.path("memory") {
         s.memory.raw = parse_flat_keyed(&read_file(dir, "memory.stat")?);
@@ -387,8 +477,12 @@ pub(super) fn stats(m: &Manager) -> Result<Stats> {
     if let Some(dir) = m.path("blkio") {
         // CFQ's files first, then BFQ's, then the throttle layer's (always there).
         for prefix in ["blkio.", "blkio.bfq.", "blkio.throttle."] {
-            let bytes = blkio_entries(&read_opt(dir, &format!("{prefix}io_service_bytes_recursive"))?.unwrap_or_default());
-            let ios = blkio_entries(&read_opt(dir, &format!("{prefix}io_serviced_recursive"))?.unwrap_or_default());
+            let bytes = blkio_entries(
+                &read_opt(dir, &format!("{prefix}io_service_bytes_recursive"))?.unwrap_or_default(),
+            );
+            let ios = blkio_entries(
+                &read_opt(dir, &format!("{prefix}io_serviced_recursive"))?.unwrap_or_default(),
+            );
             if bytes.is_empty() && ios.is_empty() {
                 continue;
             }
@@ -396,7 +490,9 @@ pub(super) fn stats(m: &Manager) -> Result<Stats> {
             s.blkio.io_serviced_recursive = ios;
             if prefix == "blkio." {
                 let b = &mut s.blkio;
-                let rd = |f: &str| -> Result<Vec<BlkioEntry>> { Ok(blkio_entries(&read_opt(dir, f)?.unwrap_or_default())) };
+                let rd = |f: &str| -> Result<Vec<BlkioEntry>> {
+                    Ok(blkio_entries(&read_opt(dir, f)?.unwrap_or_default()))
+                };
                 b.io_queued_recursive = rd("blkio.io_queued_recursive")?;
                 b.io_service_time_recursive = rd("blkio.io_service_time_recursive")?;
                 b.io_wait_time_recursive = rd("blkio.io_wait_time_recursive")?;
@@ -438,7 +534,9 @@ mod tests {
             let root = std::env::temp_dir().join(format!("berth-v1-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             let mut paths = BTreeMap::new();
-            for c in ["memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"] {
+            for c in [
+                "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer",
+            ] {
                 let d = root.join(if c == "cpuacct" { "cpu" } else { c });
                 std::fs::create_dir_all(&d).unwrap();
                 paths.insert(c.to_string(), d);
@@ -446,7 +544,10 @@ mod tests {
             for (c, f, v) in files {
                 std::fs::write(root.join(c).join(f), v).unwrap();
             }
-            Fake { m: Manager::from_paths(Mode::V1, paths), root }
+            Fake {
+                m: Manager::from_paths(Mode::V1, paths),
+                root,
+            }
         }
         fn read(&self, c: &str, f: &str) -> String {
             std::fs::read_to_string(self.root.join(c).join(f)).unwrap()
@@ -461,7 +562,11 @@ mod tests {
 
     const MEM_FILES: &[(&str, &str, &str)] = &[
         ("memory", "memory.limit_in_bytes", ""),
-        ("memory", "memory.memsw.limit_in_bytes", "9223372036854771712"),
+        (
+            "memory",
+            "memory.memsw.limit_in_bytes",
+            "9223372036854771712",
+        ),
         ("memory", "memory.soft_limit_in_bytes", ""),
         ("memory", "memory.swappiness", ""),
         ("memory", "memory.oom_control", ""),
@@ -471,51 +576,110 @@ mod tests {
     fn memory_values_and_order() {
         let f = Fake::new("mem", MEM_FILES);
         let r = Resources {
-            memory: Some(Memory { limit: Some(100 << 20), swap: Some(200 << 20), reservation: Some(50 << 20), swappiness: Some(10), disable_oom_killer: Some(true), ..Default::default() }),
+            memory: Some(Memory {
+                limit: Some(100 << 20),
+                swap: Some(200 << 20),
+                reservation: Some(50 << 20),
+                swappiness: Some(10),
+                disable_oom_killer: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         set(&f.m, &r, false).unwrap();
-        assert_eq!(f.read("memory", "memory.limit_in_bytes"), (100u64 << 20).to_string());
-        assert_eq!(f.read("memory", "memory.memsw.limit_in_bytes"), (200u64 << 20).to_string());
-        assert_eq!(f.read("memory", "memory.soft_limit_in_bytes"), (50u64 << 20).to_string());
+        assert_eq!(
+            f.read("memory", "memory.limit_in_bytes"),
+            (100u64 << 20).to_string()
+        );
+        assert_eq!(
+            f.read("memory", "memory.memsw.limit_in_bytes"),
+            (200u64 << 20).to_string()
+        );
+        assert_eq!(
+            f.read("memory", "memory.soft_limit_in_bytes"),
+            (50u64 << 20).to_string()
+        );
         assert_eq!(f.read("memory", "memory.swappiness"), "10");
         assert_eq!(f.read("memory", "memory.oom_control"), "1");
-        let bad = Resources { memory: Some(Memory { swappiness: Some(101), ..Default::default() }), ..Default::default() };
-        assert!(set(&f.m, &bad, false).unwrap_err().to_string().contains("swappiness"));
+        let bad = Resources {
+            memory: Some(Memory {
+                swappiness: Some(101),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(set(&f.m, &bad, false)
+            .unwrap_err()
+            .to_string()
+            .contains("swappiness"));
     }
 
     #[test]
     fn unlimited_memory_lifts_swap_too_and_missing_files_are_named() {
         let f = Fake::new("memunl", &MEM_FILES[..2]);
-        let r = Resources { memory: Some(Memory { limit: Some(-1), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(-1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(&f.m, &r, false).unwrap();
         assert_eq!(f.read("memory", "memory.limit_in_bytes"), "-1");
         assert_eq!(f.read("memory", "memory.memsw.limit_in_bytes"), "-1");
-        let r = Resources { memory: Some(Memory { reservation: Some(1), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                reservation: Some(1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         let e = set(&f.m, &r, false).unwrap_err().to_string();
-        assert!(e.contains("memory.soft_limit_in_bytes") && e.contains("\"1\""), "{e}");
+        assert!(
+            e.contains("memory.soft_limit_in_bytes") && e.contains("\"1\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn cpu_cpuset_pids_blkio_values() {
-        let f = Fake::new("cpu", &[
-            ("cpu", "cpu.shares", ""),
-            ("cpu", "cpu.cfs_period_us", ""),
-            ("cpu", "cpu.cfs_quota_us", ""),
-            ("cpuset", "cpuset.cpus", ""),
-            ("cpuset", "cpuset.mems", ""),
-            ("pids", "pids.max", ""),
-            ("blkio", "blkio.bfq.weight", ""),
-            ("blkio", "blkio.bfq.weight_device", ""),
-            ("blkio", "blkio.throttle.read_bps_device", ""),
-        ]);
+        let f = Fake::new(
+            "cpu",
+            &[
+                ("cpu", "cpu.shares", ""),
+                ("cpu", "cpu.cfs_period_us", ""),
+                ("cpu", "cpu.cfs_quota_us", ""),
+                ("cpuset", "cpuset.cpus", ""),
+                ("cpuset", "cpuset.mems", ""),
+                ("pids", "pids.max", ""),
+                ("blkio", "blkio.bfq.weight", ""),
+                ("blkio", "blkio.bfq.weight_device", ""),
+                ("blkio", "blkio.throttle.read_bps_device", ""),
+            ],
+        );
         let r = Resources {
-            cpu: Some(Cpu { shares: Some(512), quota: Some(50000), period: Some(100000), cpus: Some("0".into()), mems: Some("0".into()), ..Default::default() }),
+            cpu: Some(Cpu {
+                shares: Some(512),
+                quota: Some(50000),
+                period: Some(100000),
+                cpus: Some("0".into()),
+                mems: Some("0".into()),
+                ..Default::default()
+            }),
             pids: Some(Pids { limit: 10 }),
             block_io: Some(BlockIo {
                 weight: Some(300),
-                weight_device: vec![WeightDevice { major: 8, minor: 0, weight: Some(200), leaf_weight: None }],
-                throttle_read_bps_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 1048576 }],
+                weight_device: vec![WeightDevice {
+                    major: 8,
+                    minor: 0,
+                    weight: Some(200),
+                    leaf_weight: None,
+                }],
+                throttle_read_bps_device: vec![ThrottleDevice {
+                    major: 8,
+                    minor: 0,
+                    rate: 1048576,
+                }],
                 ..Default::default()
             }),
             ..Default::default()
@@ -528,23 +692,54 @@ mod tests {
         assert_eq!(f.read("pids", "pids.max"), "10");
         assert_eq!(f.read("blkio", "blkio.bfq.weight"), "300");
         assert_eq!(f.read("blkio", "blkio.bfq.weight_device"), "8:0 200");
-        assert_eq!(f.read("blkio", "blkio.throttle.read_bps_device"), "8:0 1048576");
-        set(&f.m, &Resources { pids: Some(Pids { limit: -1 }), ..Default::default() }, false).unwrap();
+        assert_eq!(
+            f.read("blkio", "blkio.throttle.read_bps_device"),
+            "8:0 1048576"
+        );
+        set(
+            &f.m,
+            &Resources {
+                pids: Some(Pids { limit: -1 }),
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap();
         assert_eq!(f.read("pids", "pids.max"), "max");
     }
 
     #[test]
     fn blkio_weight_without_any_weight_file_is_an_error_naming_it() {
         let f = Fake::new("blkio", &[]);
-        let r = Resources { block_io: Some(BlockIo { weight: Some(500), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            block_io: Some(BlockIo {
+                weight: Some(500),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         let e = set(&f.m, &r, false).unwrap_err().to_string();
         assert!(e.contains("blkio.weight") && e.contains("\"500\""), "{e}");
     }
 
     #[test]
     fn devices_are_written_as_a_transition_from_devices_list() {
-        let f = Fake::new("dev", &[("devices", "devices.list", "a *:* rwm\n"), ("devices", "devices.allow", ""), ("devices", "devices.deny", "")]);
-        let r = Resources { devices: vec![DeviceCgroup { allow: false, access: Some("rwm".into()), ..Default::default() }], ..Default::default() };
+        let f = Fake::new(
+            "dev",
+            &[
+                ("devices", "devices.list", "a *:* rwm\n"),
+                ("devices", "devices.allow", ""),
+                ("devices", "devices.deny", ""),
+            ],
+        );
+        let r = Resources {
+            devices: vec![DeviceCgroup {
+                allow: false,
+                access: Some("rwm".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
         set(&f.m, &r, true).unwrap();
         // Files keep only the last write: the reset went to deny, the last allow is /dev/net/tun.
         assert_eq!(f.read("devices", "devices.deny"), "a");
@@ -558,39 +753,73 @@ mod tests {
     #[test]
     fn hugetlb_and_unified_need_a_place_to_go() {
         let f = Fake::new("huge", &[]);
-        let r = Resources { hugepage_limits: vec![HugepageLimit { page_size: "2MB".into(), limit: 1 << 21 }], ..Default::default() };
-        assert!(set(&f.m, &r, false).unwrap_err().to_string().contains("hugetlb"));
+        let r = Resources {
+            hugepage_limits: vec![HugepageLimit {
+                page_size: "2MB".into(),
+                limit: 1 << 21,
+            }],
+            ..Default::default()
+        };
+        assert!(set(&f.m, &r, false)
+            .unwrap_err()
+            .to_string()
+            .contains("hugetlb"));
         let mut u = Resources::default();
         u.unified.insert("memory.high".into(), "1G".into());
-        assert!(set(&f.m, &u, false).unwrap_err().to_string().contains("unified"));
+        assert!(set(&f.m, &u, false)
+            .unwrap_err()
+            .to_string()
+            .contains("unified"));
     }
 
     #[test]
     fn stats_from_files() {
-        let f = Fake::new("stats", &[
-            ("cpu", "cpuacct.usage", "3000\n"),
-            ("cpu", "cpuacct.usage_percpu", "1000 2000 \n"),
-            ("cpu", "cpuacct.usage_all", "cpu user system\n0 600 400\n1 1500 500\n"),
-            ("cpu", "cpuacct.stat", "user 2\nsystem 1\n"),
-            ("cpu", "cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 77\n"),
-            ("memory", "memory.stat", "cache 4096\nrss 8192\n"),
-            ("memory", "memory.usage_in_bytes", "12288\n"),
-            ("memory", "memory.limit_in_bytes", "104857600\n"),
-            ("memory", "memory.max_usage_in_bytes", "20000\n"),
-            ("memory", "memory.failcnt", "0\n"),
-            ("pids", "pids.current", "2\n"),
-            ("pids", "pids.max", "max\n"),
-            ("cpuset", "cpuset.cpus", "0-1\n"),
-            ("cpuset", "cpuset.sched_relax_domain_level", "-1\n"),
-            ("blkio", "blkio.throttle.io_service_bytes_recursive", "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n"),
-            ("blkio", "blkio.throttle.io_serviced_recursive", "8:0 Read 1\n8:0 Write 0\nTotal 1\n"),
-        ]);
+        let f = Fake::new(
+            "stats",
+            &[
+                ("cpu", "cpuacct.usage", "3000\n"),
+                ("cpu", "cpuacct.usage_percpu", "1000 2000 \n"),
+                (
+                    "cpu",
+                    "cpuacct.usage_all",
+                    "cpu user system\n0 600 400\n1 1500 500\n",
+                ),
+                ("cpu", "cpuacct.stat", "user 2\nsystem 1\n"),
+                (
+                    "cpu",
+                    "cpu.stat",
+                    "nr_periods 4\nnr_throttled 1\nthrottled_time 77\n",
+                ),
+                ("memory", "memory.stat", "cache 4096\nrss 8192\n"),
+                ("memory", "memory.usage_in_bytes", "12288\n"),
+                ("memory", "memory.limit_in_bytes", "104857600\n"),
+                ("memory", "memory.max_usage_in_bytes", "20000\n"),
+                ("memory", "memory.failcnt", "0\n"),
+                ("pids", "pids.current", "2\n"),
+                ("pids", "pids.max", "max\n"),
+                ("cpuset", "cpuset.cpus", "0-1\n"),
+                ("cpuset", "cpuset.sched_relax_domain_level", "-1\n"),
+                (
+                    "blkio",
+                    "blkio.throttle.io_service_bytes_recursive",
+                    "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n",
+                ),
+                (
+                    "blkio",
+                    "blkio.throttle.io_serviced_recursive",
+                    "8:0 Read 1\n8:0 Write 0\nTotal 1\n",
+                ),
+            ],
+        );
         let s = stats(&f.m).unwrap();
         assert_eq!(s.cpu.usage.total, 3000);
         assert_eq!(s.cpu.usage.percpu, vec![1000, 2000]);
         assert_eq!(s.cpu.usage.percpu_user, vec![600, 1500]);
         assert_eq!(s.cpu.usage.percpu_kernel, vec![400, 500]);
-        assert_eq!((s.cpu.usage.user, s.cpu.usage.kernel), (20_000_000, 10_000_000));
+        assert_eq!(
+            (s.cpu.usage.user, s.cpu.usage.kernel),
+            (20_000_000, 10_000_000)
+        );
         assert_eq!(s.cpu.throttling.throttled_time, 77);
         assert_eq!(s.memory.cache, 4096);
         assert_eq!(s.memory.usage.usage, 12288);
@@ -599,7 +828,15 @@ mod tests {
         assert_eq!((s.pids.current, s.pids.limit), (2, 0));
         assert_eq!(s.cpuset.cpus, vec![0, 1]);
         assert_eq!(s.cpuset.sched_relax_domain_level, -1);
-        assert_eq!(s.blkio.io_service_bytes_recursive[0], BlkioEntry { major: 8, minor: 0, op: "Read".into(), value: 4096 });
+        assert_eq!(
+            s.blkio.io_service_bytes_recursive[0],
+            BlkioEntry {
+                major: 8,
+                minor: 0,
+                op: "Read".into(),
+                value: 4096
+            }
+        );
         assert_eq!(s.blkio.io_serviced_recursive.len(), 2);
     }
 }

@@ -24,9 +24,13 @@ pub(super) fn create(dir: &Path) -> Result<()> {
         }
         existing = p.parent();
     }
-    let existing = existing.ok_or_else(|| Error::not_found(format!("no directory above {}", dir.display())))?;
+    let existing = existing
+        .ok_or_else(|| Error::not_found(format!("no directory above {}", dir.display())))?;
     if !existing.join("cgroup.controllers").exists() {
-        return Err(Error::not_found(format!("{} is not inside a cgroup2 hierarchy", dir.display())));
+        return Err(Error::not_found(format!(
+            "{} is not inside a cgroup2 hierarchy",
+            dir.display()
+        )));
     }
     // The hierarchy's top: the highest ancestor still holding cgroup.controllers.
     let mut root = existing.to_path_buf();
@@ -36,7 +40,9 @@ pub(super) fn create(dir: &Path) -> Result<()> {
         }
         root = p.to_path_buf();
     }
-    let rel = dir.strip_prefix(&root).map_err(|_| Error::internal(format!("{} is not under {}", dir.display(), root.display())))?;
+    let rel = dir.strip_prefix(&root).map_err(|_| {
+        Error::internal(format!("{} is not under {}", dir.display(), root.display()))
+    })?;
     let mut cur: PathBuf = root.clone();
     for comp in rel.components() {
         enable_controllers(&cur)?;
@@ -44,7 +50,9 @@ pub(super) fn create(dir: &Path) -> Result<()> {
         match std::fs::create_dir(&cur) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::from(e).context(format!("create cgroup {}", cur.display()))),
+            Err(e) => {
+                return Err(Error::from(e).context(format!("create cgroup {}", cur.display())))
+            }
         }
     }
     Ok(())
@@ -57,11 +65,18 @@ pub(super) fn create(dir: &Path) -> Result<()> {
 fn enable_controllers(dir: &Path) -> Result<()> {
     let avail = read_file(dir, "cgroup.controllers")?;
     let enabled = read_opt(dir, "cgroup.subtree_control")?.unwrap_or_default();
-    let missing: Vec<&str> = avail.split_whitespace().filter(|c| !enabled.split_whitespace().any(|e| e == *c)).collect();
+    let missing: Vec<&str> = avail
+        .split_whitespace()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let all = missing.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(" ");
+    let all = missing
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     if write_file(dir, "cgroup.subtree_control", &all).is_err() {
         for c in &missing {
             if let Err(e) = write_file(dir, "cgroup.subtree_control", &format!("+{c}")) {
@@ -97,7 +112,11 @@ pub(super) fn set(dir: &Path, r: &Resources, with_devices: bool) -> Result<()> {
         }
     }
     for h in &r.hugepage_limits {
-        write_file(dir, &format!("hugetlb.{}.max", h.page_size), &h.limit.to_string())?;
+        write_file(
+            dir,
+            &format!("hugetlb.{}.max", h.page_size),
+            &h.limit.to_string(),
+        )?;
     }
     set_unified(dir, &r.unified)
 }
@@ -106,12 +125,16 @@ pub(super) fn set(dir: &Path, r: &Resources, with_devices: bool) -> Result<()> {
 pub(super) fn set_unified(dir: &Path, unified: &BTreeMap<String, String>) -> Result<()> {
     for (k, v) in unified {
         if k.is_empty() || k.contains('/') || k == "." || k == ".." {
-            return Err(Error::invalid(format!("unified resource {k:?} is not a cgroup file name")));
+            return Err(Error::invalid(format!(
+                "unified resource {k:?} is not a cgroup file name"
+            )));
         }
         write_file(dir, k, v).map_err(|e| {
             if e.errno() == Some(ENOENT) {
                 let ctrl = k.split('.').next().unwrap_or(k);
-                e.context(format!("unified resource {k:?} can't be set: is the {ctrl} controller available?"))
+                e.context(format!(
+                    "unified resource {k:?} can't be set: is the {ctrl} controller available?"
+                ))
             } else {
                 e
             }
@@ -137,9 +160,13 @@ pub(super) fn swap_max(swap: Option<i64>, limit: Option<i64>) -> Result<Option<S
         (0, -1) => Ok(Some("max".into())),
         (0, _) => Ok(None),
         (-1, _) => Ok(Some("max".into())),
-        (_, 0) | (_, -1) => Err(Error::invalid("unable to set swap limit without memory limit")),
+        (_, 0) | (_, -1) => Err(Error::invalid(
+            "unable to set swap limit without memory limit",
+        )),
         (_, l) if l < 0 => Err(Error::invalid(format!("invalid memory value: {l}"))),
-        (s, l) if s < l => Err(Error::invalid("memory+swap limit should be >= memory limit")),
+        (s, l) if s < l => Err(Error::invalid(
+            "memory+swap limit should be >= memory limit",
+        )),
         (s, l) => Ok(Some((s - l).to_string())),
     }
 }
@@ -149,13 +176,19 @@ fn set_memory(dir: &Path, m: &Memory) -> Result<()> {
         log::warn!("kernel memory settings are ignored and will be removed");
     }
     if let Some(s) = m.swappiness {
-        return Err(Error::unsupported(format!("memory.swappiness ({s}) is not supported on cgroup v2")));
+        return Err(Error::unsupported(format!(
+            "memory.swappiness ({s}) is not supported on cgroup v2"
+        )));
     }
     if m.disable_oom_killer == Some(true) {
-        return Err(Error::unsupported("disableOOMKiller is not supported on cgroup v2"));
+        return Err(Error::unsupported(
+            "disableOOMKiller is not supported on cgroup v2",
+        ));
     }
     if m.use_hierarchy == Some(false) {
-        return Err(Error::unsupported("useHierarchy=false is not supported on cgroup v2 (it is always hierarchical)"));
+        return Err(Error::unsupported(
+            "useHierarchy=false is not supported on cgroup v2 (it is always hierarchical)",
+        ));
     }
     if let Some(v) = swap_max(m.swap, m.limit)? {
         if let Err(e) = write_file(dir, "memory.swap.max", &v) {
@@ -205,7 +238,9 @@ pub(super) fn cpu_max(quota: Option<i64>, period: Option<u64>) -> Option<String>
 
 fn set_cpu(dir: &Path, c: &Cpu) -> Result<()> {
     if c.realtime_period.is_some() || c.realtime_runtime.is_some() {
-        return Err(Error::unsupported("realtime cpu limits (realtimePeriod, realtimeRuntime) are not supported on cgroup v2"));
+        return Err(Error::unsupported(
+            "realtime cpu limits (realtimePeriod, realtimeRuntime) are not supported on cgroup v2",
+        ));
     }
     if let Some(s) = c.shares.filter(|&s| s != 0) {
         write_file(dir, "cpu.weight", &shares_to_weight(s).to_string())?;
@@ -223,8 +258,12 @@ fn set_cpu(dir: &Path, c: &Cpu) -> Result<()> {
 }
 
 fn set_io(dir: &Path, b: &BlockIo) -> Result<()> {
-    if b.leaf_weight.is_some_and(|w| w != 0) || b.weight_device.iter().any(|d| d.leaf_weight.is_some()) {
-        return Err(Error::unsupported("blkio leafWeight is not supported on cgroup v2"));
+    if b.leaf_weight.is_some_and(|w| w != 0)
+        || b.weight_device.iter().any(|d| d.leaf_weight.is_some())
+    {
+        return Err(Error::unsupported(
+            "blkio leafWeight is not supported on cgroup v2",
+        ));
     }
     // BFQ takes blkio weights as they are; io.weight has its own range. Neither file: the write
     // below fails naming io.weight.
@@ -233,15 +272,27 @@ fn set_io(dir: &Path, b: &BlockIo) -> Result<()> {
         if bfq {
             write_file(dir, "io.bfq.weight", &w.to_string())?;
         } else {
-            write_file(dir, "io.weight", &format!("default {}", blkio_to_io_weight(w)))?;
+            write_file(
+                dir,
+                "io.weight",
+                &format!("default {}", blkio_to_io_weight(w)),
+            )?;
         }
     }
     for d in &b.weight_device {
         if let Some(w) = d.weight {
             if bfq {
-                write_file(dir, "io.bfq.weight", &format!("{}:{} {w}", d.major, d.minor))?;
+                write_file(
+                    dir,
+                    "io.bfq.weight",
+                    &format!("{}:{} {w}", d.major, d.minor),
+                )?;
             } else {
-                write_file(dir, "io.weight", &format!("{}:{} {}", d.major, d.minor, blkio_to_io_weight(w)))?;
+                write_file(
+                    dir,
+                    "io.weight",
+                    &format!("{}:{} {}", d.major, d.minor, blkio_to_io_weight(w)),
+                )?;
             }
         }
     }
@@ -252,7 +303,11 @@ fn set_io(dir: &Path, b: &BlockIo) -> Result<()> {
         ("wiops", &b.throttle_write_iops_device),
     ] {
         for t in list {
-            write_file(dir, "io.max", &format!("{}:{} {key}={}", t.major, t.minor, t.rate))?;
+            write_file(
+                dir,
+                "io.max",
+                &format!("{}:{} {key}={}", t.major, t.minor, t.rate),
+            )?;
         }
     }
     Ok(())
@@ -268,34 +323,54 @@ pub(super) fn freeze(dir: &Path, frozen: bool) -> Result<()> {
         }
     })?;
     let want = format!("frozen {v}");
-    let done = wait_for(Duration::from_secs(5), || Ok(read_file(dir, "cgroup.events")?.lines().any(|l| l.trim() == want)))?;
+    let done = wait_for(Duration::from_secs(5), || {
+        Ok(read_file(dir, "cgroup.events")?
+            .lines()
+            .any(|l| l.trim() == want))
+    })?;
     if !done {
         if frozen {
             let _ = write_file(dir, "cgroup.freeze", "0");
         }
-        return Err(Error::new(ErrorKind::Unavailable, format!("{} did not report '{want}' within 5s", dir.join("cgroup.events").display())));
+        return Err(Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{} did not report '{want}' within 5s",
+                dir.join("cgroup.events").display()
+            ),
+        ));
     }
     Ok(())
 }
 
 pub(super) fn freezer_state(dir: &Path) -> Result<FreezerState> {
-    Ok(match read_opt(dir, "cgroup.freeze")?.as_deref().map(str::trim) {
-        Some("1") => FreezerState::Frozen,
-        _ => FreezerState::Thawed,
-    })
+    Ok(
+        match read_opt(dir, "cgroup.freeze")?.as_deref().map(str::trim) {
+            Some("1") => FreezerState::Frozen,
+            _ => FreezerState::Thawed,
+        },
+    )
 }
 
 fn number(dir: &Path, file: &str) -> Result<u64> {
-    Ok(read_opt(dir, file)?.and_then(|s| parse_u64(&s)).unwrap_or(0))
+    Ok(read_opt(dir, file)?
+        .and_then(|s| parse_u64(&s))
+        .unwrap_or(0))
 }
 
 pub(super) fn hugetlb_stats(dir: &Path) -> Result<BTreeMap<String, Hugetlb>> {
     let mut out = BTreeMap::new();
     for size in super::hugepage_sizes() {
-        let events = parse_flat_keyed(&read_opt(dir, &format!("hugetlb.{size}.events"))?.unwrap_or_default());
+        let events = parse_flat_keyed(
+            &read_opt(dir, &format!("hugetlb.{size}.events"))?.unwrap_or_default(),
+        );
         out.insert(
             size.clone(),
-            Hugetlb { usage: number(dir, &format!("hugetlb.{size}.current"))?, max: 0, failcnt: events.get("max").copied().unwrap_or(0) },
+            Hugetlb {
+                usage: number(dir, &format!("hugetlb.{size}.current"))?,
+                max: 0,
+                failcnt: events.get("max").copied().unwrap_or(0),
+            },
         );
     }
     Ok(out)
@@ -328,7 +403,11 @@ pub(super) fn stats(dir: &Path) -> Result<Stats> {
         let sw = &mut s.memory.swap;
         sw.usage = number(dir, "memory.swap.current")? + s.memory.usage.usage;
         let swap_limit = number(dir, "memory.swap.max")?;
-        sw.limit = if swap_limit == u64::MAX || s.memory.usage.limit == u64::MAX { u64::MAX } else { swap_limit + s.memory.usage.limit };
+        sw.limit = if swap_limit == u64::MAX || s.memory.usage.limit == u64::MAX {
+            u64::MAX
+        } else {
+            swap_limit + s.memory.usage.limit
+        };
     }
 
     s.pids.current = number(dir, "pids.current")?;
@@ -337,11 +416,19 @@ pub(super) fn stats(dir: &Path) -> Result<Stats> {
 
     for line in read_opt(dir, "io.stat")?.unwrap_or_default().lines() {
         let mut f = line.split_whitespace();
-        let Some((maj, min)) = f.next().and_then(|d| d.split_once(':')) else { continue };
-        let (Ok(major), Ok(minor)) = (maj.parse::<u64>(), min.parse::<u64>()) else { continue };
+        let Some((maj, min)) = f.next().and_then(|d| d.split_once(':')) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (maj.parse::<u64>(), min.parse::<u64>()) else {
+            continue;
+        };
         for kv in f {
-            let Some((k, v)) = kv.split_once('=') else { continue };
-            let Ok(value) = v.parse::<u64>() else { continue };
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
+            let Ok(value) = v.parse::<u64>() else {
+                continue;
+            };
             let (list, op) = match k {
                 "rbytes" => (&mut s.blkio.io_service_bytes_recursive, "Read"),
                 "wbytes" => (&mut s.blkio.io_service_bytes_recursive, "Write"),
@@ -349,7 +436,12 @@ pub(super) fn stats(dir: &Path) -> Result<Stats> {
                 "wios" => (&mut s.blkio.io_serviced_recursive, "Write"),
                 _ => continue,
             };
-            list.push(BlkioEntry { major, minor, op: op.into(), value });
+            list.push(BlkioEntry {
+                major,
+                minor,
+                op: op.into(),
+                value,
+            });
         }
     }
     s.hugetlb = hugetlb_stats(dir)?;
@@ -391,14 +483,26 @@ mod tests {
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(500), 4950);
         assert_eq!(blkio_to_io_weight(1000), 10_000);
-        assert_eq!(cpu_max(Some(50000), Some(100000)).as_deref(), Some("50000 100000"));
+        assert_eq!(
+            cpu_max(Some(50000), Some(100000)).as_deref(),
+            Some("50000 100000")
+        );
         assert_eq!(cpu_max(Some(-1), None).as_deref(), Some("max"));
         assert_eq!(cpu_max(None, Some(20000)).as_deref(), Some("max 20000"));
         assert_eq!(cpu_max(Some(0), Some(0)), None);
-        assert_eq!(swap_max(Some(200), Some(100)).unwrap().as_deref(), Some("100"));
-        assert_eq!(swap_max(Some(100), Some(100)).unwrap().as_deref(), Some("0"));
+        assert_eq!(
+            swap_max(Some(200), Some(100)).unwrap().as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            swap_max(Some(100), Some(100)).unwrap().as_deref(),
+            Some("0")
+        );
         assert_eq!(swap_max(None, Some(-1)).unwrap().as_deref(), Some("max"));
-        assert_eq!(swap_max(Some(-1), Some(100)).unwrap().as_deref(), Some("max"));
+        assert_eq!(
+            swap_max(Some(-1), Some(100)).unwrap().as_deref(),
+            Some("max")
+        );
         assert_eq!(swap_max(None, Some(100)).unwrap(), None);
         assert!(swap_max(Some(50), Some(100)).is_err());
         assert!(swap_max(Some(50), None).is_err());
@@ -406,26 +510,52 @@ mod tests {
 
     #[test]
     fn values_land_in_v2_files() {
-        let d = Dir::new("set", &[
-            ("pids.max", ""),
-            ("memory.max", ""),
-            ("memory.swap.max", ""),
-            ("memory.low", ""),
-            ("cpu.weight", ""),
-            ("cpu.max", ""),
-            ("cpuset.cpus", ""),
-            ("cpuset.mems", ""),
-            ("io.weight", ""),
-            ("io.max", ""),
-            ("hugetlb.2MB.max", ""),
-            ("memory.high", ""),
-        ]);
+        let d = Dir::new(
+            "set",
+            &[
+                ("pids.max", ""),
+                ("memory.max", ""),
+                ("memory.swap.max", ""),
+                ("memory.low", ""),
+                ("cpu.weight", ""),
+                ("cpu.max", ""),
+                ("cpuset.cpus", ""),
+                ("cpuset.mems", ""),
+                ("io.weight", ""),
+                ("io.max", ""),
+                ("hugetlb.2MB.max", ""),
+                ("memory.high", ""),
+            ],
+        );
         let mut r = Resources {
             pids: Some(Pids { limit: 20 }),
-            memory: Some(Memory { limit: Some(100 << 20), swap: Some(150 << 20), reservation: Some(10 << 20), ..Default::default() }),
-            cpu: Some(Cpu { shares: Some(1024), quota: Some(25000), period: Some(50000), cpus: Some("0".into()), mems: Some("0".into()), ..Default::default() }),
-            block_io: Some(BlockIo { weight: Some(500), throttle_write_iops_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 100 }], ..Default::default() }),
-            hugepage_limits: vec![crate::oci::runtime::HugepageLimit { page_size: "2MB".into(), limit: 4 << 20 }],
+            memory: Some(Memory {
+                limit: Some(100 << 20),
+                swap: Some(150 << 20),
+                reservation: Some(10 << 20),
+                ..Default::default()
+            }),
+            cpu: Some(Cpu {
+                shares: Some(1024),
+                quota: Some(25000),
+                period: Some(50000),
+                cpus: Some("0".into()),
+                mems: Some("0".into()),
+                ..Default::default()
+            }),
+            block_io: Some(BlockIo {
+                weight: Some(500),
+                throttle_write_iops_device: vec![ThrottleDevice {
+                    major: 8,
+                    minor: 0,
+                    rate: 100,
+                }],
+                ..Default::default()
+            }),
+            hugepage_limits: vec![crate::oci::runtime::HugepageLimit {
+                page_size: "2MB".into(),
+                limit: 4 << 20,
+            }],
             ..Default::default()
         };
         r.unified.insert("memory.high".into(), "90M".into());
@@ -446,11 +576,35 @@ mod tests {
     #[test]
     fn refusals_are_errors() {
         let d = Dir::new("refuse", &[]);
-        let r = Resources { memory: Some(Memory { swappiness: Some(60), ..Default::default() }), ..Default::default() };
-        assert!(set(&d.0, &r, false).unwrap_err().to_string().contains("swappiness"));
-        let r = Resources { cpu: Some(Cpu { realtime_runtime: Some(1000), ..Default::default() }), ..Default::default() };
-        assert!(set(&d.0, &r, false).unwrap_err().to_string().contains("realtime"));
-        let r = Resources { block_io: Some(BlockIo { weight: Some(500), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                swappiness: Some(60),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(set(&d.0, &r, false)
+            .unwrap_err()
+            .to_string()
+            .contains("swappiness"));
+        let r = Resources {
+            cpu: Some(Cpu {
+                realtime_runtime: Some(1000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(set(&d.0, &r, false)
+            .unwrap_err()
+            .to_string()
+            .contains("realtime"));
+        let r = Resources {
+            block_io: Some(BlockIo {
+                weight: Some(500),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         let e = set(&d.0, &r, false).unwrap_err().to_string();
         assert!(e.contains("io.weight") && e.contains("default 4950"), "{e}");
         let mut r = Resources::default();
@@ -461,8 +615,17 @@ mod tests {
         let e = set(&d.0, &r, false).unwrap_err().to_string();
         assert!(e.contains("rdma controller"), "{e}");
         // Unlimited swap without swap accounting is fine; a number is not.
-        let r = Resources { memory: Some(Memory { limit: Some(-1), ..Default::default() }), ..Default::default() };
-        assert!(set(&d.0, &r, false).unwrap_err().to_string().contains("memory.max"));
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(-1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(set(&d.0, &r, false)
+            .unwrap_err()
+            .to_string()
+            .contains("memory.max"));
     }
 
     #[test]
@@ -481,14 +644,32 @@ mod tests {
             ("cpuset.cpus.effective", "0-1\n"),
         ]);
         let s = stats(&d.0).unwrap();
-        assert_eq!((s.cpu.usage.total, s.cpu.usage.user, s.cpu.usage.kernel), (1_500_000, 1_000_000, 500_000));
+        assert_eq!(
+            (s.cpu.usage.total, s.cpu.usage.user, s.cpu.usage.kernel),
+            (1_500_000, 1_000_000, 500_000)
+        );
         assert_eq!(s.cpu.throttling.throttled_time, 7000);
         assert_eq!(s.memory.cache, 8192);
-        assert_eq!((s.memory.usage.usage, s.memory.usage.limit, s.memory.usage.max), (12288, u64::MAX, 20480));
+        assert_eq!(
+            (
+                s.memory.usage.usage,
+                s.memory.usage.limit,
+                s.memory.usage.max
+            ),
+            (12288, u64::MAX, 20480)
+        );
         assert_eq!(s.memory.swap.usage, 12288);
         assert_eq!((s.pids.current, s.pids.limit), (3, 100));
         assert_eq!(s.blkio.io_service_bytes_recursive.len(), 2);
-        assert_eq!(s.blkio.io_serviced_recursive[1], BlkioEntry { major: 8, minor: 0, op: "Write".into(), value: 1 });
+        assert_eq!(
+            s.blkio.io_serviced_recursive[1],
+            BlkioEntry {
+                major: 8,
+                minor: 0,
+                op: "Write".into(),
+                value: 1
+            }
+        );
         assert_eq!(s.cpuset.cpus, vec![0, 1]);
     }
 }

@@ -57,10 +57,17 @@ pub fn start(args: &ShimArgs) -> Result<()> {
     reaper::close_fds_from(3);
     proto::check_id("container", &args.id)?;
     let dir = ShimDir::at(args.dir.clone());
-    let cfg: ShimConfig = serde_json::from_slice(&std::fs::read(dir.config()).ctx(|| format!("read {}", dir.config().display()))?)
-        .ctx(|| format!("parse {}", dir.config().display()))?;
+    let cfg: ShimConfig = serde_json::from_slice(
+        &std::fs::read(dir.config()).ctx(|| format!("read {}", dir.config().display()))?,
+    )
+    .ctx(|| format!("parse {}", dir.config().display()))?;
     if cfg.id != args.id {
-        return Err(Error::invalid(format!("{} is the configuration of {}, not {}", dir.config().display(), cfg.id, args.id)));
+        return Err(Error::invalid(format!(
+            "{} is the configuration of {}, not {}",
+            dir.config().display(),
+            cfg.id,
+            args.id
+        )));
     }
     let (r, w) = spoll::pipe()?;
     match reaper::fork_single_threaded()? {
@@ -70,7 +77,11 @@ pub fn start(args: &ShimArgs) -> Result<()> {
             let _ = File::from(r).read_to_string(&mut msg);
             match msg.as_str() {
                 "ok" => Ok(()),
-                "" => Err(Error::internal(format!("shim for {} exited during startup (see {})", args.id, dir.log().display()))),
+                "" => Err(Error::internal(format!(
+                    "shim for {} exited during startup (see {})",
+                    args.id,
+                    dir.log().display()
+                ))),
                 m => Err(Error::internal(m.to_string())),
             }
         }
@@ -204,7 +215,11 @@ impl Shim {
         reaper::setsid()?;
         reaper::set_child_subreaper()?;
         let null = File::open("/dev/null").ctx(|| "open /dev/null")?;
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.log()).ctx(|| format!("open {}", dir.log().display()))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.log())
+            .ctx(|| format!("open {}", dir.log().display()))?;
         reaper::dup_onto(&null.into(), 0)?;
         let log: std::os::fd::OwnedFd = log.into();
         reaper::dup_onto(&log, 1)?;
@@ -218,14 +233,35 @@ impl Shim {
         let sigchld = SigchldFd::new()?;
         let sock = dir.socket();
         if UnixStream::connect(&sock).is_ok() {
-            return Err(Error::conflict(format!("a shim already serves {}", sock.display())));
+            return Err(Error::conflict(format!(
+                "a shim already serves {}",
+                sock.display()
+            )));
         }
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock).ctx(|| format!("listen on {}", sock.display()))?;
-        listener.set_nonblocking(true).ctx(|| "set the shim socket non-blocking")?;
-        super::layout::write_replace(&dir.pid_file(), format!("{}\n", reaper::getpid()).as_bytes(), 0o644)?;
+        listener
+            .set_nonblocking(true)
+            .ctx(|| "set the shim socket non-blocking")?;
+        super::layout::write_replace(
+            &dir.pid_file(),
+            format!("{}\n", reaper::getpid()).as_bytes(),
+            0o644,
+        )?;
         let init = Proc::new(None, cfg.tty);
-        Ok(Shim { cfg, dir, listener, sigchld, procs: vec![init], clients: Vec::new(), orphans: Vec::new(), log: None, log_failing: false, quit: None, buf: vec![0; 32 * 1024] })
+        Ok(Shim {
+            cfg,
+            dir,
+            listener,
+            sigchld,
+            procs: vec![init],
+            clients: Vec::new(),
+            orphans: Vec::new(),
+            log: None,
+            log_failing: false,
+            quit: None,
+            buf: vec![0; 32 * 1024],
+        })
     }
 
     /// Quiet for a while: return freed heap and unmap the binary's code pages, so an idle shim
@@ -236,7 +272,11 @@ impl Shim {
     }
 
     fn runtime(&self) -> Runtime {
-        Runtime::new(&self.cfg.runtime, Path::new("/proc/self/exe"), Some(self.dir.runtime_log()))
+        Runtime::new(
+            &self.cfg.runtime,
+            Path::new("/proc/self/exe"),
+            Some(self.dir.runtime_log()),
+        )
     }
 
     pub(crate) fn run(mut self) -> Result<()> {
@@ -258,7 +298,9 @@ impl Shim {
             tags.clear();
             self.poll_set(&mut fds, &mut tags);
             let draining = self.procs.iter().any(|p| p.exit.is_some() && !p.reported);
-            let idle_in = busy_since.map(|t| (IDLE_AFTER_MS - t.elapsed().as_millis().min(IDLE_AFTER_MS as u128) as i32).max(0));
+            let idle_in = busy_since.map(|t| {
+                (IDLE_AFTER_MS - t.elapsed().as_millis().min(IDLE_AFTER_MS as u128) as i32).max(0)
+            });
             let timeout = match (draining || self.quit.is_some(), idle_in) {
                 (true, Some(t)) => t.min(50),
                 (true, None) => 50,
@@ -266,7 +308,11 @@ impl Shim {
                 (false, None) => -1,
             };
             spoll::poll(&mut fds, timeout)?;
-            if fds.iter().zip(tags.iter()).any(|(f, t)| f.revents != 0 && matches!(t, Tag::Listener | Tag::Client(_))) {
+            if fds
+                .iter()
+                .zip(tags.iter())
+                .any(|(f, t)| f.revents != 0 && matches!(t, Tag::Listener | Tag::Client(_)))
+            {
                 busy_since = Some(Instant::now());
             } else if busy_since.is_some_and(|t| t.elapsed().as_millis() >= IDLE_AFTER_MS as u128) {
                 self.idle();
@@ -330,7 +376,9 @@ impl Shim {
                 Mode::Request | Mode::Waiting(_) => ev |= spoll::IN,
                 Mode::Attached(a) => {
                     let room = !a.stdin
-                        || self.find(&a.target).map_or(true, |pi| self.procs[pi].io.stdin_buf.len() < STDIN_HIGH_WATER);
+                        || self.find(&a.target).map_or(true, |pi| {
+                            self.procs[pi].io.stdin_buf.len() < STDIN_HIGH_WATER
+                        });
                     if room {
                         ev |= spoll::IN;
                     }
@@ -363,7 +411,14 @@ impl Shim {
                     if sock.set_nonblocking(true).is_err() {
                         continue;
                     }
-                    self.clients.push(Client { sock, reader: FrameReader::default(), out: Vec::new(), mode: Mode::Request, eof: false, dead: false });
+                    self.clients.push(Client {
+                        sock,
+                        reader: FrameReader::default(),
+                        out: Vec::new(),
+                        mode: Mode::Request,
+                        eof: false,
+                        dead: false,
+                    });
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
                 Err(_) => return,
@@ -388,7 +443,11 @@ impl Shim {
     }
 
     fn on_exit(&mut self, pid: u32, ended: Ended) {
-        let Some(pi) = self.procs.iter().position(|p| p.pid == pid && p.exit.is_none()) else {
+        let Some(pi) = self
+            .procs
+            .iter()
+            .position(|p| p.pid == pid && p.exit.is_none())
+        else {
             self.orphans.push((pid, ended));
             if self.orphans.len() > ORPHAN_EXITS {
                 self.orphans.remove(0);
@@ -409,7 +468,10 @@ impl Shim {
             // Durable before anything else: a daemon restarted after this instant learns the
             // status even if this shim dies right now.
             if let Err(e) = self.dir.write_exit(&st) {
-                eprintln!("containerd-shim: record the exit status of {}: {e}", self.cfg.id);
+                eprintln!(
+                    "containerd-shim: record the exit status of {}: {e}",
+                    self.cfg.id
+                );
             }
         }
         let p = &mut self.procs[pi];
@@ -459,7 +521,11 @@ impl Shim {
             for c in self.clients.iter_mut() {
                 match &c.mode {
                     Mode::Waiting(t) if *t == target => {
-                        c.respond(exit.clone().map(|exit| Reply::Exit { exit }).ok_or_else(|| Error::internal("no exit status")));
+                        c.respond(
+                            exit.clone()
+                                .map(|exit| Reply::Exit { exit })
+                                .ok_or_else(|| Error::internal("no exit status")),
+                        );
                         c.mode = Mode::Closing;
                         c.flush();
                     }
@@ -487,14 +553,18 @@ impl Shim {
 
     /// One read from a process's output; false when nothing more is available now.
     fn read_output(&mut self, pi: usize, s: usize) -> bool {
-        let Some(f) = self.procs[pi].io.out[s].as_mut() else { return false };
+        let Some(f) = self.procs[pi].io.out[s].as_mut() else {
+            return false;
+        };
         let n = match f.read(&mut self.buf) {
             Ok(0) => {
                 self.close_output(pi, s);
                 return false;
             }
             Ok(n) => n,
-            Err(e) if e.kind() == IoKind::WouldBlock || e.kind() == IoKind::Interrupted => return false,
+            Err(e) if e.kind() == IoKind::WouldBlock || e.kind() == IoKind::Interrupted => {
+                return false
+            }
             Err(_) => {
                 // EIO on a pty master: every slave is closed.
                 self.close_output(pi, s);
@@ -571,7 +641,10 @@ impl Shim {
         }
         match &mut c.mode {
             Mode::Request => {
-                let frame = c.reader.push(&tmp[..n]).and_then(|()| c.reader.next_frame());
+                let frame = c
+                    .reader
+                    .push(&tmp[..n])
+                    .and_then(|()| c.reader.next_frame());
                 let req = match frame {
                     Ok(None) => return,
                     Ok(Some(body)) => proto::decode::<Request>(&body),
@@ -589,7 +662,9 @@ impl Shim {
 
     /// Stdin from an attach client (empty: the client half-closed).
     fn attach_input(&mut self, ci: usize, data: &[u8]) {
-        let Mode::Attached(a) = &mut self.clients[ci].mode else { return };
+        let Mode::Attached(a) = &mut self.clients[ci].mode else {
+            return;
+        };
         let target = a.target.clone();
         let (wants_stdin, close_stdin) = (a.stdin, a.close_stdin);
         let Some(pi) = self.find(&target) else { return };
@@ -620,7 +695,10 @@ impl Shim {
                     let p = &self.procs[pi];
                     let c = &mut self.clients[ci];
                     if p.reported {
-                        let exit = p.exit.clone().ok_or_else(|| Error::internal("no exit status"));
+                        let exit = p
+                            .exit
+                            .clone()
+                            .ok_or_else(|| Error::internal("no exit status"));
                         c.respond(exit.map(|exit| Reply::Exit { exit }));
                         c.mode = Mode::Closing;
                         c.flush();
@@ -630,7 +708,13 @@ impl Shim {
                 }
                 Err(e) => self.reply(ci, Err(e)),
             },
-            Request::Attach { exec_id, stdin, stdout, stderr, close_stdin } => match self.find_or_err(&exec_id) {
+            Request::Attach {
+                exec_id,
+                stdin,
+                stdout,
+                stderr,
+                close_stdin,
+            } => match self.find_or_err(&exec_id) {
                 Ok(pi) => {
                     let p = &self.procs[pi];
                     let (tty, done) = (p.tty, p.reported);
@@ -640,7 +724,14 @@ impl Shim {
                     c.mode = if done {
                         Mode::Closing
                     } else {
-                        Mode::Attached(Attach { target: exec_id, stdin, stdout, stderr, close_stdin, tty })
+                        Mode::Attached(Attach {
+                            target: exec_id,
+                            stdin,
+                            stdout,
+                            stderr,
+                            close_stdin,
+                            tty,
+                        })
                     };
                     c.flush();
                     if !early.is_empty() {
@@ -671,14 +762,27 @@ impl Shim {
                 self.reap();
                 let init = &self.procs[0];
                 if init.status != Status::Created || init.exit.is_some() {
-                    return Err(Error::conflict(format!("container {id} is not in the created state ({})", init.status.as_str())));
+                    return Err(Error::conflict(format!(
+                        "container {id} is not in the created state ({})",
+                        init.status.as_str()
+                    )));
                 }
                 self.runtime().run(&["start", &id])?;
                 self.procs[0].status = Status::Running;
-                Ok(Reply::Pid { pid: self.procs[0].pid })
+                Ok(Reply::Pid {
+                    pid: self.procs[0].pid,
+                })
             }
-            Request::Kill { signal, all, exec_id: None } => self.kill_init(signal, all),
-            Request::Kill { signal, exec_id: Some(e), .. } => {
+            Request::Kill {
+                signal,
+                all,
+                exec_id: None,
+            } => self.kill_init(signal, all),
+            Request::Kill {
+                signal,
+                exec_id: Some(e),
+                ..
+            } => {
                 self.reap();
                 let pi = self.find_or_err(&Some(e.clone()))?;
                 let p = &self.procs[pi];
@@ -694,7 +798,9 @@ impl Shim {
                     return Err(Error::conflict(format!("container {id} is not running")));
                 }
                 if self.find(&Some(exec_id.clone())).is_some() {
-                    return Err(Error::conflict(format!("exec {exec_id} already exists in container {id}")));
+                    return Err(Error::conflict(format!(
+                        "exec {exec_id} already exists in container {id}"
+                    )));
                 }
                 let tty = spec.process.terminal;
                 let mut p = Proc::new(Some(exec_id), tty);
@@ -703,13 +809,21 @@ impl Shim {
                 Ok(Reply::Done)
             }
             Request::ExecStart { exec_id } => self.exec_start(exec_id),
-            Request::Resize { exec_id, width, height } => {
+            Request::Resize {
+                exec_id,
+                width,
+                height,
+            } => {
                 let pi = self.find_or_err(&exec_id)?;
                 let p = &self.procs[pi];
                 match (&p.io.out[0], p.tty) {
                     (Some(master), true) => spoll::set_winsize(master, width, height)?,
                     (_, true) => return Err(Error::conflict("the process has exited")),
-                    _ => return Err(Error::invalid(format!("container {id}: the process has no terminal to resize"))),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "container {id}: the process has no terminal to resize"
+                        )))
+                    }
                 }
                 Ok(Reply::Done)
             }
@@ -732,7 +846,9 @@ impl Shim {
             }
             Request::State => {
                 self.reap();
-                Ok(Reply::State { state: self.state() })
+                Ok(Reply::State {
+                    state: self.state(),
+                })
             }
             Request::CloseStdin { exec_id } => {
                 let pi = self.find_or_err(&exec_id)?;
@@ -743,13 +859,24 @@ impl Shim {
             Request::Shutdown { force } => {
                 self.reap();
                 let init = &self.procs[0];
-                if !force && init.exit.is_none() && matches!(init.status, Status::Running | Status::Paused | Status::Created) {
-                    return Err(Error::conflict(format!("container {id} is still {}", init.status.as_str())));
+                if !force
+                    && init.exit.is_none()
+                    && matches!(
+                        init.status,
+                        Status::Running | Status::Paused | Status::Created
+                    )
+                {
+                    return Err(Error::conflict(format!(
+                        "container {id} is still {}",
+                        init.status.as_str()
+                    )));
                 }
                 self.quit = Some(Quit::Shutdown);
                 Ok(Reply::Done)
             }
-            Request::Wait { .. } | Request::Attach { .. } => Err(Error::internal("streaming request in operate")),
+            Request::Wait { .. } | Request::Attach { .. } => {
+                Err(Error::internal("streaming request in operate"))
+            }
         }
     }
 
@@ -789,13 +916,20 @@ impl Shim {
         }
         let console = self.cfg.tty.then(|| self.dir.console());
         let mut io = ProcIo::prepare(self.cfg.tty, self.cfg.stdin, console.as_deref())?;
-        let mut args: Vec<String> = vec!["create".into(), "--bundle".into(), path_str(&self.cfg.bundle)?, "--pid-file".into(), path_str(&self.dir.init_pid())?];
+        let mut args: Vec<String> = vec![
+            "create".into(),
+            "--bundle".into(),
+            path_str(&self.cfg.bundle)?,
+            "--pid-file".into(),
+            path_str(&self.dir.init_pid())?,
+        ];
         if let Some(c) = &console {
             args.extend(["--console-socket".into(), path_str(c)?]);
         }
         args.push(id.clone());
         self.run_with_stdio("create", &args, &mut io)?;
-        let pid = read_pid(&self.dir.init_pid())?.ok_or_else(|| Error::internal(format!("the runtime wrote no pid file for {id}")))?;
+        let pid = read_pid(&self.dir.init_pid())?
+            .ok_or_else(|| Error::internal(format!("the runtime wrote no pid file for {id}")))?;
         io.finish(console.as_deref())?;
         let init = &mut self.procs[0];
         init.pid = pid;
@@ -810,26 +944,41 @@ impl Shim {
         self.reap();
         let pi = self.find_or_err(&Some(exec_id.clone()))?;
         if self.procs[pi].status != Status::Unknown {
-            return Err(Error::conflict(format!("exec {exec_id} has already been started")));
+            return Err(Error::conflict(format!(
+                "exec {exec_id} has already been started"
+            )));
         }
         if self.procs[0].status != Status::Running {
             return Err(Error::conflict(format!("container {id} is not running")));
         }
-        let spec = self.procs[pi].spec.take().ok_or_else(|| Error::internal("exec without a spec"))?;
+        let spec = self.procs[pi]
+            .spec
+            .take()
+            .ok_or_else(|| Error::internal("exec without a spec"))?;
         let tty = spec.process.terminal;
         let spec_path = self.dir.exec_spec(&exec_id);
         let pid_path = self.dir.exec_pid(&exec_id);
-        std::fs::write(&spec_path, serde_json::to_vec(&spec.process)?).ctx(|| format!("write {}", spec_path.display()))?;
+        std::fs::write(&spec_path, serde_json::to_vec(&spec.process)?)
+            .ctx(|| format!("write {}", spec_path.display()))?;
         let console = tty.then(|| self.dir.console());
         let result = (|| -> Result<(u32, ProcIo)> {
             let mut io = ProcIo::prepare(tty, spec.stdin, console.as_deref())?;
-            let mut args: Vec<String> = vec!["exec".into(), "--process".into(), path_str(&spec_path)?, "--detach".into(), "--pid-file".into(), path_str(&pid_path)?];
+            let mut args: Vec<String> = vec![
+                "exec".into(),
+                "--process".into(),
+                path_str(&spec_path)?,
+                "--detach".into(),
+                "--pid-file".into(),
+                path_str(&pid_path)?,
+            ];
             if let Some(c) = &console {
                 args.extend(["--console-socket".into(), path_str(c)?]);
             }
             args.push(id.clone());
             self.run_with_stdio("exec", &args, &mut io)?;
-            let pid = read_pid(&pid_path)?.ok_or_else(|| Error::internal(format!("the runtime wrote no pid file for exec {exec_id}")))?;
+            let pid = read_pid(&pid_path)?.ok_or_else(|| {
+                Error::internal(format!("the runtime wrote no pid file for exec {exec_id}"))
+            })?;
             io.finish(console.as_deref())?;
             Ok((pid, io))
         })();
@@ -849,10 +998,22 @@ impl Shim {
                 // for a command that cannot be found (127) or executed (126).
                 let msg = e.to_string();
                 let lower = msg.to_ascii_lowercase();
-                let code = if lower.contains("executable file not found") || lower.contains("no such file or directory") { 127 } else { 126 };
+                let code = if lower.contains("executable file not found")
+                    || lower.contains("no such file or directory")
+                {
+                    127
+                } else {
+                    126
+                };
                 let p = &mut self.procs[pi];
                 p.status = Status::Stopped;
-                p.exit = Some(ExitStatus { pid: 0, code, signal: None, exited_at: crate::base::time::now_rfc3339(), error: Some(msg) });
+                p.exit = Some(ExitStatus {
+                    pid: 0,
+                    code,
+                    signal: None,
+                    exited_at: crate::base::time::now_rfc3339(),
+                    error: Some(msg),
+                });
                 p.exited = Some(Instant::now());
                 Err(e)
             }
@@ -866,13 +1027,17 @@ impl Shim {
         let (stdin, stdout, stderr) = io.child_stdio()?;
         let mut cmd = rt.command(args);
         cmd.stdin(stdin).stdout(stdout).stderr(stderr);
-        let mut child = cmd.spawn().ctx(|| format!("run the OCI runtime for {what}"))?;
+        let mut child = cmd
+            .spawn()
+            .ctx(|| format!("run the OCI runtime for {what}"))?;
         drop(cmd); // closes our copies of the child's ends of the pipes
         let status = loop {
             match child.wait() {
                 Ok(s) => break s,
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
-                Err(e) => return Err(Error::from(e).context(format!("wait for the OCI runtime's {what}"))),
+                Err(e) => {
+                    return Err(Error::from(e).context(format!("wait for the OCI runtime's {what}")))
+                }
             }
         };
         if status.success() {
@@ -918,11 +1083,18 @@ impl Shim {
         self.reap();
         let alive = {
             let init = &self.procs[0];
-            init.exit.is_none() && matches!(init.status, Status::Created | Status::Running | Status::Paused)
+            init.exit.is_none()
+                && matches!(
+                    init.status,
+                    Status::Created | Status::Running | Status::Paused
+                )
         };
         if alive {
             if !force {
-                return Err(Error::conflict(format!("container {id} is {}: stop it first or delete with force", self.procs[0].status.as_str())));
+                return Err(Error::conflict(format!(
+                    "container {id} is {}: stop it first or delete with force",
+                    self.procs[0].status.as_str()
+                )));
             }
             // Kill and reap it here: `runc delete --force` would wait for a process that only
             // this shim can reap.
@@ -939,7 +1111,11 @@ impl Shim {
         }
         if self.procs[0].status != Status::Unknown {
             let still = self.procs[0].exit.is_none();
-            let args: &[&str] = if still { &["delete", "--force", &id] } else { &["delete", &id] };
+            let args: &[&str] = if still {
+                &["delete", "--force", &id]
+            } else {
+                &["delete", &id]
+            };
             match self.runtime().run(args) {
                 Ok(_) => {}
                 Err(e) if e.kind() == crate::base::ErrorKind::NotFound => {}
@@ -952,10 +1128,14 @@ impl Shim {
             eprintln!("containerd-shim: remove {}: {e}", self.dir.path().display());
         }
         self.quit = Some(Quit::Delete);
-        Ok(Reply::Deleted { exit: self.procs[0].exit.clone() })
+        Ok(Reply::Deleted {
+            exit: self.procs[0].exit.clone(),
+        })
     }
 }
 
 fn path_str(p: &Path) -> Result<String> {
-    p.to_str().map(str::to_string).ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", p.display())))
+    p.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", p.display())))
 }

@@ -31,7 +31,17 @@ pub(super) struct Proc {
 
 impl Proc {
     pub fn new(exec_id: Option<String>, tty: bool) -> Proc {
-        Proc { exec_id, spec: None, tty, pid: 0, status: Status::Unknown, exit: None, exited: None, reported: false, io: ProcIo::default() }
+        Proc {
+            exec_id,
+            spec: None,
+            tty,
+            pid: 0,
+            status: Status::Unknown,
+            exit: None,
+            exited: None,
+            reported: false,
+            io: ProcIo::default(),
+        }
     }
 
     /// Write queued stdin without blocking; close it when asked and everything is written.
@@ -89,12 +99,17 @@ impl ProcIo {
     pub fn prepare(tty: bool, stdin: bool, console: Option<&Path>) -> Result<ProcIo> {
         let mut io = ProcIo::default();
         if tty {
-            let path = console.ok_or_else(|| Error::internal("terminal without a console socket path"))?;
+            let path =
+                console.ok_or_else(|| Error::internal("terminal without a console socket path"))?;
             if path.as_os_str().len() > super::super::layout::MAX_SOCKET_PATH {
-                return Err(Error::invalid(format!("console socket path {} is too long for a unix socket", path.display())));
+                return Err(Error::invalid(format!(
+                    "console socket path {} is too long for a unix socket",
+                    path.display()
+                )));
             }
             let _ = std::fs::remove_file(path);
-            io.console = Some(UnixListener::bind(path).ctx(|| format!("listen on {}", path.display()))?);
+            io.console =
+                Some(UnixListener::bind(path).ctx(|| format!("listen on {}", path.display()))?);
             return Ok(io);
         }
         if stdin {
@@ -114,22 +129,34 @@ impl ProcIo {
 
     /// The runtime's stdio (moved out: the shim must not keep the child's ends open).
     pub fn child_stdio(&mut self) -> Result<(Stdio, Stdio, Stdio)> {
-        let mut take = |i: usize| self.child[i].take().map(Stdio::from).unwrap_or_else(Stdio::null);
+        let mut take = |i: usize| {
+            self.child[i]
+                .take()
+                .map(Stdio::from)
+                .unwrap_or_else(Stdio::null)
+        };
         Ok((take(0), take(1), take(2)))
     }
 
     /// After the runtime succeeded: receive the pty master from the console socket.
     pub fn finish(&mut self, console: Option<&Path>) -> Result<()> {
-        let Some(listener) = self.console.take() else { return Ok(()) };
+        let Some(listener) = self.console.take() else {
+            return Ok(());
+        };
         if let Some(p) = console {
             let _ = std::fs::remove_file(p);
         }
-        listener.set_nonblocking(true).ctx(|| "set the console socket non-blocking")?;
+        listener
+            .set_nonblocking(true)
+            .ctx(|| "set the console socket non-blocking")?;
         let (conn, _) = listener.accept().map_err(|e| match e.kind() {
-            IoKind::WouldBlock => Error::internal("the runtime did not send the container's console"),
+            IoKind::WouldBlock => {
+                Error::internal("the runtime did not send the container's console")
+            }
             _ => Error::from(e).context("accept on the console socket"),
         })?;
-        conn.set_nonblocking(true).ctx(|| "set the console connection non-blocking")?;
+        conn.set_nonblocking(true)
+            .ctx(|| "set the console connection non-blocking")?;
         let (_name, master) = crate::sys::scm::recv_fd(conn.as_fd())?;
         spoll::set_nonblocking(&master, true)?;
         let master = File::from(master);
