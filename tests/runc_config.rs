@@ -599,3 +599,29 @@ fn joins_a_user_namespace_by_path_with_new_namespaces_inside_it() {
     assert_eq!(lines[2], theirs.to_str().unwrap());
     assert!(!rt.root.join(format!("{id}-b")).exists());
 }
+
+/// A spec without `linux.resources` still gets runc's device rules: the default devices work,
+/// any other device node (here a loop block device, 7:0, bind-mounted in) is refused.
+#[test]
+fn no_resources_still_means_only_the_default_devices() {
+    let (t, rt, id) = setup("no_resources_devices", &["true"]);
+    let node = t.join("loop0");
+    let c = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
+    // SAFETY: mknod of a block device node in the test's own directory.
+    assert_eq!(
+        unsafe { libc::mknod(c.as_ptr(), libc::S_IFBLK | 0o600, libc::makedev(7, 0)) },
+        0
+    );
+    // Opening it is allowed outside a container (no capability check on open).
+    assert!(std::fs::File::open(&node).is_ok());
+    sh(&t, "head -c1 /dev/zero >/dev/null && echo zero-ok; (exec 3</loop0) 2>/dev/null && echo loop-open || echo loop-denied");
+    edit_config(&t.join("bundle"), |c| {
+        c["linux"].as_object_mut().unwrap().remove("resources");
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/loop0", "type": "bind", "source": node, "options": ["bind"]
+        }));
+    });
+    let (code, out, err) = run_bundle(&t, &rt, &id);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "zero-ok\nloop-denied\n");
+}

@@ -572,3 +572,73 @@ fn run_keep_leaves_the_stopped_container() {
     rt.ok(&["delete", &id]);
     assert!(!rt.root.join(&id).exists());
 }
+
+/// Without a pid namespace of its own, processes outlive the init: `delete` (and the automatic
+/// delete of a foreground `run`) SIGKILLs what is left in the cgroup, as runc does, instead of
+/// failing on the busy cgroup.
+#[test]
+fn delete_without_own_pid_namespace_kills_what_outlives_the_init() {
+    let (t, rt, id) = setup(
+        "shared_pidns",
+        &[
+            "sh",
+            "-c",
+            "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
+        ],
+    );
+    let bundle = t.join("bundle");
+    edit_config(&bundle, |v| {
+        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+    });
+    let gone = |pid: i32| {
+        reap(pid);
+        !Path::new(&format!("/proc/{pid}")).exists()
+    };
+    // Foreground run: the runtime deletes the container itself when the init exits.
+    let o = {
+        let _g = ContainerGuard::new(&rt, &id);
+        rt.run(&["run", "--bundle", bundle.to_str().unwrap(), &id])
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let pid: i32 = stdout(&o).trim().parse().expect("the sleep's pid");
+    let _pg = ProcGuard::from_pid(pid);
+    assert!(gone(pid), "the sleep outlived the container");
+    // create/start, the init exits, the container is stopped with the sleep still in it.
+    let mut g = ContainerGuard::new(&rt, &id);
+    let out = t.join("created.out");
+    let o = rt
+        .cmd()
+        .args(["create", "--bundle", bundle.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    g.track();
+    rt.ok(&["start", &id]);
+    rt.wait_status(&id, "stopped");
+    let mut pid = 0;
+    for _ in 0..500 {
+        if let Ok(p) = std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            pid = p;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(pid > 0, "no pid printed");
+    let _pg = ProcGuard::from_pid(pid);
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the sleep outlives the init"
+    );
+    rt.ok(&["delete", &id]);
+    assert!(gone(pid), "delete left the sleep running");
+    let o = rt.run(&["state", &id]);
+    assert!(!o.status.success());
+}

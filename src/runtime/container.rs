@@ -271,9 +271,10 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
             Some(Msg::Ready) => {
                 phase("init ready");
                 // Limits last, as runc does: the init's setup (device nodes, mounts) is done.
-                if let Some(r) = linux.and_then(|l| l.resources.as_ref()) {
-                    cgroup.set(r)?;
-                }
+                // A spec without resources still gets the device rules (deny all but the
+                // default devices), as with runc.
+                let none = Default::default();
+                cgroup.set(linux.and_then(|l| l.resources.as_ref()).unwrap_or(&none))?;
                 break;
             }
             Some(Msg::Error { kind, message }) => return Err(init_error(&kind, message)),
@@ -618,9 +619,30 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     destroy(store, &c)
 }
 
+/// Whether the container was given a new pid namespace (not none, not joined by path).
+fn owns_pid_namespace(c: &Container) -> bool {
+    let ns = c
+        .spec
+        .linux
+        .as_ref()
+        .map(|l| l.namespaces.as_slice())
+        .unwrap_or_default();
+    ns.iter()
+        .any(|n| n.kind == "pid" && n.path.as_deref().is_none_or(str::is_empty))
+}
+
 /// The end of a container: cgroup, poststop hooks (failures warn, as the spec says), state.
 fn destroy(store: &Store, c: &Container) -> Result<()> {
     if let Some(m) = &c.cgroup {
+        if !owns_pid_namespace(c) && m.exists() {
+            // Without a pid namespace of its own, the init's death does not take the rest of the
+            // container with it: like runc, SIGKILL what is left in the cgroup before removing it.
+            let _ = m.kill_all(9);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while m.pids().is_ok_and(|p| !p.is_empty()) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         m.destroy()?;
     }
     if let Some(h) = c.spec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
