@@ -208,8 +208,65 @@ pub fn run(runs: usize) {
         "| RSS of one shim ({} / {} shims seen) | {} KiB | {} KiB |",
         per_container.2, per_container.3, per_container.4, per_container.5
     );
+    client_pairs(&berth, &peer, runs.max(20));
     drop(berth);
     drop(peer);
     crate::common::unmount_below(&t);
     let _ = std::fs::remove_dir_all(&t);
+}
+
+/// One timed CLI invocation (output discarded); panics if it fails.
+fn time_cli(mut c: Command) -> f64 {
+    let t = Instant::now();
+    let ok = c.stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let e = t.elapsed().as_secs_f64() * 1e3;
+    assert!(ok, "{c:?} failed");
+    e
+}
+
+/// The docker role against the Docker CLI 28: start-up alone (`--version`, no daemon) and a `ps`
+/// round trip (start, negotiate, list, print) against each daemon, with a few containers listed.
+fn client_pairs(berth: &Daemon, peer: &Daemon, runs: usize) {
+    let ours = crate::common::role("docker");
+    let with_ours = |d: &Daemon, args: &[&str]| {
+        let mut c = d.docker_cmd(args);
+        c.env("DOCKER_CONFIG", d.dir.join("cli-config"));
+        let mut o = Command::new(&ours);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => o.env(k, v),
+                None => o.env_remove(k),
+            };
+        }
+        o.args(args);
+        o
+    };
+    for d in [berth, peer] {
+        for i in 0..5 {
+            d.ok(&["create", "--name", &format!("listed{i}"), "bb", "true"]);
+        }
+    }
+    println!("\n### The docker role vs the Docker CLI 28 (same daemon, alternating runs)\n");
+    println!("| case | berth client | Docker CLI | berth/Docker CLI (median of pair ratios) |");
+    println!("| --- | ---: | ---: | ---: |");
+    let cases: [(&str, &Daemon, &[&str]); 3] = [
+        ("`docker --version` (start-up)", berth, &["--version"]),
+        ("`docker ps -a` against berth dockerd", berth, &["ps", "-a"]),
+        ("`docker ps -a` against dockerd 20.10", peer, &["ps", "-a"]),
+    ];
+    for (name, d, args) in cases {
+        time_cli(with_ours(d, args));
+        time_cli(d.docker_cmd(args));
+        let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let x = time_cli(with_ours(d, args));
+            let y = time_cli(d.docker_cmd(args));
+            a.push(x);
+            b.push(y);
+            r.push(x / y);
+        }
+        println!("| {name} | {:.2} ms | {:.2} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+    }
+    remove_all(berth);
+    remove_all(peer);
 }
