@@ -218,7 +218,12 @@ pub fn run(runs: usize) {
 /// One timed CLI invocation (output discarded); panics if it fails.
 fn time_cli(mut c: Command) -> f64 {
     let t = Instant::now();
-    let ok = c.stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let ok = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     let e = t.elapsed().as_secs_f64() * 1e3;
     assert!(ok, "{c:?} failed");
     e
@@ -265,7 +270,12 @@ fn client_pairs(berth: &Daemon, peer: &Daemon, runs: usize) {
             b.push(y);
             r.push(x / y);
         }
-        println!("| {name} | {:.2} ms | {:.2} ms | {:.3}x |", median(&mut a), median(&mut b), median(&mut r));
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.3}x |",
+            median(&mut a),
+            median(&mut b),
+            median(&mut r)
+        );
     }
     remove_all(berth);
     remove_all(peer);

@@ -404,7 +404,7 @@ fn logs_since_until_tail_timestamps_follow() {
         "line1\nline2\nline3\nline4\nline5\n"
     );
     // -f follows until the container stops.
-    let mut f = e
+    let f = e
         .cmd(&["logs", "-f", "--tail", "0", "lg"])
         .stdout(std::process::Stdio::piped())
         .spawn()

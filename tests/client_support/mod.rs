@@ -257,6 +257,9 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if self.kind == Kind::Berth {
+            self.remove_all_containers();
+        }
         if let Some(mut c) = self.child.take() {
             kill(c.id() as i32, libc::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -272,6 +275,9 @@ impl Drop for Daemon {
                 let _ = c.kill();
                 let _ = c.wait();
             }
+        }
+        if self.kind == Kind::Berth {
+            crate::common::kill_berth_shims(&self.dir.join("exec"));
         }
         unmount_below(&self.dir);
     }

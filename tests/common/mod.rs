@@ -521,3 +521,37 @@ pub fn mounts_below(root: &Path) -> Vec<String> {
         .filter(|p| p == &r || p.starts_with(&format!("{r}/")))
         .collect()
 }
+
+/// After a test's berth dockerd: SIGKILL every shim and container init it left under
+/// `exec_root/shims` (by the pids in their pid files: shims outlive the daemon by design, so a
+/// failed test would leave them running) and remove their cgroups (`docker/<id>`).
+pub fn kill_berth_shims(exec_root: &Path) {
+    let Ok(rd) = std::fs::read_dir(exec_root.join("shims")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        for f in ["init.pid", "shim.pid"] {
+            if let Some(pid) = std::fs::read_to_string(e.path().join(f))
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+                .filter(|&p| p > 0)
+            {
+                // SAFETY: kill(2) of a process this test's daemon started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let id = e.file_name().to_string_lossy().into_owned();
+        if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
+            for ctrl in ctrls.flatten() {
+                if let Ok(rd) = std::fs::read_dir(ctrl.path().join("docker")) {
+                    for c in rd
+                        .flatten()
+                        .filter(|c| c.file_name().to_string_lossy().starts_with(&id))
+                    {
+                        remove_cgroup_tree(&c.path());
+                    }
+                }
+            }
+        }
+    }
+}

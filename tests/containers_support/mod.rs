@@ -175,34 +175,7 @@ impl Engine {
                 let _ = c.output();
             }
         }
-        let shims = self.exec_root().join("shims");
-        if let Ok(rd) = std::fs::read_dir(&shims) {
-            for e in rd.flatten() {
-                for f in ["init.pid", "shim.pid"] {
-                    if let Some(pid) = std::fs::read_to_string(e.path().join(f))
-                        .ok()
-                        .and_then(|s| s.trim().parse::<i32>().ok())
-                    {
-                        // SAFETY: kill(2) of a process this test's daemon started.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
-                    }
-                }
-                let id = e.file_name().to_string_lossy().into_owned();
-                if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
-                    for ctrl in ctrls.flatten() {
-                        let base = ctrl.path().join("docker");
-                        if let Ok(rd) = std::fs::read_dir(&base) {
-                            for c in rd
-                                .flatten()
-                                .filter(|c| c.file_name().to_string_lossy().starts_with(&id))
-                            {
-                                remove_cgroup_tree(&c.path());
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        kill_berth_shims(&self.exec_root());
     }
 }
 

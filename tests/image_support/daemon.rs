@@ -183,6 +183,7 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
+        crate::common::kill_berth_shims(&self.dir.join("exec"));
         crate::common::unmount_below(&self.dir);
     }
 }
