@@ -183,6 +183,31 @@ fn restart_policies_and_backoff() {
         n,
         "a stopped container must not restart"
     );
+    // `docker kill` (SIGKILL, or the stop signal) also means "exit on next", as with dockerd:
+    // the on-failure policy does not bring the container back.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "kl",
+        "--restart",
+        "on-failure:3",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    e.ok(&["kill", "kl"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        e.ok(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}",
+            "kl"
+        ])
+        .trim(),
+        "0 exited 137"
+    );
     let (code, err) = e.fails(&["run", "--rm", "--restart", "always", IMAGE, "true"]);
     assert_eq!(code, 125, "{err}");
 }
