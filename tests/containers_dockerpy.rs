@@ -1,4 +1,4 @@
-//! docker-py 7 (Debian's python3-docker) against berth's dockerd.
+//! docker-py (Debian's python3-docker 5.0.3, which .ci/run installs; also passes with docker-py 7.1 from pip) against berth's dockerd.
 mod common;
 mod containers_support;
 
