@@ -557,3 +557,85 @@ fn oom_killed_containers_say_so() {
     assert_eq!(v["State"]["OOMKilled"], true);
     assert_eq!(v["State"]["ExitCode"], 137);
 }
+
+/// `dockerd --containerd SOCKET`: the shims belong to a standalone `containerd` role, not to
+/// dockerd; containers run, exec and stop through it, and survive a kill -9 of dockerd.
+#[test]
+fn dockerd_uses_a_standalone_containerd_role() {
+    require_root();
+    let t = TestDir::new("ctd");
+    let sock = t.join("containerd.sock");
+    let state = t.join("s");
+    let child = std::process::Command::new(role("containerd"))
+        .arg("--address")
+        .arg(&sock)
+        .arg("--root")
+        .arg(t.join("ctd-root"))
+        .arg("--state")
+        .arg(&state)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(t.join("containerd.log")).unwrap())
+        .stderr(std::fs::File::create(t.join("containerd.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let _ctd = ProcGuard::from_child(child);
+    for _ in 0..200 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        sock.exists(),
+        "containerd role never listened: {}",
+        std::fs::read_to_string(t.join("containerd.err")).unwrap_or_default()
+    );
+    let mut e = Engine::start_with(
+        "containers_with_ctd",
+        &["--containerd", sock.to_str().unwrap()],
+    );
+    let id = e
+        .ok(&["run", "-d", "--name", "sc", IMAGE, "sleep", "60"])
+        .trim()
+        .to_string();
+    // The shim is the containerd role's, under its state directory, not under dockerd's exec root.
+    let shim_dirs = |root: &std::path::Path| -> Vec<String> {
+        let mut v = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for ent in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if ent.file_name() == "shim.pid" {
+                    v.push(d.display().to_string());
+                } else if ent.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(ent.path());
+                }
+            }
+        }
+        v
+    };
+    let ours = shim_dirs(&state);
+    assert!(
+        ours.iter().any(|d| d.contains(&id[..12])),
+        "no shim for {id} under {}: {ours:?}",
+        state.display()
+    );
+    assert!(
+        shim_dirs(&e.exec_root()).is_empty(),
+        "dockerd started a shim of its own"
+    );
+    assert_eq!(
+        e.ok(&["exec", "sc", "echo", "via containerd"]),
+        "via containerd\n"
+    );
+    e.kill9_and_restart();
+    assert_eq!(e.status("sc"), "running");
+    assert_eq!(e.ok(&["exec", "sc", "echo", "still"]), "still\n");
+    e.ok(&["stop", "-t", "1", "sc"]);
+    assert_eq!(e.status("sc"), "exited");
+    e.ok(&["rm", "sc"]);
+    e.cleanup();
+    for d in shim_dirs(&state) {
+        let dir = std::path::Path::new(&d);
+        kill_berth_shims(dir.parent().unwrap().parent().unwrap_or(dir));
+    }
+}

@@ -17,6 +17,8 @@ pub const IMAGE: &str = "bb:latest";
 pub struct Engine {
     pub dir: TestDir,
     pub d: Option<Dockerd>,
+    /// The daemon's extra arguments, kept for restarts.
+    pub extra: Vec<String>,
 }
 
 /// A tar of a busybox rootfs (made once per test binary under target/).
@@ -52,7 +54,11 @@ impl Engine {
         require_root();
         let dir = TestDir::new(name);
         let d = Dockerd::start(&dir, extra);
-        let e = Engine { dir, d: Some(d) };
+        let e = Engine {
+            dir,
+            d: Some(d),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
         e.ok(&["import", busybox_tar().to_str().unwrap(), IMAGE]);
         e
     }
@@ -160,7 +166,8 @@ impl Engine {
         );
         let _ = std::fs::remove_file(&d.socket);
         drop(d);
-        self.d = Some(Dockerd::start(&self.dir, &[]));
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        self.d = Some(Dockerd::start(&self.dir, &extra));
     }
 
     /// Remove every container through the API, then make sure no shim or container process
