@@ -239,6 +239,7 @@ async fn with_body<T: Send + 'static>(
         let out = f(&d, &mut r);
         // Hang up, so the pump stops instead of blocking on a full channel.
         drop(r);
+        crate::image::release_memory();
         out
     });
     smol::future::zip(job, pump_body(body, tx)).await
@@ -554,6 +555,8 @@ pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             if let Err(e) = res {
                 let _ = tx.send_blocking(Err(e));
             }
+            drop(w);
+            crate::image::release_memory();
         })
         .detach();
         let first = match rx.recv().await {
@@ -675,6 +678,7 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
                 };
                 let res = d.images.import(&mut r, &opts);
                 drop(r);
+                crate::image::release_memory();
                 res
             });
             let (res, pumped) = smol::future::zip(job, pump_body(&mut resp.body, tx)).await;

@@ -106,7 +106,9 @@ pub fn pull<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let plan = daemon.registry.prepare_pull(&r, creds).await?;
         Ok(stream(move |out| async move {
             let sref: StoreRef = daemon.clone();
-            daemon.registry.pull(&sref, plan, &out).await.map(|_| ())
+            let res = daemon.registry.pull(&sref, plan, &out).await.map(|_| ());
+            crate::image::release_memory();
+            res
         }))
     })
 }

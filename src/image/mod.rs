@@ -55,3 +55,9 @@ pub mod tarsplit;
 pub mod tarstream;
 
 pub use store::Store;
+
+/// Give the heap that a big image operation freed (layer buffers, tar-split data, HTTP
+/// chunks) back to the kernel, so an idle daemon goes back to its small resident size.
+pub fn release_memory() {
+    crate::sys::reaper::trim_heap();
+}
