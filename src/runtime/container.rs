@@ -176,7 +176,31 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
         // The init will be our grandchild: be its subreaper so we can still wait for it.
         sp::set_child_subreaper()?;
     }
-    let forked = sp::clone_fork(plan.clone_flags);
+    // The init joins the cgroups itself where it can (no user namespace to map first, no
+    // second fork): born into the unified one by clone3, and writing "0" into each v1 `tasks`
+    // file. That skips the RCU grace period a cgroup.procs write of its pid would cost.
+    let mut self_join = None;
+    if !plan.new_user && !namespaces::needs_second_fork(&plan) {
+        cleanup.cgroup = Some(cgroup.clone());
+        cgroup.create()?;
+        self_join = Some(cgroup.self_join()?);
+    }
+    let forked = match self_join.as_ref().and_then(|j| j.unified.as_ref()) {
+        Some(dir) => match sp::clone3_fork(plan.clone_flags, dir.as_fd()) {
+            Err(e)
+                if matches!(
+                    e.errno(),
+                    Some(libc::ENOSYS) | Some(libc::E2BIG) | Some(libc::EINVAL)
+                ) =>
+            {
+                log::debug!("{e}: joining the cgroups after the clone");
+                self_join = None;
+                sp::clone_fork(plan.clone_flags)
+            }
+            r => r,
+        },
+        None => sp::clone_fork(plan.clone_flags),
+    };
     if let Ok(sp::Forked::Child) = forked {
         drop(ours);
         drop(console_ours);
@@ -197,6 +221,7 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
                 channel: theirs,
                 fifo,
                 console: console_init,
+                cgroup_tasks: self_join.map(|j| j.tasks).unwrap_or_default(),
             },
         );
     }
@@ -232,8 +257,11 @@ pub fn launch(store: &Store, o: &CreateOpts, foreground: bool) -> Result<Launche
     // cgroup.procs waits for an RCU grace period, which the init's mount work now overlaps.
     // The init waits for CgroupJoined before anything the cgroup must see (its cgroup
     // namespace, the cgroup mount, hooks, forks), and long before the container's program.
-    cleanup.cgroup = Some(cgroup.clone());
-    cgroup.apply(pid)?;
+    if self_join.is_none() {
+        cleanup.cgroup = Some(cgroup.clone());
+        cgroup.apply(pid)?;
+    }
+    drop(self_join);
     phase("cgroup joined");
     // If the init already failed, its error is waiting on the socket: the loop reports it.
     let _ = ours.send(&Msg::CgroupJoined);

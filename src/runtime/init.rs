@@ -31,6 +31,8 @@ pub struct Fds {
     pub channel: Channel,
     pub fifo: OwnedFd,
     pub console: Option<OwnedFd>,
+    /// v1 `tasks` files to write "0" into first thing (see `cgroups::Manager::self_join`).
+    pub cgroup_tasks: Vec<OwnedFd>,
 }
 
 /// Run the init in the cloned child. Never returns.
@@ -39,7 +41,11 @@ pub fn run(i: &Init<'_>, fds: Fds) -> ! {
         channel,
         fifo,
         console,
+        cgroup_tasks,
     } = fds;
+    if let Err(e) = crate::runtime::cgroups::SelfJoin::join_v1(cgroup_tasks) {
+        fail(&channel, e);
+    }
     let (program, host_pid, seccomp) = match setup(i, &channel, console) {
         Ok(p) => p,
         Err(e) => fail(&channel, e),
