@@ -10,6 +10,7 @@ pub mod json;
 pub mod reply;
 pub mod stream;
 pub mod types;
+pub mod units;
 pub mod version;
 
 pub use version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};

@@ -156,41 +156,7 @@ impl State {
 
 /// Docker's `units.HumanDuration`.
 pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    let s = d.as_secs();
-    if secs < 1.0 {
-        return "Less than a second".into();
-    }
-    if s == 1 {
-        return "1 second".into();
-    }
-    if s < 60 {
-        return format!("{s} seconds");
-    }
-    let minutes = (secs / 60.0) as u64;
-    if minutes == 1 {
-        return "About a minute".into();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (secs / 3600.0 + 0.5) as u64;
-    if hours == 1 {
-        return "About an hour".into();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", (secs / 3600.0 / 24.0 / 365.0) as u64)
+    crate::api::units::human_duration(d.as_secs_f64())
 }
 
 /// RFC 3339 (UTC `Z` or an offset, optional fraction) → SystemTime.
