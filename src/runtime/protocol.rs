@@ -150,6 +150,22 @@ mod tests {
         assert_eq!(b.recv().unwrap(), None, "a closed peer reads as EOF");
     }
 
+    /// The init fails and exits while a message of ours (CgroupJoined) sits unread in its
+    /// queue: the kernel flags that as ECONNRESET, and the init's error must still arrive.
+    #[test]
+    fn the_last_message_survives_a_peer_that_left_ours_unread() {
+        let (parent, init) = Channel::pair().unwrap();
+        let last = Msg::Error {
+            kind: "invalid".into(),
+            message: "last words".into(),
+        };
+        init.send(&last).unwrap();
+        parent.send(&Msg::CgroupJoined).unwrap();
+        drop(init);
+        assert_eq!(parent.recv().unwrap(), Some(last));
+        assert_eq!(parent.recv().unwrap(), None);
+    }
+
     #[test]
     fn oversized_datagrams_are_refused_not_truncated() {
         let (a, b) = Channel::pair().unwrap();

@@ -96,7 +96,10 @@ pub fn recv_msg(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<usize>> {
                 continue;
             }
             if e.raw_os_error() == Some(libc::ECONNRESET) {
-                return Ok(None);
+                // The peer closed with our messages unread in its queue. The kernel reports
+                // that once (and clears it) before what the peer sent us: read on, so a last
+                // message (the init's error) is not lost; after it comes end-of-file.
+                continue;
             }
             return Err(Error::from(e).context("recv on the init socket"));
         }
