@@ -566,22 +566,7 @@ pub fn pull_image(
             )
             .await?;
         if quiet {
-            let mut sink = Vec::new();
-            let mut split = crate::api::stream::JsonSplitter::new();
-            resp.body
-                .read_to_end(&mut sink)
-                .await
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            split.feed(&sink);
-            while let Some(m) = split
-                .next_value::<crate::api::stream::JsonMessage>()
-                .map_err(CliError::msg)?
-            {
-                if let Some(e) = m.error_text() {
-                    return Err(CliError::msg(e));
-                }
-            }
-            return Ok(());
+            return progress::drain_stream(&mut resp.body).await;
         }
         progress::show_stream(&mut resp.body, |_| {}).await
     })
@@ -639,22 +624,7 @@ fn push(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
             )
             .await?;
         if quiet {
-            let mut all = Vec::new();
-            resp.body
-                .read_to_end(&mut all)
-                .await
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            let mut split = crate::api::stream::JsonSplitter::new();
-            split.feed(&all);
-            while let Some(m) = split
-                .next_value::<crate::api::stream::JsonMessage>()
-                .map_err(CliError::msg)?
-            {
-                if let Some(e) = m.error_text() {
-                    return Err(CliError::msg(e));
-                }
-            }
-            return Ok(());
+            return progress::drain_stream(&mut resp.body).await;
         }
         progress::show_stream(&mut resp.body, |_| {}).await
     })?;

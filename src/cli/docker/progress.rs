@@ -189,6 +189,23 @@ pub async fn show_stream<R: AsyncRead + Unpin>(
     .await
 }
 
+/// The quiet form of a progress stream (`pull -q`, `push -q`, `run` pulling quietly): read it
+/// to the end, drawing nothing, and fail with the first error message it carries.
+pub async fn drain_stream<R: AsyncRead + Unpin>(body: &mut R) -> Result<(), CliError> {
+    let mut all = Vec::new();
+    body.read_to_end(&mut all)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let mut split = JsonSplitter::new();
+    split.feed(&all);
+    while let Some(m) = split.next_value::<JsonMessage>().map_err(CliError::msg)? {
+        if let Some(e) = m.error_text() {
+            return Err(CliError::msg(e));
+        }
+    }
+    Ok(())
+}
+
 /// As [`show_stream`], drawn on `out` (`run` shows pull progress on stderr).
 pub async fn show_stream_to<R: AsyncRead + Unpin, W: Write + std::os::fd::AsFd>(
     body: &mut R,

@@ -1223,23 +1223,8 @@ fn pull_for_run(ctx: &mut Ctx, r: &Reference, platform: &str, quiet: bool) -> Re
                 RequestBody::Empty,
             )
             .await?;
-        let mut data = Vec::new();
         if quiet {
-            resp.body
-                .read_to_end(&mut data)
-                .await
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            let mut s = crate::api::stream::JsonSplitter::new();
-            s.feed(&data);
-            while let Some(m) = s
-                .next_value::<crate::api::stream::JsonMessage>()
-                .map_err(CliError::msg)?
-            {
-                if let Some(e) = m.error_text() {
-                    return Err(CliError::msg(e));
-                }
-            }
-            return Ok(());
+            return super::progress::drain_stream(&mut resp.body).await;
         }
         super::progress::show_stream_to(
             &mut resp.body,
