@@ -490,6 +490,71 @@ fn init_is_pid_1_forwards_signals_and_is_read_only() {
     assert_eq!(std::fs::read(berth_bin()).unwrap(), bin);
 }
 
+/// Whether `path` (a /proc/PID/exe link is followed) lies on a read-only mount.
+fn on_read_only_mount(path: &str) -> bool {
+    let c = std::ffi::CString::new(path).unwrap();
+    // SAFETY: statvfs fills a zeroed struct from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    assert_eq!(r, 0, "statvfs {path}: {}", std::io::Error::last_os_error());
+    st.f_flag & libc::ST_RDONLY != 0
+}
+
+#[test]
+fn shims_and_their_runtime_forks_run_from_a_read_only_binary() {
+    // CVE-2019-5736 through the daemon: the shim runs from a detached read-only bind of berth
+    // and forks berth's runtime from there (no exec), so every container init starts out with a
+    // read-only exe. The host's binary itself is on a writable mount.
+    let e = Engine::start("containers_sealed_shim");
+    assert!(!on_read_only_mount(berth_bin().to_str().unwrap()));
+    e.ok(&["run", "-d", "--name", "sealed", IMAGE, "sleep", "60"]);
+    let id = e.inspect("sealed")["Id"].as_str().unwrap().to_string();
+    // The shim's directory is named by the id, shortened to fit socket paths.
+    let shim_dir = std::fs::read_dir(e.exec_root().join("shims"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .find(|p| id.starts_with(p.file_name().unwrap().to_str().unwrap()))
+        .expect("the container's shim directory");
+    let shim_pid = std::fs::read_to_string(shim_dir.join("shim.pid")).unwrap();
+    let shim_pid = shim_pid.trim();
+    assert!(on_read_only_mount(&format!("/proc/{shim_pid}/exe")));
+    // Named as Docker's shims are (not after the descriptor it was exec'd through).
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{shim_pid}/comm")).unwrap(),
+        "containerd-shim\n"
+    );
+    // An exec'd process enters through a fork of the same shim.
+    assert_eq!(e.ok(&["exec", "sealed", "echo", "in"]), "in\n");
+    // The attack: an entrypoint of /proc/self/exe runs the runtime's own binary inside the
+    // container (berth's static binary runs there: its docker-init role). What it runs from is
+    // the read-only bind, so no write reaches the host's file.
+    let bin = std::fs::read(berth_bin()).unwrap();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "selfexe",
+        "--entrypoint",
+        "/proc/self/exe",
+        IMAGE,
+        "docker-init",
+        "--",
+        "sleep",
+        "60",
+    ]);
+    let pid = e.inspect("selfexe")["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0, "{}", e.ok(&["logs", "selfexe"]));
+    assert!(on_read_only_mount(&format!("/proc/{pid}/exe")));
+    let w = std::fs::OpenOptions::new()
+        .append(true)
+        .open(format!("/proc/{pid}/exe"));
+    assert!(w.is_err(), "the container's exe opened for writing");
+    assert_eq!(std::fs::read(berth_bin()).unwrap(), bin);
+    e.ok(&["rm", "-f", "sealed", "selfexe"]);
+    assert!(!shim_dir.exists());
+}
+
 #[test]
 fn attach_to_a_running_container() {
     let e = Engine::start("containers_attach");

@@ -20,6 +20,19 @@ pub fn seal_binary() -> Result<()> {
     seal::ensure_sealed()
 }
 
+/// True when this process runs from a read-only mount or a write-sealed memfd: a fork of it may
+/// enter a container without a re-exec (how the shim runs berth's runtime in-process).
+pub fn is_sealed() -> bool {
+    seal::is_sealed().unwrap_or(false)
+}
+
+/// An O_PATH descriptor of this binary on a detached read-only mount: exec'ing a shim through
+/// it makes the shim (and every fork of it) sealed, at no copy. Err where the mount API is
+/// missing; the caller then execs /proc/self/exe and the runtime seals itself per command.
+pub fn sealed_binary() -> Result<std::os::fd::OwnedFd> {
+    seal::bind_sealed()
+}
+
 /// `spec`: write runc's default config.json into `bundle`.
 pub fn spec(bundle: &Path, rootless: bool) -> Result<()> {
     spec::write_default(bundle, rootless)

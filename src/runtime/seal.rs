@@ -58,7 +58,7 @@ pub fn ensure_sealed() -> Result<()> {
         .context("re-exec the runtime from a sealed copy (CVE-2019-5736)"))
 }
 
-fn bind_sealed() -> Result<std::os::fd::OwnedFd> {
+pub fn bind_sealed() -> Result<std::os::fd::OwnedFd> {
     let fd = sm::clone_path(Path::new("/proc/self/exe"), false)?;
     sm::set_mount_attr(
         fd.as_fd(),

@@ -19,6 +19,7 @@ use super::runc::Runtime;
 use crate::base::error::Context;
 use crate::base::{Error, ErrorKind, Result};
 use std::collections::HashSet;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ impl Config {
 pub(crate) struct Local {
     exec_root: PathBuf,
     shim_binary: PathBuf,
+    /// Keeps the read-only bind that `shim_binary` names (through /proc/self/fd) alive.
+    _sealed: Option<std::os::fd::OwnedFd>,
     runtime: RuntimeConfig,
     /// Creates in progress: their directories exist before their shims serve.
     creating: Mutex<HashSet<String>>,
@@ -78,13 +81,27 @@ impl Local {
     pub fn new(cfg: Config) -> Result<Local> {
         // /proc/self/exe still runs this binary after an upgrade replaced the file on disk
         // (current_exe() would then name a deleted path).
-        let shim_binary = cfg
-            .shim_binary
-            .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+        // Shims run from a read-only bind of the binary where the mount API allows: such a
+        // shim forks berth's runtime in-process, never exposing a writable host binary
+        // (CVE-2019-5736), instead of exec'ing the `runc` role (which then seals itself).
+        let (shim_binary, sealed) = match cfg.shim_binary {
+            Some(p) => (p, None),
+            None => match crate::runtime::entry::sealed_binary() {
+                Ok(fd) => (
+                    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
+                    Some(fd),
+                ),
+                Err(e) => {
+                    log::debug!("shims exec /proc/self/exe: no read-only bind of the binary ({e})");
+                    (PathBuf::from("/proc/self/exe"), None)
+                }
+            },
+        };
         crate::base::fs::mkdir_all(&layout::shims_root(&cfg.exec_root), 0o711)?;
         Ok(Local {
             exec_root: cfg.exec_root,
             shim_binary,
+            _sealed: sealed,
             runtime: cfg.runtime,
             creating: Mutex::new(HashSet::new()),
         })

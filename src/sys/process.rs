@@ -572,6 +572,14 @@ pub fn reset_signals() {
     }
 }
 
+/// The signal state of a freshly exec'd Rust program, for a fork that stands in for one: no
+/// handlers, nothing blocked, SIGPIPE ignored (as std sets it before main).
+pub fn signals_after_exec() {
+    reset_signals();
+    // SAFETY: SIG_IGN for SIGPIPE has no memory effects.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Signal numbers by name: `KILL`, `SIGKILL`, `9`, and realtime `RTMIN+3`.
 pub fn signal_number(name: &str) -> Option<i32> {
     if let Ok(n) = name.parse::<i32>() {

@@ -44,6 +44,16 @@ pub fn set_child_subreaper() -> Result<()> {
         .map_err(|e| super::errno_error(e, "prctl PR_SET_CHILD_SUBREAPER"))
 }
 
+/// The process name `ps` and /proc/PID/comm show (at most 15 bytes): a shim exec'd through a
+/// descriptor would otherwise be named after the descriptor's number.
+pub fn set_process_name(name: &str) {
+    let mut buf = [0u8; 16];
+    let n = name.len().min(15);
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from buf.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
+}
+
 pub fn getpid() -> u32 {
     rustix::process::getpid().as_raw_nonzero().get() as u32
 }

@@ -8,8 +8,9 @@
 //!
 //! The loop ([`Shim::run`]) is a poll(2) loop over: the listening socket, a signalfd for SIGCHLD,
 //! the processes' stdio (pipes, or a pty master for a terminal), and client connections. No
-//! threads, no async runtime: the runtime is exec'd from a single-threaded process, and the
-//! memory a shim touches stays small. When the init is reaped its exit status is written to
+//! threads, no async runtime: runtime commands run in a fork of this single-threaded process
+//! (berth's own runtime, called in-process when the shim runs from a read-only bind of the
+//! binary; see `runc.rs`) or in an exec'd runtime, and the memory a shim touches stays small. When the init is reaped its exit status is written to
 //! exit.json durably before anything else happens. Runtime commands run synchronously (a few
 //! milliseconds each); clients queue in the socket's backlog meanwhile.
 
@@ -18,7 +19,7 @@ mod process;
 use super::layout::{read_pid, ShimDir};
 use super::logfile::LogWriter;
 use super::proto::{self, ExitStatus, FrameReader, Reply, Request, Response, ShimConfig, Status};
-use super::runc::Runtime;
+use super::runc::{Op, Runtime};
 use crate::base::error::Context;
 use crate::base::{Error, Result};
 use crate::sys::poll::{self as spoll, PollFd};
@@ -55,6 +56,7 @@ const IDLE_AFTER_MS: i32 = 500;
 /// its socket; the forked shim serves until Delete or Shutdown and then exits the process.
 pub fn start(args: &ShimArgs) -> Result<()> {
     reaper::close_fds_from(3);
+    reaper::set_process_name("containerd-shim");
     proto::check_id("container", &args.id)?;
     let dir = ShimDir::at(args.dir.clone());
     let cfg: ShimConfig = serde_json::from_slice(
@@ -208,6 +210,8 @@ pub(crate) struct Shim {
     log_failing: bool,
     quit: Option<Quit>,
     buf: Vec<u8>,
+    /// Runs from a read-only bind of the binary: runtime commands fork instead of exec.
+    sealed: bool,
 }
 
 impl Shim {
@@ -261,6 +265,7 @@ impl Shim {
             log_failing: false,
             quit: None,
             buf: vec![0; 32 * 1024],
+            sealed: crate::runtime::entry::is_sealed(),
         })
     }
 
@@ -277,6 +282,7 @@ impl Shim {
             Path::new("/proc/self/exe"),
             Some(self.dir.runtime_log()),
         )
+        .in_process(self.sealed)
     }
 
     pub(crate) fn run(mut self) -> Result<()> {
@@ -767,7 +773,7 @@ impl Shim {
                         init.status.as_str()
                     )));
                 }
-                self.runtime().run(&["start", &id])?;
+                self.runtime().op(&Op::Start(&id))?;
                 self.procs[0].status = Status::Running;
                 Ok(Reply::Pid {
                     pid: self.procs[0].pid,
@@ -832,7 +838,7 @@ impl Shim {
                 if self.procs[0].status != Status::Running {
                     return Err(Error::conflict(format!("container {id} is not running")));
                 }
-                self.runtime().run(&["pause", &id])?;
+                self.runtime().op(&Op::Pause(&id))?;
                 self.procs[0].status = Status::Paused;
                 Ok(Reply::Done)
             }
@@ -840,7 +846,7 @@ impl Shim {
                 if self.procs[0].status != Status::Paused {
                     return Err(Error::conflict(format!("container {id} is not paused")));
                 }
-                self.runtime().run(&["resume", &id])?;
+                self.runtime().op(&Op::Resume(&id))?;
                 self.procs[0].status = Status::Running;
                 Ok(Reply::Done)
             }
@@ -916,18 +922,14 @@ impl Shim {
         }
         let console = self.cfg.tty.then(|| self.dir.console());
         let mut io = ProcIo::prepare(self.cfg.tty, self.cfg.stdin, console.as_deref())?;
-        let mut args: Vec<String> = vec![
-            "create".into(),
-            "--bundle".into(),
-            path_str(&self.cfg.bundle)?,
-            "--pid-file".into(),
-            path_str(&self.dir.init_pid())?,
-        ];
-        if let Some(c) = &console {
-            args.extend(["--console-socket".into(), path_str(c)?]);
-        }
-        args.push(id.clone());
-        self.run_with_stdio("create", &args, &mut io)?;
+        let pid_file = self.dir.init_pid();
+        let op = Op::Create {
+            id: &id,
+            bundle: &self.cfg.bundle,
+            pid_file: &pid_file,
+            console: console.as_deref(),
+        };
+        self.run_with_stdio(&op, &mut io)?;
         let pid = read_pid(&self.dir.init_pid())?
             .ok_or_else(|| Error::internal(format!("the runtime wrote no pid file for {id}")))?;
         io.finish(console.as_deref())?;
@@ -963,19 +965,13 @@ impl Shim {
         let console = tty.then(|| self.dir.console());
         let result = (|| -> Result<(u32, ProcIo)> {
             let mut io = ProcIo::prepare(tty, spec.stdin, console.as_deref())?;
-            let mut args: Vec<String> = vec![
-                "exec".into(),
-                "--process".into(),
-                path_str(&spec_path)?,
-                "--detach".into(),
-                "--pid-file".into(),
-                path_str(&pid_path)?,
-            ];
-            if let Some(c) = &console {
-                args.extend(["--console-socket".into(), path_str(c)?]);
-            }
-            args.push(id.clone());
-            self.run_with_stdio("exec", &args, &mut io)?;
+            let op = Op::Exec {
+                id: &id,
+                process: &spec_path,
+                pid_file: &pid_path,
+                console: console.as_deref(),
+            };
+            self.run_with_stdio(&op, &mut io)?;
             let pid = read_pid(&pid_path)?.ok_or_else(|| {
                 Error::internal(format!("the runtime wrote no pid file for exec {exec_id}"))
             })?;
@@ -1021,31 +1017,10 @@ impl Shim {
     }
 
     /// Run a runtime command whose stdio is the process's (create, exec).
-    fn run_with_stdio(&mut self, what: &str, args: &[String], io: &mut ProcIo) -> Result<()> {
-        let rt = self.runtime();
-        rt.reset_log();
-        let (stdin, stdout, stderr) = io.child_stdio()?;
-        let mut cmd = rt.command(args);
-        cmd.stdin(stdin).stdout(stdout).stderr(stderr);
-        let mut child = cmd
-            .spawn()
-            .ctx(|| format!("run the OCI runtime for {what}"))?;
-        drop(cmd); // closes our copies of the child's ends of the pipes
-        let status = loop {
-            match child.wait() {
-                Ok(s) => break s,
-                Err(e) if e.kind() == IoKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::from(e).context(format!("wait for the OCI runtime's {what}")))
-                }
-            }
-        };
-        if status.success() {
-            return Ok(());
-        }
-        // The runtime printed its error on the stderr it was given: the process's stderr pipe.
-        let stderr = io.read_stderr_now();
-        Err(rt.failure(what, &stderr, status.code()))
+    fn run_with_stdio(&self, op: &Op, io: &mut ProcIo) -> Result<()> {
+        let stdio = io.child_stdio();
+        self.runtime()
+            .op_with_stdio(op, stdio, &mut || io.read_stderr_now())
     }
 
     fn kill_init(&mut self, signal: i32, all: bool) -> Result<Reply> {
@@ -1056,13 +1031,11 @@ impl Shim {
             return Err(Error::conflict(format!("container {id} is not running")));
         }
         let paused = init.status == Status::Paused;
-        let sig = signal.to_string();
-        let mut args = vec!["kill"];
-        if all {
-            args.push("--all");
-        }
-        args.extend([id.as_str(), sig.as_str()]);
-        if let Err(e) = self.runtime().run(&args) {
+        if let Err(e) = self.runtime().op(&Op::Kill {
+            id: &id,
+            signal,
+            all,
+        }) {
             self.reap();
             if self.procs[0].exit.is_some() {
                 return Err(Error::conflict(format!("container {id} is not running")));
@@ -1071,7 +1044,7 @@ impl Shim {
         }
         // A frozen process only dies once thawed (Docker resumes after SIGKILL too).
         if paused && signal == libc::SIGKILL {
-            if self.runtime().run(&["resume", &id]).is_ok() {
+            if self.runtime().op(&Op::Resume(&id)).is_ok() {
                 self.procs[0].status = Status::Running;
             }
         }
@@ -1111,12 +1084,10 @@ impl Shim {
         }
         if self.procs[0].status != Status::Unknown {
             let still = self.procs[0].exit.is_none();
-            let args: &[&str] = if still {
-                &["delete", "--force", &id]
-            } else {
-                &["delete", &id]
-            };
-            match self.runtime().run(args) {
+            match self.runtime().op(&Op::Delete {
+                id: &id,
+                force: still,
+            }) {
                 Ok(_) => {}
                 Err(e) if e.kind() == crate::base::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -1132,10 +1103,4 @@ impl Shim {
             exit: self.procs[0].exit.clone(),
         })
     }
-}
-
-fn path_str(p: &Path) -> Result<String> {
-    p.to_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::invalid(format!("path {} is not UTF-8", p.display())))
 }

@@ -10,7 +10,6 @@ use std::io::{ErrorKind as IoKind, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Instant;
 
 pub(super) struct Proc {
@@ -128,14 +127,12 @@ impl ProcIo {
     }
 
     /// The runtime's stdio (moved out: the shim must not keep the child's ends open).
-    pub fn child_stdio(&mut self) -> Result<(Stdio, Stdio, Stdio)> {
-        let mut take = |i: usize| {
-            self.child[i]
-                .take()
-                .map(Stdio::from)
-                .unwrap_or_else(Stdio::null)
-        };
-        Ok((take(0), take(1), take(2)))
+    pub fn child_stdio(&mut self) -> [Option<OwnedFd>; 3] {
+        [
+            self.child[0].take(),
+            self.child[1].take(),
+            self.child[2].take(),
+        ]
     }
 
     /// After the runtime succeeded: receive the pty master from the console socket.
