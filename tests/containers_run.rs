@@ -578,3 +578,72 @@ fn attach_to_a_running_container() {
     let o = e.with_stdin(&["start", "-ai", "at"], b"again\n");
     assert_eq!(stdout(&o), "ready\ngot:again\n");
 }
+
+/// The shim directories under the exec root (one per task).
+fn shim_count(e: &Engine) -> usize {
+    std::fs::read_dir(e.exec_root().join("shims"))
+        .map(|d| d.flatten().filter(|x| x.path().is_dir()).count())
+        .unwrap_or(0)
+}
+
+/// Overlay mounts of this engine's containers.
+fn rootfs_mounts(e: &Engine) -> usize {
+    let root = e.exec_root().display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&root)))
+        .count()
+}
+
+#[test]
+fn a_task_made_ahead_of_start_is_used_or_torn_down() {
+    // After `create` the daemon makes the task (rootfs, shim, runtime create) in the
+    // background, so `run`'s `start` only lets the init go. It is invisible: the container
+    // stays Created, and an unused task goes after 2 s, on `update` and on `rm`.
+    let e = Engine::start("containers_prepared");
+    e.ok(&["create", "--name", "later", IMAGE, "echo", "started"]);
+    assert_eq!(e.status("later"), "created");
+    e.until("the task made ahead of start", || shim_count(&e) == 1);
+    assert_eq!(rootfs_mounts(&e), 1);
+    e.until("the unused task torn down", || {
+        shim_count(&e) == 0 && rootfs_mounts(&e) == 0
+    });
+    assert_eq!(e.status("later"), "created");
+    // A late start does the whole job.
+    assert_eq!(e.ok(&["start", "-a", "later"]), "started\n");
+
+    // update: the task made with the old resources is not the one that runs.
+    e.ok(&[
+        "create",
+        "--name",
+        "limits",
+        "-m",
+        "64m",
+        IMAGE,
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    ]);
+    e.until("the task made ahead of start", || shim_count(&e) == 1);
+    e.ok(&["update", "-m", "32m", "--memory-swap", "64m", "limits"]);
+    assert_eq!(shim_count(&e), 0);
+    assert_eq!(e.ok(&["start", "-a", "limits"]), "33554432\n");
+
+    // rm of a created container takes its task along.
+    e.ok(&["create", "--name", "gone", IMAGE, "true"]);
+    e.until("the task made ahead of start", || shim_count(&e) == 1);
+    e.ok(&["rm", "gone"]);
+    assert_eq!(shim_count(&e), 0);
+    // The two exited containers' rootfs are unmounted.
+    assert_eq!(rootfs_mounts(&e), 0);
+
+    // A daemon killed with the task made: the restarted one removes it, and start works.
+    let mut e = e;
+    e.ok(&["create", "--name", "crash", IMAGE, "echo", "after"]);
+    e.until("the task made ahead of start", || shim_count(&e) == 1);
+    e.kill9_and_restart();
+    assert_eq!(shim_count(&e), 0);
+    assert_eq!(e.ok(&["start", "-a", "crash"]), "after\n");
+    e.ok(&["rm", "later", "limits", "crash"]);
+}

@@ -226,6 +226,9 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let name = req.query.get("name").map(str::to_string);
         let (d, v) = (req.daemon.clone(), req.version.clone());
         let resp = smol::unblock(move || create::create(&d, name.as_deref(), body, &v)).await?;
+        if let Ok(c) = get(&req.daemon, &resp.Id) {
+            lifecycle::prepare(req.daemon.clone(), c);
+        }
         Ok(reply::json(201, &resp))
     })
 }
@@ -893,6 +896,8 @@ pub fn update<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let body: UpdateConfig = req.json().await?;
         let c = get(&d, req.param("id"))?;
         let _op = c.op.lock().await;
+        // A task made ahead of `start` has the old resources.
+        lifecycle::discard_prepared(&d, &c).await;
         let mut r = c.snapshot();
         let u = &body.Resources;
         let h = &mut r.host_config;

@@ -209,6 +209,85 @@ fn log_config(r: &super::store::Record) -> Result<Option<LogConfig>> {
     LogConfig::from_opts(PathBuf::from(&r.log_path), &opts).map(Some)
 }
 
+/// How long a task made at create time waits for its `start` before it is torn down.
+const PREPARED_TTL: Duration = Duration::from_secs(2);
+
+/// Make the task of a just-created container in the background: rootfs mount, bundle, shim and
+/// runtime `create` (the init waits for `start`). `docker run` sends `start` some milliseconds
+/// after `create` (attach and wait come first), so by then only the init has to be let go.
+/// Nothing of it is visible in the container's state; a failure here, a `start` later than
+/// PREPARED_TTL, an `update` or a removal discard it, and `start` then does the whole job.
+pub fn prepare(d: Arc<Daemon>, c: Arc<Container>) {
+    smol::spawn(async move {
+        let _op = c.op.lock().await;
+        if c.snapshot().state.status != Status::Created {
+            return;
+        }
+        match c.live() {
+            Ok(l) if l.prepared.is_none() => {}
+            _ => return,
+        }
+        if let Err(e) = make_task(&d, &c).await {
+            // `start` will meet the same error and report it.
+            log::debug!("prepare container {}: {e}", c.id);
+            return;
+        }
+        let token = Instant::now();
+        if let Ok(mut l) = c.live() {
+            l.prepared = Some(token);
+        }
+        let (d, c) = (d.clone(), c.clone());
+        smol::spawn(async move {
+            smol::Timer::after(PREPARED_TTL).await;
+            let _op = c.op.lock().await;
+            if c.live().ok().and_then(|l| l.prepared) == Some(token) {
+                discard_prepared(&d, &c).await;
+            }
+        })
+        .detach();
+    })
+    .detach();
+}
+
+/// Tear down a task made by `prepare` that no `start` used (op lock held).
+pub async fn discard_prepared(d: &Arc<Daemon>, c: &Arc<Container>) {
+    if c.live().ok().and_then(|mut l| l.prepared.take()).is_none() {
+        return;
+    }
+    let rid = d.containers.runtime_id(&c.id);
+    let _ = d.supervisor.delete(&rid, true).await;
+    let (dd, id) = (d.clone(), c.id.clone());
+    if let Err(e) = smol::unblock(move || unmount_rootfs(&dd, &id)).await {
+        log::warn!("{e}");
+    }
+}
+
+/// The container's task up to "created": rootfs, bundle, shim, runtime create. On failure
+/// nothing of it is left.
+async fn make_task(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+    let r = c.snapshot();
+    let rid = d.containers.runtime_id(&c.id);
+    // A shim left from an earlier run (a crash between exit and cleanup) goes first.
+    let _ = d.supervisor.delete(&rid, true).await;
+    let (dd, cc) = (d.clone(), c.clone());
+    let (bundle, tty, stdin) = smol::unblock(move || prepare_bundle(&dd, &cc)).await?;
+    let opts = CreateOpts {
+        id: rid.clone(),
+        bundle,
+        tty,
+        stdin,
+        log: log_config(&r)?,
+        runtime: None,
+    };
+    if let Err(e) = d.supervisor.create(opts).await {
+        let _ = d.supervisor.delete(&rid, true).await;
+        let (dd, id) = (d.clone(), c.id.clone());
+        let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Start with the op lock held.
 pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started> {
     let r = c.snapshot();
@@ -232,20 +311,13 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
         Status::Created | Status::Exited => {}
     }
     let rid = d.containers.runtime_id(&c.id);
-    // A shim left from an earlier run (a crash between exit and cleanup) goes first.
-    let _ = d.supervisor.delete(&rid, true).await;
+    let prepared = c.live().ok().and_then(|mut l| l.prepared.take()).is_some();
     let res = async {
-        let (dd, cc) = (d.clone(), c.clone());
-        let (bundle, tty, stdin) = smol::unblock(move || prepare_bundle(&dd, &cc)).await?;
-        let opts = CreateOpts {
-            id: rid.clone(),
-            bundle,
-            tty,
-            stdin,
-            log: log_config(&r)?,
-            runtime: None,
+        let created = if prepared {
+            Ok(())
+        } else {
+            make_task(d, c).await
         };
-        let created = d.supervisor.create(opts).await;
         if let Err(e) = created {
             // Whatever attach was waiting for this run will not get it.
             for p in d.containers.take_pending_attach(&c.id) {
@@ -394,9 +466,13 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
     if let Ok(mut l) = c.live() {
         l.exits += 1;
     }
+    // AutoRemove: the exit and the removal mark are one durable write.
+    let auto_remove = !restart && r.host_config.AutoRemove;
     let res = c.update(|r| {
         r.state.status = if restart {
             Status::Restarting
+        } else if auto_remove {
+            Status::Removing
         } else {
             Status::Exited
         };
@@ -426,17 +502,9 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
 
     if restart {
         schedule_restart(d.clone(), c.clone(), ran_for);
-    } else if r.host_config.AutoRemove {
-        if let Err(e) = remove(
-            d,
-            c,
-            RemoveOpts {
-                force: false,
-                ..Default::default()
-            },
-        )
-        .await
-        {
+    } else if auto_remove {
+        let _op = c.op.lock().await;
+        if let Err(e) = destroy(d, c).await {
             if e.kind() != ErrorKind::NotFound {
                 log::error!("auto-remove container {}: {e}", c.id);
             }
@@ -766,6 +834,19 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
         }
     }
     c.update(|r| r.state.status = Status::Removing)?;
+    destroy(d, c).await
+}
+
+/// Remove a container marked Removing (op lock held): its task, rootfs mount, snapshot and
+/// record; Dead if that fails half-way.
+async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+    if d.containers.store.get(&c.id).is_err() {
+        return Err(no_such_container(&c.id));
+    }
+    let r = c.snapshot();
+    if let Ok(mut l) = c.live() {
+        l.prepared = None;
+    }
     let res = async {
         let rid = d.containers.runtime_id(&c.id);
         match d.supervisor.delete(&rid, true).await {

@@ -165,6 +165,8 @@ pub struct Live {
     pub exits: u64,
     /// The last restart back-off delay.
     pub backoff: Option<std::time::Duration>,
+    /// A task made ahead of `start` (see `lifecycle::prepare`): when, as its token.
+    pub prepared: Option<std::time::Instant>,
 }
 
 /// One container: its record (saved on every change) and the waiters for its changes.
