@@ -81,7 +81,9 @@ impl Dockerd {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if UnixStream::connect(&d.socket).is_ok() {
+            // Ready when it answers: a connect alone succeeds as soon as the socket is in place,
+            // before the daemon has finished setting up (and serves).
+            if ping(&d.socket) {
                 return Ok(d);
             }
             if let Ok(Some(st)) = d.child.as_mut().unwrap().try_wait() {
@@ -190,4 +192,19 @@ impl Drop for Dockerd {
             }
         }
     }
+}
+
+/// One `GET /_ping` over the unix socket: true on any HTTP answer.
+fn ping(socket: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(socket) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: x\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if n >= 7 && buf.starts_with(b"HTTP/1."))
 }

@@ -219,8 +219,8 @@ const PREPARED_TTL: Duration = Duration::from_secs(2);
 /// PREPARED_TTL, an `update` or a removal discard it, and `start` then does the whole job.
 pub fn prepare(d: Arc<Daemon>, c: Arc<Container>) {
     smol::spawn(async move {
-        let _op = c.op.lock().await;
-        if c.snapshot().state.status != Status::Created {
+        let _prep = c.prep.lock().await;
+        if c.snapshot().state.status != Status::Created || d.containers.store.get(&c.id).is_err() {
             return;
         }
         match c.live() {
@@ -249,8 +249,10 @@ pub fn prepare(d: Arc<Daemon>, c: Arc<Container>) {
     .detach();
 }
 
-/// Tear down a task made by `prepare` that no `start` used (op lock held).
+/// Tear down a task made by `prepare` that no `start` used (op lock held; waits for a
+/// `prepare` in progress).
 pub async fn discard_prepared(d: &Arc<Daemon>, c: &Arc<Container>) {
+    let _prep = c.prep.lock().await;
     if c.live().ok().and_then(|mut l| l.prepared.take()).is_none() {
         return;
     }
@@ -311,6 +313,9 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
         Status::Created | Status::Exited => {}
     }
     let rid = d.containers.runtime_id(&c.id);
+    // A task being made ahead of start is finished first, then used; held to the end, so none
+    // is made while this start makes its own.
+    let _prep = c.prep.lock().await;
     let prepared = c.live().ok().and_then(|mut l| l.prepared.take()).is_some();
     let res = async {
         let created = if prepared {
@@ -439,16 +444,21 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         format!("{}/{}", parent.trim_end_matches('/'), c.id)
     };
     let oom = smol::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
-    if let Err(e) = d.supervisor.delete(&rid, true).await {
+    // The task (shim, cgroups) and the rootfs mount go at the same time: the init is gone, and
+    // the rootfs is detached lazily from whatever still sees it.
+    let (dd, id) = (d.clone(), c.id.clone());
+    let (deleted, unmounted) = smol::future::zip(
+        d.supervisor.delete(&rid, true),
+        smol::unblock(move || unmount_rootfs(&dd, &id)),
+    )
+    .await;
+    if let Err(e) = deleted {
         if e.kind() != ErrorKind::NotFound {
             log::warn!("delete the task of container {}: {e}", c.id);
         }
     }
-    {
-        let (dd, id) = (d.clone(), c.id.clone());
-        if let Err(e) = smol::unblock(move || unmount_rootfs(&dd, &id)).await {
-            log::error!("{e}");
-        }
+    if let Err(e) = unmounted {
+        log::error!("{e}");
     }
     let r = c.snapshot();
     let ran_for = super::state::parse_time(&r.state.started_at)
@@ -844,8 +854,12 @@ async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
         return Err(no_such_container(&c.id));
     }
     let r = c.snapshot();
-    if let Ok(mut l) = c.live() {
-        l.prepared = None;
+    {
+        // A task being made ahead of start goes with the rest below.
+        let _prep = c.prep.lock().await;
+        if let Ok(mut l) = c.live() {
+            l.prepared = None;
+        }
     }
     let res = async {
         let rid = d.containers.runtime_id(&c.id);

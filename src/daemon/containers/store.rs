@@ -179,6 +179,9 @@ pub struct Container {
     watchers: Mutex<Vec<smol::channel::Sender<()>>>,
     /// Serialises lifecycle operations (start, stop, kill, rm, pause...) on this container.
     pub op: smol::lock::Mutex<()>,
+    /// Held while a task is made ahead of `start` (`lifecycle::prepare`), which does not take
+    /// `op`: attach and wait must not queue behind it. Taken after `op`, never before.
+    pub prep: smol::lock::Mutex<()>,
 }
 
 fn poisoned() -> Error {
@@ -194,6 +197,7 @@ impl Container {
             live: Mutex::new(Live::default()),
             watchers: Mutex::new(Vec::new()),
             op: smol::lock::Mutex::new(()),
+            prep: smol::lock::Mutex::new(()),
         }
     }
 
