@@ -369,7 +369,10 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
         l.restart_cancel = None;
         l.generation
     };
-    c.update(|r| {
+    // Not durable: a machine crash stops the container anyway, and the previous record (not
+    // running) is what a reboot should find. Unless it clears "manually stopped", which an
+    // `unless-stopped` policy reads after a reboot.
+    let record = |r: &mut super::store::Record| {
         r.state.status = Status::Running;
         r.state.pid = pid as i64;
         r.state.exit_code = 0;
@@ -385,7 +388,12 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
                 Log: Some(Vec::new()),
             });
         }
-    })?;
+    };
+    if c.with(|r| r.has_been_manually_stopped) {
+        c.update(record)?;
+    } else {
+        c.update_volatile(record)?;
+    }
     d.events
         .publish("container", "start", &c.id, event_attributes(&c.snapshot()));
     spawn_monitor(d.clone(), c.clone(), generation);

@@ -98,7 +98,10 @@ pub fn save(dir: &Path, r: &Record) -> Result<()> {
 /// Replace a file of an existing record: temp → fsync → rename. The directory is not synced
 /// again (its entries exist since `save`): after a machine crash the rename may be lost and
 /// the previous version found, which is a consistent record too; a daemon crash loses nothing.
-fn replace(path: &Path, data: &[u8]) -> Result<()> {
+///
+/// `durable: false` skips the fsync: the record is still replaced whole (a daemon crash loses
+/// nothing), but a machine crash may bring back the previous version.
+fn replace(path: &Path, data: &[u8], durable: bool) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = crate::base::fs::temp_sibling(path);
@@ -109,7 +112,9 @@ fn replace(path: &Path, data: &[u8]) -> Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(data)?;
-        f.sync_data()?;
+        if durable {
+            f.sync_data()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if res.is_err() {
@@ -119,14 +124,15 @@ fn replace(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 /// Save a change of an existing record; hostconfig.json only when it changed.
-fn save_update(dir: &Path, r: &Record, host_config_changed: bool) -> Result<()> {
+fn save_update(dir: &Path, r: &Record, host_config_changed: bool, durable: bool) -> Result<()> {
     if host_config_changed {
         replace(
             &dir.join(HOSTCONFIG_FILE),
             &serde_json::to_vec(&r.host_config)?,
+            true,
         )?;
     }
-    replace(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?)
+    replace(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?, durable)
 }
 
 pub fn load(dir: &Path) -> Result<Record> {
@@ -225,12 +231,23 @@ impl Container {
     /// error the in-memory record keeps the change (the container did change) and the error is
     /// returned.
     pub fn update<T>(&self, f: impl FnOnce(&mut Record) -> T) -> Result<T> {
+        self.update_with(true, f)
+    }
+
+    /// `update` without the fsync, for a change a machine crash may take back because no
+    /// container survives one anyway: that it started (the previous record says "not running",
+    /// which is what a reboot finds). Saves an fsync on the path of every start.
+    pub fn update_volatile<T>(&self, f: impl FnOnce(&mut Record) -> T) -> Result<T> {
+        self.update_with(false, f)
+    }
+
+    fn update_with<T>(&self, durable: bool, f: impl FnOnce(&mut Record) -> T) -> Result<T> {
         let (out, res) = {
             let mut r = self.record.lock().map_err(|_| poisoned())?;
             let before = r.host_config.clone();
             let out = f(&mut r);
             let changed = r.host_config != before;
-            (out, save_update(&self.dir, &r, changed))
+            (out, save_update(&self.dir, &r, changed, durable))
         };
         self.notify();
         res.map(|_| out)
