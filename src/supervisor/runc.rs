@@ -284,11 +284,18 @@ impl Runtime {
                     }
                 }
                 reaper::close_fds_from(3);
-                let code = match op.call(&self.root) {
-                    Ok(()) => 0,
-                    Err(msg) => {
+                // A panic must end this child here, never unwind into the caller's loop.
+                let called =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.call(&self.root)));
+                let code = match called {
+                    Ok(Ok(())) => 0,
+                    Ok(Err(msg)) => {
                         self.log_error(&msg);
                         1
+                    }
+                    Err(_) => {
+                        self.log_error(&format!("runc {}: internal error (panic)", op.name()));
+                        2
                     }
                 };
                 crate::sys::process::exit_now(code)

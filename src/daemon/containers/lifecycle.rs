@@ -267,7 +267,7 @@ pub async fn discard_prepared(d: &Arc<Daemon>, c: &Arc<Container>) {
 /// The container's task up to "created": rootfs, bundle, shim, runtime create. On failure
 /// nothing of it is left.
 async fn make_task(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
-    let r = c.snapshot();
+    let log = log_config(&c.snapshot())?;
     let rid = d.containers.runtime_id(&c.id);
     // A shim left from an earlier run (a crash between exit and cleanup) goes first.
     let _ = d.supervisor.delete(&rid, true).await;
@@ -278,7 +278,7 @@ async fn make_task(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
         bundle,
         tty,
         stdin,
-        log: log_config(&r)?,
+        log,
         runtime: None,
     };
     if let Err(e) = d.supervisor.create(opts).await {

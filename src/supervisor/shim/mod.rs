@@ -10,9 +10,10 @@
 //! the processes' stdio (pipes, or a pty master for a terminal), and client connections. No
 //! threads, no async runtime: runtime commands run in a fork of this single-threaded process
 //! (berth's own runtime, called in-process when the shim runs from a read-only bind of the
-//! binary; see `runc.rs`) or in an exec'd runtime, and the memory a shim touches stays small. When the init is reaped its exit status is written to
-//! exit.json durably before anything else happens. Runtime commands run synchronously (a few
-//! milliseconds each); clients queue in the socket's backlog meanwhile.
+//! binary; see `runc.rs`) or in an exec'd runtime, and the memory a shim touches stays small.
+//! When the init is reaped its exit status is written to exit.json durably before anything else
+//! happens. Runtime commands run synchronously (a few milliseconds each); clients queue in the
+//! socket's backlog meanwhile.
 
 mod process;
 
