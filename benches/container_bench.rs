@@ -4,6 +4,10 @@
 //!
 //! - `docker run --rm bb true`, end to end (create, attach, wait, start, exit, removal);
 //! - 50 concurrent `docker run -d bb sleep 300` (wall time until every CLI returned);
+//! - each of those twice: with the Docker CLI as the client of both daemons, and with berth's
+//!   `docker` role as the client of both (the Docker CLI's start-up and exit are ~20 ms of
+//!   every run, a fixed cost that the daemon cannot remove);
+//! - the client's own floor: 50 concurrent `docker ps -q` with the Docker CLI;
 //! - memory: the idle daemon (dockerd + containerd for the peer), and per running container
 //!   (the daemons' growth plus every shim) with the 50 containers up.
 //!
@@ -84,10 +88,34 @@ fn busybox_tar(dir: &Path) -> std::path::PathBuf {
     tar
 }
 
-fn run_rm(d: &Daemon) -> Duration {
+/// Which client binary drives a case: the Docker CLI 28, or berth's own `docker` role.
+#[derive(Clone, Copy, PartialEq)]
+enum Client {
+    DockerCli,
+    Ours,
+}
+
+/// `docker ARGS` against `d` with the chosen client (same environment either way).
+fn client_cmd(d: &Daemon, client: Client, args: &[&str]) -> Command {
+    let c = d.docker_cmd(args);
+    if client == Client::DockerCli {
+        return c;
+    }
+    let mut o = Command::new(crate::common::role("docker"));
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => o.env(k, v),
+            None => o.env_remove(k),
+        };
+    }
+    o.env("DOCKER_CONFIG", d.dir.join("cli-config"));
+    o.args(args);
+    o
+}
+
+fn run_rm(d: &Daemon, client: Client) -> Duration {
     let t = Instant::now();
-    let o = d
-        .docker_cmd(&["run", "--rm", "bb", "true"])
+    let o = client_cmd(d, client, &["run", "--rm", "bb", "true"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -97,11 +125,12 @@ fn run_rm(d: &Daemon) -> Duration {
     e
 }
 
-fn run_many(d: &Daemon, n: usize) -> Duration {
+/// `n` concurrent `docker ARGS`; the wall time until every client returned.
+fn run_many(d: &Daemon, client: Client, n: usize, args: &[&str]) -> Duration {
     let t = Instant::now();
     let children: Vec<_> = (0..n)
         .map(|_| {
-            d.docker_cmd(&["run", "-d", "bb", "sleep", "300"])
+            client_cmd(d, client, args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -111,7 +140,7 @@ fn run_many(d: &Daemon, n: usize) -> Duration {
     for mut c in children {
         assert!(
             c.wait().unwrap().success(),
-            "docker run -d failed against {:?}",
+            "docker {args:?} failed against {:?}",
             d.kind
         );
     }
@@ -161,52 +190,78 @@ pub fn run(runs: usize) {
     println!("\n### Containers: berth dockerd vs dockerd 20.10 (containerd 1.6, runc 1.1), Docker CLI 28\n");
     println!("| case | berth median | dockerd median | berth/dockerd (median of pair ratios) |");
     println!("| --- | ---: | ---: | ---: |");
-    run_rm(&berth);
-    run_rm(&peer);
-    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let x = run_rm(&berth).as_secs_f64() * 1e3;
-        let y = run_rm(&peer).as_secs_f64() * 1e3;
-        a.push(x);
-        b.push(y);
-        r.push(x / y);
+    let mut per_container = (0.0, 0.0, 0, 0, 0u64, 0u64);
+    for (client, who) in [
+        (Client::DockerCli, "Docker CLI"),
+        (Client::Ours, "berth's docker role"),
+    ] {
+        run_rm(&berth, client);
+        run_rm(&peer, client);
+        let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let x = run_rm(&berth, client).as_secs_f64() * 1e3;
+            let y = run_rm(&peer, client).as_secs_f64() * 1e3;
+            a.push(x);
+            b.push(y);
+            r.push(x / y);
+        }
+        println!(
+            "| `docker run --rm bb true` ({who} as the client of both) | {:.1} ms | {:.1} ms | {:.3}x |",
+            median(&mut a),
+            median(&mut b),
+            median(&mut r)
+        );
     }
-    println!(
-        "| `docker run --rm bb true` | {:.1} ms | {:.1} ms | {:.3}x |",
-        median(&mut a),
-        median(&mut b),
-        median(&mut r)
-    );
 
     let n = 50;
     let rounds = 3.min(runs.max(1));
-    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    let mut per_container = (0.0, 0.0, 0, 0, 0u64, 0u64);
-    for round in 0..rounds {
-        let x = run_many(&berth, n).as_secs_f64() * 1e3;
-        let y = run_many(&peer, n).as_secs_f64() * 1e3;
-        if round == 0 {
-            std::thread::sleep(Duration::from_secs(2));
-            let (sb, nb) = shims_rss(&berth);
-            let (sp, np) = shims_rss(&peer);
-            let (db, dp) = (daemon_rss(&berth), daemon_rss(&peer));
-            per_container = (
-                (db.saturating_sub(idle_b) + sb) as f64 / n as f64,
-                (dp.saturating_sub(idle_p) + sp) as f64 / n as f64,
-                nb,
-                np,
-                if nb > 0 { sb / nb as u64 } else { 0 },
-                if np > 0 { sp / np as u64 } else { 0 },
-            );
+    let run_d: &[&str] = &["run", "-d", "bb", "sleep", "300"];
+    for (client, who) in [
+        (Client::DockerCli, "Docker CLI"),
+        (Client::Ours, "berth's docker role"),
+    ] {
+        let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let x = run_many(&berth, client, n, run_d).as_secs_f64() * 1e3;
+            let y = run_many(&peer, client, n, run_d).as_secs_f64() * 1e3;
+            if round == 0 && client == Client::DockerCli {
+                std::thread::sleep(Duration::from_secs(2));
+                let (sb, nb) = shims_rss(&berth);
+                let (sp, np) = shims_rss(&peer);
+                let (db, dp) = (daemon_rss(&berth), daemon_rss(&peer));
+                per_container = (
+                    (db.saturating_sub(idle_b) + sb) as f64 / n as f64,
+                    (dp.saturating_sub(idle_p) + sp) as f64 / n as f64,
+                    nb,
+                    np,
+                    if nb > 0 { sb / nb as u64 } else { 0 },
+                    if np > 0 { sp / np as u64 } else { 0 },
+                );
+            }
+            remove_all(&berth);
+            remove_all(&peer);
+            a.push(x);
+            b.push(y);
+            r.push(x / y);
         }
-        remove_all(&berth);
-        remove_all(&peer);
+        println!(
+            "| {n} concurrent `docker run -d` ({who} as the client of both) | {:.0} ms | {:.0} ms | {:.3}x |",
+            median(&mut a),
+            median(&mut b),
+            median(&mut r)
+        );
+    }
+    // The Docker CLI's own share: the same 50 processes doing a trivial round trip.
+    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let x = run_many(&berth, Client::DockerCli, n, &["ps", "-q"]).as_secs_f64() * 1e3;
+        let y = run_many(&peer, Client::DockerCli, n, &["ps", "-q"]).as_secs_f64() * 1e3;
         a.push(x);
         b.push(y);
         r.push(x / y);
     }
     println!(
-        "| {n} concurrent `docker run -d` | {:.0} ms | {:.0} ms | {:.3}x |",
+        "| floor: {n} concurrent `docker ps -q` (Docker CLI, no container work) | {:.0} ms | {:.0} ms | {:.3}x |",
         median(&mut a),
         median(&mut b),
         median(&mut r)
@@ -246,20 +301,7 @@ fn time_cli(mut c: Command) -> f64 {
 /// The docker role against the Docker CLI 28: start-up alone (`--version`, no daemon) and a `ps`
 /// round trip (start, negotiate, list, print) against each daemon, with a few containers listed.
 fn client_pairs(berth: &Daemon, peer: &Daemon, runs: usize) {
-    let ours = crate::common::role("docker");
-    let with_ours = |d: &Daemon, args: &[&str]| {
-        let mut c = d.docker_cmd(args);
-        c.env("DOCKER_CONFIG", d.dir.join("cli-config"));
-        let mut o = Command::new(&ours);
-        for (k, v) in c.get_envs() {
-            match v {
-                Some(v) => o.env(k, v),
-                None => o.env_remove(k),
-            };
-        }
-        o.args(args);
-        o
-    };
+    let with_ours = |d: &Daemon, args: &[&str]| client_cmd(d, Client::Ours, args);
     for d in [berth, peer] {
         for i in 0..5 {
             d.ok(&["create", "--name", &format!("listed{i}"), "bb", "true"]);

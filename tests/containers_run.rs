@@ -647,3 +647,58 @@ fn a_task_made_ahead_of_start_is_used_or_torn_down() {
     assert_eq!(e.ok(&["start", "-a", "crash"]), "after\n");
     e.ok(&["rm", "later", "limits", "crash"]);
 }
+
+#[test]
+fn mount_points_come_from_a_shared_init_layer() {
+    // As Docker's init layer: the mount points the runtime needs (/proc, /sys, /dev and the
+    // /etc files the daemon binds), /.dockerenv and /etc/mtab lie in one read-only layer per
+    // image between the image's layers and each container's upper directory. A run allocates
+    // nothing in its upper directory for them, and `diff` never shows them.
+    let e = Engine::start("containers_init_layer");
+    let out = e.ok(&[
+        "run",
+        "--name",
+        "i1",
+        "--hostname",
+        "box",
+        IMAGE,
+        "sh",
+        "-c",
+        "test -f /.dockerenv && readlink /etc/mtab && test -d /proc/1 && cat /etc/hostname",
+    ]);
+    assert_eq!(out, "/proc/mounts\nbox\n");
+    let lowers = |name: &str| -> Vec<String> {
+        e.inspect(name)["GraphDriver"]["Data"]["LowerDir"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .map(String::from)
+            .collect()
+    };
+    let upper = e.inspect("i1")["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let written: Vec<_> = std::fs::read_dir(&upper).unwrap().flatten().collect();
+    assert!(written.is_empty(), "upper dir of a bare run: {written:?}");
+    assert_eq!(e.ok(&["diff", "i1"]), "");
+    let init = lowers("i1")[0].clone();
+    assert!(init.ends_with("/init"), "{init}");
+    for p in ["proc", "sys", "dev", "etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv"] {
+        assert!(
+            std::fs::symlink_metadata(std::path::Path::new(&init).join(p)).is_ok(),
+            "{p} in {init}"
+        );
+    }
+    // Shared: a second container of the image stacks the same directory.
+    e.ok(&["create", "--name", "i2", IMAGE, "true"]);
+    assert_eq!(lowers("i2")[0], init);
+    // A write lands in the container's own upper directory, never in the shared layer.
+    e.ok(&["run", "--name", "i3", IMAGE, "sh", "-c", "echo x > /etc/extra"]);
+    assert_eq!(e.ok(&["diff", "i3"]), "C /etc\nA /etc/extra\n");
+    assert!(!std::path::Path::new(&init).join("etc/extra").exists());
+    // The layer goes with the image's layers once nothing uses them.
+    e.ok(&["rm", "i1", "i2", "i3"]);
+    e.ok(&["rmi", IMAGE]);
+    assert!(!std::path::Path::new(&init).exists(), "{init} left behind");
+}

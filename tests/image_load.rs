@@ -375,7 +375,19 @@ fn many_layers_mount_with_relative_lowerdirs() {
         "relative lowerdirs, made from the store root"
     );
     assert!(m.data().len() < 4096, "fits in a page: {}", m.data().len());
-    assert!(m.options[0].starts_with("lowerdir=l/"));
+    // The shared init layer on top, then the layers by their short links.
+    let lowers: Vec<&str> = m.options[0]
+        .strip_prefix("lowerdir=")
+        .unwrap()
+        .split(':')
+        .collect();
+    assert_eq!(lowers.len(), 151, "{lowers:?}");
+    assert!(
+        lowers[0].starts_with("layers/") && lowers[0].ends_with("/init"),
+        "{}",
+        lowers[0]
+    );
+    assert!(lowers[1..].iter().all(|l| l.starts_with("l/")), "{lowers:?}");
     let target = t.join("merged");
     std::fs::create_dir_all(&target).unwrap();
     m.mount_at(&target).unwrap();

@@ -56,6 +56,30 @@ pub struct LayerStore {
 
 const LINK_LEN: usize = 10;
 
+/// One entry of the init layer.
+pub enum InitEntry {
+    Dir,
+    File,
+    Symlink(&'static str),
+}
+
+/// The init layer: what every container's runtime would otherwise create in its fresh upper
+/// directory (mount points of /proc, /sys, /dev and of the /etc files the daemon binds), plus
+/// Docker's `/.dockerenv` and `/etc/mtab`. It lies between the image's layers and the
+/// container's upper directory, made once per top layer and shared read-only, so `run` allocates
+/// no inodes (and copies up no /etc) for them; `diff` and `commit` never see them, as in Docker.
+pub const INIT_LAYER: &[(&str, InitEntry)] = &[
+    (".dockerenv", InitEntry::File),
+    ("proc", InitEntry::Dir),
+    ("sys", InitEntry::Dir),
+    ("dev", InitEntry::Dir),
+    ("etc", InitEntry::Dir),
+    ("etc/hostname", InitEntry::File),
+    ("etc/hosts", InitEntry::File),
+    ("etc/resolv.conf", InitEntry::File),
+    ("etc/mtab", InitEntry::Symlink("/proc/mounts")),
+];
+
 fn short_link() -> String {
     // Base-32-ish (A-Z, 2-7) from random bytes: 10 characters, 50 bits.
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -89,6 +113,71 @@ impl LayerStore {
 
     pub fn diff_dir(&self, chain: &Digest) -> PathBuf {
         self.dir(chain).join("diff")
+    }
+
+    /// The init layer of containers whose image's top layer is `chain` (see [`INIT_LAYER`]).
+    pub fn init_dir(&self, chain: &Digest) -> PathBuf {
+        self.dir(chain).join("init")
+    }
+
+    /// Make the init layer of `chain` if it is not there yet: staged in tmp/, made durable, then
+    /// renamed into the layer's directory (so it goes with the layer). Concurrent callers may
+    /// both stage one; the first rename wins and the other is dropped.
+    pub fn ensure_init(&self, chain: &Digest) -> Result<PathBuf> {
+        let dest = self.init_dir(chain);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let stage = self
+            .tmp
+            .join(format!("init-{}", &crate::base::id::random_hex_id()[..16]));
+        let made = (|| -> Result<()> {
+            let mut dirs = vec![stage.clone()];
+            fs::create_dir(&stage)?;
+            for (path, kind) in INIT_LAYER {
+                let p = stage.join(path);
+                match kind {
+                    InitEntry::Dir => {
+                        fs::create_dir(&p)?;
+                        dirs.push(p.clone());
+                    }
+                    InitEntry::File => {
+                        fs::File::create(&p)?.sync_all()?;
+                    }
+                    InitEntry::Symlink(target) => std::os::unix::fs::symlink(target, &p)?,
+                }
+                // Whatever the umask: directories and files 0755/0644 as Docker makes them.
+                if !matches!(kind, InitEntry::Symlink(_)) {
+                    let mode = if matches!(kind, InitEntry::Dir) || *path == ".dockerenv" {
+                        0o755
+                    } else {
+                        0o644
+                    };
+                    fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+                }
+            }
+            fs::set_permissions(&stage, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            for d in dirs.iter().rev() {
+                crate::base::fs::sync_dir(d)?;
+            }
+            Ok(())
+        })()
+        .ctx(|| format!("make the init layer {}", stage.display()));
+        if let Err(e) = made {
+            let _ = remove_tree(&stage);
+            return Err(e);
+        }
+        match fs::rename(&stage, &dest) {
+            Ok(()) => crate::base::fs::sync_dir(&self.dir(chain))?,
+            // Another create made it first (ENOTEMPTY/EEXIST); the layer went away (ENOENT).
+            Err(e) => {
+                let _ = remove_tree(&stage);
+                if !dest.is_dir() {
+                    return Err(Error::from(e).context(format!("publish {}", dest.display())));
+                }
+            }
+        }
+        Ok(dest)
     }
 
     pub fn split_path(&self, chain: &Digest) -> PathBuf {

@@ -99,20 +99,31 @@ pub struct SnapshotInfo {
     pub mode: SnapshotMode,
     #[serde(default)]
     pub read_only: bool,
+    /// The init layer of `parent` lies under the upper directory (snapshots made before it
+    /// existed have none).
+    #[serde(default)]
+    pub init: bool,
 }
 
-/// Build the overlay mount for `upper`/`work` over `lowers` (short link names, bottom first).
+/// Build the overlay mount for `upper`/`work` over `lowers` (short link names, bottom first)
+/// and, above them, the init layer `init` (a path relative to the store root).
 pub fn overlay_mount(
     store_root: &Path,
     lowers_bottom_first: &[String],
+    init: Option<&Path>,
     upper: &Path,
     work: &Path,
     read_only: bool,
 ) -> Mount {
-    let abs: Vec<String> = lowers_bottom_first
-        .iter()
-        .rev()
-        .map(|l| store_root.join("l").join(l).to_string_lossy().into_owned())
+    let abs: Vec<String> = init
+        .map(|i| store_root.join(i).to_string_lossy().into_owned())
+        .into_iter()
+        .chain(
+            lowers_bottom_first
+                .iter()
+                .rev()
+                .map(|l| store_root.join("l").join(l).to_string_lossy().into_owned()),
+        )
         .collect();
     let mut options = vec![
         format!("lowerdir={}", abs.join(":")),
@@ -122,10 +133,10 @@ pub fn overlay_mount(
     ];
     let mut cwd = None;
     if options.join(",").len() >= fsat::page_size() {
-        let rel: Vec<String> = lowers_bottom_first
-            .iter()
-            .rev()
-            .map(|l| format!("l/{l}"))
+        let rel: Vec<String> = init
+            .map(|i| i.to_string_lossy().into_owned())
+            .into_iter()
+            .chain(lowers_bottom_first.iter().rev().map(|l| format!("l/{l}")))
             .collect();
         options[0] = format!("lowerdir={}", rel.join(":"));
         cwd = Some(store_root.to_path_buf());

@@ -1205,14 +1205,20 @@ impl Store {
             .tmp
             .join(format!("snap-{}", &crate::base::id::random_hex_id()[..16]));
         crate::base::fs::mkdir_all(&work, 0o700)?;
+        // A container's snapshot (writable, over layers) gets the shared init layer.
+        let init = self.mode == SnapshotMode::Overlay && !read_only && img.top_chain().is_some();
         let info = SnapshotInfo {
             key: key.to_string(),
             image: img.id.clone(),
             parent: img.top_chain().cloned(),
             mode: self.mode,
             read_only,
+            init,
         };
         let res = (|| -> Result<()> {
+            if let (true, Some(top)) = (init, img.top_chain()) {
+                self.layers.ensure_init(top)?;
+            }
             match self.mode {
                 SnapshotMode::Overlay => {
                     crate::base::fs::mkdir_all(&work.join("upper"), 0o755)?;
@@ -1283,6 +1289,7 @@ impl Store {
                     let mut m = snapshot::overlay_mount(
                         &self.root,
                         &[],
+                        None,
                         &dir.join("upper"),
                         &dir.join("work"),
                         info.read_only,
@@ -1290,9 +1297,24 @@ impl Store {
                     m.options[0] = format!("lowerdir={}", empty.display());
                     return Ok(vec![m]);
                 }
+                // Made again if it went missing (it is derived data).
+                let init = match (&info.parent, info.init) {
+                    (Some(top), true) => {
+                        self.layers.ensure_init(top)?;
+                        Some(
+                            self.layers
+                                .init_dir(top)
+                                .strip_prefix(&self.root)
+                                .map(Path::to_path_buf)
+                                .map_err(|_| Error::internal("layer store outside the image store"))?,
+                        )
+                    }
+                    _ => None,
+                };
                 Ok(vec![snapshot::overlay_mount(
                     &self.root,
                     &chain,
+                    init.as_deref(),
                     &dir.join("upper"),
                     &dir.join("work"),
                     info.read_only,

@@ -533,7 +533,7 @@ fn mount_cgroup(
     o: &Options,
     cgroup_paths: &str,
 ) -> Result<()> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let info = crate::runtime::cgroups::cgroup_mountinfo()?;
     let mut hier: Vec<(String, String, String, String)> = Vec::new(); // (mountpoint, fstype, superopts, mount root)
     for l in info.lines() {
         let Some((pre, post)) = l.split_once(" - ") else {

@@ -159,10 +159,9 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn read() -> Result<Layout> {
-        let mi =
-            std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+        let mi = cgroup_mountinfo()?;
         let cg = std::fs::read_to_string("/proc/self/cgroup").ctx(|| "read /proc/self/cgroup")?;
-        Ok(Layout::parse(&mi, &cg))
+        Ok(Layout::parse(mi, &cg))
     }
 
     pub(crate) fn parse(mountinfo: &str, proc_cgroup: &str) -> Layout {
@@ -243,6 +242,27 @@ impl Layout {
             ))
         })
     }
+}
+
+/// The cgroup lines of /proc/self/mountinfo, read once per process. A container's init (a
+/// fork made after the cgroup setup read them) mounts the container's cgroups from the same
+/// lines instead of reading mountinfo again: on a host with many containers, every rootfs
+/// mount is a long overlay line, and generating that text was a visible share of `create`.
+pub(crate) fn cgroup_mountinfo() -> Result<&'static str> {
+    static LINES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(l) = LINES.get() {
+        return Ok(l);
+    }
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let lines: String = mi
+        .lines()
+        .filter(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, post)| post.starts_with("cgroup ") || post.starts_with("cgroup2 "))
+        })
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    Ok(LINES.get_or_init(|| lines))
 }
 
 fn unescape(s: &str) -> String {
@@ -737,6 +757,20 @@ fn page_size_name(kb: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_cgroup_lines_describe_the_same_hierarchies_as_mountinfo() {
+        let full = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let lines = cgroup_mountinfo().unwrap();
+        assert!(lines
+            .lines()
+            .all(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 ")));
+        let (a, b) = (Layout::parse(&full, &cg), Layout::parse(lines, &cg));
+        assert_eq!(format!("{:?}", a.hierarchies), format!("{:?}", b.hierarchies));
+        // Read once: the same text again.
+        assert!(std::ptr::eq(lines, cgroup_mountinfo().unwrap()));
+    }
 
     const HYBRID_MOUNTINFO: &str = "\
 25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
