@@ -684,7 +684,15 @@ fn mount_points_come_from_a_shared_init_layer() {
     assert_eq!(e.ok(&["diff", "i1"]), "");
     let init = lowers("i1")[0].clone();
     assert!(init.ends_with("/init"), "{init}");
-    for p in ["proc", "sys", "dev", "etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv"] {
+    for p in [
+        "proc",
+        "sys",
+        "dev",
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        ".dockerenv",
+    ] {
         assert!(
             std::fs::symlink_metadata(std::path::Path::new(&init).join(p)).is_ok(),
             "{p} in {init}"
@@ -694,7 +702,15 @@ fn mount_points_come_from_a_shared_init_layer() {
     e.ok(&["create", "--name", "i2", IMAGE, "true"]);
     assert_eq!(lowers("i2")[0], init);
     // A write lands in the container's own upper directory, never in the shared layer.
-    e.ok(&["run", "--name", "i3", IMAGE, "sh", "-c", "echo x > /etc/extra"]);
+    e.ok(&[
+        "run",
+        "--name",
+        "i3",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo x > /etc/extra",
+    ]);
     assert_eq!(e.ok(&["diff", "i3"]), "C /etc\nA /etc/extra\n");
     assert!(!std::path::Path::new(&init).join("etc/extra").exists());
     // The layer goes with the image's layers once nothing uses them.

@@ -387,7 +387,10 @@ fn many_layers_mount_with_relative_lowerdirs() {
         "{}",
         lowers[0]
     );
-    assert!(lowers[1..].iter().all(|l| l.starts_with("l/")), "{lowers:?}");
+    assert!(
+        lowers[1..].iter().all(|l| l.starts_with("l/")),
+        "{lowers:?}"
+    );
     let target = t.join("merged");
     std::fs::create_dir_all(&target).unwrap();
     m.mount_at(&target).unwrap();

@@ -1306,7 +1306,9 @@ impl Store {
                                 .init_dir(top)
                                 .strip_prefix(&self.root)
                                 .map(Path::to_path_buf)
-                                .map_err(|_| Error::internal("layer store outside the image store"))?,
+                                .map_err(|_| {
+                                    Error::internal("layer store outside the image store")
+                                })?,
                         )
                     }
                     _ => None,

@@ -257,8 +257,9 @@ pub(crate) fn cgroup_mountinfo() -> Result<&'static str> {
     let lines: String = mi
         .lines()
         .filter(|l| {
-            l.split_once(" - ")
-                .is_some_and(|(_, post)| post.starts_with("cgroup ") || post.starts_with("cgroup2 "))
+            l.split_once(" - ").is_some_and(|(_, post)| {
+                post.starts_with("cgroup ") || post.starts_with("cgroup2 ")
+            })
         })
         .flat_map(|l| [l, "\n"])
         .collect();
@@ -767,7 +768,10 @@ mod tests {
             .lines()
             .all(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 ")));
         let (a, b) = (Layout::parse(&full, &cg), Layout::parse(lines, &cg));
-        assert_eq!(format!("{:?}", a.hierarchies), format!("{:?}", b.hierarchies));
+        assert_eq!(
+            format!("{:?}", a.hierarchies),
+            format!("{:?}", b.hierarchies)
+        );
         // Read once: the same text again.
         assert!(std::ptr::eq(lines, cgroup_mountinfo().unwrap()));
     }
