@@ -718,3 +718,175 @@ fn mount_points_come_from_a_shared_init_layer() {
     e.ok(&["rmi", IMAGE]);
     assert!(!std::path::Path::new(&init).exists(), "{init} left behind");
 }
+
+#[test]
+fn seccomp_confines_containers_as_docker_does() {
+    // The built-in profile by default: the process runs under a filter (Seccomp: 2), and what
+    // no capability stops but the profile does (a user namespace) is refused. Unconfined and
+    // --privileged run without a filter; --cap-add SYS_ADMIN brings mount back; a profile of
+    // the user's (the Docker CLI sends the file's contents) applies instead of the default.
+    let e = Engine::start("containers_seccomp");
+    let probe = "grep '^Seccomp:' /proc/self/status | tr -d '\\t'; unshare -U true 2>/dev/null && echo userns || echo no-userns";
+    assert_eq!(
+        e.ok(&["run", "--rm", IMAGE, "sh", "-c", probe]),
+        "Seccomp:2\nno-userns\n"
+    );
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            IMAGE,
+            "sh",
+            "-c",
+            probe
+        ]),
+        "Seccomp:0\nuserns\n"
+    );
+    // Exec'd processes get the container's filter.
+    e.ok(&["run", "-d", "--name", "sc", IMAGE, "sleep", "60"]);
+    assert_eq!(
+        e.ok(&[
+            "exec",
+            "sc",
+            "sh",
+            "-c",
+            "grep '^Seccomp:' /proc/self/status | tr -d '\\t'"
+        ]),
+        "Seccomp:2\n"
+    );
+    e.ok(&["rm", "-f", "sc"]);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            "mkdir /m; mount -t tmpfs t /m 2>/dev/null && echo mounted || echo refused"
+        ]),
+        "refused\n"
+    );
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--cap-add",
+            "SYS_ADMIN",
+            IMAGE,
+            "sh",
+            "-c",
+            "mkdir /m; mount -t tmpfs t /m && echo mounted"
+        ]),
+        "mounted\n"
+    );
+    let profile = e.dir.join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            IMAGE,
+            "sh",
+            "-c",
+            "mkdir /x 2>&1; echo $?"
+        ]),
+        "mkdir: can't create directory '/x': Operation not permitted\n1\n"
+    );
+    // Inspect shows the option as the CLI sent it: the profile's text.
+    e.ok(&[
+        "create",
+        "--name",
+        "sp",
+        "--security-opt",
+        &opt,
+        IMAGE,
+        "true",
+    ]);
+    let sec = e.inspect("sp")["HostConfig"]["SecurityOpt"].to_string();
+    assert!(sec.contains("mkdirat"), "{sec}");
+    e.ok(&["rm", "sp"]);
+    // A profile the daemon refuses (the CLI itself checks only that it is JSON): the exit code
+    // for a daemon error, Docker's words.
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#,
+    )
+    .unwrap();
+    let (code, err) = e.fails(&["run", "--rm", "--security-opt", &opt, IMAGE, "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("use either 'architectures' or 'archMap'"),
+        "{err}"
+    );
+    assert_eq!(e.ok(&["ps", "-aq"]), "", "nothing left of the refused run");
+    assert_eq!(
+        e.ok(&["info", "--format", "{{json .SecurityOptions}}"])
+            .trim(),
+        r#"["name=seccomp,profile=builtin"]"#
+    );
+}
+
+#[test]
+fn the_daemon_seccomp_profile_is_the_default_of_its_containers() {
+    let e = Engine::start_with(
+        "containers_seccomp_daemon",
+        &["--seccomp-profile", "unconfined"],
+    );
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            "grep '^Seccomp:' /proc/self/status | tr -d '\\t'"
+        ]),
+        "Seccomp:0\n"
+    );
+    assert_eq!(
+        e.ok(&["info", "--format", "{{json .SecurityOptions}}"])
+            .trim(),
+        r#"["name=seccomp,profile=unconfined"]"#
+    );
+    // A container may still ask for the built-in one.
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=builtin",
+            IMAGE,
+            "sh",
+            "-c",
+            "grep '^Seccomp:' /proc/self/status | tr -d '\\t'"
+        ]),
+        "Seccomp:2\n"
+    );
+    // A profile file that cannot be read stops the daemon from starting, saying why.
+    let dir = TestDir::new("containers_seccomp_bad");
+    let o = std::process::Command::new(berth_bin())
+        .args(["dockerd", "--seccomp-profile"])
+        .arg(dir.join("missing.json"))
+        .arg("-H")
+        .arg(format!("unix://{}", dir.join("d.sock").display()))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("pid"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("opening seccomp profile"), "{err}");
+}

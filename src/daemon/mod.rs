@@ -119,6 +119,7 @@ impl Daemon {
             cgroup_parent: "/docker".into(),
             init_binary: own_binary,
             init_default: config.init,
+            seccomp: containers::seccomp::daemon_profile(config.seccomp_profile.as_deref())?,
         };
         let containers = containers::Containers::open(
             &roots.data,

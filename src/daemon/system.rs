@@ -266,7 +266,17 @@ pub fn info_of(d: &Daemon, version: &ApiVersion) -> Info {
         ContainerdCommit: commit(GIT_COMMIT),
         RuncCommit: commit(GIT_COMMIT),
         InitCommit: commit(GIT_COMMIT),
-        SecurityOptions: Vec::new(),
+        SecurityOptions: {
+            let profile = match cfg.seccomp_profile.as_deref() {
+                None | Some("") => "builtin",
+                Some(p) => p,
+            };
+            let mut o = vec![format!("name=seccomp,profile={profile}")];
+            if d.containers.host.cgroup_v2 {
+                o.push("name=cgroupns".to_string());
+            }
+            o
+        },
         DefaultAddressPools: Vec::new(),
         FirewallBackend: None,
         CDISpecDirs: Vec::new(),

@@ -4,6 +4,8 @@
 //! layers/<chain-hex>/layer.json     LayerInfo (diff id, parent chain, sizes, short link)
 //! layers/<chain-hex>/diff/          the layer's files (whiteouts as 0/0 devices, opaque xattrs)
 //! layers/<chain-hex>/tar-split.zst  what rebuilds the layer's exact tar (see tarsplit.rs)
+//! layers/<chain-hex>/init/          the init layer of containers of images topped by this layer
+//!                                   (made on first use, see INIT_LAYER; goes with the layer)
 //! l/<link>                          -> ../layers/<chain-hex>/diff (short overlay lowerdir names)
 //! ```
 //!

@@ -7,9 +7,11 @@
 //! VERSION                      "1": the layout version of this tree
 //! db.json                      image records and names: {"version","images":{id: meta},"refs":{full ref: id}}
 //! content/sha256/<hex>         image configs (the image ID is the digest of these bytes)
-//! layers/<chain-hex>/          one per ChainID (see layers.rs): layer.json, diff/, tar-split.zst
+//! layers/<chain-hex>/          one per ChainID (see layers.rs): layer.json, diff/, tar-split.zst,
+//!                              init/ (the shared init layer under containers' upper dirs)
 //! l/<link>                     short symlinks to layers/<chain>/diff, for overlay lowerdir lists
-//! snapshots/<key>/             container root file systems: snapshot.json + upper/ work/ (overlay)
+//! snapshots/<key>/             container root file systems: snapshot.json + upper/ work/ (overlay,
+//!                              over the image's layers and its init layer)
 //!                              or rootfs/ (copies, where overlay cannot be used)
 //! tmp/                         work in progress and trash; emptied when the store opens
 //! ```

@@ -1020,8 +1020,9 @@ pub fn diff(upper: &std::path::Path, lowers: &[std::path::PathBuf]) -> Vec<Chang
             }
         }
     }
-    // What the runtime creates as mount points (Docker keeps these in its init layer, so they
-    // never show): the /etc files berth binds, and the `--init` binary.
+    // What the runtime creates as mount points in snapshots made before the image store's
+    // init layer existed (newer ones keep them in that layer, so they never show, as in Docker):
+    // the /etc files berth binds, and the `--init` binary.
     const INIT_LAYER: &[&str] = &[
         "/etc/hostname",
         "/etc/hosts",

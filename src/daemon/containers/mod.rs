@@ -31,6 +31,7 @@ pub mod health;
 pub mod lifecycle;
 pub mod names;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod stats;

@@ -17,9 +17,11 @@
 //!   (`ip_unprivileged_port_start`, `ping_group_range`);
 //! - cgroups under `/docker/<id>` (cgroupfs driver).
 //!
-//! Not yet: Docker's default seccomp profile (containers run without a seccomp filter for now;
-//! `--security-opt seccomp=unconfined` is accepted and is the same thing), AppArmor/SELinux
-//! labels, `--device`, named volumes, and bridge networks (their modes are refused with a message
+//! - seccomp: the daemon's profile (berth's built-in one, see [`super::seccomp`], unless
+//!   `dockerd --seccomp-profile` names another or `unconfined`), or the container's
+//!   `--security-opt seccomp=PROFILE|unconfined`; none for `--privileged`.
+//!
+//! Not yet: AppArmor/SELinux labels, `--device`, named volumes, and bridge networks (their modes are refused with a message
 //! saying they come later).
 
 use super::user::ExecUser;
@@ -93,6 +95,9 @@ pub struct Host {
     pub init_binary: PathBuf,
     /// The daemon's `--init` default.
     pub init_default: bool,
+    /// The seccomp profile of containers that do not bring their own (None: `dockerd
+    /// --seccomp-profile unconfined`).
+    pub seccomp: Option<std::sync::Arc<super::seccomp::Profile>>,
 }
 
 /// What [`build`] needs besides the configuration.
@@ -871,6 +876,9 @@ pub fn build(i: &Inputs) -> Result<Spec> {
         });
     }
     let mut no_new_privileges = false;
+    // Docker's rule: a privileged container runs unconfined; else the container's profile, or
+    // the daemon's.
+    let mut seccomp_profile = i.host.seccomp.clone();
     for o in h.SecurityOpt.iter().flatten() {
         let (k, v) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
         match k {
@@ -885,7 +893,15 @@ pub fn build(i: &Inputs) -> Result<Spec> {
                     }
                 }
             }
-            "seccomp" | "apparmor" | "label" => {}
+            "seccomp" => {
+                seccomp_profile = match v {
+                    "unconfined" => None,
+                    "" => return Err(Error::invalid(format!("invalid --security-opt 2: {o:?}"))),
+                    "builtin" => Some(std::sync::Arc::new(super::seccomp::Profile::builtin())),
+                    json => Some(std::sync::Arc::new(super::seccomp::Profile::parse(json)?)),
+                }
+            }
+            "apparmor" | "label" => {}
             _ => return Err(Error::invalid(format!("invalid --security-opt 1: {o:?}"))),
         }
     }
@@ -1180,7 +1196,12 @@ pub fn build(i: &Inputs) -> Result<Spec> {
             }),
         )
     };
+    let seccomp = match (&seccomp_profile, h.Privileged) {
+        (Some(p), false) => Some(p.to_oci(&caps, super::seccomp::Target::host())?),
+        _ => None,
+    };
     let linux = Linux {
+        seccomp,
         sysctl,
         resources: Some(resources(h)),
         cgroups_path: Some(cgroups_path),
@@ -1282,7 +1303,56 @@ mod tests {
             cgroup_parent: "/docker".into(),
             init_binary: "/usr/local/bin/berth".into(),
             init_default: false,
+            seccomp: Some(std::sync::Arc::new(
+                crate::daemon::containers::seccomp::Profile::builtin(),
+            )),
         }
+    }
+
+    #[test]
+    fn seccomp_follows_the_daemon_the_container_and_privileged() {
+        let c = cfg(&["true"]);
+        let sec = |h: &HostConfig| spec_of(&c, h, "").map(|s| s.linux.unwrap().seccomp);
+        let default = sec(&HostConfig::default()).unwrap().unwrap();
+        assert_eq!(default.default_action, "SCMP_ACT_ERRNO");
+        assert!(default
+            .syscalls
+            .iter()
+            .any(|r| r.names.iter().any(|n| n == "read")));
+        let opt = |o: &str| HostConfig {
+            SecurityOpt: Some(vec![o.to_string()]),
+            ..Default::default()
+        };
+        assert_eq!(sec(&opt("seccomp=unconfined")).unwrap(), None);
+        assert_eq!(sec(&opt("seccomp:unconfined")).unwrap(), None);
+        let privileged = HostConfig {
+            Privileged: true,
+            ..Default::default()
+        };
+        assert_eq!(sec(&privileged).unwrap(), None);
+        let own = sec(&opt(
+            r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(own.default_action, "SCMP_ACT_ALLOW");
+        assert_eq!(own.syscalls[0].names, ["mkdir"]);
+        let e = sec(&opt("seccomp={bad")).unwrap_err().to_string();
+        assert!(e.contains("decoding seccomp profile failed"), "{e}");
+        // --cap-add SYS_ADMIN brings mount back, as in Docker.
+        let admin = HostConfig {
+            CapAdd: Some(vec!["SYS_ADMIN".into()]),
+            ..Default::default()
+        };
+        let s = sec(&admin).unwrap().unwrap();
+        assert!(s
+            .syscalls
+            .iter()
+            .any(|r| r.names.iter().any(|n| n == "mount")));
+        assert!(!default
+            .syscalls
+            .iter()
+            .any(|r| r.names.iter().any(|n| n == "mount")));
     }
 
     fn cfg(cmd: &[&str]) -> Config {
