@@ -413,3 +413,66 @@ fn many_layers_mount_with_relative_lowerdirs() {
     store.remove_snapshot("many").unwrap();
     assert_clean(&store);
 }
+
+/// Containers of one image made at once share one init layer: each create may stage one, the
+/// first rename publishes it, the others drop theirs. A snapshot recorded before init layers
+/// existed (no `init` in snapshot.json) still mounts, without one.
+#[test]
+fn concurrent_snapshots_share_one_init_layer_and_old_ones_mount_without() {
+    require_root();
+    let t = TestDir::new("init_layer_concurrent");
+    let store = open(&t);
+    load(
+        &store,
+        &std::fs::read(fixture("docker-save-small.tar")).unwrap(),
+    )
+    .unwrap();
+    let keys: Vec<String> = (0..8).map(|i| format!("{i:0>64}")).collect();
+    let lowers: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let store = &store;
+                s.spawn(move || {
+                    let m = store.prepare_snapshot(k, "small:peer", false).unwrap();
+                    m[0].options[0].clone()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first = lowers[0].split(':').next().unwrap().to_string();
+    assert!(first.ends_with("/init"), "{first}");
+    assert!(lowers.iter().all(|l| l.starts_with(&format!("{first}:"))));
+    // Nothing staged is left behind in tmp/.
+    let staged: Vec<_> = std::fs::read_dir(store.root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("init-"))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
+    // An old snapshot: drop `init` from its record and open the store again.
+    let rec = store
+        .root()
+        .join("snapshots")
+        .join(&keys[0])
+        .join("snapshot.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&rec).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("init");
+    std::fs::write(&rec, serde_json::to_vec(&v).unwrap()).unwrap();
+    drop(store);
+    let store = open(&t);
+    let m = store.snapshot_mounts(&keys[0]).unwrap();
+    assert!(!m[0].options[0].contains("/init"), "{}", m[0].options[0]);
+    let target = t.join("merged");
+    std::fs::create_dir_all(&target).unwrap();
+    m[0].mount_at(&target).unwrap();
+    let g = MountGuard(target.clone());
+    assert!(!target.join(".dockerenv").exists());
+    drop(g);
+    for k in &keys {
+        store.remove_snapshot(k).unwrap();
+    }
+    store.delete(SMALL_ID, true, true, &NoUsers).unwrap();
+    assert_clean(&store);
+}
