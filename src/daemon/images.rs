@@ -72,7 +72,7 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Daemon) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let d = d.clone();
-    smol::unblock(move || f(&d)).await
+    crate::http::rt::unblock(move || f(&d)).await
 }
 
 // ----- Docker's JSON messages -------------------------------------------------------------------
@@ -234,7 +234,7 @@ async fn with_body<T: Send + 'static>(
 ) -> (T, io::Result<u64>) {
     let (tx, rx) = smol::channel::bounded::<Vec<u8>>(16);
     let d = d.clone();
-    let job = smol::unblock(move || {
+    let job = crate::http::rt::unblock(move || {
         let mut r = ChannelReader::new(rx);
         let out = f(&d, &mut r);
         // Hang up, so the pump stops instead of blocking on a full channel.
@@ -543,7 +543,7 @@ pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let format = save_format(&req)?;
         let (tx, rx) = smol::channel::bounded::<Result<Vec<u8>>>(8);
         let d = req.daemon.clone();
-        smol::unblock(move || {
+        crate::http::rt::unblock_detached(move || {
             let mut w = ChannelWriter {
                 tx: tx.clone(),
                 buf: Vec::with_capacity(CHUNK),
@@ -557,8 +557,7 @@ pub fn get<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             }
             drop(w);
             crate::image::release_memory();
-        })
-        .detach();
+        });
         let first = match rx.recv().await {
             Ok(Ok(chunk)) => chunk,
             Ok(Err(e)) => return Err(e),
@@ -669,7 +668,7 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             let (tx, rx) = smol::channel::bounded::<Vec<u8>>(16);
             let (ptx, prx) = smol::channel::unbounded::<u64>();
             let d = daemon.clone();
-            let job = smol::unblock(move || {
+            let job = crate::http::rt::unblock(move || {
                 let mut r = Counting {
                     inner: ChannelReader::new(rx),
                     n: 0,

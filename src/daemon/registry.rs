@@ -50,7 +50,7 @@ where
 {
     let (tx, resp) = Response::channel(200, "application/json");
     let (progress, rx) = Progress::channel();
-    smol::spawn(async move {
+    crate::http::rt::spawn_detached(async move {
         let job = async move {
             let p = progress.clone();
             if let Err(e) = work(p).await {
@@ -66,8 +66,7 @@ where
             }
         };
         smol::future::zip(job, forward).await;
-    })
-    .detach();
+    });
     resp
 }
 

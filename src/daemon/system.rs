@@ -36,7 +36,7 @@ pub fn info<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let daemon = req.daemon.clone();
         let version = req.version.clone();
         // Reading /proc and /sys is quick but blocking: keep it off the executor threads.
-        let info = smol::unblock(move || info_of(&daemon, &version)).await;
+        let info = crate::http::rt::unblock(move || info_of(&daemon, &version)).await;
         Ok(reply::json(200, &info))
     })
 }

@@ -21,6 +21,7 @@ pub mod chunked;
 pub mod client;
 pub mod conn;
 pub mod head;
+pub mod rt;
 pub mod server;
 pub mod url;
 

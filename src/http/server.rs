@@ -582,18 +582,17 @@ mod tests {
                         // must see the first before the second exists.
                         let (tx, resp) = Response::channel(200, "application/json");
                         let release = self.release.clone();
-                        smol::spawn(async move {
+                        crate::http::rt::spawn_detached(async move {
                             let _ = tx.send(b"{\"n\":1}\n".to_vec()).await;
                             let _ = release.recv().await;
                             let _ = tx.send(b"{\"n\":2}\n".to_vec()).await;
-                        })
-                        .detach();
+                        });
                         resp
                     }
                     "/forever" => {
                         let (tx, resp) = Response::channel(200, "application/json");
                         let gone = self.client_gone.clone();
-                        smol::spawn(async move {
+                        crate::http::rt::spawn_detached(async move {
                             loop {
                                 if tx.send(b"tick\n".to_vec()).await.is_err() {
                                     gone.store(true, Ordering::SeqCst);
@@ -601,8 +600,7 @@ mod tests {
                                 }
                                 Timer::after(Duration::from_millis(10)).await;
                             }
-                        })
-                        .detach();
+                        });
                         resp
                     }
                     "/slow" => {

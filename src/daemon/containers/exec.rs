@@ -279,7 +279,7 @@ async fn start_inner(
     let rid = d.containers.runtime_id(&c.id);
     let console = console.or(e.config.ConsoleSize);
     let (dd, cc, cfg) = (d.clone(), c.clone(), e.config.clone());
-    let process = smol::unblock(move || process_for(&dd, &cc, &cfg, console)).await;
+    let process = crate::http::rt::unblock(move || process_for(&dd, &cc, &cfg, console)).await;
     let process = match process {
         Ok(p) => p,
         Err(err) => return fail(up, e.config.Tty, err).await,
@@ -371,7 +371,7 @@ async fn start_inner(
             finish.await;
             up.stream.shutdown();
         }
-        _ => smol::spawn(finish).detach(),
+        _ => crate::http::rt::spawn_detached(finish),
     }
     Ok(())
 }

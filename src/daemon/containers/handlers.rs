@@ -225,7 +225,8 @@ pub fn create<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let body: CreateRequest = req.json().await?;
         let name = req.query.get("name").map(str::to_string);
         let (d, v) = (req.daemon.clone(), req.version.clone());
-        let resp = smol::unblock(move || create::create(&d, name.as_deref(), body, &v)).await?;
+        let resp =
+            crate::http::rt::unblock(move || create::create(&d, name.as_deref(), body, &v)).await?;
         if let Ok(c) = get(&req.daemon, &resp.Id) {
             lifecycle::prepare(req.daemon.clone(), c);
         }
@@ -314,7 +315,7 @@ pub fn inspect<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let r = c.snapshot();
         let exec_ids = c.live().map(|l| l.exec_ids.clone()).unwrap_or_default();
         let (dd, id) = (d.clone(), r.id.clone());
-        let graph = smol::unblock(move || graph_driver(&dd, &id)).await;
+        let graph = crate::http::rt::unblock(move || graph_driver(&dd, &id)).await;
         let mut out = view::inspect(&r, graph, &exec_ids, &req.version);
         if req.query.bool("size") {
             out.SizeRw = Some(upper_size(&d, &r.id) as i64);
@@ -474,7 +475,7 @@ pub fn wait<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let cond = WaitCondition::parse(req.query.get("condition").unwrap_or(""))?;
         let c = get(&d, req.param("id"))?;
         let (tx, resp) = Response::channel(200, "application/json");
-        smol::spawn(async move {
+        crate::http::rt::spawn_detached(async move {
             let code = stdio::wait(&d, &c, cond).await;
             // Docker reports an error here only when the exit itself failed to be observed.
             let err = c.with(|r| {
@@ -491,8 +492,7 @@ pub fn wait<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             let mut b = serde_json::to_vec(&body).unwrap_or_default();
             b.push(b'\n');
             let _ = tx.send(b).await;
-        })
-        .detach();
+        });
         Ok(resp)
     })
 }
@@ -542,7 +542,7 @@ pub fn attach<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 stderr: opts.stderr,
                 ..Default::default()
             };
-            smol::spawn(stdio::stream_logs(d.clone(), c.clone(), o, tx)).detach();
+            crate::http::rt::spawn_detached(stdio::stream_logs(d.clone(), c.clone(), o, tx));
             Some(rx)
         } else {
             None
@@ -668,7 +668,7 @@ pub fn logs<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             RAW
         };
         let (tx, resp) = Response::channel(200, ct);
-        smol::spawn(stdio::stream_logs(d, c, o, tx)).detach();
+        crate::http::rt::spawn_detached(stdio::stream_logs(d, c, o, tx));
         Ok(resp)
     })
 }
@@ -805,7 +805,7 @@ pub fn top<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         }
         let ps_args = req.query.get("ps_args").unwrap_or("").to_string();
         let pid = r.state.pid;
-        let out = smol::unblock(move || {
+        let out = crate::http::rt::unblock(move || {
             let cg = stats::cgroups_of(pid)?;
             let mut pids = stats::pids(&cg);
             if pids.is_empty() {
@@ -846,7 +846,7 @@ pub fn container_stats<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let stream = req.query.bool_or("stream", true);
         let one_shot = req.version.ge("1.41") && req.query.bool("one-shot");
         let (tx, resp) = Response::channel(200, "application/json");
-        smol::spawn(async move {
+        crate::http::rt::spawn_detached(async move {
             let ncpu = d.containers.ncpu;
             let mem = mem_total();
             let name = c.with(|r| r.name.clone());
@@ -855,7 +855,7 @@ pub fn container_stats<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 let r = c.snapshot();
                 let sample = if r.state.status.is_alive() {
                     let pid = r.state.pid;
-                    smol::unblock(move || {
+                    crate::http::rt::unblock(move || {
                         stats::cgroups_of(pid).map(|cg| stats::sample(&cg, ncpu, mem))
                     })
                     .await
@@ -883,8 +883,7 @@ pub fn container_stats<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                 prev = Some(s);
                 smol::Timer::after(std::time::Duration::from_secs(1)).await;
             }
-        })
-        .detach();
+        });
         Ok(resp)
     })
 }
@@ -952,9 +951,11 @@ pub fn update<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
         let warnings = super::spec::check_resources(h, d.containers.ncpu, true)?;
         if r.state.status.is_alive() {
             let (pid, res) = (r.state.pid, u.clone());
-            smol::unblock(move || stats::cgroups_of(pid).and_then(|cg| stats::update(&cg, &res)))
-                .await
-                .map_err(|e| e.context(format!("Cannot update container {}", c.id)))?;
+            crate::http::rt::unblock(move || {
+                stats::cgroups_of(pid).and_then(|cg| stats::update(&cg, &res))
+            })
+            .await
+            .map_err(|e| e.context(format!("Cannot update container {}", c.id)))?;
         }
         let new_hc = r.host_config.clone();
         c.update(|rec| rec.host_config = new_hc)?;
@@ -974,7 +975,7 @@ pub fn changes<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let d = req.daemon.clone();
         let c = get(&d, req.param("id"))?;
         let id = c.id.clone();
-        let out = smol::unblock(move || -> Result<Vec<Change>> {
+        let out = crate::http::rt::unblock(move || -> Result<Vec<Change>> {
             let (upper, lowers) = snapshot_dirs(&d, &id)
                 .ok_or_else(|| Error::unsupported("docker diff needs the overlay snapshotter"))?;
             Ok(diff(&upper, &lowers))
@@ -1057,12 +1058,12 @@ pub fn export<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         let _op = c.op.lock().await;
         let (dd, id) = (d.clone(), c.id.clone());
         let was_mounted = lifecycle::is_mountpoint(&d.containers.bundle(&c.id).join("rootfs"));
-        let root = smol::unblock(move || lifecycle::mount_rootfs(&dd, &id)).await?;
+        let root = crate::http::rt::unblock(move || lifecycle::mount_rootfs(&dd, &id)).await?;
         let (tx, resp) = Response::channel(200, "application/x-tar");
         let (dd, cc) = (d.clone(), c.clone());
-        smol::spawn(async move {
+        crate::http::rt::spawn_detached(async move {
             let root2 = root.clone();
-            let res = smol::unblock(move || {
+            let res = crate::http::rt::unblock(move || {
                 let w = ChannelWriter {
                     tx,
                     buf: Vec::with_capacity(64 * 1024),
@@ -1079,10 +1080,9 @@ pub fn export<'a>(req: Req<'a>) -> HandlerFuture<'a> {
             }
             if !was_mounted && !cc.with(|r| r.state.status.is_alive()) {
                 let id = cc.id.clone();
-                let _ = smol::unblock(move || lifecycle::unmount_rootfs(&dd, &id)).await;
+                let _ = crate::http::rt::unblock(move || lifecycle::unmount_rootfs(&dd, &id)).await;
             }
-        })
-        .detach();
+        });
         d.events.publish(
             "container",
             "export",
@@ -1181,7 +1181,7 @@ pub fn commit<'a>(mut req: Req<'a>) -> HandlerFuture<'a> {
             d.supervisor.pause(&rid).await?;
         }
         let (dd, id) = (d.clone(), c.id.clone());
-        let made = smol::unblock(move || {
+        let made = crate::http::rt::unblock(move || {
             let (upper, _) = snapshot_dirs(&dd, &id)
                 .ok_or_else(|| Error::unsupported("docker commit needs the overlay snapshotter"))?;
             dd.images.commit_container(&upper, &opts)
@@ -1361,7 +1361,7 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         }
         let (past, rx) = d.events.subscribe();
         let (tx, resp) = Response::channel(200, "application/json");
-        smol::spawn(async move {
+        crate::http::rt::spawn_detached(async move {
             use smol::future::FutureExt;
             let send = |m: &crate::api::container::EventMessage| {
                 let mut b = serde_json::to_vec(m).unwrap_or_default();
@@ -1412,8 +1412,7 @@ pub fn events<'a>(req: Req<'a>) -> HandlerFuture<'a> {
                     None => return,
                 }
             }
-        })
-        .detach();
+        });
         Ok(resp)
     })
 }

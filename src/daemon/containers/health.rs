@@ -93,7 +93,7 @@ pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
     } else {
         DEFAULT_RETRIES
     };
-    smol::spawn(async move {
+    crate::http::rt::spawn_detached(async move {
         use smol::future::FutureExt;
         let began = std::time::Instant::now();
         loop {
@@ -138,8 +138,7 @@ pub fn spawn(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
                 );
             }
         }
-    })
-    .detach();
+    });
 }
 
 /// Run the probe once as an exec; its output (stdout and stderr, framed) is collected.
@@ -166,11 +165,13 @@ async fn probe(
         Output: output,
     };
     let (dd, cc, cfg2) = (d.clone(), c.clone(), cfg.clone());
-    let process = match smol::unblock(move || super::exec::process_for(&dd, &cc, &cfg2, None)).await
-    {
-        Ok(p) => p,
-        Err(e) => return done(-1, e.to_string()),
-    };
+    let process =
+        match crate::http::rt::unblock(move || super::exec::process_for(&dd, &cc, &cfg2, None))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return done(-1, e.to_string()),
+        };
     if let Err(e) = d
         .supervisor
         .exec_create(

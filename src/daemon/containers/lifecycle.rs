@@ -218,7 +218,7 @@ const PREPARED_TTL: Duration = Duration::from_secs(2);
 /// Nothing of it is visible in the container's state; a failure here, a `start` later than
 /// PREPARED_TTL, an `update` or a removal discard it, and `start` then does the whole job.
 pub fn prepare(d: Arc<Daemon>, c: Arc<Container>) {
-    smol::spawn(async move {
+    crate::http::rt::spawn_detached(async move {
         let _prep = c.prep.lock().await;
         if c.snapshot().state.status != Status::Created || d.containers.store.get(&c.id).is_err() {
             return;
@@ -237,16 +237,14 @@ pub fn prepare(d: Arc<Daemon>, c: Arc<Container>) {
             l.prepared = Some(token);
         }
         let (d, c) = (d.clone(), c.clone());
-        smol::spawn(async move {
+        crate::http::rt::spawn_detached(async move {
             smol::Timer::after(PREPARED_TTL).await;
             let _op = c.op.lock().await;
             if c.live().ok().and_then(|l| l.prepared) == Some(token) {
                 discard_prepared(&d, &c).await;
             }
-        })
-        .detach();
-    })
-    .detach();
+        });
+    });
 }
 
 /// Tear down a task made by `prepare` that no `start` used (op lock held; waits for a
@@ -259,7 +257,7 @@ pub async fn discard_prepared(d: &Arc<Daemon>, c: &Arc<Container>) {
     let rid = d.containers.runtime_id(&c.id);
     let _ = d.supervisor.delete(&rid, true).await;
     let (dd, id) = (d.clone(), c.id.clone());
-    if let Err(e) = smol::unblock(move || unmount_rootfs(&dd, &id)).await {
+    if let Err(e) = crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)).await {
         log::warn!("{e}");
     }
 }
@@ -272,7 +270,7 @@ async fn make_task(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     // A shim left from an earlier run (a crash between exit and cleanup) goes first.
     let _ = d.supervisor.delete(&rid, true).await;
     let (dd, cc) = (d.clone(), c.clone());
-    let (bundle, tty, stdin) = smol::unblock(move || prepare_bundle(&dd, &cc)).await?;
+    let (bundle, tty, stdin) = crate::http::rt::unblock(move || prepare_bundle(&dd, &cc)).await?;
     let opts = CreateOpts {
         id: rid.clone(),
         bundle,
@@ -284,7 +282,7 @@ async fn make_task(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     if let Err(e) = d.supervisor.create(opts).await {
         let _ = d.supervisor.delete(&rid, true).await;
         let (dd, id) = (d.clone(), c.id.clone());
-        let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
+        let _ = crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)).await;
         return Err(e);
     }
     Ok(())
@@ -342,7 +340,7 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
         Err(e) => {
             let _ = d.supervisor.delete(&rid, true).await;
             let (dd, id) = (d.clone(), c.id.clone());
-            let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
+            let _ = crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)).await;
             let msg = format!(
                 "failed to create task for container: {}",
                 go_errno_words(&e.to_string())
@@ -402,7 +400,7 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Started
 }
 
 fn spawn_monitor(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
-    smol::spawn(async move {
+    crate::http::rt::spawn_detached(async move {
         let rid = d.containers.runtime_id(&c.id);
         let mut delay = Duration::from_millis(100);
         let exit = loop {
@@ -426,8 +424,7 @@ fn spawn_monitor(d: Arc<Daemon>, c: Arc<Container>, generation: u64) {
             }
         };
         handle_exit(&d, &c, generation, exit).await;
-    })
-    .detach();
+    });
 }
 
 /// Record an exit and apply the restart policy or AutoRemove.
@@ -451,13 +448,13 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         };
         format!("{}/{}", parent.trim_end_matches('/'), c.id)
     };
-    let oom = smol::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
+    let oom = crate::http::rt::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
     // The task (shim, cgroups) and the rootfs mount go at the same time: the init is gone, and
     // the rootfs is detached lazily from whatever still sees it.
     let (dd, id) = (d.clone(), c.id.clone());
     let (deleted, unmounted) = smol::future::zip(
         d.supervisor.delete(&rid, true),
-        smol::unblock(move || unmount_rootfs(&dd, &id)),
+        crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)),
     )
     .await;
     if let Err(e) = deleted {
@@ -539,7 +536,7 @@ fn schedule_restart(d: Arc<Daemon>, c: Arc<Container>, ran_for: Duration) {
         l.backoff = Some(next);
         next
     };
-    smol::spawn(async move {
+    crate::http::rt::spawn_detached(async move {
         use smol::future::FutureExt;
         let cancelled = async {
             let _ = rx.recv().await;
@@ -568,8 +565,7 @@ fn schedule_restart(d: Arc<Daemon>, c: Arc<Container>, ran_for: Duration) {
                 event_attributes(&c.snapshot()),
             );
         }
-    })
-    .detach();
+    });
 }
 
 /// Wait until the container is no longer running or paused; false on timeout.
@@ -877,7 +873,7 @@ async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
             Err(e) => return Err(e),
         }
         let (dd, cc) = (d.clone(), c.clone());
-        smol::unblock(move || -> Result<()> {
+        crate::http::rt::unblock(move || -> Result<()> {
             unmount_rootfs(&dd, &cc.id)?;
             match dd.images.remove_snapshot(&cc.id) {
                 Ok(()) => {}
@@ -980,12 +976,12 @@ pub async fn restore(d: &Arc<Daemon>) -> Result<()> {
             (_, Some(_)) => {
                 let _ = d.supervisor.delete(&rid, true).await;
                 let (dd, id) = (d.clone(), c.id.clone());
-                let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
+                let _ = crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)).await;
             }
             (_, None) => {
                 if d.containers.bundle(&c.id).exists() {
                     let (dd, id) = (d.clone(), c.id.clone());
-                    let _ = smol::unblock(move || unmount_rootfs(&dd, &id)).await;
+                    let _ = crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)).await;
                 }
             }
         }

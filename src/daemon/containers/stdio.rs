@@ -374,7 +374,7 @@ pub async fn stream_logs(
         .unwrap_or(1u32);
     // What is on disk now.
     let (p2, o2) = (path.clone(), o.clone());
-    let (frames, past_until, mut pos) = smol::unblock(move || {
+    let (frames, past_until, mut pos) = crate::http::rt::unblock(move || {
         let files = crate::supervisor::logfile::files_oldest_first(&p2, max_file);
         let mut lines = Vec::new();
         let mut pos = (0u64, 0u64);
@@ -415,7 +415,7 @@ pub async fn stream_logs(
         let running = d.containers.store.get(&c.id).is_ok()
             && c.with(|r| r.state.status.is_alive() || r.state.status == Status::Restarting);
         let (p2, cur) = (path.clone(), pos);
-        let (data, newpos) = smol::unblock(move || read_from(&p2, cur)).await;
+        let (data, newpos) = crate::http::rt::unblock(move || read_from(&p2, cur)).await;
         pos = newpos;
         if !data.is_empty() {
             carry.extend_from_slice(&data);

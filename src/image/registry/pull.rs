@@ -149,7 +149,7 @@ impl Service {
             let st = sref.clone();
             let cfg = store.config_bytes(&id)?;
             let n = names.clone();
-            smol::unblock(move || {
+            crate::http::rt::unblock(move || {
                 st.store().commit_image(
                     &cfg,
                     img.config,
@@ -316,7 +316,7 @@ impl Service {
         let names = names.to_vec();
         let raw = raw_config.clone();
         let ids = diff_ids.clone();
-        smol::unblock(move || {
+        crate::http::rt::unblock(move || {
             commit(
                 st.store(),
                 raw,
@@ -545,7 +545,7 @@ async fn fetch_layer(
     let id = desc.digest.short().to_string();
     let (tx, rx) = smol::channel::bounded::<io::Result<Vec<u8>>>(32);
     let st = sref.clone();
-    let extract = smol::unblock(move || -> Result<(Staging, Applied)> {
+    let extract = crate::http::rt::unblock(move || -> Result<(Staging, Applied)> {
         let mut staging = st.store().layers.stage()?;
         let reader = ChannelReader {
             rx,

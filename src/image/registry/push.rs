@@ -215,7 +215,7 @@ impl Service {
         let st = sref.clone();
         let (img_id, img_cfg, chain) = (img.id.clone(), img.config.clone(), img.chain.clone());
         let _ = img_id;
-        let res = smol::unblock(move || {
+        let res = crate::http::rt::unblock(move || {
             st.store().commit_image(
                 &config,
                 img_cfg,
@@ -307,7 +307,7 @@ impl Service {
         let split = store.layers.split_path(&layer.chain_id);
         let diff = store.layer_dir(&layer.chain_id);
         let (total, out2, id2) = (layer.tar_size, out.clone(), id.clone());
-        let compress = smol::unblock(move || -> Result<(Digest, u64)> {
+        let compress = crate::http::rt::unblock(move || -> Result<(Digest, u64)> {
             let asm = Assembler::open(&split, Dir::open(&diff)?)?;
             let reader = Counting {
                 inner: asm,
