@@ -890,3 +890,53 @@ fn the_daemon_seccomp_profile_is_the_default_of_its_containers() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("opening seccomp profile"), "{err}");
 }
+
+#[test]
+fn auto_removal_leaves_nothing_and_image_removal_waits_for_it() {
+    // `run --rm` answers once the container has left the API; the rootfs umount and the
+    // removal of its snapshot and directory follow right after. Whatever comes next sees the
+    // container gone, and an `rmi` straight after still deletes the image's layers (it waits
+    // for removals in flight), leaving no mount, snapshot or container directory behind.
+    let e = Engine::start("containers_autoremove");
+    let data = e.dir.join("data");
+    for i in 0..5 {
+        assert_eq!(
+            e.ok(&[
+                "run",
+                "--rm",
+                "--name",
+                "gone",
+                IMAGE,
+                "echo",
+                &i.to_string()
+            ]),
+            format!("{i}\n")
+        );
+        assert_eq!(e.ok(&["ps", "-aq"]), "");
+    }
+    e.ok(&["run", "--rm", IMAGE, "true"]);
+    let out = e.ok(&["rmi", IMAGE]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("Deleted: ")).count(),
+        2,
+        "the image and its layer: {out}"
+    );
+    let entries = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(p)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(entries(&data.join("image/snapshots")), Vec::<String>::new());
+    assert_eq!(entries(&data.join("image/layers")), Vec::<String>::new());
+    assert_eq!(entries(&data.join("containers")), Vec::<String>::new());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let ours: Vec<&str> = mounts
+        .lines()
+        .filter(|l| l.contains(e.dir.path.to_str().unwrap()) && l.contains(" - overlay "))
+        .collect();
+    assert!(ours.is_empty(), "{ours:?}");
+}
