@@ -893,10 +893,9 @@ fn the_daemon_seccomp_profile_is_the_default_of_its_containers() {
 
 #[test]
 fn auto_removal_leaves_nothing_and_image_removal_waits_for_it() {
-    // `run --rm` answers once the container has left the API; the rootfs umount and the
-    // removal of its snapshot and directory follow right after. Whatever comes next sees the
-    // container gone, and an `rmi` straight after still deletes the image's layers (it waits
-    // for removals in flight), leaving no mount, snapshot or container directory behind.
+    // `run --rm` answers once the container is removed: whatever comes next sees it gone, and
+    // an `rmi` straight after deletes the image and its layer, leaving no mount, snapshot or
+    // container directory behind.
     let e = Engine::start("containers_autoremove");
     let data = e.dir.join("data");
     for i in 0..5 {

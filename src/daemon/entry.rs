@@ -157,14 +157,6 @@ fn start(cfg: Config) -> Result<()> {
             );
         };
         server.or(second).await;
-        // Auto-removals still taking files away finish first (a restart would otherwise).
-        daemon
-            .containers
-            .settle()
-            .or(async {
-                smol::Timer::after(SHUTDOWN_GRACE).await;
-            })
-            .await;
     }));
     drop(exit_tx);
     let _ = worker.join();

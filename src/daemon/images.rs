@@ -418,8 +418,6 @@ pub fn delete<'a>(req: Req<'a>) -> HandlerFuture<'a> {
         }
         let force = req.query.bool("force");
         let prune = !req.query.bool("noprune");
-        // Layers an auto-removed container's snapshot still holds are counted as in use.
-        req.daemon.containers.settle().await;
         let recs = blocking(&req.daemon, move |d| {
             d.images.delete(&name, force, prune, &image_users(d))
         })
@@ -432,7 +430,6 @@ pub fn delete<'a>(req: Req<'a>) -> HandlerFuture<'a> {
 pub fn prune<'a>(req: Req<'a>) -> HandlerFuture<'a> {
     Box::pin(async move {
         let f = filters(&req)?;
-        req.daemon.containers.settle().await;
         let rep = blocking(&req.daemon, move |d| d.images.prune(&f, &image_users(d))).await?;
         let out = PruneOut {
             images_deleted: if rep.images_deleted.is_empty() {

@@ -519,7 +519,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         schedule_restart(d.clone(), c.clone(), ran_for);
     } else if auto_remove {
         let _op = c.op.lock().await;
-        if let Err(e) = destroy(d, c, true).await {
+        if let Err(e) = destroy(d, c).await {
             if e.kind() != ErrorKind::NotFound {
                 log::error!("auto-remove container {}: {e}", c.id);
             }
@@ -848,17 +848,12 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, opts: RemoveOpts) -> Re
         }
     }
     c.update(|r| r.state.status = Status::Removing)?;
-    destroy(d, c, false).await
+    destroy(d, c).await
 }
 
 /// Remove a container marked Removing (op lock held): its task, rootfs mount, snapshot and
-/// record; Dead if that fails half-way. With `in_background` (AutoRemove: nobody asked for
-/// this removal, the CLI only waits for it), the container leaves the API once its task is
-/// gone, and the rest (the rootfs umount, which waits for an RCU grace period, and the
-/// directory removals) happens after: the durable Removing record goes last, so a daemon
-/// stopped meanwhile finishes the job on restore, and image removal waits for it
-/// ([`super::Containers::settle`]).
-async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>, in_background: bool) -> Result<()> {
+/// record; Dead if that fails half-way.
+async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     if d.containers.store.get(&c.id).is_err() {
         return Err(no_such_container(&c.id));
     }
@@ -876,24 +871,6 @@ async fn destroy(d: &Arc<Daemon>, c: &Arc<Container>, in_background: bool) -> Re
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
-        }
-        if in_background {
-            let token = d.containers.removal_in_flight().await;
-            d.containers.store.forget(c);
-            let (dd, cc) = (d.clone(), c.clone());
-            crate::http::rt::unblock_detached(move || {
-                let res = unmount_rootfs(&dd, &cc.id)
-                    .and_then(|()| match dd.images.remove_snapshot(&cc.id) {
-                        Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
-                        _ => Ok(()),
-                    })
-                    .and_then(|()| dd.containers.store.remove_dir(&cc));
-                if let Err(e) = res {
-                    log::error!("remove container {}: {e} (a restart finishes it)", cc.id);
-                }
-                drop(token);
-            });
-            return Ok(());
         }
         let (dd, cc) = (d.clone(), c.clone());
         crate::http::rt::unblock(move || -> Result<()> {

@@ -66,9 +66,6 @@ pub struct Containers {
     pub log_opts: std::collections::BTreeMap<String, String>,
     pending_attach: Mutex<HashMap<String, Vec<PendingAttach>>>,
     pub execs: exec::Execs,
-    /// Held (read) by each auto-removal still taking its container's files away after the
-    /// container left the API; [`Containers::settle`] waits for them all.
-    removals: std::sync::Arc<smol::lock::RwLock<()>>,
 }
 
 impl std::fmt::Debug for Containers {
@@ -102,19 +99,7 @@ impl Containers {
             log_opts,
             pending_attach: Mutex::new(HashMap::new()),
             execs: exec::Execs::default(),
-            removals: Default::default(),
         })
-    }
-
-    /// A token an auto-removal holds while it removes files in the background.
-    pub async fn removal_in_flight(&self) -> smol::lock::RwLockReadGuardArc<()> {
-        self.removals.read_arc().await
-    }
-
-    /// Wait until no auto-removal is still removing files (image removal and prune count the
-    /// layers those hold; shutdown should not cut them short).
-    pub async fn settle(&self) {
-        drop(self.removals.write().await);
     }
 
     /// The id the supervisor and runtime know a container by: its full id, or (when the exec

@@ -423,14 +423,8 @@ impl Store {
     /// Forget a container and delete its directory (the caller made sure it is stopped and
     /// everything mounted from it is gone).
     pub fn remove(&self, c: &Container) -> Result<()> {
-        self.forget(c);
-        self.remove_dir(c)
-    }
-
-    /// Take a container out of the index (its name is free, lookups fail, waiters for its
-    /// removal are woken); its directory stays until [`Store::remove_dir`].
-    pub fn forget(&self, c: &Container) {
-        if let Ok(mut ix) = self.index() {
+        {
+            let mut ix = self.index()?;
             ix.by_id.remove(&c.id);
             let name = c.with(|r| r.name.clone());
             if ix.names.get(&name) == Some(&c.id) {
@@ -438,12 +432,6 @@ impl Store {
             }
         }
         c.notify();
-    }
-
-    /// Remove the directory of a container already forgotten. Callers do this after its rootfs
-    /// and snapshot are gone: until then the directory keeps the Removing record, from which a
-    /// daemon stopped half-way finishes the job.
-    pub fn remove_dir(&self, c: &Container) -> Result<()> {
         match std::fs::remove_dir_all(&c.dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
