@@ -873,19 +873,13 @@ fn the_daemon_seccomp_profile_is_the_default_of_its_containers() {
     );
     // A profile file that cannot be read stops the daemon from starting, saying why.
     let dir = TestDir::new("containers_seccomp_bad");
-    let o = std::process::Command::new(berth_bin())
-        .args(["dockerd", "--seccomp-profile"])
-        .arg(dir.join("missing.json"))
-        .arg("-H")
-        .arg(format!("unix://{}", dir.join("d.sock").display()))
-        .arg("--data-root")
-        .arg(dir.join("data"))
-        .arg("--exec-root")
-        .arg(dir.join("exec"))
-        .arg("--pidfile")
-        .arg(dir.join("pid"))
-        .output()
-        .unwrap();
+    let missing = dir.join("missing.json");
+    let o = common::daemon::Dockerd::command(
+        &dir.path,
+        &["--seccomp-profile", missing.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("opening seccomp profile"), "{err}");

@@ -82,8 +82,13 @@ pub struct Target<'a> {
 }
 
 impl Target<'static> {
-    /// This build's architecture and the running kernel.
+    /// This build's architecture and the running kernel (read once: it is asked per container).
     pub fn host() -> Target<'static> {
+        static HOST: std::sync::OnceLock<Target<'static>> = std::sync::OnceLock::new();
+        *HOST.get_or_init(Target::read_host)
+    }
+
+    fn read_host() -> Target<'static> {
         let arch = match std::env::consts::ARCH {
             "x86_64" => "amd64",
             "x86" => "386",
