@@ -45,11 +45,23 @@ fn run_it_scenario(d: &Daemon, real: bool) {
     pty.expect(&mut seen, "# ", T);
     pty.write(b"stty size\r");
     pty.expect(&mut seen, "24 80", T);
-    // A window change reaches the container.
-    pty.resize(30, 100);
-    std::thread::sleep(Duration::from_millis(300));
-    pty.write(b"stty size\r");
-    pty.expect(&mut seen, "30 100", T);
+    // A window change reaches the container. The client may not watch SIGWINCH yet when the
+    // prompt shows (the Docker CLI starts watching after its start call returns, and a signal
+    // before that is lost), so each try makes a fresh change: 29 rows, then 30.
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        pty.resize(29, 100);
+        pty.resize(30, 100);
+        std::thread::sleep(Duration::from_millis(300));
+        pty.write(b"stty size\r");
+        if pty.wait_for(&mut seen, "30 100", Duration::from_secs(2)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window change never reached the container; terminal showed:\n{seen:?}"
+        );
+    }
     pty.write(b"echo $((6*7)) $TERM\r");
     pty.expect(&mut seen, "42 xterm", T);
     pty.write(b"exit 3\r");

@@ -509,14 +509,21 @@ impl Pty {
     /// Read until `want` appears in the output (or panic after `timeout`); returns everything
     /// read so far.
     pub fn expect(&self, seen: &mut String, want: &str, timeout: Duration) {
+        assert!(
+            self.wait_for(seen, want, timeout),
+            "timed out waiting for {want:?}; terminal showed:\n{seen:?}"
+        );
+    }
+
+    /// Read until `want` shows (true) or `timeout` passes (false).
+    pub fn wait_for(&self, seen: &mut String, want: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let fd = self.master.as_raw_fd();
         while !seen.contains(want) {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {want:?}; terminal showed:\n{seen:?}"
-            );
+            if left.is_zero() {
+                return false;
+            }
             let mut pfd = libc::pollfd {
                 fd,
                 events: libc::POLLIN,
@@ -535,10 +542,11 @@ impl Pty {
                     seen.contains(want),
                     "terminal closed before {want:?}; it showed:\n{seen:?}"
                 );
-                return;
+                return true;
             }
             seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
         }
+        true
     }
 }
 

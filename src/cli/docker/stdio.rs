@@ -274,6 +274,11 @@ pub fn tty_size() -> Option<(u16, u16)> {
 /// `POST …/resize` with the current size (retried briefly: the process may not exist yet), and
 /// again on every SIGWINCH, on a thread of its own for the life of the command.
 pub fn monitor_size(client: &Client, path: String) {
+    if tty_size().is_none() {
+        return;
+    }
+    // Watch before the first read, so a change made meanwhile is not lost.
+    let signals = async_signal::Signals::new([async_signal::Signal::Winch]).ok();
     let Some((h, w)) = tty_size() else { return };
     let mut c = client.clone_fresh();
     let resize_path = path.clone();
@@ -299,7 +304,7 @@ pub fn monitor_size(client: &Client, path: String) {
     if !ok {
         super::errln("failed to resize tty, using default size");
     }
-    let Ok(mut signals) = async_signal::Signals::new([async_signal::Signal::Winch]) else {
+    let Some(mut signals) = signals else {
         return;
     };
     std::thread::spawn(move || {
