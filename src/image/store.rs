@@ -1246,9 +1246,13 @@ impl Store {
         }
         let dest = self.root.join("snapshots").join(key);
         fs::rename(&work, &dest).ctx(|| format!("commit snapshot {key}"))?;
-        crate::base::fs::sync_dir(&self.root.join("snapshots"))?;
         st.snapshots.insert(key.to_string(), info.clone());
         drop(st);
+        // Durable before the caller learns of it; the lock is not held for the fsync.
+        if let Err(e) = crate::base::fs::sync_dir(&self.root.join("snapshots")) {
+            let _ = self.remove_snapshot(key);
+            return Err(e);
+        }
         self.snapshot_mounts(key)
     }
 
@@ -1327,13 +1331,35 @@ impl Store {
 
     /// Remove a snapshot (unmounted by the caller) and the layers only it kept.
     pub fn remove_snapshot(&self, key: &str) -> Result<()> {
+        let snapshots = self.root.join("snapshots");
         let mut st = self.lock();
-        if st.snapshots.remove(key).is_none() {
+        let Some(info) = st.snapshots.remove(key) else {
             return Err(Error::not_found(format!("snapshot {key} does not exist")));
+        };
+        let parent_used = info
+            .parent
+            .as_ref()
+            .is_none_or(|p| Self::used_layers(&st).contains(p));
+        if !parent_used {
+            // The last user of layers whose image is gone: they go with it, in order.
+            self.trash(&snapshots.join(key))?;
+            self.collect(&mut st)?;
+            return Ok(());
         }
-        self.trash(&self.root.join("snapshots").join(key))?;
-        self.collect(&mut st)?;
-        Ok(())
+        // The common case: the rename is the removal (atomic, under the lock); making it
+        // durable and deleting the files need no lock, so concurrent creates and removals of
+        // other containers do not wait on them.
+        let t = self
+            .tmp
+            .join(format!("trash-{}", &crate::base::id::random_hex_id()[..16]));
+        match fs::rename(snapshots.join(key), &t) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::from(e).context(format!("remove snapshot {key}"))),
+        }
+        drop(st);
+        crate::base::fs::sync_dir(&snapshots)?;
+        super::layers::remove_tree(&t)
     }
 
     pub fn snapshots(&self) -> Vec<SnapshotInfo> {

@@ -102,6 +102,26 @@ pub fn umount_detach(target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Is `path` (not followed if a symlink) the root of a mount? `None` where the kernel cannot
+/// say (statx's STATX_ATTR_MOUNT_ROOT came in Linux 5.8): read mountinfo then. One syscall, where
+/// mountinfo costs a line per mount in the namespace (one per running container).
+pub fn is_mount_root(path: &Path) -> Option<bool> {
+    use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
+    match statx(
+        CWD,
+        path,
+        AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT,
+        StatxFlags::empty(),
+    ) {
+        Ok(st) if st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) => {
+            Some(st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+        }
+        Ok(_) => None,
+        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => Some(false),
+        Err(_) => None,
+    }
+}
+
 pub fn pivot_root(new_root: &Path, put_old: &Path) -> Result<()> {
     let a = c_path(new_root)?;
     let b = c_path(put_old)?;
@@ -454,4 +474,29 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> Result<String> {
     }
     buf.truncate(r as usize);
     String::from_utf8(buf).map_err(|_| Error::invalid(format!("symlink {name} is not UTF-8")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_roots_agree_with_mountinfo() {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let points: Vec<&str> = info.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+        // Every listed mount point that is a plain path is a mount root (or the kernel cannot say).
+        for p in points.iter().filter(|p| !p.contains('\\')) {
+            assert_ne!(is_mount_root(Path::new(p)), Some(false), "{p}");
+        }
+        assert_ne!(is_mount_root(Path::new("/proc")), Some(false));
+        assert_eq!(is_mount_root(Path::new("/no/such/path")), Some(false));
+        // A directory below a mount that is not listed is not a mount root.
+        let d = std::env::temp_dir().join(format!("berth-mr-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let listed = points.iter().any(|p| Path::new(p) == d);
+        if !listed {
+            assert_ne!(is_mount_root(&d), Some(true));
+        }
+        std::fs::remove_dir(&d).unwrap();
+    }
 }

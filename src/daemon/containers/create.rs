@@ -233,12 +233,7 @@ pub fn create(
         }
     };
 
-    let made = (|| -> Result<Record> {
-        let dir = cs.store.root.join(&id);
-        crate::base::fs::mkdir_all(&dir, 0o710)?;
-        d.images
-            .prepare_snapshot(&id, img.id.as_str(), false)
-            .map_err(|e| e.context("prepare the container's root file system"))?;
+    let files = |dir: &std::path::Path| -> Result<Record> {
         let (hostname_path, hosts_path, resolv_path) = (
             dir.join("hostname"),
             dir.join("hosts"),
@@ -263,6 +258,7 @@ pub fn create(
         );
         std::fs::write(&resolv_path, resolv.as_bytes())
             .ctx(|| format!("write {}", resolv_path.display()))?;
+        super::store::save_host_config(dir, &hc)?;
         let (path, args) = spec::entrypoint_and_args(&config);
         Ok(Record {
             id: id.clone(),
@@ -285,6 +281,20 @@ pub fn create(
             host_config: hc.clone(),
             ..Default::default()
         })
+    };
+    let made = (|| -> Result<Record> {
+        let dir = cs.store.root.join(&id);
+        crate::base::fs::mkdir_all(&dir, 0o710)?;
+        // The snapshot and the record's first files are written (and synced) side by side;
+        // config.v2.json, which commits the record, is written after both (store.insert).
+        let (snap, rest) = std::thread::scope(|s| {
+            let snap = s.spawn(|| d.images.prepare_snapshot(&id, img.id.as_str(), false));
+            let rest = files(&dir);
+            (snap.join(), rest)
+        });
+        snap.map_err(|_| Error::internal("preparing the snapshot panicked"))?
+            .map_err(|e| e.context("prepare the container's root file system"))?;
+        rest
     })();
     let record = match made {
         Ok(r) => r,
@@ -296,7 +306,7 @@ pub fn create(
         }
     };
     let attrs = event_attributes(&record);
-    if let Err(e) = cs.store.insert(record) {
+    if let Err(e) = cs.store.insert(record, true) {
         cs.store.release_name(&name);
         let _ = d.images.remove_snapshot(&id);
         let _ = std::fs::remove_dir_all(cs.store.root.join(&id));

@@ -58,6 +58,9 @@ pub fn next_backoff(prev: Option<Duration>, ran_for: Duration) -> Duration {
 
 /// Is `path` a mount point in this process's mount namespace?
 pub fn is_mountpoint(path: &Path) -> bool {
+    if let Some(yes) = crate::sys::mount::is_mount_root(path) {
+        return yes;
+    }
     let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
         return false;
     };
@@ -449,22 +452,6 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
         format!("{}/{}", parent.trim_end_matches('/'), c.id)
     };
     let oom = crate::http::rt::unblock(move || super::stats::oom_killed(&cgroup_path)).await;
-    // The task (shim, cgroups) and the rootfs mount go at the same time: the init is gone, and
-    // the rootfs is detached lazily from whatever still sees it.
-    let (dd, id) = (d.clone(), c.id.clone());
-    let (deleted, unmounted) = smol::future::zip(
-        d.supervisor.delete(&rid, true),
-        crate::http::rt::unblock(move || unmount_rootfs(&dd, &id)),
-    )
-    .await;
-    if let Err(e) = deleted {
-        if e.kind() != ErrorKind::NotFound {
-            log::warn!("delete the task of container {}: {e}", c.id);
-        }
-    }
-    if let Err(e) = unmounted {
-        log::error!("{e}");
-    }
     let r = c.snapshot();
     let ran_for = super::state::parse_time(&r.state.started_at)
         .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
@@ -483,47 +470,101 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, generation: u64, e
     }
     // AutoRemove: the exit and the removal mark are one durable write.
     let auto_remove = !restart && r.host_config.AutoRemove;
-    let res = c.update(|r| {
-        r.state.status = if restart {
-            Status::Restarting
-        } else if auto_remove {
-            Status::Removing
-        } else {
-            Status::Exited
-        };
-        r.state.pid = 0;
-        r.state.exit_code = exit.code as i64;
-        r.state.finished_at = if exit.exited_at.is_empty() {
-            crate::base::time::now_rfc3339()
-        } else {
-            exit.exited_at.clone()
-        };
-        r.state.error = exit.error.clone().unwrap_or_default();
-        r.state.oom_killed = oom;
-        if restart {
-            r.restart_count += 1;
+    let record = {
+        let exit = exit.clone();
+        move |r: &mut super::store::Record| {
+            r.state.status = if restart {
+                Status::Restarting
+            } else if auto_remove {
+                Status::Removing
+            } else {
+                Status::Exited
+            };
+            r.state.pid = 0;
+            r.state.exit_code = exit.code as i64;
+            r.state.finished_at = if exit.exited_at.is_empty() {
+                crate::base::time::now_rfc3339()
+            } else {
+                exit.exited_at.clone()
+            };
+            r.state.error = exit.error.clone().unwrap_or_default();
+            r.state.oom_killed = oom;
+            if restart {
+                r.restart_count += 1;
+            }
         }
-    });
-    if let Err(e) = res {
-        log::error!("record the exit of container {}: {e}", c.id);
+    };
+    let announce = |d: &Arc<Daemon>, c: &Arc<Container>| {
+        if oom {
+            d.events
+                .publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
+        }
+        let mut attrs = event_attributes(&c.snapshot());
+        attrs.insert("exitCode".into(), exit.code.to_string());
+        d.events.publish("container", "die", &c.id, attrs);
+    };
+    // The task (shim, cgroups) and the rootfs mount go at the same time: the init is gone, and
+    // the rootfs is detached lazily from whatever still sees it. With AutoRemove the exit is
+    // recorded (as Removing) and the snapshot removed meanwhile too, under the operation lock
+    // (an export or commit in progress finishes first); the record's directory goes last,
+    // once the shim that writes its log is gone.
+    let record_removal = record.clone();
+    let mounts = async {
+        let (dd, cc) = (d.clone(), c.clone());
+        if !auto_remove {
+            return (
+                crate::http::rt::unblock(move || unmount_rootfs(&dd, &cc.id)).await,
+                None,
+            );
+        }
+        let recorded = crate::http::rt::unblock(move || cc.update(record_removal)).await;
+        if let Err(e) = &recorded {
+            log::error!("record the exit of container {}: {e}", c.id);
+        }
+        announce(d, c);
+        let op = c.op.lock().await;
+        let cc = c.clone();
+        let removed = crate::http::rt::unblock(move || -> Result<()> {
+            unmount_rootfs(&dd, &cc.id)?;
+            if recorded.is_ok() {
+                match dd.images.remove_snapshot(&cc.id) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })
+        .await;
+        (removed, Some(op))
+    };
+    let (deleted, (unmounted, op)) =
+        smol::future::zip(d.supervisor.delete(&rid, true), mounts).await;
+    if let Err(e) = deleted {
+        if e.kind() != ErrorKind::NotFound {
+            log::warn!("delete the task of container {}: {e}", c.id);
+        }
     }
-    if oom {
-        d.events
-            .publish("container", "oom", &c.id, event_attributes(&c.snapshot()));
+    if let Err(e) = unmounted {
+        log::error!("{e}");
     }
-    let mut attrs = event_attributes(&c.snapshot());
-    attrs.insert("exitCode".into(), exit.code.to_string());
-    d.events.publish("container", "die", &c.id, attrs);
-
-    if restart {
-        schedule_restart(d.clone(), c.clone(), ran_for);
-    } else if auto_remove {
-        let _op = c.op.lock().await;
+    if auto_remove {
+        // Whatever failed above is retried by destroy, which marks the container Dead if it
+        // cannot finish.
         if let Err(e) = destroy(d, c).await {
             if e.kind() != ErrorKind::NotFound {
                 log::error!("auto-remove container {}: {e}", c.id);
             }
         }
+        drop(op);
+        return;
+    }
+    if let Err(e) = c.update(record) {
+        log::error!("record the exit of container {}: {e}", c.id);
+    }
+    announce(d, c);
+    if restart {
+        schedule_restart(d.clone(), c.clone(), ran_for);
     }
 }
 

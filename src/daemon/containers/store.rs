@@ -87,11 +87,17 @@ impl Default for Record {
 /// Write both files of a new record (hostconfig first: the record is the commit point),
 /// durably, directory included.
 pub fn save(dir: &Path, r: &Record) -> Result<()> {
-    write_atomic(
-        &dir.join(HOSTCONFIG_FILE),
-        &serde_json::to_vec(&r.host_config)?,
-        0o600,
-    )?;
+    save_host_config(dir, &r.host_config)?;
+    save_config(dir, r)
+}
+
+/// hostconfig.json of a new record (durable). Alone it is a create that did not finish.
+pub fn save_host_config(dir: &Path, hc: &crate::api::container::HostConfig) -> Result<()> {
+    write_atomic(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(hc)?, 0o600)
+}
+
+/// config.v2.json of a new record (durable): written last, it commits the record.
+fn save_config(dir: &Path, r: &Record) -> Result<()> {
     write_atomic(&dir.join(CONFIG_FILE), &serde_json::to_vec(r)?, 0o600)
 }
 
@@ -408,10 +414,16 @@ impl Store {
     }
 
     /// Save a new container and index it (its name must have been reserved).
-    pub fn insert(&self, r: Record) -> Result<Arc<Container>> {
+    /// Commit a new record: `host_config_saved` when the caller wrote hostconfig.json already
+    /// (with `save_host_config`, alongside other work).
+    pub fn insert(&self, r: Record, host_config_saved: bool) -> Result<Arc<Container>> {
         let dir = self.root.join(&r.id);
         crate::base::fs::mkdir_all(&dir, 0o710)?;
-        save(&dir, &r)?;
+        if host_config_saved {
+            save_config(&dir, &r)?;
+        } else {
+            save(&dir, &r)?;
+        }
         let mut ix = self.index()?;
         ix.reserved.remove(&r.name);
         ix.names.insert(r.name.clone(), r.id.clone());
