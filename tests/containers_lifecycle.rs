@@ -491,6 +491,33 @@ fn live_restore_after_kill_9_of_dockerd() {
 }
 
 #[test]
+fn a_create_cut_short_by_a_crash_leaves_nothing_behind() {
+    // create writes the snapshot and the record side by side and commits the record
+    // (config.v2.json) last. A crash before the commit leaves a snapshot and a directory with
+    // hostconfig.json only: the next daemon removes both, and keeps the container that was
+    // made in full.
+    let mut e = Engine::start("containers_cut_create");
+    let whole = e.ok(&["create", "--name", "whole", IMAGE, "true"]);
+    let cut = e.ok(&["create", "--name", "cut", IMAGE, "true"]);
+    let (whole, cut) = (whole.trim().to_string(), cut.trim().to_string());
+    e.kill9_and_restart_after(|data| {
+        let dir = data.join("containers").join(&cut);
+        std::fs::remove_file(dir.join("config.v2.json")).unwrap();
+        assert!(dir.join("hostconfig.json").exists());
+        assert!(data.join("image/snapshots").join(&cut).is_dir());
+    });
+    let data = e.dir.path.join("data");
+    assert!(!data.join("containers").join(&cut).exists());
+    assert!(!data.join("image/snapshots").join(&cut).exists());
+    assert!(data.join("image/snapshots").join(&whole).is_dir());
+    assert_eq!(e.ok(&["ps", "-aq", "--no-trunc"]).trim(), whole);
+    // The name is free again, and the kept container runs.
+    e.ok(&["create", "--name", "cut", IMAGE, "true"]);
+    e.ok(&["start", "-a", "whole"]);
+    assert_eq!(e.status("whole"), "exited");
+}
+
+#[test]
 fn commit_makes_an_image_of_the_changes() {
     let e = Engine::start("containers_commit");
     e.ok(&[

@@ -158,6 +158,11 @@ impl Engine {
     /// Kill dockerd with SIGKILL (containers keep running) and start a new one on the same
     /// roots.
     pub fn kill9_and_restart(&mut self) {
+        self.kill9_and_restart_after(|_| {});
+    }
+
+    /// `kill9_and_restart`, running `between` (given the data root) while no daemon runs.
+    pub fn kill9_and_restart_after(&mut self, between: impl FnOnce(&std::path::Path)) {
         let mut d = self.d.take().unwrap();
         assert!(
             d.signal_and_wait(libc::SIGKILL, Duration::from_secs(10))
@@ -166,6 +171,7 @@ impl Engine {
         );
         let _ = std::fs::remove_file(&d.socket);
         drop(d);
+        between(&self.dir.path.join("data"));
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
         self.d = Some(Dockerd::start(&self.dir, &extra));
     }

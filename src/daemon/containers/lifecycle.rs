@@ -1031,6 +1031,27 @@ pub async fn restore(d: &Arc<Daemon>) -> Result<()> {
         log::warn!("deleting the shim of unknown container {rid}");
         let _ = d.supervisor.delete(&rid, true).await;
     }
+    // A create cut short by a crash made its snapshot but never committed its record (the
+    // store dropped the unfinished directory when it opened): nothing refers to the snapshot.
+    let dd = d.clone();
+    crate::http::rt::unblock(move || {
+        let ids: std::collections::HashSet<String> = dd
+            .containers
+            .store
+            .all()
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        for s in dd.images.snapshots() {
+            if !ids.contains(&s.key) {
+                log::warn!("removing the snapshot of unknown container {}", s.key);
+                if let Err(e) = dd.images.remove_snapshot(&s.key) {
+                    log::error!("remove snapshot {}: {e}", s.key);
+                }
+            }
+        }
+    })
+    .await;
     Ok(())
 }
 

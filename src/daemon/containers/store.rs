@@ -509,12 +509,15 @@ mod tests {
         s.reserve_name("/web", &id).unwrap();
         let mut r = rec(&id, "/web");
         r.host_config.NetworkMode = "none".into();
-        let c = s.insert(r).unwrap();
+        let c = s.insert(r, false).unwrap();
         c.update(|r| r.state.exit_code = 3).unwrap();
-        // An unfinished create (no record) is cleaned up at open.
+        // An unfinished create (no record, or only its hostconfig.json) is cleaned up at open.
         std::fs::create_dir_all(t.join("b".repeat(64))).unwrap();
+        std::fs::create_dir_all(t.join("c".repeat(64))).unwrap();
+        save_host_config(&t.join("c".repeat(64)), &Default::default()).unwrap();
         let s2 = Store::open(&t).unwrap();
         assert!(!t.join("b".repeat(64)).exists());
+        assert!(!t.join("c".repeat(64)).exists());
         let c2 = s2.get("web").unwrap();
         let r = c2.snapshot();
         assert_eq!(
@@ -532,7 +535,7 @@ mod tests {
         let b = format!("abc2{}", "0".repeat(60));
         for (id, n) in [(&a, "/one"), (&b, "/two")] {
             s.reserve_name(n, id).unwrap();
-            s.insert(rec(id, n)).unwrap();
+            s.insert(rec(id, n), false).unwrap();
         }
         assert_eq!(s.get(&a).unwrap().id, a);
         assert_eq!(s.get("/two").unwrap().id, b);
@@ -555,7 +558,7 @@ mod tests {
         let s = Store::open(&t).unwrap();
         let a = "a".repeat(64);
         s.reserve_name("/x", &a).unwrap();
-        let c = s.insert(rec(&a, "/x")).unwrap();
+        let c = s.insert(rec(&a, "/x"), false).unwrap();
         let e = s.reserve_name("/x", &"b".repeat(64)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         assert_eq!(
@@ -578,7 +581,7 @@ mod tests {
         let s = Store::open(&t).unwrap();
         let a = "c".repeat(64);
         s.reserve_name("/w", &a).unwrap();
-        let c = s.insert(rec(&a, "/w")).unwrap();
+        let c = s.insert(rec(&a, "/w"), false).unwrap();
         let rx = c.watch();
         assert!(rx.try_recv().is_err());
         c.update(|r| r.restart_count += 1).unwrap();
