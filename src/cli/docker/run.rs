@@ -1258,6 +1258,27 @@ fn wait_before_start(
     id: &str,
     removed: bool,
 ) -> Result<smol::channel::Receiver<i64>, CliError> {
+    send_wait(client, id, removed).registered()
+}
+
+/// A wait request on its own connection and thread: `registered` returns once the daemon
+/// answered its head (the wait is in place), so other requests can go out meanwhile.
+struct PendingWait {
+    ready: smol::channel::Receiver<Result<(), String>>,
+    status: smol::channel::Receiver<i64>,
+}
+
+impl PendingWait {
+    fn registered(self) -> Result<smol::channel::Receiver<i64>, CliError> {
+        match smol::block_on(self.ready.recv()) {
+            Ok(Ok(())) => Ok(self.status),
+            Ok(Err(e)) => Err(CliError::msg(e)),
+            Err(_) => Err(CliError::msg("wait request failed")),
+        }
+    }
+}
+
+fn send_wait(client: &Client, id: &str, removed: bool) -> PendingWait {
     let mut c = client.clone_fresh();
     let legacy = !c.version_ge("1.30");
     let q = if legacy {
@@ -1307,10 +1328,9 @@ fn wait_before_start(
             let _ = tx.send(status).await;
         })
     });
-    match smol::block_on(ready_rx.recv()) {
-        Ok(Ok(())) => Ok(rx),
-        Ok(Err(e)) => Err(CliError::msg(e)),
-        Err(_) => Err(CliError::msg("wait request failed")),
+    PendingWait {
+        ready: ready_rx,
+        status: rx,
     }
 }
 
@@ -1392,6 +1412,8 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     }
     let attach = spec.attach_stdin || spec.attach_stdout || spec.attach_stderr;
     let (keys_spec, keys) = keys_of(ctx, &p.str("detach-keys"));
+    // The wait goes out first, on its own connection, while the attach is made.
+    let pending = send_wait(ctx.api()?, &id, spec.auto_remove);
     let hijacked = if attach {
         let q = attach_query(
             spec.attach_stdin,
@@ -1411,7 +1433,7 @@ fn run(ctx: &mut Ctx, p: &Parsed) -> Result<(), CliError> {
     } else {
         None
     };
-    let status = wait_before_start(ctx.api()?, &id, spec.auto_remove)?;
+    let status = pending.registered()?;
     let api = ctx.api()?;
     if let Err(e) = block(api.call(
         "POST",
