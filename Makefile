@@ -7,8 +7,12 @@ export BERTH_COMMIT := $(COMMIT)
 .PHONY: build test unit integration bench demo clean size
 
 # Static glibc: the explicit --target keeps +crt-static away from proc-macro crates.
+# Not position-independent (as runc, containerd and the Docker CLI ship): a static-pie binary
+# relocates ~10,000 pointers at every start, which makes 190 KB of private copies in every
+# process (each shim) and 270 KB of relocation records in the file. The price: the binary's own
+# image is not randomised (heap, stack and mappings still are).
 build:
-	RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target $(TARGET)
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --locked --target $(TARGET)
 	cp $(RELEASE) target/berth
 	@file -L target/berth
 	@echo "target/berth: $$(stat -c %s target/berth) bytes"

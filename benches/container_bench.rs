@@ -13,7 +13,9 @@
 //!
 //! Fairness: the peer runs with `--bridge=none`, so neither side sets up a network; both use
 //! overlay snapshots on the disk and exec roots on a tmpfs (each daemon's default place). Removal
-//! of the 50 containers is not timed.
+//! of the 50 containers is not timed. Each timed run starts after a sync and a pause (300 ms
+//! before a single run, 3 s before 50), so neither daemon is timed on the tail of the other's
+//! work.
 
 use crate::image_support::daemon::Daemon;
 use crate::median;
@@ -113,7 +115,17 @@ fn client_cmd(d: &Daemon, client: Client, args: &[&str]) -> Command {
     o
 }
 
+/// Before each timed run: flush dirty data and let the previous run's aftermath finish (the
+/// other daemon's shim and containerd teardown, the kernel's deferred namespace cleanup), so
+/// each daemon is timed on a quiet machine rather than on the tail of its peer's run.
+fn settle(after: Duration) {
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    std::thread::sleep(after);
+}
+
 fn run_rm(d: &Daemon, client: Client) -> Duration {
+    settle(Duration::from_millis(300));
     let t = Instant::now();
     let o = client_cmd(d, client, &["run", "--rm", "bb", "true"])
         .stdout(Stdio::null())
@@ -127,6 +139,7 @@ fn run_rm(d: &Daemon, client: Client) -> Duration {
 
 /// `n` concurrent `docker ARGS`; the wall time until every client returned.
 fn run_many(d: &Daemon, client: Client, n: usize, args: &[&str]) -> Duration {
+    settle(Duration::from_secs(3));
     let t = Instant::now();
     let children: Vec<_> = (0..n)
         .map(|_| {

@@ -89,6 +89,11 @@ pub fn unmount(target: &Path) -> Result<()> {
     fsat::unmount(target, true)
 }
 
+/// Is `target` a mount point? `None` where the kernel cannot say without mountinfo.
+pub fn is_mount_point(target: &Path) -> Option<bool> {
+    crate::sys::mount::is_mount_root(target)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SnapshotInfo {
     pub key: String,

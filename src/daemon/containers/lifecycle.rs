@@ -58,7 +58,7 @@ pub fn next_backoff(prev: Option<Duration>, ran_for: Duration) -> Duration {
 
 /// Is `path` a mount point in this process's mount namespace?
 pub fn is_mountpoint(path: &Path) -> bool {
-    if let Some(yes) = crate::sys::mount::is_mount_root(path) {
+    if let Some(yes) = crate::image::snapshot::is_mount_point(path) {
         return yes;
     }
     let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
