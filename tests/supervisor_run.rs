@@ -502,7 +502,8 @@ fn shim_is_detached_single_threaded_and_small() {
     let (rss, anon) = (kb("VmRSS:"), kb("RssAnon:"));
     eprintln!("idle shim: VmRSS {rss} kB, RssAnon {anon} kB (the rest is the binary's shared, clean pages)");
     assert!(anon < 512, "shim private memory {anon} kB");
-    assert!(rss < 1536, "shim VmRSS {rss} kB");
+    // The goal: under 1 MB (containerd's shim: 13 MB here). About 400 kB when measured.
+    assert!(rss < 1024, "shim VmRSS {rss} kB");
     block_on_timeout(20, env.sup.delete("s1", true)).unwrap();
 }
 

@@ -30,6 +30,11 @@ impl PollFd {
 
 /// Wait for events on `fds` for at most `timeout_ms` (-1: forever). EINTR counts as a timeout.
 pub fn poll(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize> {
+    poll_after(fds, timeout_ms, || {})
+}
+
+/// `poll`, with `before` run just before the wait, after the poll set is built.
+pub fn poll_after(fds: &mut [PollFd], timeout_ms: i32, before: impl FnOnce()) -> Result<usize> {
     let mut raw: Vec<libc::pollfd> = fds
         .iter()
         .map(|p| libc::pollfd {
@@ -38,6 +43,7 @@ pub fn poll(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize> {
             revents: 0,
         })
         .collect();
+    before();
     // SAFETY: `raw` is a valid, exclusively borrowed array of pollfd of the given length.
     let n = unsafe { libc::poll(raw.as_mut_ptr(), raw.len() as libc::nfds_t, timeout_ms) };
     if n < 0 {

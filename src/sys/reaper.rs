@@ -239,12 +239,19 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// its RSS instead of all the code its startup touched. Only mappings without a single private
 /// (anonymous) page qualify: RELRO pages were relocated at startup and must keep their copies.
 pub fn release_binary_pages() {
+    release_ranges(&binary_ranges());
+}
+
+/// The ranges `release_binary_pages` drops, found without dropping them: a caller that blocks
+/// right after (the shim's poll) releases them last, so little code is touched, and mapped back
+/// whole by the kernel's fault-around, between the release and the wait.
+pub fn binary_ranges() -> Vec<(usize, usize)> {
     let Ok(meta) = std::fs::metadata("/proc/self/exe") else {
-        return;
+        return Vec::new();
     };
     let ino = std::os::unix::fs::MetadataExt::ino(&meta);
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-        return;
+        return Vec::new();
     };
     let mut candidate: Option<(usize, usize)> = None;
     let mut release = Vec::new();
@@ -275,10 +282,15 @@ pub fn release_binary_pages() {
             }
         }
     }
-    for (start, end) in release {
+    release
+}
+
+/// MADV_DONTNEED on ranges from `binary_ranges` (allocates nothing).
+pub fn release_ranges(ranges: &[(usize, usize)]) {
+    for &(start, end) in ranges {
         // SAFETY: the range is a private, read-only, file-backed mapping of our executable with no
-        // private page (checked above): MADV_DONTNEED only drops its page table entries, and the
-        // next access maps the same file contents again.
+        // private page (checked by binary_ranges): MADV_DONTNEED only drops its page table
+        // entries, and the next access maps the same file contents again.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }

@@ -270,11 +270,15 @@ impl Shim {
         })
     }
 
-    /// Quiet for a while: return freed heap and unmap the binary's code pages, so an idle shim
-    /// holds only what its loop touches (the pages stay shared in the page cache).
-    fn idle(&mut self) {
+    /// Quiet for a while: return freed heap and find the binary's pages to unmap, so an idle
+    /// shim holds only what its loop touches (the pages stay shared in the page cache). They
+    /// are unmapped right before the next wait (`run`): the kernel maps code back in 64 KB
+    /// blocks around each page touched, so the less runs between the unmap and the wait, the
+    /// smaller the idle shim.
+    fn idle(&mut self) -> Vec<(usize, usize)> {
+        let ranges = reaper::binary_ranges();
         reaper::trim_heap();
-        reaper::release_binary_pages();
+        ranges
     }
 
     fn runtime(&self) -> Runtime {
@@ -289,7 +293,7 @@ impl Shim {
     pub(crate) fn run(mut self) -> Result<()> {
         let mut fds: Vec<PollFd> = Vec::new();
         let mut tags: Vec<Tag> = Vec::new();
-        self.idle();
+        let mut release = self.idle();
         // When the last request was handled, until the shim has gone idle again.
         let mut busy_since: Option<Instant> = None;
         loop {
@@ -314,7 +318,12 @@ impl Shim {
                 (false, Some(t)) => t,
                 (false, None) => -1,
             };
-            spoll::poll(&mut fds, timeout)?;
+            if release.is_empty() {
+                spoll::poll(&mut fds, timeout)?;
+            } else {
+                let ranges = std::mem::take(&mut release);
+                spoll::poll_after(&mut fds, timeout, || reaper::release_ranges(&ranges))?;
+            }
             if fds
                 .iter()
                 .zip(tags.iter())
@@ -322,7 +331,7 @@ impl Shim {
             {
                 busy_since = Some(Instant::now());
             } else if busy_since.is_some_and(|t| t.elapsed().as_millis() >= IDLE_AFTER_MS as u128) {
-                self.idle();
+                release = self.idle();
                 busy_since = None;
             }
             for (pfd, tag) in fds.iter().zip(tags.iter()) {
