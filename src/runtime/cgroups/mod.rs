@@ -248,10 +248,17 @@ impl Layout {
 /// fork made after the cgroup setup read them) mounts the container's cgroups from the same
 /// lines instead of reading mountinfo again: on a host with many containers, every rootfs
 /// mount is a long overlay line, and generating that text was a visible share of `create`.
+///
+/// Where the hierarchies sit in the usual places, the lines are made from /proc/self/cgroup and
+/// a statfs per hierarchy instead (`usual_cgroup_lines`): mountinfo's size grows with every
+/// running container, so reading it made each start slower the more containers ran.
 pub(crate) fn cgroup_mountinfo() -> Result<&'static str> {
     static LINES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(l) = LINES.get() {
         return Ok(l);
+    }
+    if let Some(lines) = usual_cgroup_lines(Path::new("/sys/fs/cgroup")) {
+        return Ok(LINES.get_or_init(|| lines));
     }
     let mi = std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
     let lines: String = mi
@@ -264,6 +271,72 @@ pub(crate) fn cgroup_mountinfo() -> Result<&'static str> {
         .flat_map(|l| [l, "\n"])
         .collect();
     Ok(LINES.get_or_init(|| lines))
+}
+
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+fn fs_magic_of(path: &Path) -> Option<i64> {
+    rustix::fs::statfs(path).ok().map(|st| st.f_type as i64)
+}
+
+/// mountinfo-style lines for the cgroup hierarchies, made without reading mountinfo, when
+/// every hierarchy of /proc/self/cgroup is mounted where systemd and Docker put them (pure v2
+/// at `base`; v1 at `base/<controllers>` or `base/<name>`, v2 at `base/unified` beside them,
+/// on a tmpfs) with the hierarchy's root as mount root (this process's cgroup directory is
+/// visible under each). Anything else (None) is left to mountinfo.
+fn usual_cgroup_lines(base: &Path) -> Option<String> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let line = |root: &str, mp: &Path, fstype: &str, opts: &str| -> Option<String> {
+        let mp = mp.to_str()?;
+        if mp.contains(|c: char| c.is_whitespace() || c == '\\') {
+            return None;
+        }
+        Some(format!(
+            "0 0 0:0 {root} {mp} rw - {fstype} {fstype} {opts}\n"
+        ))
+    };
+    let visible = |mp: &Path, path: &str| mp.join(path.trim_start_matches('/')).is_dir();
+    let mut out = String::new();
+    match fs_magic_of(base)? {
+        CGROUP2_SUPER_MAGIC => {
+            let mut entries = own.lines();
+            let path = entries.next()?.strip_prefix("0::")?;
+            if entries.next().is_some() || !visible(base, path) {
+                return None;
+            }
+            out.push_str(&line("/", base, "cgroup2", "rw")?);
+        }
+        TMPFS_MAGIC => {
+            for l in own.lines() {
+                let mut f = l.splitn(3, ':');
+                let (id, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+                let (mp, fstype, opts) = if id == "0" && ctrls.is_empty() {
+                    (base.join("unified"), "cgroup2", "rw".to_string())
+                } else if ctrls.is_empty() {
+                    return None;
+                } else {
+                    let dir = ctrls.strip_prefix("name=").unwrap_or(ctrls);
+                    if dir.contains('/') || dir.contains("name=") {
+                        return None;
+                    }
+                    (base.join(dir), "cgroup", format!("rw,{ctrls}"))
+                };
+                let want = if fstype == "cgroup2" {
+                    CGROUP2_SUPER_MAGIC
+                } else {
+                    CGROUP_SUPER_MAGIC
+                };
+                if fs_magic_of(&mp)? != want || !visible(&mp, path) {
+                    return None;
+                }
+                out.push_str(&line("/", &mp, fstype, &opts)?);
+            }
+        }
+        _ => return None,
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn unescape(s: &str) -> String {
@@ -763,15 +836,27 @@ mod tests {
     fn the_cached_cgroup_lines_describe_the_same_hierarchies_as_mountinfo() {
         let full = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        // This host has the usual layout (hybrid here, pure v2 in the qemu guest): the lines
+        // come without mountinfo, and describe what mountinfo does.
+        let usual = usual_cgroup_lines(Path::new("/sys/fs/cgroup")).expect("usual layout");
+        let hiers = |text: &str| {
+            let mut h: Vec<String> = Layout::parse(text, &cg)
+                .hierarchies
+                .iter()
+                .map(|h| format!("{h:?}"))
+                .collect();
+            h.sort();
+            h
+        };
+        assert_eq!(hiers(&full), hiers(&usual));
+        // Not the usual place: mountinfo decides.
+        assert!(usual_cgroup_lines(Path::new("/proc")).is_none());
+        assert!(usual_cgroup_lines(Path::new("/no/such/dir")).is_none());
         let lines = cgroup_mountinfo().unwrap();
         assert!(lines
             .lines()
             .all(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 ")));
-        let (a, b) = (Layout::parse(&full, &cg), Layout::parse(lines, &cg));
-        assert_eq!(
-            format!("{:?}", a.hierarchies),
-            format!("{:?}", b.hierarchies)
-        );
+        assert_eq!(hiers(&full), hiers(lines));
         // Read once: the same text again.
         assert!(std::ptr::eq(lines, cgroup_mountinfo().unwrap()));
     }
