@@ -119,8 +119,7 @@ fn client_cmd(d: &Daemon, client: Client, args: &[&str]) -> Command {
 /// other daemon's shim and containerd teardown, the kernel's deferred namespace cleanup), so
 /// each daemon is timed on a quiet machine rather than on the tail of its peer's run.
 fn settle(after: Duration) {
-    // SAFETY: sync has no preconditions.
-    unsafe { libc::sync() };
+    rustix::fs::sync();
     std::thread::sleep(after);
 }
 

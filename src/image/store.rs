@@ -398,18 +398,30 @@ impl Store {
 
     /// Move a directory into tmp/ (atomic) and delete it.
     pub(crate) fn trash(&self, p: &Path) -> Result<()> {
+        match self.move_to_trash(p)? {
+            Some(t) => Self::empty_trash(p, &t),
+            None => Ok(()),
+        }
+    }
+
+    /// The removal itself: `p` renamed into tmp/ (None if it was not there).
+    fn move_to_trash(&self, p: &Path) -> Result<Option<PathBuf>> {
         let t = self
             .tmp
             .join(format!("trash-{}", &crate::base::id::random_hex_id()[..16]));
         match fs::rename(p, &t) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::from(e).context(format!("remove {}", p.display()))),
+            Ok(()) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::from(e).context(format!("remove {}", p.display()))),
         }
+    }
+
+    /// After `move_to_trash(p)` gave `t`: make the move durable, delete the files.
+    fn empty_trash(p: &Path, t: &Path) -> Result<()> {
         if let Some(parent) = p.parent() {
             crate::base::fs::sync_dir(parent)?;
         }
-        super::layers::remove_tree(&t)
+        super::layers::remove_tree(t)
     }
 
     /// Layers in use: every layer of every image, of every snapshot's parent chain, and leases.
@@ -1331,7 +1343,7 @@ impl Store {
 
     /// Remove a snapshot (unmounted by the caller) and the layers only it kept.
     pub fn remove_snapshot(&self, key: &str) -> Result<()> {
-        let snapshots = self.root.join("snapshots");
+        let dir = self.root.join("snapshots").join(key);
         let mut st = self.lock();
         let Some(info) = st.snapshots.remove(key) else {
             return Err(Error::not_found(format!("snapshot {key} does not exist")));
@@ -1342,24 +1354,19 @@ impl Store {
             .is_none_or(|p| Self::used_layers(&st).contains(p));
         if !parent_used {
             // The last user of layers whose image is gone: they go with it, in order.
-            self.trash(&snapshots.join(key))?;
+            self.trash(&dir)?;
             self.collect(&mut st)?;
             return Ok(());
         }
         // The common case: the rename is the removal (atomic, under the lock); making it
         // durable and deleting the files need no lock, so concurrent creates and removals of
         // other containers do not wait on them.
-        let t = self
-            .tmp
-            .join(format!("trash-{}", &crate::base::id::random_hex_id()[..16]));
-        match fs::rename(snapshots.join(key), &t) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::from(e).context(format!("remove snapshot {key}"))),
-        }
+        let moved = self.move_to_trash(&dir)?;
         drop(st);
-        crate::base::fs::sync_dir(&snapshots)?;
-        super::layers::remove_tree(&t)
+        match moved {
+            Some(t) => Self::empty_trash(&dir, &t),
+            None => Ok(()),
+        }
     }
 
     pub fn snapshots(&self) -> Vec<SnapshotInfo> {
