@@ -91,9 +91,11 @@ pub fn save(dir: &Path, r: &Record) -> Result<()> {
     save_config(dir, r)
 }
 
-/// hostconfig.json of a new record (durable). Alone it is a create that did not finish.
+/// hostconfig.json of a new record: its contents synced, its name made durable by the
+/// directory sync that commits config.v2.json (`save_config`). A crash before that commit may
+/// keep either name or both; without both it is a create that did not finish (`Store::open`).
 pub fn save_host_config(dir: &Path, hc: &crate::api::container::HostConfig) -> Result<()> {
-    write_atomic(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(hc)?, 0o600)
+    replace(&dir.join(HOSTCONFIG_FILE), &serde_json::to_vec(hc)?, true)
 }
 
 /// config.v2.json of a new record (durable): written last, it commits the record.
@@ -309,7 +311,9 @@ impl Store {
                 continue;
             }
             let name = e.file_name().to_string_lossy().into_owned();
-            if !dir.join(CONFIG_FILE).exists() {
+            // config.v2.json commits a record and hostconfig.json is never missing after:
+            // without both, a create did not finish.
+            if !dir.join(CONFIG_FILE).exists() || !dir.join(HOSTCONFIG_FILE).exists() {
                 log::warn!("removing unfinished container directory {}", dir.display());
                 let _ = std::fs::remove_dir_all(&dir);
                 continue;
@@ -515,9 +519,16 @@ mod tests {
         std::fs::create_dir_all(t.join("b".repeat(64))).unwrap();
         std::fs::create_dir_all(t.join("c".repeat(64))).unwrap();
         save_host_config(&t.join("c".repeat(64)), &Default::default()).unwrap();
+        // A crash before the directory sync may also keep config.v2.json's name alone.
+        let d = t.join("d".repeat(64));
+        std::fs::create_dir_all(&d).unwrap();
+        save(&d, &rec(&"d".repeat(64), "/half")).unwrap();
+        std::fs::remove_file(d.join(HOSTCONFIG_FILE)).unwrap();
         let s2 = Store::open(&t).unwrap();
         assert!(!t.join("b".repeat(64)).exists());
         assert!(!t.join("c".repeat(64)).exists());
+        assert!(!d.exists());
+        assert!(s2.get("half").is_err());
         let c2 = s2.get("web").unwrap();
         let r = c2.snapshot();
         assert_eq!(
