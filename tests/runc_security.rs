@@ -32,10 +32,17 @@ fn with_leaked_dir(
         .stdin(std::process::Stdio::null())
         .stdout(std::fs::File::create(out.with_extension("out")).unwrap())
         .stderr(std::fs::File::create(out.with_extension("err")).unwrap());
-    // SAFETY: dup2 is async-signal-safe; it runs in the forked child before exec.
+    // SAFETY: dup2 and fcntl are async-signal-safe; they run in the forked child before exec.
+    // When the directory happens to be open at `fd` already (tests run in parallel, so fd
+    // numbers vary), dup2 would keep its close-on-exec flag: clear the flag instead.
     unsafe {
         c.pre_exec(move || {
-            if libc::dup2(raw, fd) < 0 {
+            let r = if raw == fd {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, fd)
+            };
+            if r < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
