@@ -306,7 +306,7 @@ pub fn create(
         }
     };
     let attrs = event_attributes(&record);
-    if let Err(e) = cs.store.insert(record, true) {
+    if let Err(e) = cs.store.insert(record) {
         cs.store.release_name(&name);
         let _ = d.images.remove_snapshot(&id);
         let _ = std::fs::remove_dir_all(cs.store.root.join(&id));

@@ -84,13 +84,6 @@ impl Default for Record {
     }
 }
 
-/// Write both files of a new record (hostconfig first: the record is the commit point),
-/// durably, directory included.
-pub fn save(dir: &Path, r: &Record) -> Result<()> {
-    save_host_config(dir, &r.host_config)?;
-    save_config(dir, r)
-}
-
 /// hostconfig.json of a new record: its contents synced, its name made durable by the
 /// directory sync that commits config.v2.json (`save_config`). A crash before that commit may
 /// keep either name or both; without both it is a create that did not finish (`Store::open`).
@@ -417,17 +410,11 @@ impl Store {
             .unwrap_or(true)
     }
 
-    /// Save a new container and index it (its name must have been reserved).
-    /// Commit a new record: `host_config_saved` when the caller wrote hostconfig.json already
-    /// (with `save_host_config`, alongside other work).
-    pub fn insert(&self, r: Record, host_config_saved: bool) -> Result<Arc<Container>> {
+    /// Commit a new container and index it: its name was reserved and its hostconfig.json
+    /// written (`save_host_config`, alongside the create's other work); config.v2.json goes last.
+    pub fn insert(&self, r: Record) -> Result<Arc<Container>> {
         let dir = self.root.join(&r.id);
-        crate::base::fs::mkdir_all(&dir, 0o710)?;
-        if host_config_saved {
-            save_config(&dir, &r)?;
-        } else {
-            save(&dir, &r)?;
-        }
+        save_config(&dir, &r)?;
         let mut ix = self.index()?;
         ix.reserved.remove(&r.name);
         ix.names.insert(r.name.clone(), r.id.clone());
@@ -496,6 +483,14 @@ mod tests {
         p
     }
 
+    /// What create does: the directory and hostconfig.json, then the commit.
+    fn insert(s: &Store, r: Record) -> Arc<Container> {
+        let dir = s.root.join(&r.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        save_host_config(&dir, &r.host_config).unwrap();
+        s.insert(r).unwrap()
+    }
+
     fn rec(id: &str, name: &str) -> Record {
         Record {
             id: id.into(),
@@ -513,7 +508,7 @@ mod tests {
         s.reserve_name("/web", &id).unwrap();
         let mut r = rec(&id, "/web");
         r.host_config.NetworkMode = "none".into();
-        let c = s.insert(r, false).unwrap();
+        let c = insert(&s, r);
         c.update(|r| r.state.exit_code = 3).unwrap();
         // An unfinished create (no record, or only its hostconfig.json) is cleaned up at open.
         std::fs::create_dir_all(t.join("b".repeat(64))).unwrap();
@@ -522,7 +517,9 @@ mod tests {
         // A crash before the directory sync may also keep config.v2.json's name alone.
         let d = t.join("d".repeat(64));
         std::fs::create_dir_all(&d).unwrap();
-        save(&d, &rec(&"d".repeat(64), "/half")).unwrap();
+        let half = rec(&"d".repeat(64), "/half");
+        save_host_config(&d, &half.host_config).unwrap();
+        save_config(&d, &half).unwrap();
         std::fs::remove_file(d.join(HOSTCONFIG_FILE)).unwrap();
         let s2 = Store::open(&t).unwrap();
         assert!(!t.join("b".repeat(64)).exists());
@@ -546,7 +543,7 @@ mod tests {
         let b = format!("abc2{}", "0".repeat(60));
         for (id, n) in [(&a, "/one"), (&b, "/two")] {
             s.reserve_name(n, id).unwrap();
-            s.insert(rec(id, n), false).unwrap();
+            insert(&s, rec(id, n));
         }
         assert_eq!(s.get(&a).unwrap().id, a);
         assert_eq!(s.get("/two").unwrap().id, b);
@@ -569,7 +566,7 @@ mod tests {
         let s = Store::open(&t).unwrap();
         let a = "a".repeat(64);
         s.reserve_name("/x", &a).unwrap();
-        let c = s.insert(rec(&a, "/x"), false).unwrap();
+        let c = insert(&s, rec(&a, "/x"));
         let e = s.reserve_name("/x", &"b".repeat(64)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         assert_eq!(
@@ -592,7 +589,7 @@ mod tests {
         let s = Store::open(&t).unwrap();
         let a = "c".repeat(64);
         s.reserve_name("/w", &a).unwrap();
-        let c = s.insert(rec(&a, "/w"), false).unwrap();
+        let c = insert(&s, rec(&a, "/w"));
         let rx = c.watch();
         assert!(rx.try_recv().is_err());
         c.update(|r| r.restart_count += 1).unwrap();
